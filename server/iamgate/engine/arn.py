@@ -1,0 +1,105 @@
+"""ARN patterns, matched the way IAM matches the Resource element and the Arn operators.
+
+An ARN has six colon-separated parts, ``arn:partition:service:region:account:resource``; the
+resource part may itself contain colons. Each part is matched on its own, so a ``*`` in the region
+never swallows the account, while a ``*`` in the resource part spans ``/`` and ``:``. Policy
+variables are substituted in the resource part only, as IAM documents; elsewhere ``${...}`` is
+plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from iamgate.engine.glob import Glob
+from iamgate.engine.request import ContextValue
+from iamgate.engine.variables import Part, glob_from_parts, parse_template
+
+
+class ShortArn(Enum):
+    """What a pattern with fewer than six parts means."""
+
+    PAD = "pad"
+    """Identity-side policies: ``arn:aws:s3`` reads as ``arn:aws:s3:*:*:*``."""
+    PAD_IF_WILDCARD = "pad-if-wildcard"
+    """Resource-based policies: padded only when it has a wildcard; otherwise it matches nothing."""
+    NEVER = "never"
+    """Arn condition operators: a malformed ARN matches nothing."""
+
+
+def _all_stars(text: str) -> bool:
+    return bool(text) and text.strip("*") == ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArnPattern:
+    text: str
+    everything: bool = False
+    prefix: tuple[Glob, ...] = ()
+    """Partition, service, region and account patterns (empty when the pattern matches nothing)."""
+    resource: Glob | None = None
+    template: tuple[Part, ...] | None = None
+
+    @classmethod
+    def compile(
+        cls, text: str, *, variables: bool = True, fold_prefix: bool = False, short: ShortArn = ShortArn.NEVER
+    ) -> ArnPattern:
+        if _all_stars(text) and short is not ShortArn.NEVER:
+            return cls(text, everything=True)
+        pieces = text.split(":", 5)
+        if len(pieces) < 6:
+            pad = short is ShortArn.PAD or (short is ShortArn.PAD_IF_WILDCARD and "*" in text)
+            if not pad:
+                return cls(text)
+            pieces += ["*"] * (6 - len(pieces))
+        if pieces[0] != "arn" and not _all_stars(pieces[0]):
+            return cls(text)
+        prefix = tuple(Glob.compile(p, ignore_case=fold_prefix) for p in pieces[1:5])
+        template = parse_template(pieces[5]) if variables else None
+        if template is not None:
+            return cls(text, prefix=prefix, template=template)
+        return cls(text, prefix=prefix, resource=Glob.compile(pieces[5]))
+
+    @property
+    def matches_nothing(self) -> bool:
+        return not self.everything and not self.prefix
+
+    @property
+    def literal_prefix(self) -> str:
+        """Characters every matching ARN starts with (for indexing by prefix)."""
+        if self.everything or not self.prefix:
+            return ""
+        out = ["arn:"]
+        for glob in self.prefix:
+            if not glob.is_literal or glob.ignore_case:
+                out.append(glob.literal_prefix if not glob.ignore_case else "")
+                return "".join(out)
+            out.append(glob.segments[0] + ":")
+        if self.resource is not None:
+            out.append(self.resource.literal_prefix)
+        return "".join(out)
+
+    def resolvable(self, context: Mapping[str, ContextValue]) -> bool:
+        """Whether every policy variable of the pattern has a value in ``context``."""
+        return self.template is None or glob_from_parts(self.template, context) is not None
+
+    def matches(self, value: str, context: Mapping[str, ContextValue]) -> bool:
+        if self.everything:
+            return True
+        if not self.prefix:
+            return False
+        pieces = value.split(":", 5)
+        if len(pieces) != 6 or pieces[0] != "arn":
+            return False
+        for glob, piece in zip(self.prefix, pieces[1:5], strict=True):
+            if not glob.matches(piece):
+                return False
+        resource = self.resource
+        if resource is None:
+            assert self.template is not None
+            resource = glob_from_parts(self.template, context)
+            if resource is None:
+                return False
+        return resource.matches(pieces[5])

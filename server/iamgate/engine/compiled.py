@@ -1,0 +1,206 @@
+"""Policies compiled once, at load, into matchers and an action index.
+
+A ``CompiledStatement`` holds ready-to-run matchers for each element; a ``CompiledPolicy`` indexes
+its statements by action so an evaluation only looks at statements that can apply. Compiled
+policies are immutable and shared by every principal that attaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from iamgate.engine.arn import ArnPattern, ShortArn
+from iamgate.engine.conditions import CompiledCondition, compile_condition
+from iamgate.engine.glob import Glob
+from iamgate.engine.principals import PrincipalMatch, match_principal
+from iamgate.engine.request import ContextValue, Principal
+from iamgate.engine.result import PolicyKind, StatementRef
+from iamgate.engine.variables import template_keys
+from iamgate.policy.model import Effect, PolicyDocument, PrincipalSpec, Statement
+
+Context = Mapping[str, ContextValue]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledStatement:
+    ref: StatementRef
+    statement: Statement
+    is_deny: bool
+    actions: tuple[Glob, ...]
+    not_action: bool
+    resources: tuple[ArnPattern, ...] | None
+    """``None`` when the statement has neither Resource nor NotResource (trust policies)."""
+    not_resource: bool
+    principal: PrincipalSpec | None
+    not_principal: bool
+    names_principals: bool
+    """True in resource-based policies, where a statement applies only to the principals it names."""
+    conditions: tuple[CompiledCondition, ...]
+    reads: frozenset[str] = field(default=frozenset())
+    """Context keys whose values can change whether this statement applies."""
+
+    def matches_action(self, action: str) -> bool:
+        """``action`` is lower-cased by the caller."""
+        hit = False
+        for glob in self.actions:
+            if glob.matches(action):
+                hit = True
+                break
+        return hit is not self.not_action
+
+    def matches_resource(self, resource: str, context: Context) -> bool:
+        if self.resources is None:
+            return True
+        if not self.not_resource:
+            for pattern in self.resources:
+                if pattern.matches(resource, context):
+                    return True
+            return False
+        for pattern in self.resources:
+            # An entry that cannot be read (an unresolved variable) never turns into a match.
+            if pattern.matches(resource, context) or not pattern.resolvable(context):
+                return False
+        return True
+
+    def principal_match(self, principal: Principal, *, has_boundary: bool = False) -> PrincipalMatch | None:
+        """How the statement names the caller.
+
+        Identity-side policies name no principal: they apply to whoever holds them. In a
+        resource-based policy a statement without Principal names nobody; NotPrincipal names
+        everyone it does not list, as a direct grant. AWS documents that a Deny with NotPrincipal
+        always applies to a caller with a permissions boundary, whatever it lists.
+        """
+        if not self.names_principals:
+            return PrincipalMatch.DIRECT
+        if self.principal is None:
+            return None
+        if self.not_principal:
+            if self.is_deny and has_boundary:
+                return PrincipalMatch.DIRECT
+            return PrincipalMatch.DIRECT if match_principal(self.principal, principal) is None else None
+        return match_principal(self.principal, principal)
+
+    def conditions_hold(self, context: Context) -> bool:
+        for condition in self.conditions:
+            if not condition.evaluate(context):
+                return False
+        return True
+
+
+def _action_glob(text: str) -> Glob | None:
+    """An action pattern, or ``None`` for one that can match nothing.
+
+    Wildcards work in the action name only: ``s3:Get*`` and ``*`` match, ``s3*:GetObject`` and
+    ``*:GetObject`` match no action, as in IAM.
+    """
+    if text.strip("*") == "":
+        return Glob.compile("*")
+    service, colon, name = text.partition(":")
+    if not colon or not name or "*" in service or "?" in service or any(c.isspace() for c in text):
+        return None
+    return Glob.compile(text, ignore_case=True)
+
+
+def compile_statement(statement: Statement, ref: StatementRef, *, variables: bool) -> CompiledStatement:
+    """Compile one statement; policy variables are substituted only when ``variables`` is set."""
+    actions = statement.actions if statement.actions is not None else statement.not_actions or ()
+    resource_texts = statement.resources if statement.resources is not None else statement.not_resources
+    short = ShortArn.PAD_IF_WILDCARD if ref.kind is PolicyKind.RESOURCE else ShortArn.PAD
+    resources = (
+        tuple(ArnPattern.compile(r, variables=variables, fold_prefix=True, short=short) for r in resource_texts)
+        if resource_texts is not None
+        else None
+    )
+    conditions = tuple(compile_condition(c, variables=variables) for c in statement.conditions)
+    reads = {key for condition in conditions for key in condition.reads}
+    for pattern in resources or ():
+        if pattern.template is not None:
+            reads.update(template_keys(pattern.template))
+    principal = statement.principal if statement.principal is not None else statement.not_principal
+    return CompiledStatement(
+        ref=ref,
+        statement=statement,
+        is_deny=statement.effect is Effect.DENY,
+        actions=tuple(g for g in (_action_glob(a) for a in actions) if g is not None),
+        not_action=statement.not_actions is not None,
+        resources=resources,
+        not_resource=statement.not_resources is not None,
+        principal=principal,
+        not_principal=statement.not_principal is not None,
+        names_principals=ref.kind is PolicyKind.RESOURCE,
+        conditions=conditions,
+        reads=frozenset(reads),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledPolicy:
+    """A policy ready for evaluation, with its statements indexed by action.
+
+    ``exact`` maps a lower-cased action name to the statements that list it literally;
+    ``by_service`` maps a service prefix to statements with a wildcard pattern in that service;
+    ``residue`` holds the rest (``*``, wildcards in the service prefix, NotAction).
+    """
+
+    policy_id: str
+    kind: PolicyKind
+    document: PolicyDocument
+    statements: tuple[CompiledStatement, ...]
+    exact: Mapping[str, tuple[CompiledStatement, ...]]
+    by_service: Mapping[str, tuple[CompiledStatement, ...]]
+    residue: tuple[CompiledStatement, ...]
+
+    def candidates(self, action: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction can match ``action`` (lower-cased), in document order."""
+        exact = self.exact.get(action, ())
+        service = self.by_service.get(action.partition(":")[0], ())
+        residue = self.residue
+        if not service and not residue:
+            return exact
+        if not exact and not residue:
+            return service
+        if not exact and not service:
+            return residue
+        merged = {id(s): s for s in (*exact, *service, *residue)}
+        return tuple(sorted(merged.values(), key=lambda s: s.ref.index))
+
+
+def compile_policy(document: PolicyDocument, *, policy_id: str, kind: PolicyKind) -> CompiledPolicy:
+    """Compile a parsed document once; the result is immutable and can be shared freely."""
+    variables = document.variables_enabled
+    statements = tuple(
+        compile_statement(s, StatementRef(policy_id, kind, s.index, s.sid), variables=variables)
+        for s in document.statements
+    )
+    exact: dict[str, list[CompiledStatement]] = {}
+    by_service: dict[str, list[CompiledStatement]] = {}
+    residue: list[CompiledStatement] = []
+    for compiled in statements:
+        if compiled.not_action:
+            residue.append(compiled)
+            continue
+        placed_residue = False
+        for glob in compiled.actions:
+            text = glob.text.lower()
+            service, _, name = text.partition(":")
+            if glob.is_literal and name:
+                bucket = exact.setdefault(text, [])
+            elif service and "*" not in service and "?" not in service:
+                bucket = by_service.setdefault(service, [])
+            else:
+                if not placed_residue:
+                    residue.append(compiled)
+                    placed_residue = True
+                continue
+            if not bucket or bucket[-1] is not compiled:
+                bucket.append(compiled)
+    return CompiledPolicy(
+        policy_id=policy_id,
+        kind=kind,
+        document=document,
+        statements=statements,
+        exact={k: tuple(v) for k, v in exact.items()},
+        by_service={k: tuple(v) for k, v in by_service.items()},
+        residue=tuple(residue),
+    )

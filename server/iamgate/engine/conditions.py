@@ -1,0 +1,223 @@
+"""Condition clauses compiled into testers.
+
+Each clause becomes one object that knows its key, its family's per-value test and the AWS rules
+for combining values: several policy values of one key are OR'd (NOR'd under a negated operator),
+a missing key makes a positive operator false and a negated one true, ``IfExists`` makes a missing
+key true, ``ForAllValues`` is true on a missing or empty key and ``ForAnyValue`` false.
+Policy values are read once here, never at evaluation.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from iamgate.engine.arn import ArnPattern
+from iamgate.engine.glob import Glob
+from iamgate.engine.request import ContextValue
+from iamgate.engine.variables import (
+    Escaped,
+    Literal,
+    Part,
+    glob_from_parts,
+    parse_template,
+    resolve_variable,
+    template_keys,
+)
+from iamgate.policy.model import ConditionClause, SetOperator
+from iamgate.policy.operators import Family, OperatorSpec, lookup_operator
+from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_network, read_number
+
+Context = Mapping[str, ContextValue]
+ValueTest = Callable[[str, Context], bool]
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "equals": operator.eq,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCondition:
+    clause: ConditionClause
+    key: str
+    """Lower-cased condition key."""
+    spec: OperatorSpec
+    value_test: ValueTest = field(repr=False)
+    """Whether one request value matches any of the policy values."""
+    reads: tuple[str, ...]
+    """Every context key this clause looks at: its own key and those of its policy variables."""
+
+    def evaluate(self, context: Context) -> bool:
+        clause = self.clause
+        present = context.get(self.key)
+        if self.spec.family is Family.NULL:
+            is_null = present is None or not present.values
+            return any(read_bool(value) is is_null for value in clause.values)
+        if present is None:
+            if clause.if_exists:
+                return True
+            if clause.set_operator is SetOperator.FOR_ALL_VALUES:
+                return True
+            if clause.set_operator is SetOperator.FOR_ANY_VALUE:
+                return False
+            return self.spec.negated
+        values = present.values
+        test = self.value_test
+        negated = self.spec.negated
+        set_operator = clause.set_operator
+        if set_operator is None:
+            if not values:
+                return clause.if_exists or negated
+            if negated:
+                return not any(test(value, context) for value in values)
+            return any(test(value, context) for value in values)
+        if set_operator is SetOperator.FOR_ANY_VALUE:
+            if negated:
+                return any(not test(value, context) for value in values)
+            return any(test(value, context) for value in values)
+        if negated:
+            return all(not test(value, context) for value in values)
+        return all(test(value, context) for value in values)
+
+
+def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
+    """Compile one clause; ``variables`` is False under Version 2008-10-17 (values are literal)."""
+    spec = lookup_operator(clause.base_operator)
+    if spec is None:  # the parser rejects unknown operators; stay fail-closed regardless
+        raise ValueError(f"unknown condition operator {clause.base_operator!r}")
+    templates = [parse_template(v) if variables and spec.variables else None for v in clause.values]
+    reads = [clause.key.lower()]
+    for parts in templates:
+        if parts is not None:
+            reads.extend(k for k in template_keys(parts) if k not in reads)
+    builder = _BUILDERS[spec.family]
+    test = builder(spec, clause.values, templates)
+    return CompiledCondition(clause, clause.key.lower(), spec, test, tuple(reads))
+
+
+def _never(_value: str, _context: Context) -> bool:
+    return False
+
+
+def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
+    fold = spec.ignore_case
+    if spec.comparison == "like":
+        static = [Glob.compile(v, ignore_case=fold) for v, t in zip(values, templates, strict=True) if t is None]
+        dynamic = [t for t in templates if t is not None]
+        if not dynamic:
+            if len(static) == 1:
+                only = static[0]
+                return lambda value, _context: only.matches(value)
+            return lambda value, _context: any(g.matches(value) for g in static)
+
+        def like(value: str, context: Context) -> bool:
+            if any(g.matches(value) for g in static):
+                return True
+            for parts in dynamic:
+                glob = glob_from_parts(parts, context, ignore_case=fold)
+                if glob is not None and glob.matches(value):
+                    return True
+            return False
+
+        return like
+    static_set = frozenset(v.lower() if fold else v for v, t in zip(values, templates, strict=True) if t is None)
+    dynamic = [t for t in templates if t is not None]
+    if not dynamic:
+        if fold:
+            return lambda value, _context: value.lower() in static_set
+        return lambda value, _context: value in static_set
+
+    def equals(value: str, context: Context) -> bool:
+        probe = value.lower() if fold else value
+        if probe in static_set:
+            return True
+        for parts in dynamic:
+            text = _plain_text(parts, context)
+            if text is not None and (text.lower() if fold else text) == probe:
+                return True
+        return False
+
+    return equals
+
+
+def _plain_text(parts: tuple[Part, ...], context: Context) -> str | None:
+    pieces = []
+    for part in parts:
+        if isinstance(part, Literal | Escaped):
+            pieces.append(part.text)
+        else:
+            resolved = resolve_variable(part, context)
+            if resolved is None:
+                return None
+            pieces.append(resolved)
+    return "".join(pieces)
+
+
+def _ordered_test(read: Callable[[str], float | None]) -> Callable[[OperatorSpec, tuple[str, ...], list], ValueTest]:
+    def build(spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
+        compare = _COMPARISONS[spec.comparison]
+        numbers = [n for n in (read(v) for v in values) if n is not None]
+        if not numbers:
+            return _never
+
+        def test(value: str, _context: Context) -> bool:
+            number = read(value)
+            return number is not None and any(compare(number, bound) for bound in numbers)
+
+        return test
+
+    return build
+
+
+def _bool_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
+    wanted = frozenset(b for b in (read_bool(v) for v in values) if b is not None)
+    return lambda value, _context: read_bool(value) in wanted
+
+
+def _binary_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
+    wanted = frozenset(b for b in (read_binary(v) for v in values) if b is not None)
+
+    def test(value: str, _context: Context) -> bool:
+        decoded = read_binary(value)
+        return decoded is not None and decoded in wanted
+
+    return test
+
+
+def _ip_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
+    networks = [n for n in (read_network(v) for v in values) if n is not None]
+
+    def test(value: str, _context: Context) -> bool:
+        address = read_address(value)
+        return address is not None and any(
+            address.version == network.version and address in network for network in networks
+        )
+
+    return test
+
+
+def _arn_test(_spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
+    variables = any(t is not None for t in templates)
+    patterns = [ArnPattern.compile(v, variables=variables) for v in values]
+    return lambda value, context: any(p.matches(value, context) for p in patterns)
+
+
+def _null_test(_spec: OperatorSpec, _values: tuple[str, ...], _templates: list) -> ValueTest:
+    return _never  # Null is decided on presence alone (see CompiledCondition.evaluate)
+
+
+_BUILDERS: dict[Family, Callable[[OperatorSpec, tuple[str, ...], list], ValueTest]] = {
+    Family.STRING: _string_test,
+    Family.NUMERIC: _ordered_test(read_number),
+    Family.DATE: _ordered_test(read_date),
+    Family.BOOL: _bool_test,
+    Family.BINARY: _binary_test,
+    Family.IP: _ip_test,
+    Family.ARN: _arn_test,
+    Family.NULL: _null_test,
+}

@@ -1,0 +1,281 @@
+"""AWS IAM's evaluation logic: one evaluator for Authorize, Explain, Simulate and bundle tests.
+
+The flow follows AWS's documented flow chart. Every applicable policy is checked for a matching
+Deny (any one denies); then the service control policies must allow at every level; then access
+is granted by the identity-based policies (limited by the permissions boundary and the session
+policy) and/or the resource-based policy, with AWS's same-account and cross-account rules.
+
+With ``explain=True`` the same statement checks run without short-circuiting and every outcome is
+recorded, so the explanation cannot disagree with the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
+from iamgate.engine.principals import PrincipalMatch
+from iamgate.engine.request import PrincipalKind, Request
+from iamgate.engine.result import (
+    ConditionTrace,
+    Decision,
+    Evaluation,
+    PolicyKind,
+    PolicyTrace,
+    StatementRef,
+    StatementTrace,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Every policy that applies to one request, by its place in the flow chart.
+
+    ``boundary`` and ``session`` are ``None`` when the caller has none (an empty tuple would mean
+    "present but allowing nothing"). ``scp_levels`` runs from the organization root to the account.
+    """
+
+    identity: tuple[CompiledPolicy, ...] = ()
+    resource: CompiledPolicy | None = None
+    boundary: tuple[CompiledPolicy, ...] | None = None
+    session: tuple[CompiledPolicy, ...] | None = None
+    scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+
+
+class _Tally:
+    """Matching statements of one group of policies, split by effect."""
+
+    __slots__ = ("allows", "denies", "principal_matches")
+
+    def __init__(self) -> None:
+        self.allows: list[CompiledStatement] = []
+        self.denies: list[CompiledStatement] = []
+        self.principal_matches: list[PrincipalMatch] = []
+
+
+def _applies(
+    statement: CompiledStatement, request: Request, action: str, has_boundary: bool
+) -> PrincipalMatch | None:
+    """Whether the statement applies to the request; for resource policies, how it named the caller."""
+    if not statement.matches_action(action):
+        return None
+    context = request.context
+    if not statement.matches_resource(request.resource, context):
+        return None
+    how = statement.principal_match(request.principal, has_boundary=has_boundary)
+    if how is None:
+        return None
+    if statement.conditions and not statement.conditions_hold(context):
+        return None
+    return how
+
+
+def _tally(
+    policies: Sequence[CompiledPolicy],
+    request: Request,
+    action: str,
+    traces: list[PolicyTrace] | None,
+    has_boundary: bool = False,
+    level: int | None = None,
+) -> _Tally:
+    tally = _Tally()
+    for policy in policies:
+        statement_traces: list[StatementTrace] | None = [] if traces is not None else None
+        candidates = policy.candidates(action) if traces is None else policy.statements
+        for statement in candidates:
+            if statement_traces is not None:
+                how = _trace_statement(statement, request, action, has_boundary, statement_traces)
+            else:
+                how = _applies(statement, request, action, has_boundary)
+            if how is None:
+                continue
+            if statement.is_deny:
+                tally.denies.append(statement)
+            else:
+                tally.allows.append(statement)
+                tally.principal_matches.append(how)
+        if traces is not None:
+            traces.append(PolicyTrace(policy.policy_id, policy.kind, tuple(statement_traces or ()), level))
+    return tally
+
+
+def _trace_statement(
+    statement: CompiledStatement,
+    request: Request,
+    action: str,
+    has_boundary: bool,
+    out: list[StatementTrace],
+) -> PrincipalMatch | None:
+    context = request.context
+    action_ok = statement.matches_action(action)
+    resource_ok = statement.matches_resource(request.resource, context)
+    how = statement.principal_match(request.principal, has_boundary=has_boundary)
+    conditions = tuple(
+        ConditionTrace(
+            operator=condition.clause.operator,
+            key=condition.clause.key,
+            policy_values=condition.clause.values,
+            request_values=None if (present := context.get(condition.key)) is None else present.values,
+            matched=condition.evaluate(context),
+        )
+        for condition in statement.conditions
+    )
+    applies = action_ok and resource_ok and how is not None and all(c.matched for c in conditions)
+    out.append(
+        StatementTrace(
+            ref=statement.ref,
+            effect="Deny" if statement.is_deny else "Allow",
+            action_matched=action_ok,
+            resource_matched=None if statement.resources is None else resource_ok,
+            principal_matched=how is not None if statement.names_principals else None,
+            conditions=conditions,
+            applies=applies,
+        )
+    )
+    return how if applies else None
+
+
+_GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, PrincipalMatch.ROLE})
+_PASSES_BOUNDARY = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE})
+
+
+def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) -> Evaluation:
+    """Decide ``request`` against ``policy_set`` the way AWS IAM does."""
+    action = request.action.lower()
+    principal_kind = request.principal.kind
+    # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
+    # only the organization's own principals.
+    external = principal_kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
+    has_boundary = policy_set.boundary is not None
+    traces: list[PolicyTrace] | None = [] if explain else None
+
+    scp_tallies = [] if external else [
+        _tally(policies, request, action, traces, level=level)
+        for level, policies in enumerate(policy_set.scp_levels)
+    ]
+    resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
+    resource = _tally(resource_policies, request, action, traces, has_boundary)
+    identity = _tally(() if external else policy_set.identity, request, action, traces)
+    boundary = _tally(policy_set.boundary, request, action, traces) if has_boundary and not external else None
+    session = (
+        _tally(policy_set.session, request, action, traces)
+        if policy_set.session is not None and not external
+        else None
+    )
+    trace = tuple(traces) if traces is not None else None
+    missing = _missing_context(policy_set, request, action) if explain else ()
+
+    # 1. An explicit deny in any applicable policy wins.
+    groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
+    groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
+    if boundary is not None:
+        groups.append((PolicyKind.BOUNDARY, boundary))
+    if session is not None:
+        groups.append((PolicyKind.SESSION, session))
+    denies = tuple(s.ref for _, tally in groups for s in tally.denies)
+    if denies:
+        first_kind = next(kind for kind, tally in groups if tally.denies)
+        return Evaluation(Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
+
+    def implicit(kind: PolicyKind) -> Evaluation:
+        return Evaluation(Decision.IMPLICIT_DENY, (), kind, missing, trace)
+
+    # 2. Every level of the organization, root to account, must allow.
+    if any(not tally.allows for tally in scp_tallies):
+        return implicit(PolicyKind.SCP)
+
+    # 3. Grants: which side allows, and how far a resource-based grant reaches on its own.
+    matches = resource.principal_matches
+    resource_alone = any(m in _GRANTS_ALONE for m in matches)
+    resource_any = bool(matches)
+    identity_allows = bool(identity.allows)
+    if external:
+        if not any(m in _PASSES_BOUNDARY for m in matches):
+            return implicit(PolicyKind.RESOURCE)
+        return _allowed([], resource.allows, None, None, missing, trace)
+    if request.is_cross_account:
+        # Across accounts both sides must allow; an account-level grant is enough on the resource side.
+        if not resource_any:
+            return implicit(PolicyKind.RESOURCE)
+        if not identity_allows:
+            return implicit(PolicyKind.IDENTITY)
+        via_identity = True
+    else:
+        if _resource_policy_required(request, policy_set.resource is not None):
+            # The resource's own policy must let the caller in (role trust policies, KMS key
+            # policies); an account-level grant there delegates to the identity-based policies.
+            if policy_set.resource is None:
+                return implicit(PolicyKind.RESOURCE)
+            via_identity = identity_allows and resource_any
+            if not resource_alone and not via_identity:
+                return implicit(PolicyKind.IDENTITY if resource_any else PolicyKind.RESOURCE)
+        else:
+            via_identity = identity_allows
+            if not resource_alone and not via_identity:
+                return implicit(PolicyKind.IDENTITY)
+
+    # 4. A permissions boundary and a session policy cap what the identity side grants; a
+    #    resource-based policy naming the caller itself (or everyone) reaches past the boundary,
+    #    and one naming the session itself reaches past the session policy.
+    same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
+    if boundary is not None and not boundary.allows and not same_account_direct:
+        return implicit(PolicyKind.BOUNDARY)
+    if session is not None and not session.allows:
+        names_session = not request.is_cross_account and any(m is PrincipalMatch.DIRECT for m in matches)
+        if not names_session:
+            return implicit(PolicyKind.SESSION)
+    return _allowed(
+        identity.allows if via_identity else [],
+        resource.allows,
+        boundary,
+        session,
+        missing,
+        trace,
+    )
+
+
+def _resource_policy_required(request: Request, has_resource_policy: bool) -> bool:
+    """Services whose resource policy must itself admit the caller, even within one account.
+
+    A role's trust policy must allow ``sts:AssumeRole`` explicitly; a KMS key's key policy must
+    allow the caller or delegate to the account before IAM policies count.
+    """
+    action = request.action.lower()
+    if action.startswith("sts:"):
+        return has_resource_policy
+    if action.startswith("kms:"):
+        parts = request.resource.split(":", 5)
+        return len(parts) == 6 and parts[5].lower().startswith("key/")
+    return False
+
+
+def _allowed(identity_allows, resource_allows, boundary, session, missing, trace) -> Evaluation:
+    refs: list[StatementRef] = [s.ref for s in resource_allows]
+    refs += [s.ref for s in identity_allows]
+    if identity_allows:
+        if boundary is not None:
+            refs += [s.ref for s in boundary.allows]
+        if session is not None:
+            refs += [s.ref for s in session.allows]
+    return Evaluation(Decision.ALLOWED, tuple(refs), None, missing, trace)
+
+
+def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tuple[str, ...]:
+    """Condition keys of statements matching the action and resource that the request lacked."""
+    context = request.context
+    missing: dict[str, str] = {}
+    policies = list(policy_set.identity)
+    policies += [policy_set.resource] if policy_set.resource else []
+    policies += list(policy_set.boundary or ()) + list(policy_set.session or ())
+    policies += [p for level in policy_set.scp_levels for p in level]
+    for policy in policies:
+        for statement in policy.candidates(action):
+            if not statement.matches_action(action) or not statement.matches_resource(request.resource, context):
+                continue
+            for condition in statement.conditions:
+                for key in condition.reads:
+                    if key not in context and key not in missing:
+                        name = condition.clause.key if key == condition.key else key
+                        missing[key] = name
+    return tuple(missing.values())

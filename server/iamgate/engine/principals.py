@@ -1,0 +1,86 @@
+"""Matching the Principal and NotPrincipal elements of resource-based policies.
+
+The way a statement names the caller matters beyond yes/no: AWS lets a resource-based policy that
+names a user or a role session directly grant access on its own, while one that names the role or
+the whole account stays subject to the caller's permissions boundary and session policy. So a match
+says *how* it matched.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+
+from iamgate.engine.request import Principal, PrincipalKind
+from iamgate.policy.model import PrincipalSpec
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+class PrincipalMatch(IntEnum):
+    """How a Principal element named the caller (None when it did not), weakest first.
+
+    ``ACCOUNT`` delegates to the account: the caller still needs an identity-based allow.
+    ``ROLE`` (the role ARN, for the role or one of its sessions) grants on its own but stays
+    limited by a permissions boundary. ``DIRECT`` (the caller's own user, session, federated
+    or service name) and ``EVERYONE`` grant on their own, past an implicit deny of a boundary.
+    """
+
+    ACCOUNT = 1
+    ROLE = 2
+    EVERYONE = 3
+    DIRECT = 4
+
+
+def _named_account(value: str) -> str | None:
+    if _ACCOUNT_ID.fullmatch(value):
+        return value
+    parts = value.split(":")
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root":
+        return parts[4]
+    return None
+
+
+def _role_identity(arn: str) -> tuple[str, str] | None:
+    """(account, role name) of a role ARN, path dropped: session ARNs carry no path."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    return parts[4], parts[5].rsplit("/", 1)[-1]
+
+
+def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch | None:
+    if kind == "AWS":
+        if value == "*":
+            return PrincipalMatch.EVERYONE
+        account = _named_account(value)
+        if account is not None:
+            return PrincipalMatch.ACCOUNT if principal.account == account else None
+        if value == principal.arn:
+            return PrincipalMatch.DIRECT
+        if principal.kind in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE):
+            named = _role_identity(value)
+            if named is not None and named[0] == principal.account and named[1].lower() == principal.name.lower():
+                return PrincipalMatch.ROLE
+        return None
+    if kind == "Service":
+        if principal.kind is PrincipalKind.SERVICE and value == principal.arn:
+            return PrincipalMatch.DIRECT
+        return None
+    if value == principal.arn:  # Federated and CanonicalUser name the caller exactly
+        return PrincipalMatch.DIRECT
+    return None
+
+
+def match_principal(spec: PrincipalSpec, principal: Principal) -> PrincipalMatch | None:
+    """The strongest way ``spec`` names ``principal``, or ``None``."""
+    if spec.everyone and not spec.entries:
+        return PrincipalMatch.EVERYONE
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        return PrincipalMatch.EVERYONE if spec.everyone else None
+    best: PrincipalMatch | None = None
+    for kind, value in spec.entries:
+        found = match_entry(kind, value, principal)
+        if found is not None and (best is None or found > best):
+            best = found
+    return best

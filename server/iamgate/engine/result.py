@@ -1,0 +1,134 @@
+"""What the engine answers: a decision, the statements that determined it, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Decision(StrEnum):
+    """The three outcomes of IAM evaluation, in the vocabulary of SimulateCustomPolicy."""
+
+    ALLOWED = "allowed"
+    EXPLICIT_DENY = "explicitDeny"
+    IMPLICIT_DENY = "implicitDeny"
+
+    @property
+    def allowed(self) -> bool:
+        return self is Decision.ALLOWED
+
+
+class PolicyKind(StrEnum):
+    """Where a policy sits in AWS's evaluation flow chart."""
+
+    SCP = "scp"
+    RESOURCE = "resource"
+    IDENTITY = "identity"
+    BOUNDARY = "boundary"
+    SESSION = "session"
+
+    @property
+    def phrase(self) -> str:
+        """How AWS's access-denied messages name a policy of this kind."""
+        return _PHRASES[self]
+
+
+_PHRASES = {
+    PolicyKind.SCP: "service control policy",
+    PolicyKind.RESOURCE: "resource-based policy",
+    PolicyKind.IDENTITY: "identity-based policy",
+    PolicyKind.BOUNDARY: "permissions boundary",
+    PolicyKind.SESSION: "session policy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    """Points at one statement: the policy's id, its kind, the Sid (if any) and index."""
+
+    policy_id: str
+    kind: PolicyKind
+    index: int
+    sid: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.sid if self.sid else f"Statement[{self.index}]"
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.policy_id}#{self.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionTrace:
+    """How one condition clause evaluated: key, operator, the request's values, the outcome."""
+
+    operator: str
+    key: str
+    policy_values: tuple[str, ...]
+    request_values: tuple[str, ...] | None
+    """``None`` when the request lacked the key."""
+    matched: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTrace:
+    """Whether one statement applied, element by element."""
+
+    ref: StatementRef
+    effect: str
+    action_matched: bool
+    resource_matched: bool | None
+    principal_matched: bool | None
+    conditions: tuple[ConditionTrace, ...]
+    applies: bool
+    note: str = ""
+
+    @property
+    def conditions_matched(self) -> bool:
+        return all(c.matched for c in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyTrace:
+    policy_id: str
+    kind: PolicyKind
+    statements: tuple[StatementTrace, ...]
+    level: int | None = None
+    """For SCPs, the organization level (0 = root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The outcome of one evaluation.
+
+    ``determining`` holds the matched Deny statements when the decision is an explicit deny, the
+    Allow statements that granted access when allowed, and is empty for an implicit deny.
+    ``denied_by`` names the policy kind responsible for a deny (for the AWS-style message).
+    ``missing_context`` lists condition keys that statements asked for and the request lacked.
+    ``trace`` is filled only when an explanation was asked for.
+    """
+
+    decision: Decision
+    determining: tuple[StatementRef, ...] = ()
+    denied_by: PolicyKind | None = None
+    missing_context: tuple[str, ...] = ()
+    trace: tuple[PolicyTrace, ...] | None = field(default=None, compare=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOWED
+
+
+def access_message(principal_arn: str, action: str, resource: str, evaluation: Evaluation) -> str:
+    """AWS's wording of a decision, e.g. '... because no identity-based policy allows ...'."""
+    if evaluation.decision is Decision.ALLOWED:
+        return f"{principal_arn} is authorized to perform: {action} on resource: {resource}"
+    who = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    kind = evaluation.denied_by or PolicyKind.IDENTITY
+    if evaluation.decision is Decision.EXPLICIT_DENY:
+        return f"{who} with an explicit deny in a {kind.phrase}"
+    if kind is PolicyKind.BOUNDARY:
+        return f"{who} because no permissions boundary allows the {action} action"
+    return f"{who} because no {kind.phrase} allows the {action} action"

@@ -1,0 +1,89 @@
+"""The typed form of an IAM policy document.
+
+Everything here is data: frozen, hashable, with the JSON path of where it came from, so that the
+engine can compile it once and explanations can point back at the source text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from iamgate.policy.errors import PolicyProblem
+
+VERSION_2012 = "2012-10-17"
+VERSION_2008 = "2008-10-17"
+
+
+class Effect(StrEnum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+class SetOperator(StrEnum):
+    """The qualifier that makes a condition operator compare sets of values."""
+
+    FOR_ALL_VALUES = "ForAllValues"
+    FOR_ANY_VALUE = "ForAnyValue"
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalSpec:
+    """The Principal or NotPrincipal element.
+
+    ``everyone`` is the bare ``"*"`` (or ``{"AWS": "*"}``); ``entries`` are ``(type, value)``
+    pairs with type one of ``AWS``, ``Service``, ``Federated``, ``CanonicalUser``.
+    """
+
+    everyone: bool
+    entries: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionClause:
+    """One ``operator -> key -> values`` triple of a Condition block."""
+
+    operator: str
+    """As written, e.g. ``ForAnyValue:StringLikeIfExists``."""
+    base_operator: str
+    """The operator family member without qualifiers, e.g. ``StringLike``."""
+    set_operator: SetOperator | None
+    if_exists: bool
+    key: str
+    """The condition key as written; compared case-insensitively."""
+    values: tuple[str, ...]
+    """Values in their string form (JSON booleans and numbers become their text)."""
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    index: int
+    sid: str | None
+    effect: Effect
+    actions: tuple[str, ...] | None = None
+    not_actions: tuple[str, ...] | None = None
+    resources: tuple[str, ...] | None = None
+    not_resources: tuple[str, ...] | None = None
+    principal: PrincipalSpec | None = None
+    not_principal: PrincipalSpec | None = None
+    conditions: tuple[ConditionClause, ...] = ()
+    path: str = field(default="", compare=False)
+
+    @property
+    def label(self) -> str:
+        """How explanations name this statement: its Sid, else its position."""
+        return self.sid if self.sid else f"Statement[{self.index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDocument:
+    version: str | None
+    id: str | None
+    statements: tuple[Statement, ...]
+    warnings: tuple[PolicyProblem, ...] = field(default=(), compare=False)
+
+    @property
+    def variables_enabled(self) -> bool:
+        """Policy variables are substituted only under Version 2012-10-17; otherwise literal."""
+        return self.version == VERSION_2012

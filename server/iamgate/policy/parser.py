@@ -1,0 +1,332 @@
+"""JSON policy documents -> validated ``PolicyDocument``.
+
+The parser collects every problem of a document before raising, each with its JSON path, so an
+author fixes a policy in one round trip instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from iamgate.policy.errors import PolicyParseError, PolicyProblem, Severity
+from iamgate.policy.model import (
+    VERSION_2008,
+    VERSION_2012,
+    ConditionClause,
+    Effect,
+    PolicyDocument,
+    PrincipalSpec,
+    SetOperator,
+    Statement,
+)
+from iamgate.policy.operators import Family, lookup_operator
+from iamgate.policy.values import read_binary, read_bool, read_date, read_network, read_number
+from iamgate.policy.warnings import statement_warnings
+
+_TOP_LEVEL = ("Version", "Id", "Statement")
+_STATEMENT_ELEMENTS = (
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+)
+_PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+_ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+_VALUE_READERS = {
+    Family.NUMERIC: (read_number, "a number"),
+    Family.DATE: (read_date, "a date (ISO 8601 or epoch seconds)"),
+    Family.BOOL: (read_bool, "true or false"),
+    Family.NULL: (read_bool, "true or false"),
+    Family.IP: (read_network, "an IP address or CIDR block"),
+    Family.BINARY: (read_binary, "base64-encoded binary"),
+}
+
+
+def parse_policy(source: str | bytes | Mapping[str, Any], *, source_name: str = "") -> PolicyDocument:
+    """Read a policy from JSON text or an already-decoded object.
+
+    Raises ``PolicyParseError`` listing every problem found; warnings (suspicious but valid
+    constructs) are returned on the document instead.
+    """
+    problems: list[PolicyProblem] = []
+    document = _decode(source, problems)
+    if document is None:
+        raise PolicyParseError(source_name, problems)
+    parsed = _Parser(problems).document(document)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors or parsed is None:
+        raise PolicyParseError(source_name, errors)
+    return parsed
+
+
+def _decode(source: str | bytes | Mapping[str, Any], problems: list[PolicyProblem]) -> Mapping[str, Any] | None:
+    if isinstance(source, Mapping):
+        return source
+    try:
+        value = json.loads(source)
+    except json.JSONDecodeError as error:
+        problems.append(
+            PolicyProblem("", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", code="json")
+        )
+        return None
+    except (UnicodeDecodeError, TypeError) as error:
+        problems.append(PolicyProblem("", f"unreadable policy text: {error}", code="json"))
+        return None
+    if not isinstance(value, dict):
+        problems.append(PolicyProblem("", f"a policy must be a JSON object, not {_kind(value)}", code="type"))
+        return None
+    return value
+
+
+def _kind(value: Any) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "a list"
+        case dict():
+            return "an object"
+    return type(value).__name__
+
+
+def _scalar_text(value: Any) -> str | None:
+    """IAM reads JSON booleans and numbers in string positions as their text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return None
+
+
+class _Parser:
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = problems
+
+    def error(self, path: str, message: str, code: str = "invalid") -> None:
+        self.problems.append(PolicyProblem(path, message, Severity.ERROR, code))
+
+    def warn(self, path: str, message: str, code: str) -> None:
+        self.problems.append(PolicyProblem(path, message, Severity.WARNING, code))
+
+    def document(self, raw: Mapping[str, Any]) -> PolicyDocument | None:
+        for key in raw:
+            if key not in _TOP_LEVEL:
+                self.error(str(key), f"unknown element {key!r} (expected Version, Id or Statement)", "element")
+        version = raw.get("Version")
+        if version is not None and version not in (VERSION_2012, VERSION_2008):
+            self.error("Version", f"{json.dumps(version)} is not a policy version (2012-10-17 or 2008-10-17)", "version")
+        policy_id = raw.get("Id")
+        if policy_id is not None and not isinstance(policy_id, str):
+            self.error("Id", f"must be a string, not {_kind(policy_id)}", "type")
+        if "Statement" not in raw:
+            self.error("Statement", "is missing: a policy needs at least one statement", "missing")
+            return None
+        raw_statements = raw["Statement"]
+        if isinstance(raw_statements, dict):
+            items = [("Statement", raw_statements)]
+        elif isinstance(raw_statements, list):
+            items = [(f"Statement[{i}]", item) for i, item in enumerate(raw_statements)]
+            if not items:
+                self.warn("Statement", "is empty: the policy grants and denies nothing", "empty")
+        else:
+            self.error("Statement", f"must be an object or a list of objects, not {_kind(raw_statements)}", "type")
+            return None
+        statements = []
+        sids: dict[str, str] = {}
+        for index, (path, item) in enumerate(items):
+            statement = self.statement(index, path, item)
+            if statement is None:
+                continue
+            if statement.sid:
+                if statement.sid in sids:
+                    self.warn(f"{path}.Sid", f"duplicate Sid {statement.sid!r} (also {sids[statement.sid]})", "sid")
+                sids.setdefault(statement.sid, path)
+            statements.append(statement)
+        for warning in (w for s in statements for w in statement_warnings(s)):
+            self.problems.append(warning)
+        warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING)
+        return PolicyDocument(
+            version=version if isinstance(version, str) else None,
+            id=policy_id if isinstance(policy_id, str) else None,
+            statements=tuple(statements),
+            warnings=warnings,
+        )
+
+    def statement(self, index: int, path: str, raw: Any) -> Statement | None:
+        if not isinstance(raw, dict):
+            self.error(path, f"a statement must be an object, not {_kind(raw)}", "type")
+            return None
+        before = len(self.problems)
+        for key in raw:
+            if key not in _STATEMENT_ELEMENTS:
+                self.error(f"{path}.{key}", f"unknown statement element {key!r}", "element")
+        sid = raw.get("Sid")
+        if sid is not None and not isinstance(sid, str):
+            self.error(f"{path}.Sid", f"must be a string, not {_kind(sid)}", "type")
+            sid = None
+        effect = self.effect(path, raw.get("Effect"))
+        actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
+        for name, values in (("Action", actions), ("NotAction", not_actions)):
+            for position, action in enumerate(values or ()):
+                if action != "*" and not _ACTION.fullmatch(action):
+                    where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
+                    self.error(where, f"{json.dumps(action)} is not an action: expected SERVICE:ACTION such as s3:GetObject")
+        resources, not_resources = self.exclusive_pair(path, raw, "Resource", "NotResource", required=False)
+        principal, not_principal = None, None
+        if "Principal" in raw and "NotPrincipal" in raw:
+            self.error(path, "has both Principal and NotPrincipal: use one", "exclusive")
+        if "Principal" in raw:
+            principal = self.principal(f"{path}.Principal", raw["Principal"])
+        if "NotPrincipal" in raw:
+            not_principal = self.principal(f"{path}.NotPrincipal", raw["NotPrincipal"])
+        conditions = self.conditions(f"{path}.Condition", raw["Condition"]) if "Condition" in raw else ()
+        if effect is None or any(p.severity is Severity.ERROR for p in self.problems[before:]):
+            return None
+        return Statement(
+            index=index,
+            sid=sid or None,
+            effect=effect,
+            actions=actions,
+            not_actions=not_actions,
+            resources=resources,
+            not_resources=not_resources,
+            principal=principal,
+            not_principal=not_principal,
+            conditions=conditions,
+            path=path,
+        )
+
+    def effect(self, path: str, raw: Any) -> Effect | None:
+        if raw is None:
+            self.error(f"{path}.Effect", "is missing: every statement needs Effect Allow or Deny", "missing")
+            return None
+        if raw == "Allow":
+            return Effect.ALLOW
+        if raw == "Deny":
+            return Effect.DENY
+        self.error(f"{path}.Effect", f"{json.dumps(raw)} is not an effect: use Allow or Deny", "effect")
+        return None
+
+    def exclusive_pair(
+        self, path: str, raw: Mapping[str, Any], name: str, not_name: str, *, required: bool
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        if name in raw and not_name in raw:
+            self.error(path, f"has both {name} and {not_name}: use one", "exclusive")
+            return None, None
+        if name in raw:
+            return self.strings(f"{path}.{name}", raw[name]), None
+        if not_name in raw:
+            return None, self.strings(f"{path}.{not_name}", raw[not_name])
+        if required:
+            self.error(path, f"has neither {name} nor {not_name}: one is required", "missing")
+        return None, None
+
+    def strings(self, path: str, raw: Any, *, allow_empty: bool = False) -> tuple[str, ...] | None:
+        """A string or a list of strings (JSON numbers and booleans read as their text)."""
+        items = raw if isinstance(raw, list) else [raw]
+        values = []
+        for position, item in enumerate(items):
+            text = _scalar_text(item)
+            where = f"{path}[{position}]" if isinstance(raw, list) else path
+            if text is None:
+                self.error(where, f"must be a string, not {_kind(item)}", "type")
+                continue
+            values.append(text)
+        if not items and not allow_empty:
+            self.error(path, "must not be an empty list", "empty")
+        return tuple(values)
+
+    def principal(self, path: str, raw: Any) -> PrincipalSpec | None:
+        if raw == "*":
+            return PrincipalSpec(everyone=True)
+        if not isinstance(raw, dict):
+            self.error(path, f'must be "*" or an object such as {{"AWS": ARN}}, not {_kind(raw)}', "principal")
+            return None
+        entries: list[tuple[str, str]] = []
+        everyone = False
+        for kind, values in raw.items():
+            if kind not in _PRINCIPAL_TYPES:
+                self.error(f"{path}.{kind}", f"unknown principal type {kind!r} (AWS, Service, Federated or "
+                           "CanonicalUser)", "principal")
+                continue
+            for value in self.strings(f"{path}.{kind}", values) or ():
+                if value == "*" and kind == "AWS":
+                    everyone = True
+                entries.append((kind, value))
+        return PrincipalSpec(everyone=everyone, entries=tuple(entries))
+
+    def conditions(self, path: str, raw: Any) -> tuple[ConditionClause, ...]:
+        if not isinstance(raw, dict):
+            self.error(path, f"must be an object of operator -> {{key: values}}, not {_kind(raw)}", "type")
+            return ()
+        clauses: list[ConditionClause] = []
+        for operator, block in raw.items():
+            clauses.extend(self.condition_operator(f"{path}.{operator}", operator, block))
+        return tuple(clauses)
+
+    def condition_operator(self, path: str, operator: str, block: Any) -> list[ConditionClause]:
+        set_operator: SetOperator | None = None
+        name = operator
+        prefix, colon, rest = operator.partition(":")
+        if colon:
+            matched = next((s for s in SetOperator if s.value.lower() == prefix.lower()), None)
+            if matched is None:
+                self.error(path, f"unknown set operator {prefix!r} (ForAllValues or ForAnyValue)", "operator")
+                return []
+            set_operator, name = matched, rest
+        if_exists = name.lower().endswith("ifexists")
+        base_name = name[: -len("IfExists")] if if_exists else name
+        spec = lookup_operator(base_name)
+        if spec is None:
+            self.error(path, f"unknown condition operator {operator!r}", "operator")
+            return []
+        if if_exists and spec.family is Family.NULL:
+            self.error(path, "Null cannot take the IfExists suffix", "operator")
+            return []
+        if not isinstance(block, dict):
+            self.error(path, f"must be an object of condition key -> values, not {_kind(block)}", "type")
+            return []
+        clauses = []
+        for key, raw_values in block.items():
+            key_path = f"{path}.{key}"
+            values = self.strings(key_path, raw_values, allow_empty=True)
+            if values is None:
+                continue
+            reader = _VALUE_READERS.get(spec.family)
+            if reader is not None:
+                read, expected = reader
+                for position, value in enumerate(values):
+                    if _VARIABLE.search(value):
+                        continue
+                    if read(value) is None:
+                        where = f"{key_path}[{position}]" if isinstance(raw_values, list) else key_path
+                        self.error(where, f"{json.dumps(value)} is not {expected}", "value")
+            clauses.append(
+                ConditionClause(
+                    operator=operator,
+                    base_operator=spec.name,
+                    set_operator=set_operator,
+                    if_exists=if_exists,
+                    key=key,
+                    values=values,
+                    path=key_path,
+                )
+            )
+        return clauses
