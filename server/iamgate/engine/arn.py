@@ -68,18 +68,27 @@ class ArnPattern:
 
     @property
     def literal_prefix(self) -> str:
-        """Characters every matching ARN starts with (for indexing by prefix)."""
+        """Characters every matching ARN starts with, prefix parts lower-cased (for indexing)."""
         if self.everything or not self.prefix:
             return ""
         out = ["arn:"]
         for glob in self.prefix:
-            if not glob.is_literal or glob.ignore_case:
-                out.append(glob.literal_prefix if not glob.ignore_case else "")
+            if not glob.is_literal:
+                out.append(glob.literal_prefix)
                 return "".join(out)
             out.append(glob.segments[0] + ":")
         if self.resource is not None:
             out.append(self.resource.literal_prefix)
         return "".join(out)
+
+    @property
+    def literal_text(self) -> str | None:
+        """The ARN itself when the pattern has no wildcard at all (folded prefix parts excepted)."""
+        if self.everything or not self.prefix or self.resource is None or not self.resource.is_literal:
+            return None
+        if not all(glob.is_literal for glob in self.prefix):
+            return None
+        return "arn:" + ":".join(glob.segments[0] for glob in self.prefix) + ":" + self.resource.segments[0]
 
     def resolvable(self, context: Mapping[str, ContextValue]) -> bool:
         """Whether every policy variable of the pattern has a value in ``context``."""

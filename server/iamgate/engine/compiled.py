@@ -7,12 +7,13 @@ policies are immutable and shared by every principal that attaches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from iamgate.engine.arn import ArnPattern, ShortArn
 from iamgate.engine.conditions import CompiledCondition, compile_condition
 from iamgate.engine.glob import Glob
+from iamgate.engine.index import StatementIndex
 from iamgate.engine.principals import PrincipalMatch, match_principal
 from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
@@ -108,7 +109,9 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
     resource_texts = statement.resources if statement.resources is not None else statement.not_resources
     short = ShortArn.PAD_IF_WILDCARD if ref.kind is PolicyKind.RESOURCE else ShortArn.PAD
     resources = (
-        tuple(ArnPattern.compile(r, variables=variables, fold_prefix=True, short=short) for r in resource_texts)
+        tuple(
+            ArnPattern.compile(r, variables=variables, fold_prefix=True, short=short) for r in resource_texts
+        )
         if resource_texts is not None
         else None
     )
@@ -136,34 +139,17 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledPolicy:
-    """A policy ready for evaluation, with its statements indexed by action.
-
-    ``exact`` maps a lower-cased action name to the statements that list it literally;
-    ``by_service`` maps a service prefix to statements with a wildcard pattern in that service;
-    ``residue`` holds the rest (``*``, wildcards in the service prefix, NotAction).
-    """
+    """A policy ready for evaluation: its statements, compiled, and an index over them."""
 
     policy_id: str
     kind: PolicyKind
     document: PolicyDocument
     statements: tuple[CompiledStatement, ...]
-    exact: Mapping[str, tuple[CompiledStatement, ...]]
-    by_service: Mapping[str, tuple[CompiledStatement, ...]]
-    residue: tuple[CompiledStatement, ...]
+    index: StatementIndex
 
-    def candidates(self, action: str) -> tuple[CompiledStatement, ...]:
-        """Statements whose Action/NotAction can match ``action`` (lower-cased), in document order."""
-        exact = self.exact.get(action, ())
-        service = self.by_service.get(action.partition(":")[0], ())
-        residue = self.residue
-        if not service and not residue:
-            return exact
-        if not exact and not residue:
-            return service
-        if not exact and not service:
-            return residue
-        merged = {id(s): s for s in (*exact, *service, *residue)}
-        return tuple(sorted(merged.values(), key=lambda s: s.ref.index))
+    def candidates(self, action: str, resource: str | None = None) -> Sequence[CompiledStatement]:
+        """Statements that can apply to ``action`` (lower-cased) and ``resource``."""
+        return self.index.candidates(action, resource)
 
 
 def compile_policy(document: PolicyDocument, *, policy_id: str, kind: PolicyKind) -> CompiledPolicy:
@@ -173,34 +159,4 @@ def compile_policy(document: PolicyDocument, *, policy_id: str, kind: PolicyKind
         compile_statement(s, StatementRef(policy_id, kind, s.index, s.sid), variables=variables)
         for s in document.statements
     )
-    exact: dict[str, list[CompiledStatement]] = {}
-    by_service: dict[str, list[CompiledStatement]] = {}
-    residue: list[CompiledStatement] = []
-    for compiled in statements:
-        if compiled.not_action:
-            residue.append(compiled)
-            continue
-        placed_residue = False
-        for glob in compiled.actions:
-            text = glob.text.lower()
-            service, _, name = text.partition(":")
-            if glob.is_literal and name:
-                bucket = exact.setdefault(text, [])
-            elif service and "*" not in service and "?" not in service:
-                bucket = by_service.setdefault(service, [])
-            else:
-                if not placed_residue:
-                    residue.append(compiled)
-                    placed_residue = True
-                continue
-            if not bucket or bucket[-1] is not compiled:
-                bucket.append(compiled)
-    return CompiledPolicy(
-        policy_id=policy_id,
-        kind=kind,
-        document=document,
-        statements=statements,
-        exact={k: tuple(v) for k, v in exact.items()},
-        by_service={k: tuple(v) for k, v in by_service.items()},
-        residue=tuple(residue),
-    )
+    return CompiledPolicy(policy_id, kind, document, statements, StatementIndex.build(statements))

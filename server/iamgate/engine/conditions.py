@@ -107,7 +107,9 @@ def _never(_value: str, _context: Context) -> bool:
 def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
     fold = spec.ignore_case
     if spec.comparison == "like":
-        static = [Glob.compile(v, ignore_case=fold) for v, t in zip(values, templates, strict=True) if t is None]
+        static = [
+            Glob.compile(v, ignore_case=fold) for v, t in zip(values, templates, strict=True) if t is None
+        ]
         dynamic = [t for t in templates if t is not None]
         if not dynamic:
             if len(static) == 1:
@@ -125,7 +127,9 @@ def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -
             return False
 
         return like
-    static_set = frozenset(v.lower() if fold else v for v, t in zip(values, templates, strict=True) if t is None)
+    static_set = frozenset(
+        v.lower() if fold else v for v, t in zip(values, templates, strict=True) if t is None
+    )
     dynamic = [t for t in templates if t is not None]
     if not dynamic:
         if fold:
@@ -158,7 +162,9 @@ def _plain_text(parts: tuple[Part, ...], context: Context) -> str | None:
     return "".join(pieces)
 
 
-def _ordered_test(read: Callable[[str], float | None]) -> Callable[[OperatorSpec, tuple[str, ...], list], ValueTest]:
+def _ordered_test(
+    read: Callable[[str], float | None],
+) -> Callable[[OperatorSpec, tuple[str, ...], list], ValueTest]:
     def build(spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
         compare = _COMPARISONS[spec.comparison]
         numbers = [n for n in (read(v) for v in values) if n is not None]

@@ -82,7 +82,7 @@ def _tally(
     tally = _Tally()
     for policy in policies:
         statement_traces: list[StatementTrace] | None = [] if traces is not None else None
-        candidates = policy.candidates(action) if traces is None else policy.statements
+        candidates = policy.candidates(action, request.resource) if traces is None else policy.statements
         for statement in candidates:
             if statement_traces is not None:
                 how = _trace_statement(statement, request, action, has_boundary, statement_traces)
@@ -150,10 +150,14 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
     has_boundary = policy_set.boundary is not None
     traces: list[PolicyTrace] | None = [] if explain else None
 
-    scp_tallies = [] if external else [
-        _tally(policies, request, action, traces, level=level)
-        for level, policies in enumerate(policy_set.scp_levels)
-    ]
+    scp_tallies = (
+        []
+        if external
+        else [
+            _tally(policies, request, action, traces, level=level)
+            for level, policies in enumerate(policy_set.scp_levels)
+        ]
+    )
     resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
     resource = _tally(resource_policies, request, action, traces, has_boundary)
     identity = _tally(() if external else policy_set.identity, request, action, traces)
@@ -271,7 +275,9 @@ def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tu
     policies += [p for level in policy_set.scp_levels for p in level]
     for policy in policies:
         for statement in policy.candidates(action):
-            if not statement.matches_action(action) or not statement.matches_resource(request.resource, context):
+            if not statement.matches_action(action) or not statement.matches_resource(
+                request.resource, context
+            ):
                 continue
             for condition in statement.conditions:
                 for key in condition.reads:

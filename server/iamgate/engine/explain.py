@@ -8,8 +8,12 @@ from iamgate.engine.result import ConditionTrace, Evaluation, PolicyTrace, State
 
 
 def ref_json(ref: StatementRef) -> dict[str, Any]:
-    return {"SourcePolicyId": ref.policy_id, "SourcePolicyType": ref.kind.value, "Sid": ref.sid,
-            "StatementIndex": ref.index}
+    return {
+        "SourcePolicyId": ref.policy_id,
+        "SourcePolicyType": ref.kind.value,
+        "Sid": ref.sid,
+        "StatementIndex": ref.index,
+    }
 
 
 def _condition_json(trace: ConditionTrace) -> dict[str, Any]:

@@ -60,7 +60,11 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
             return PrincipalMatch.DIRECT
         if principal.kind in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE):
             named = _role_identity(value)
-            if named is not None and named[0] == principal.account and named[1].lower() == principal.name.lower():
+            if (
+                named is not None
+                and named[0] == principal.account
+                and named[1].lower() == principal.name.lower()
+            ):
                 return PrincipalMatch.ROLE
         return None
     if kind == "Service":

@@ -53,7 +53,9 @@ class Principal:
             raise RequestError("principal", f"{text!r} is neither an ARN nor a service principal")
         parts = text.split(":", 5)
         if len(parts) != 6:
-            raise RequestError("principal", f"{text!r} is not an ARN (arn:PARTITION:SERVICE::ACCOUNT:RESOURCE)")
+            raise RequestError(
+                "principal", f"{text!r} is not an ARN (arn:PARTITION:SERVICE::ACCOUNT:RESOURCE)"
+            )
         _, partition, service, _region, account, resource = parts
         if service == "iam":
             if resource == "root":
@@ -116,9 +118,7 @@ def build_context(entries: Iterable[ContextValue]) -> dict[str, ContextValue]:
         if existing is None:
             context[lowered] = entry
         else:
-            context[lowered] = ContextValue(
-                existing.name, existing.values + entry.values, multi=True
-            )
+            context[lowered] = ContextValue(existing.name, existing.values + entry.values, multi=True)
     return context
 
 

@@ -33,8 +33,18 @@ FIELDS = (
     "ResourceHandlingOption",
 )
 CONTEXT_TYPES = (
-    "string", "stringList", "numeric", "numericList", "boolean", "booleanList",
-    "ip", "ipList", "binary", "binaryList", "date", "dateList",
+    "string",
+    "stringList",
+    "numeric",
+    "numericList",
+    "boolean",
+    "booleanList",
+    "ip",
+    "ipList",
+    "binary",
+    "binaryList",
+    "date",
+    "dateList",
 )
 
 
@@ -69,7 +79,9 @@ def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, 
     results = []
     for action in actions:
         for resource in resources:
-            query = Request(caller, action, resource, context, resource_account=_resource_account(resource, owner))
+            query = Request(
+                caller, action, resource, context, resource_account=_resource_account(resource, owner)
+            )
             evaluation = evaluate(policy_set, query, explain=True)
             result: dict[str, Any] = {
                 "EvalActionName": action,
@@ -150,13 +162,17 @@ def _context_entries(raw: Any) -> list[ContextValue]:
     for position, entry in enumerate(raw):
         path = f"ContextEntries[{position}]"
         if not isinstance(entry, Mapping):
-            raise SimulationInputError(path, "must be an object with ContextKeyName, ContextKeyValues, ContextKeyType")
+            raise SimulationInputError(
+                path, "must be an object with ContextKeyName, ContextKeyValues, ContextKeyType"
+            )
         name = entry.get("ContextKeyName")
         if not isinstance(name, str) or not name:
             raise SimulationInputError(f"{path}.ContextKeyName", "must be a non-empty string")
         kind = entry.get("ContextKeyType", "string")
         if kind not in CONTEXT_TYPES:
-            raise SimulationInputError(f"{path}.ContextKeyType", f"{kind!r} is not one of {', '.join(CONTEXT_TYPES)}")
+            raise SimulationInputError(
+                f"{path}.ContextKeyType", f"{kind!r} is not one of {', '.join(CONTEXT_TYPES)}"
+            )
         values = entry.get("ContextKeyValues", [])
         if not isinstance(values, list):
             values = [values]
@@ -191,9 +207,7 @@ def _policies(request: Mapping[str, Any], name: str, kind: PolicyKind) -> tuple[
         return None
     if not isinstance(raw, list):
         raise SimulationInputError(name, "must be a list of policy documents")
-    return tuple(
-        _document(doc, f"{name}[{i}]", f"{name}.{i + 1}", kind) for i, doc in enumerate(raw)
-    )
+    return tuple(_document(doc, f"{name}[{i}]", f"{name}.{i + 1}", kind) for i, doc in enumerate(raw))
 
 
 def _resource_policy(raw: Any) -> CompiledPolicy | None:
@@ -206,15 +220,23 @@ def _scp_levels(raw: Any) -> tuple[tuple[CompiledPolicy, ...], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise SimulationInputError("ServiceControlPolicyLevels", "must be a list of levels (lists of documents)")
+        raise SimulationInputError(
+            "ServiceControlPolicyLevels", "must be a list of levels (lists of documents)"
+        )
     levels = []
     for level, docs in enumerate(raw):
         if not isinstance(docs, list):
-            raise SimulationInputError(f"ServiceControlPolicyLevels[{level}]", "must be a list of policy documents")
+            raise SimulationInputError(
+                f"ServiceControlPolicyLevels[{level}]", "must be a list of policy documents"
+            )
         levels.append(
             tuple(
-                _document(doc, f"ServiceControlPolicyLevels[{level}][{i}]",
-                          f"ServiceControlPolicyLevels.{level + 1}.{i + 1}", PolicyKind.SCP)
+                _document(
+                    doc,
+                    f"ServiceControlPolicyLevels[{level}][{i}]",
+                    f"ServiceControlPolicyLevels.{level + 1}.{i + 1}",
+                    PolicyKind.SCP,
+                )
                 for i, doc in enumerate(docs)
             )
         )

@@ -109,7 +109,9 @@ def substitute(parts: tuple[Part, ...], context: Mapping[str, ContextValue]) -> 
     return "".join(pieces)
 
 
-def glob_from_parts(parts: tuple[Part, ...], context: Mapping[str, ContextValue], *, ignore_case: bool = False) -> Glob | None:
+def glob_from_parts(
+    parts: tuple[Part, ...], context: Mapping[str, ContextValue], *, ignore_case: bool = False
+) -> Glob | None:
     """A pattern from policy text and substituted values; substituted text never acts as a wildcard."""
     tokens: list[object] = []
     for part in parts:
@@ -122,4 +124,6 @@ def glob_from_parts(parts: tuple[Part, ...], context: Mapping[str, ContextValue]
             if resolved is None:
                 return None
             tokens.extend(resolved)
-    return Glob.from_tokens(tokens, text="".join(getattr(p, "text", "") for p in parts), ignore_case=ignore_case)
+    return Glob.from_tokens(
+        tokens, text="".join(getattr(p, "text", "") for p in parts), ignore_case=ignore_case
+    )

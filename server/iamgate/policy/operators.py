@@ -42,8 +42,17 @@ OPERATORS: dict[str, OperatorSpec] = dict(
     [
         _spec("StringEquals", Family.STRING, "equals", negated=False, variables=True),
         _spec("StringNotEquals", Family.STRING, "equals", negated=True, variables=True),
-        _spec("StringEqualsIgnoreCase", Family.STRING, "equals", negated=False, ignore_case=True, variables=True),
-        _spec("StringNotEqualsIgnoreCase", Family.STRING, "equals", negated=True, ignore_case=True, variables=True),
+        _spec(
+            "StringEqualsIgnoreCase", Family.STRING, "equals", negated=False, ignore_case=True, variables=True
+        ),
+        _spec(
+            "StringNotEqualsIgnoreCase",
+            Family.STRING,
+            "equals",
+            negated=True,
+            ignore_case=True,
+            variables=True,
+        ),
         _spec("StringLike", Family.STRING, "like", negated=False, variables=True),
         _spec("StringNotLike", Family.STRING, "like", negated=True, variables=True),
         _spec("NumericEquals", Family.NUMERIC, "equals", negated=False),

@@ -68,14 +68,18 @@ def parse_policy(source: str | bytes | Mapping[str, Any], *, source_name: str = 
     return parsed
 
 
-def _decode(source: str | bytes | Mapping[str, Any], problems: list[PolicyProblem]) -> Mapping[str, Any] | None:
+def _decode(
+    source: str | bytes | Mapping[str, Any], problems: list[PolicyProblem]
+) -> Mapping[str, Any] | None:
     if isinstance(source, Mapping):
         return source
     try:
         value = json.loads(source)
     except json.JSONDecodeError as error:
         problems.append(
-            PolicyProblem("", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", code="json")
+            PolicyProblem(
+                "", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", code="json"
+            )
         )
         return None
     except (UnicodeDecodeError, TypeError) as error:
@@ -128,10 +132,16 @@ class _Parser:
     def document(self, raw: Mapping[str, Any]) -> PolicyDocument | None:
         for key in raw:
             if key not in _TOP_LEVEL:
-                self.error(str(key), f"unknown element {key!r} (expected Version, Id or Statement)", "element")
+                self.error(
+                    str(key), f"unknown element {key!r} (expected Version, Id or Statement)", "element"
+                )
         version = raw.get("Version")
         if version is not None and version not in (VERSION_2012, VERSION_2008):
-            self.error("Version", f"{json.dumps(version)} is not a policy version (2012-10-17 or 2008-10-17)", "version")
+            self.error(
+                "Version",
+                f"{json.dumps(version)} is not a policy version (2012-10-17 or 2008-10-17)",
+                "version",
+            )
         policy_id = raw.get("Id")
         if policy_id is not None and not isinstance(policy_id, str):
             self.error("Id", f"must be a string, not {_kind(policy_id)}", "type")
@@ -146,7 +156,9 @@ class _Parser:
             if not items:
                 self.warn("Statement", "is empty: the policy grants and denies nothing", "empty")
         else:
-            self.error("Statement", f"must be an object or a list of objects, not {_kind(raw_statements)}", "type")
+            self.error(
+                "Statement", f"must be an object or a list of objects, not {_kind(raw_statements)}", "type"
+            )
             return None
         statements = []
         sids: dict[str, str] = {}
@@ -156,7 +168,9 @@ class _Parser:
                 continue
             if statement.sid:
                 if statement.sid in sids:
-                    self.warn(f"{path}.Sid", f"duplicate Sid {statement.sid!r} (also {sids[statement.sid]})", "sid")
+                    self.warn(
+                        f"{path}.Sid", f"duplicate Sid {statement.sid!r} (also {sids[statement.sid]})", "sid"
+                    )
                 sids.setdefault(statement.sid, path)
             statements.append(statement)
         for warning in (w for s in statements for w in statement_warnings(s)):
@@ -187,7 +201,10 @@ class _Parser:
             for position, action in enumerate(values or ()):
                 if action != "*" and not _ACTION.fullmatch(action):
                     where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
-                    self.error(where, f"{json.dumps(action)} is not an action: expected SERVICE:ACTION such as s3:GetObject")
+                    self.error(
+                        where,
+                        f"{json.dumps(action)} is not an action: expected SERVICE:ACTION such as s3:GetObject",
+                    )
         resources, not_resources = self.exclusive_pair(path, raw, "Resource", "NotResource", required=False)
         principal, not_principal = None, None
         if "Principal" in raw and "NotPrincipal" in raw:
@@ -257,14 +274,19 @@ class _Parser:
         if raw == "*":
             return PrincipalSpec(everyone=True)
         if not isinstance(raw, dict):
-            self.error(path, f'must be "*" or an object such as {{"AWS": ARN}}, not {_kind(raw)}', "principal")
+            self.error(
+                path, f'must be "*" or an object such as {{"AWS": ARN}}, not {_kind(raw)}', "principal"
+            )
             return None
         entries: list[tuple[str, str]] = []
         everyone = False
         for kind, values in raw.items():
             if kind not in _PRINCIPAL_TYPES:
-                self.error(f"{path}.{kind}", f"unknown principal type {kind!r} (AWS, Service, Federated or "
-                           "CanonicalUser)", "principal")
+                self.error(
+                    f"{path}.{kind}",
+                    f"unknown principal type {kind!r} (AWS, Service, Federated or CanonicalUser)",
+                    "principal",
+                )
                 continue
             for value in self.strings(f"{path}.{kind}", values) or ():
                 if value == "*" and kind == "AWS":

@@ -14,20 +14,38 @@ def statement_warnings(statement: Statement) -> list[PolicyProblem]:
         found.append(PolicyProblem(where, message, Severity.WARNING, code))
 
     if statement.effect is Effect.ALLOW:
-        if statement.actions and "*" in statement.actions and statement.resources and "*" in statement.resources:
+        if (
+            statement.actions
+            and "*" in statement.actions
+            and statement.resources
+            and "*" in statement.resources
+        ):
             if not statement.conditions:
                 warn(path, "allows every action on every resource (Action * on Resource *)", "allow-all")
         if statement.not_actions is not None:
-            warn(f"{path}.NotAction", "Allow with NotAction grants every action not listed, including future "
-                 "ones", "allow-not-action")
+            warn(
+                f"{path}.NotAction",
+                "Allow with NotAction grants every action not listed, including future ones",
+                "allow-not-action",
+            )
         if statement.not_resources is not None:
-            warn(f"{path}.NotResource", "Allow with NotResource grants access to every resource not listed",
-                 "allow-not-resource")
+            warn(
+                f"{path}.NotResource",
+                "Allow with NotResource grants access to every resource not listed",
+                "allow-not-resource",
+            )
         if statement.not_principal is not None:
-            warn(f"{path}.NotPrincipal", "Allow with NotPrincipal grants access to every other principal, "
-                 "anonymous users included", "allow-not-principal")
+            warn(
+                f"{path}.NotPrincipal",
+                "Allow with NotPrincipal grants access to every other principal, anonymous users included",
+                "allow-not-principal",
+            )
         for clause in statement.conditions:
             if clause.set_operator is SetOperator.FOR_ALL_VALUES and not clause.if_exists:
-                warn(clause.path, "ForAllValues with Allow is also true when the key is missing or empty; "
-                     "add a Null check on the key", "forallvalues-allow")
+                warn(
+                    clause.path,
+                    "ForAllValues with Allow is also true when the key is missing or empty; "
+                    "add a Null check on the key",
+                    "forallvalues-allow",
+                )
     return found

@@ -1,0 +1,193 @@
+"""The decision cache: answers keyed by only the context that can change them.
+
+For a given policy set (``scope``), action and resource, the statements that can apply are fixed,
+and so is the set of context keys their conditions and policy variables read. A *plan* records
+those keys and, for each, how much of its value matters:
+
+* a key compared only by ordering operators (Date*, Numeric*) against literal values matters
+  only through where its value falls among those literals — so ``aws:CurrentTime`` yields one
+  entry per interval between the dates written in the policies, valid until the next boundary;
+* a key read only by Null matters only through its presence;
+* any other key matters through its exact values.
+
+Requests that differ in irrelevant context share an entry, and a cached answer is always the one
+a fresh evaluation gives: the key captures everything the evaluation reads. Explanations never
+come from the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+from cachetools import LRUCache
+
+from iamgate.engine.compiled import CompiledPolicy
+from iamgate.engine.evaluator import PolicySet, evaluate
+from iamgate.engine.request import ContextValue, Request
+from iamgate.engine.result import Evaluation
+from iamgate.policy.operators import Family
+from iamgate.policy.values import read_date, read_number
+
+MAX_PLAN_KEYS = 64
+"""A plan reading more keys than this is not worth caching (the key would cost an evaluation)."""
+
+_PRESENCE = "presence"
+_RAW = "raw"
+
+
+@dataclass(frozen=True, slots=True)
+class _Ordered:
+    """A key compared by order only: its value's position among ``bounds`` is all that matters."""
+
+    read: Callable[[str], float | None]
+    bounds: tuple[float, ...]
+
+    def signature(self, value: ContextValue) -> tuple:
+        bounds = self.bounds
+        positions = []
+        for text in value.values:
+            number = self.read(text)
+            if number is None:
+                positions.append(None)
+            else:
+                at = bisect_left(bounds, number)
+                positions.append((at, at < len(bounds) and bounds[at] == number))
+        return value.multi, tuple(positions)
+
+
+@dataclass(frozen=True, slots=True)
+class CachePlan:
+    keys: tuple[tuple[str, object], ...]
+    """(lower-cased key, how it matters): ``_RAW``, ``_PRESENCE`` or an ``_Ordered``."""
+    cacheable: bool = True
+
+    def signature(self, context: Mapping[str, ContextValue]) -> tuple:
+        parts = []
+        for key, use in self.keys:
+            value = context.get(key)
+            if value is None:
+                parts.append(None)
+            elif use is _RAW:
+                parts.append((value.multi, value.values))
+            elif use is _PRESENCE:
+                parts.append(bool(value.values))
+            else:
+                parts.append(use.signature(value))  # type: ignore[attr-defined]
+        return tuple(parts)
+
+
+def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
+    policies = [p for level in policy_set.scp_levels for p in level]
+    if policy_set.resource is not None:
+        policies.append(policy_set.resource)
+    policies.extend(policy_set.identity)
+    policies.extend(policy_set.boundary or ())
+    policies.extend(policy_set.session or ())
+    return policies
+
+
+_READERS = {Family.DATE: read_date, Family.NUMERIC: read_number}
+
+
+def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
+    """Which context keys (and which aspect of each) can change this request's decision."""
+    action = request.action.lower()
+    uses: dict[str, set[object]] = {}
+    bounds: dict[str, set[float]] = {}
+    for policy in _policies(policy_set):
+        for statement in policy.candidates(action):
+            if not statement.matches_action(action):
+                continue
+            for condition in statement.conditions:
+                family = condition.spec.family
+                for key in condition.reads:
+                    if key != condition.key:
+                        uses.setdefault(key, set()).add(_RAW)  # read through a policy variable
+                    elif family is Family.NULL:
+                        uses.setdefault(key, set()).add(_PRESENCE)
+                    elif family in _READERS:
+                        uses.setdefault(key, set()).add(family)
+                        numbers = (_READERS[family](v) for v in condition.clause.values)
+                        bounds.setdefault(key, set()).update(n for n in numbers if n is not None)
+                    else:
+                        uses.setdefault(key, set()).add(_RAW)
+            for key in statement.reads:
+                uses.setdefault(key, set())
+    if len(uses) > MAX_PLAN_KEYS:
+        return CachePlan((), cacheable=False)
+    keys: list[tuple[str, object]] = []
+    for key in sorted(uses):
+        kinds = uses[key]
+        if not kinds:
+            kinds = {_RAW}  # a resource policy variable
+        if len(kinds) == 1:
+            (only,) = kinds
+            if only in _READERS:
+                keys.append((key, _Ordered(_READERS[only], tuple(sorted(bounds.get(key, ()))))))  # type: ignore[index]
+                continue
+            keys.append((key, only))
+        else:
+            keys.append((key, _RAW))
+    return CachePlan(tuple(keys))
+
+
+class DecisionCache:
+    """A bounded cache of decisions; thread-safe; one per compiled bundle (never shared across).
+
+    ``scope`` names the policy set a request is evaluated against (for example the bundle
+    revision, the principal ARN and any session policy); everything else the decision depends on
+    is derived here.
+    """
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        self._entries: LRUCache = LRUCache(maxsize=maxsize)
+        self._plans: LRUCache = LRUCache(maxsize=max(1024, maxsize // 4))
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.uncacheable = 0
+
+    @property
+    def size(self) -> int:
+        return len(self._entries)
+
+    def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
+        base = (scope, request.action, request.resource, request.resource_account)
+        lock = self._lock
+        with lock:
+            plan = self._plans.get(base)
+        if plan is None:
+            plan = build_plan(policy_set, request)
+            with lock:
+                self._plans[base] = plan
+        if not plan.cacheable:
+            self.uncacheable += 1
+            return evaluate(policy_set, request)
+        key = (base, plan.signature(request.context))
+        with lock:
+            found = self._entries.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        evaluation = evaluate(policy_set, request)
+        with lock:
+            self._entries[key] = evaluation
+        return evaluation
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._plans.clear()
+
+
+def evaluate_many(
+    cache: DecisionCache | None, scope: Hashable, policy_set: PolicySet, requests: Sequence[Request]
+) -> list[Evaluation]:
+    """Evaluate several requests against one policy set, through the cache when there is one."""
+    if cache is None:
+        return [evaluate(policy_set, request) for request in requests]
+    return [cache.evaluate(scope, policy_set, request) for request in requests]
