@@ -54,7 +54,7 @@ class CompiledStatement:
         if self.resources is None:
             return True
         if not self.not_resource:
-            for pattern in self.resources:
+            for pattern in self.resources:  # noqa: SIM110 - a loop beats any() on the hot path
                 if pattern.matches(resource, context):
                     return True
             return False
@@ -83,7 +83,7 @@ class CompiledStatement:
         return match_principal(self.principal, principal)
 
     def conditions_hold(self, context: Context) -> bool:
-        for condition in self.conditions:
+        for condition in self.conditions:  # noqa: SIM110 - a loop beats all() on the hot path
             if not condition.evaluate(context):
                 return False
         return True

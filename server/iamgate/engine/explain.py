@@ -78,7 +78,8 @@ def explanation_tree(evaluation: Evaluation, *, header: str = "") -> str:
             verdict = "APPLIES" if statement.applies else "does not apply"
             lines.append(f"  {statement.effect} {statement.ref.label}: {verdict}")
             lines.append(
-                f"    action {_mark(statement.action_matched)}, resource {_mark(statement.resource_matched)}, "
+                f"    action {_mark(statement.action_matched)}, "
+                f"resource {_mark(statement.resource_matched)}, "
                 f"principal {_mark(statement.principal_matched)}"
             )
             for condition in statement.conditions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
@@ -57,8 +58,16 @@ class SimulationInputError(EngineError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
-def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, Any]:
-    """Answer one request: one result per action x resource, in that order."""
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """A simulation request read and compiled: one policy set, one request per action x resource."""
+
+    policy_set: PolicySet
+    requests: tuple[Request, ...]
+
+
+def read_simulation(request: Mapping[str, Any]) -> Simulation:
+    """Validate and compile a SimulateCustomPolicy-shaped request; raises SimulationInputError."""
     if not isinstance(request, Mapping):
         raise SimulationInputError("", "a simulation request must be a JSON object")
     for key in request:
@@ -67,7 +76,7 @@ def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, 
     actions = _string_list(request, "ActionNames", required=True)
     resources = _string_list(request, "ResourceArns", required=False) or ["*"]
     caller = _caller(request)
-    owner = _owner(request.get("ResourceOwner"), caller)
+    owner = _owner(request.get("ResourceOwner"))
     context = build_context(_context_entries(request.get("ContextEntries", [])))
     policy_set = PolicySet(
         identity=_policies(request, "PolicyInputList", PolicyKind.IDENTITY) or (),
@@ -76,23 +85,30 @@ def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, 
         session=_policies(request, "SessionPolicyList", PolicyKind.SESSION),
         scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels")),
     )
+    requests = tuple(
+        Request(caller, action, resource, context, resource_account=owner)
+        for action in actions
+        for resource in resources
+    )
+    return Simulation(policy_set, requests)
+
+
+def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, Any]:
+    """Answer one request: one result per action x resource, in that order."""
+    simulation = read_simulation(request)
     results = []
-    for action in actions:
-        for resource in resources:
-            query = Request(
-                caller, action, resource, context, resource_account=_resource_account(resource, owner)
-            )
-            evaluation = evaluate(policy_set, query, explain=True)
-            result: dict[str, Any] = {
-                "EvalActionName": action,
-                "EvalResourceName": resource,
-                "EvalDecision": evaluation.decision.value,
-                "MatchedStatements": [ref_json(ref) for ref in evaluation.determining],
-                "MissingContextValues": list(evaluation.missing_context),
-            }
-            if explain:
-                result["Explanation"] = explanation_json(evaluation)
-            results.append(result)
+    for query in simulation.requests:
+        evaluation = evaluate(simulation.policy_set, query, explain=True)
+        result: dict[str, Any] = {
+            "EvalActionName": query.action,
+            "EvalResourceName": query.resource,
+            "EvalDecision": evaluation.decision.value,
+            "MatchedStatements": [ref_json(ref) for ref in evaluation.determining],
+            "MissingContextValues": list(evaluation.missing_context),
+        }
+        if explain:
+            result["Explanation"] = explanation_json(evaluation)
+        results.append(result)
     return {"EvaluationResults": results}
 
 
@@ -137,7 +153,7 @@ def _caller(request: Mapping[str, Any]) -> Principal:
         raise SimulationInputError("CallerArn", error.detail) from None
 
 
-def _owner(raw: Any, caller: Principal) -> str | None:
+def _owner(raw: Any) -> str | None:
     """The account owning the simulated resources: ResourceOwner, else the caller's account."""
     if raw is None:
         return None
@@ -149,10 +165,6 @@ def _owner(raw: Any, caller: Principal) -> str | None:
     if len(parts) == 6 and parts[0] == "arn" and parts[4].isdigit():
         return parts[4]
     raise SimulationInputError("ResourceOwner", f"{raw!r} is not an account id or arn:aws:iam::ACCOUNT:root")
-
-
-def _resource_account(resource: str, owner: str | None) -> str | None:
-    return owner
 
 
 def _context_entries(raw: Any) -> list[ContextValue]:

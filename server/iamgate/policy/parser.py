@@ -203,7 +203,7 @@ class _Parser:
                     where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
                     self.error(
                         where,
-                        f"{json.dumps(action)} is not an action: expected SERVICE:ACTION such as s3:GetObject",
+                        f"{json.dumps(action)} is not an action: expected SERVICE:ACTION, e.g. s3:GetObject",
                     )
         resources, not_resources = self.exclusive_pair(path, raw, "Resource", "NotResource", required=False)
         principal, not_principal = None, None

@@ -14,14 +14,9 @@ def statement_warnings(statement: Statement) -> list[PolicyProblem]:
         found.append(PolicyProblem(where, message, Severity.WARNING, code))
 
     if statement.effect is Effect.ALLOW:
-        if (
-            statement.actions
-            and "*" in statement.actions
-            and statement.resources
-            and "*" in statement.resources
-        ):
-            if not statement.conditions:
-                warn(path, "allows every action on every resource (Action * on Resource *)", "allow-all")
+        allows_everything = "*" in (statement.actions or ()) and "*" in (statement.resources or ())
+        if allows_everything and not statement.conditions:
+            warn(path, "allows every action on every resource (Action * on Resource *)", "allow-all")
         if statement.not_actions is not None:
             warn(
                 f"{path}.NotAction",
