@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
+from iamgate.engine.index import StatementIndex
 from iamgate.engine.principals import PrincipalMatch
 from iamgate.engine.request import PrincipalKind, Request
 from iamgate.engine.result import (
@@ -27,8 +29,13 @@ from iamgate.engine.result import (
     StatementTrace,
 )
 
+MERGED_INDEX_THRESHOLD = 4
+"""With this many identity policies or more, one index over all their statements is faster than
+looking each policy up in turn (a principal with 500 small policies would otherwise cost 500
+lookups per decision)."""
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True)
 class PolicySet:
     """Every policy that applies to one request, by its place in the flow chart.
 
@@ -41,6 +48,17 @@ class PolicySet:
     boundary: tuple[CompiledPolicy, ...] | None = None
     session: tuple[CompiledPolicy, ...] | None = None
     scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+
+    @cached_property
+    def identity_index(self) -> StatementIndex | None:
+        """One index over every identity-policy statement, built on first use for large sets.
+
+        A policy set lives as long as its principal's entry in the bundle's cache, so the merged
+        index costs memory per active principal, not per principal x policy.
+        """
+        if len(self.identity) < MERGED_INDEX_THRESHOLD:
+            return None
+        return StatementIndex.build(s for policy in self.identity for s in policy.statements)
 
 
 class _Tally:
@@ -69,6 +87,20 @@ def _applies(
     if statement.conditions and not statement.conditions_hold(context):
         return None
     return how
+
+
+def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
+    tally = _Tally()
+    for statement in index.candidates(action, request.resource):
+        how = _applies(statement, request, action, False)
+        if how is None:
+            continue
+        if statement.is_deny:
+            tally.denies.append(statement)
+        else:
+            tally.allows.append(statement)
+            tally.principal_matches.append(how)
+    return tally
 
 
 def _tally(
@@ -160,7 +192,11 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
     )
     resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
     resource = _tally(resource_policies, request, action, traces, has_boundary)
-    identity = _tally(() if external else policy_set.identity, request, action, traces)
+    merged = None if explain or external else policy_set.identity_index
+    if merged is not None:
+        identity = _tally_indexed(merged, request, action)
+    else:
+        identity = _tally(() if external else policy_set.identity, request, action, traces)
     boundary = _tally(policy_set.boundary, request, action, traces) if has_boundary and not external else None
     session = (
         _tally(policy_set.session, request, action, traces)
