@@ -128,7 +128,8 @@ def access_message(principal_arn: str, action: str, resource: str, evaluation: E
     who = f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
     kind = evaluation.denied_by or PolicyKind.IDENTITY
     if evaluation.decision is Decision.EXPLICIT_DENY:
-        return f"{who} with an explicit deny in a {kind.phrase}"
+        article = "an" if kind.phrase[0] in "aeiou" else "a"
+        return f"{who} with an explicit deny in {article} {kind.phrase}"
     if kind is PolicyKind.BOUNDARY:
         return f"{who} because no permissions boundary allows the {action} action"
     return f"{who} because no {kind.phrase} allows the {action} action"

@@ -1,0 +1,54 @@
+# iamgate developer tasks. Every target that runs Python first makes sure .venv exists and holds
+# an editable install of *this* checkout matching pyproject.toml (the stamp file records a hash of
+# pyproject.toml and the checkout's path), so a fresh clone needs only python3 >= 3.11 and make.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.iamgate-installed
+VENV_KEY := $(shell sha256sum pyproject.toml | cut -c1-16) $(CURDIR)
+IAMGATE_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: venv venv-bench serve test lint proto lint-proto bench clean-venv
+
+## venv: create .venv if needed and (re)install iamgate[dev] when pyproject.toml or the path changed
+venv:
+	@if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv --clear $(VENV); fi
+	@if [ "$$(cat $(STAMP) 2>/dev/null)" != "$(VENV_KEY) dev" ]; then \
+		echo "installing iamgate[dev] into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet -e '.[dev]' && echo "$(VENV_KEY) dev" > $(STAMP); \
+	fi
+
+venv-bench: venv
+	@if [ "$$(cat $(STAMP).bench 2>/dev/null)" != "$(VENV_KEY) bench" ]; then \
+		echo "installing iamgate[dev,bench] into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet -e '.[dev,bench]' && echo "$(VENV_KEY) bench" > $(STAMP).bench; \
+	fi
+
+## serve: start the sidecar on the embedded default bundle (127.0.0.1:50051, metrics :9464)
+serve: venv
+	$(BIN)/iamgate serve $(IAMGATE_ARGS)
+
+## test: run the whole test suite
+test: venv
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+## lint: ruff over the Python sources
+lint: venv
+	$(BIN)/ruff check .
+
+## proto: regenerate client/iamgate_client/api from protos/
+proto: venv
+	$(BIN)/python scripts/gen_protos.py
+
+## lint-proto: buf lint the public contract (needs Node.js: npx fetches @bufbuild/buf)
+lint-proto:
+	npx --yes @bufbuild/buf lint
+
+## bench: run the benchmarks (installs the bench extra)
+bench: venv-bench
+	$(BIN)/python bench/run.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,214 @@
+"""The SDK's own types: what callers pass in and get back, free of protobuf.
+
+Both clients (sync and async) share these; protobuf messages never leak out of the SDK, so the
+wire format can grow without breaking callers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeAlias
+
+
+class Outcome(StrEnum):
+    """The three outcomes of IAM evaluation, in SimulateCustomPolicy's vocabulary."""
+
+    ALLOWED = "allowed"
+    EXPLICIT_DENY = "explicitDeny"
+    IMPLICIT_DENY = "implicitDeny"
+
+
+class PolicyType(StrEnum):
+    """Where a policy sits in AWS's evaluation flow chart."""
+
+    SERVICE_CONTROL = "scp"
+    RESOURCE = "resource"
+    IDENTITY = "identity"
+    PERMISSIONS_BOUNDARY = "boundary"
+    SESSION = "session"
+    UNSPECIFIED = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ip:
+    """Marks a string context value as an IP address (``IpAddress`` conditions compare it).
+
+    ``ipaddress.IPv4Address`` and friends are accepted directly too.
+    """
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class DateText:
+    """Marks a string context value as a date written as text (ISO 8601 or epoch seconds)."""
+
+    text: str
+
+
+Scalar: TypeAlias = (
+    str
+    | bool
+    | int
+    | float
+    | datetime
+    | bytes
+    | Ip
+    | DateText
+    | ipaddress.IPv4Address
+    | ipaddress.IPv6Address
+)
+"""A context value: ``str`` is a string, ``bool``/``int``/``float`` a bool or number, ``datetime``
+a date, ``bytes`` binary; wrap an address in :class:`Ip` (or pass an ``ipaddress`` object)."""
+
+ContextInput: TypeAlias = Mapping[str, Scalar | Sequence[Scalar] | frozenset[Any] | set[Any]]
+"""Context keys to values. A list, tuple or set makes a multi-valued key (``aws:TagKeys``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One authorization question, for :meth:`Client.authorize_batch`."""
+
+    principal: str
+    action: str
+    resource: str
+    context: ContextInput | None = None
+    session_policy: str | Mapping[str, Any] | None = None
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    """One statement of one policy: what determined a decision."""
+
+    policy_id: str
+    policy_type: PolicyType
+    sid: str
+    index: int
+
+    @property
+    def label(self) -> str:
+        return self.sid or f"Statement[{self.index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The sidecar's answer to one question. Only ``outcome == ALLOWED`` allows."""
+
+    outcome: Outcome
+    message: str
+    revision: str
+    decision_id: str
+    principal_arn: str = ""
+    request_id: str = ""
+    determining: tuple[StatementRef, ...] = ()
+    filled_context_keys: tuple[str, ...] = ()
+    missing_context_keys: tuple[str, ...] = ()
+    denied_by: PolicyType = PolicyType.UNSPECIFIED
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOWED
+
+    def __bool__(self) -> bool:
+        # ``if client.authorize(...):`` reads naturally and can only be true when allowed.
+        return self.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionTrace:
+    operator: str
+    key: str
+    policy_values: tuple[str, ...]
+    request_values: tuple[str, ...] | None
+    """``None`` when the request lacked the key."""
+    matched: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTrace:
+    statement: StatementRef
+    effect: str
+    """``Allow`` or ``Deny``."""
+    action: bool | None
+    resource: bool | None
+    principal: bool | None
+    """``None`` when the element was absent or not evaluated."""
+    conditions: tuple[ConditionTrace, ...]
+    applies: bool
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyTrace:
+    policy_id: str
+    policy_type: PolicyType
+    statements: tuple[StatementTrace, ...]
+    scp_level: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A decision and the trace that produced it."""
+
+    decision: Decision
+    policies: tuple[PolicyTrace, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationResult:
+    """One action x resource result of :meth:`Client.simulate`."""
+
+    action: str
+    resource: str
+    outcome: Outcome
+    matched_statements: tuple[StatementRef, ...] = ()
+    missing_context_values: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class SimulateContextEntry:
+    """A SimulateCustomPolicy ContextEntry: values as strings, with AWS's type name."""
+
+    name: str
+    values: tuple[str, ...]
+    type: str = "string"
+    """One of string, stringList, numeric, numericList, boolean, booleanList, ip, ipList,
+    binary, binaryList, date, dateList."""
+
+
+@dataclass(frozen=True, slots=True)
+class BundleInfo:
+    name: str
+    revision: str
+    source: str
+    activated_at: datetime | None
+    principals: int = 0
+    policies: int = 0
+    statements: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What a sidecar serves: its active bundle, the previous revision and the last error."""
+
+    active: BundleInfo | None
+    previous_revision: str = ""
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    shadow: BundleInfo | None = None
+    admin_enabled: bool = False
+    server_version: str = ""

@@ -1,0 +1,654 @@
+"""The ``iamgate`` command line: serve the sidecar, ask it questions, work with bundles.
+
+    iamgate serve [--address 127.0.0.1:50051] [--bundle PATH_OR_URL] ...
+    iamgate check PRINCIPAL ACTION RESOURCE [--context KEY=VALUE ...] [--output text|json]
+    iamgate explain PRINCIPAL ACTION RESOURCE [--context KEY=VALUE ...] [--output text|json]
+    iamgate status | rollback                    (ask a running sidecar)
+    iamgate simulate [FILE|-] [--explain]        (local, no sidecar needed)
+    iamgate validate PATH | test PATH | bundle build SOURCE -o FILE | bundle inspect FILE
+
+Exit codes: 0 when the command did its job (for ``check``, whatever the decision: read
+``allowed``/``decision`` from the output); 1 when the sidecar failed (INTERNAL) or, for local
+commands, when the input had errors or tests failed; 2 on a usage error, an unreachable sidecar,
+or a request the sidecar rejected as malformed. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+class UsageError(Exception):
+    """A problem with the command line or its input; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --- argument parsing --------------------------------------------------------------------------
+
+
+def _add_question_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("principal", metavar="PRINCIPAL", help="user or role name, IAM ARN, or session ARN")
+    parser.add_argument("action", metavar="ACTION", help="e.g. ec2:StopInstances")
+    parser.add_argument("resource", metavar="RESOURCE", help="resource ARN, or '*'")
+    parser.add_argument(
+        "--context",
+        "-c",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a context value (a string); repeat a key to give it several values",
+    )
+    parser.add_argument(
+        "--session-policy", metavar="JSON_OR_@FILE", help="a session policy: JSON text, or @path to a file"
+    )
+    parser.add_argument("--request-id", default="", help="an id echoed in the answer and the decision log")
+    _add_address(parser)
+    parser.add_argument("--output", "-o", choices=("text", "json"), default="text")
+
+
+def _add_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--address",
+        "-a",
+        default=DEFAULT_ADDRESS,
+        help=f"the sidecar: HOST:PORT or unix:/path (default {DEFAULT_ADDRESS})",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for an answer (default 5)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="iamgate", description="Policy-as-code authorization sidecar with AWS IAM semantics."
+    )
+    parser.add_argument("--version", action="version", version=f"iamgate {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    serve = commands.add_parser("serve", help="run the gRPC sidecar")
+    serve.add_argument(
+        "--address", default=DEFAULT_ADDRESS, help="HOST:PORT or unix:/path (default %(default)s)"
+    )
+    serve.add_argument(
+        "--metrics-address",
+        default="127.0.0.1:9464",
+        help="HOST:PORT of the Prometheus /metrics endpoint, or 'off' (default %(default)s)",
+    )
+    serve.add_argument(
+        "--bundle", metavar="PATH_OR_URL", help="the policy bundle (default: the embedded one)"
+    )
+    serve.add_argument(
+        "--shadow-bundle", metavar="PATH_OR_URL", help="a candidate bundle evaluated in shadow"
+    )
+    serve.add_argument(
+        "--verify-key", metavar="FILE", help="Ed25519 public key (PEM) bundles must be signed with"
+    )
+    serve.add_argument(
+        "--hmac-secret-file", metavar="FILE", help="shared HMAC-SHA256 secret bundles must carry"
+    )
+    serve.add_argument("--persist-dir", metavar="DIR", help="keep the last good bundle here across restarts")
+    serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
+    serve.add_argument("--no-cache", action="store_true", help="switch the decision cache off")
+    serve.add_argument(
+        "--decision-log", metavar="PATH", help="write JSON-lines decision logs here ('-' = stderr)"
+    )
+    serve.add_argument(
+        "--sensitive-context-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="redact this context key's values in decision logs (repeatable)",
+    )
+    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+    check = commands.add_parser("check", help="ask a running sidecar for a decision")
+    _add_question_args(check)
+    explain = commands.add_parser("explain", help="ask a running sidecar for a decision and its full trace")
+    _add_question_args(explain)
+
+    status = commands.add_parser("status", help="show the bundle a running sidecar serves")
+    _add_address(status)
+    status.add_argument("--output", "-o", choices=("text", "json"), default="text")
+
+    rollback = commands.add_parser("rollback", help="admin: re-activate the previous bundle revision")
+    _add_address(rollback)
+    rollback.add_argument("--expected-revision", default="", help="roll back only if this revision is active")
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="evaluate SimulateCustomPolicy-shaped JSON locally (one object, an array or JSON lines)",
+    )
+    simulate.add_argument(
+        "input", nargs="?", default="-", metavar="FILE|-", help="input file (default stdin)"
+    )
+    simulate.add_argument("--explain", action="store_true", help="add an Explanation to every result")
+
+    validate = commands.add_parser("validate", help="check a bundle; exit 1 on errors")
+    validate.add_argument("path", metavar="PATH")
+    _add_verify(validate)
+
+    test = commands.add_parser("test", help="run a bundle's policy tests")
+    test.add_argument("path", metavar="PATH")
+    test.add_argument("--output", "-o", choices=("text", "json", "junit"), default="text")
+    _add_verify(test)
+
+    bundle = commands.add_parser("bundle", help="build or inspect bundles")
+    bundle_commands = bundle.add_subparsers(dest="bundle_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    bundle_commands.required = True
+    build = bundle_commands.add_parser(
+        "build", help="build a bundle file from a directory or account details"
+    )
+    build.add_argument("source", metavar="SOURCE")
+    build.add_argument("--output", "-o", required=True, metavar="FILE")
+    build.add_argument(
+        "--revision", help="the bundle's revision (default: from the manifest or content hash)"
+    )
+    build.add_argument("--sign-key", metavar="FILE", help="sign with this Ed25519 private key or HMAC secret")
+    build.add_argument("--key-id", help="the signing key's id, recorded in the signature")
+    inspect = bundle_commands.add_parser("inspect", help="show a bundle's manifest and contents")
+    inspect.add_argument("path", metavar="FILE")
+    _add_verify(inspect)
+    return parser
+
+
+def _add_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verify-key", metavar="FILE", help="verify with this Ed25519 public key")
+    parser.add_argument("--hmac-secret-file", metavar="FILE", help="verify with this HMAC secret")
+
+
+def _version() -> str:
+    import iamgate
+
+    return iamgate.__version__
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def parse_context(pairs: Sequence[str]) -> dict[str, str | list[str]]:
+    """``["k=v", "k=w", "x=y"]`` -> ``{"k": ["v", "w"], "x": "y"}``: repetition makes a multi-valued key."""
+    context: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--context {pair!r}: expected KEY=VALUE")
+        existing = context.get(key)
+        if existing is None:
+            context[key] = value
+        elif isinstance(existing, list):
+            existing.append(value)
+        else:
+            context[key] = [existing, value]
+    return context
+
+
+def _session_policy(text: str | None) -> str | None:
+    if not text:
+        return None
+    if text.startswith("@"):
+        try:
+            return Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--session-policy: cannot read {text[1:]}: {error.strerror}") from None
+    return text
+
+
+def _print_json(data: Any, out: TextIO) -> None:
+    out.write(json.dumps(data, indent=2) + "\n")
+
+
+def _client_call(address: str, timeout: float, call: Callable[[Any], Any]) -> Any:
+    """Run ``call(client)``; map client errors to one-line messages and exit codes."""
+    import iamgate_client as sdk
+
+    try:
+        with sdk.Client(address, timeout=timeout) as client:
+            return call(client)
+    except (
+        sdk.TransportError,
+        sdk.InvalidRequestError,
+        sdk.PermissionDeniedError,
+        sdk.FailedPreconditionError,
+    ) as error:
+        if isinstance(error, sdk.TransportError):
+            raise _CommandFailed(
+                f"cannot get an answer from the sidecar at {address}: {error}", EXIT_USAGE
+            ) from None
+        raise _CommandFailed(str(error), EXIT_USAGE) from None
+    except (sdk.IamgateClientError, ValueError, TypeError) as error:
+        raise _CommandFailed(str(error), EXIT_FAILED) from None
+
+
+class _CommandFailed(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _ref_json(ref: Any) -> dict[str, Any]:
+    return {"policyId": ref.policy_id, "policyType": str(ref.policy_type), "sid": ref.sid, "index": ref.index}
+
+
+def decision_json(decision: Any, principal: str, action: str, resource: str) -> dict[str, Any]:
+    """``check --output json``: ``allowed`` and ``decision`` first, in simulate's vocabulary."""
+    return {
+        "allowed": decision.allowed,
+        "decision": str(decision.outcome),
+        "principal": principal,
+        "principalArn": decision.principal_arn,
+        "action": action,
+        "resource": resource,
+        "message": decision.message,
+        "revision": decision.revision,
+        "decisionId": decision.decision_id,
+        "requestId": decision.request_id,
+        "determiningStatements": [_ref_json(r) for r in decision.determining],
+        "deniedBy": str(decision.denied_by) or None,
+        "filledContextKeys": list(decision.filled_context_keys),
+        "missingContextKeys": list(decision.missing_context_keys),
+    }
+
+
+_PHRASES = {
+    "scp": "SCP",
+    "resource": "resource-based policy",
+    "identity": "identity-based policy",
+    "boundary": "permissions boundary",
+    "session": "session policy",
+}
+
+
+def _kind(policy_type: Any) -> str:
+    return _PHRASES.get(str(policy_type), f"{policy_type} policy")
+
+
+def _ref_label(ref: Any) -> str:
+    return f"{_kind(ref.policy_type)} {ref.policy_id}, statement {ref.label}"
+
+
+def decision_text(decision: Any) -> str:
+    lines = [f"{decision.outcome}: {decision.message}"]
+    if decision.determining:
+        lines.append("  determined by: " + "; ".join(_ref_label(r) for r in decision.determining))
+    if decision.missing_context_keys:
+        lines.append("  missing context keys: " + ", ".join(decision.missing_context_keys))
+    lines.append(f"  revision {decision.revision}, decision id {decision.decision_id}")
+    return "\n".join(lines)
+
+
+def _mark(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def explanation_text(explanation: Any, principal: str, action: str, resource: str) -> str:
+    """A human-readable tree of an Explain answer: policies > statements > elements > conditions."""
+    decision = explanation.decision
+    lines = [f"{decision.outcome}  {principal}  {action}  {resource}", f"│ {decision.message}"]
+    if decision.principal_arn and decision.principal_arn != principal:
+        lines.append(f"│ principal: {decision.principal_arn}")
+    if decision.determining:
+        lines.append("│ determined by: " + "; ".join(_ref_label(r) for r in decision.determining))
+    if decision.filled_context_keys:
+        lines.append("│ context filled by the sidecar: " + ", ".join(decision.filled_context_keys))
+    if decision.missing_context_keys:
+        lines.append("│ missing context keys: " + ", ".join(decision.missing_context_keys))
+    lines.append(f"│ revision {decision.revision}, decision id {decision.decision_id}")
+    policies = explanation.policies
+    if not policies:
+        lines.append("└─ no policy applies to this principal")
+    for p_index, policy in enumerate(policies):
+        last_policy = p_index == len(policies) - 1
+        level = f" (level {policy.scp_level})" if policy.scp_level is not None else ""
+        lines.append(f"{'└─' if last_policy else '├─'} {_kind(policy.policy_type)} {policy.policy_id}{level}")
+        indent = "   " if last_policy else "│  "
+        for s_index, statement in enumerate(policy.statements):
+            last = s_index == len(policy.statements) - 1
+            verdict = "APPLIES" if statement.applies else "does not apply"
+            lines.append(
+                f"{indent}{'└─' if last else '├─'} {statement.effect} {statement.statement.label}: {verdict}"
+            )
+            inner = indent + ("   " if last else "│  ")
+            elements = f"action {_mark(statement.action)}, resource {_mark(statement.resource)}"
+            if statement.principal is not None:
+                elements += f", principal {_mark(statement.principal)}"
+            lines.append(f"{inner}   {elements}")
+            for condition in statement.conditions:
+                got = (
+                    "(missing)"
+                    if condition.request_values is None
+                    else json.dumps(list(condition.request_values))
+                )
+                lines.append(
+                    f"{inner}   condition {condition.operator} {condition.key} "
+                    f"{json.dumps(list(condition.policy_values))} <- {got}: {_mark(condition.matched)}"
+                )
+            if statement.note:
+                lines.append(f"{inner}   note: {statement.note}")
+    return "\n".join(lines)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    context = parse_context(args.context)
+    policy = _session_policy(args.session_policy)
+    decision = _client_call(
+        args.address,
+        args.timeout,
+        lambda c: c.authorize(
+            args.principal, args.action, args.resource, context, policy, request_id=args.request_id
+        ),
+    )
+    if args.output == "json":
+        _print_json(decision_json(decision, args.principal, args.action, args.resource), out)
+    else:
+        out.write(decision_text(decision) + "\n")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
+    context = parse_context(args.context)
+    policy = _session_policy(args.session_policy)
+    explanation = _client_call(
+        args.address,
+        args.timeout,
+        lambda c: c.explain(
+            args.principal, args.action, args.resource, context, policy, request_id=args.request_id
+        ),
+    )
+    if args.output == "json":
+        data = decision_json(explanation.decision, args.principal, args.action, args.resource)
+        data["policies"] = [_policy_json(p) for p in explanation.policies]
+        _print_json(data, out)
+    else:
+        out.write(explanation_text(explanation, args.principal, args.action, args.resource) + "\n")
+    return EXIT_OK
+
+
+def _policy_json(policy: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "policyId": policy.policy_id,
+        "policyType": str(policy.policy_type),
+        "statements": [
+            {
+                "statement": _ref_json(s.statement),
+                "effect": s.effect,
+                "applies": s.applies,
+                "actionMatched": s.action,
+                "resourceMatched": s.resource,
+                "principalMatched": s.principal,
+                "conditions": [
+                    {
+                        "operator": c.operator,
+                        "key": c.key,
+                        "policyValues": list(c.policy_values),
+                        "requestValues": None if c.request_values is None else list(c.request_values),
+                        "matched": c.matched,
+                    }
+                    for c in s.conditions
+                ],
+            }
+            for s in policy.statements
+        ],
+    }
+    if policy.scp_level is not None:
+        data["level"] = policy.scp_level
+    return data
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    status = _client_call(args.address, args.timeout, lambda c: c.status())
+    active = status.active
+    if args.output == "json":
+        _print_json(
+            {
+                "active": _bundle_json(active),
+                "previousRevision": status.previous_revision or None,
+                "lastError": status.last_error or None,
+                "lastErrorAt": status.last_error_at.isoformat() if status.last_error_at else None,
+                "shadow": _bundle_json(status.shadow),
+                "adminEnabled": status.admin_enabled,
+                "serverVersion": status.server_version,
+            },
+            out,
+        )
+        return EXIT_OK
+    if active is None:
+        out.write("no bundle active yet\n")
+    else:
+        out.write(f"bundle:     {active.name} (revision {active.revision})\n")
+        out.write(f"source:     {active.source}\n")
+        if active.activated_at is not None:
+            out.write(f"activated:  {active.activated_at.isoformat()}\n")
+        size = f"{active.principals} principals, {active.policies} policies, {active.statements} statements"
+        out.write(f"size:       {size}\n")
+    out.write(f"previous:   {status.previous_revision or '-'}\n")
+    if status.shadow is not None:
+        out.write(f"shadow:     {status.shadow.name} (revision {status.shadow.revision})\n")
+    out.write(f"last error: {status.last_error or '-'}\n")
+    out.write(f"admin:      {'enabled' if status.admin_enabled else 'disabled'}\n")
+    return EXIT_OK
+
+
+def _bundle_json(info: Any) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {
+        "name": info.name,
+        "revision": info.revision,
+        "source": info.source,
+        "activatedAt": info.activated_at.isoformat() if info.activated_at else None,
+        "principals": info.principals,
+        "policies": info.policies,
+        "statements": info.statements,
+    }
+
+
+def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
+    active, rolled_back = _client_call(
+        args.address, args.timeout, lambda c: c.rollback(expected_revision=args.expected_revision)
+    )
+    out.write(f"rolled back from revision {rolled_back} to {active}\n")
+    return EXIT_OK
+
+
+def read_simulation_input(text: str, source: str) -> tuple[list[Any], str]:
+    """Parse one object, a JSON array of objects, or JSON lines; returns (items, shape)."""
+    stripped = text.strip()
+    if not stripped:
+        raise UsageError(f"{source}: no input (expected a JSON object, a JSON array or JSON lines)")
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as whole_error:
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                if not items and number == 1:
+                    raise UsageError(
+                        f"{source}: not JSON: {whole_error.msg} (line {whole_error.lineno})"
+                    ) from None
+                raise UsageError(f"{source}: line {number} is not JSON: {error.msg}") from None
+        return items, "lines"
+    if isinstance(data, list):
+        return data, "array"
+    return [data], "object"
+
+
+def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from iamgate.engine.simulate import simulate_many
+
+    if args.input == "-":
+        text, source = sys.stdin.read(), "stdin"
+    else:
+        try:
+            text, source = Path(args.input).read_text(encoding="utf-8"), args.input
+        except OSError as error:
+            raise UsageError(f"{args.input}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{args.input}: not UTF-8 text") from None
+    items, shape = read_simulation_input(text, source)
+    answers = simulate_many(items, explain=args.explain)
+    if shape == "object":
+        _print_json(answers[0], out)
+    elif shape == "array":
+        _print_json(answers, out)
+    else:
+        for answer in answers:
+            out.write(json.dumps(answer, separators=(",", ":")) + "\n")
+    failed = [a["Error"] for a in answers if "Error" in a]
+    for error in failed:
+        where = f"{error.get('Path')}: " if error.get("Path") else ""
+        sys.stderr.write(f"iamgate simulate: request {error.get('Index')}: {where}{error.get('Message')}\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _bundle_commands() -> Any:
+    try:
+        from iamgate.bundle import commands
+    except ImportError as error:
+        raise _CommandFailed(
+            f"bundle commands are not available in this build ({error})", EXIT_USAGE
+        ) from None
+    return commands
+
+
+def _emit(result: Any, out: TextIO) -> int:
+    text = result.text
+    if text:
+        out.write(text if text.endswith("\n") else text + "\n")
+    return int(result.exit_code)
+
+
+def _verify_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``{"verifier": ...}`` when a key was given, else nothing (the commands then skip the check)."""
+    from iamgate.service.bundles import BundleSetupError, verifier_from_files
+
+    try:
+        verifier = verifier_from_files(args.verify_key, args.hmac_secret_file)
+    except BundleSetupError as error:
+        raise UsageError(str(error)) from None
+    return {} if verifier is None else {"verifier": verifier}
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    return _emit(_bundle_commands().validate_command(args.path, **_verify_kwargs(args)), out)
+
+
+def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    return _emit(_bundle_commands().test_command(args.path, output=args.output, **_verify_kwargs(args)), out)
+
+
+def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
+    commands = _bundle_commands()
+    if args.bundle_command == "build":
+        result = commands.build_command(
+            args.source, args.output, revision=args.revision, sign_key=args.sign_key, key_id=args.key_id
+        )
+    else:
+        result = commands.inspect_command(args.path, **_verify_kwargs(args))
+    return _emit(result, out)
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from iamgate.service import ConfigError, ServiceConfig, serve
+    from iamgate.service.bundles import BundleSetupError, snapshot_source
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    metrics = None if args.metrics_address.lower() in ("off", "none", "") else args.metrics_address
+    try:
+        config = ServiceConfig(
+            address=args.address,
+            metrics_address=metrics,
+            enable_admin=args.enable_admin,
+            decision_log=args.decision_log,
+            sensitive_context_keys=frozenset(args.sensitive_context_key),
+        )
+    except ConfigError as error:
+        raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None
+    try:
+        source = snapshot_source(
+            bundle=args.bundle,
+            shadow_bundle=args.shadow_bundle,
+            verify_key=args.verify_key,
+            hmac_secret_file=args.hmac_secret_file,
+            persist_dir=args.persist_dir,
+            cache=not args.no_cache,
+        )
+    except BundleSetupError as error:
+        raise _CommandFailed(str(error), EXIT_FAILED) from None
+    try:
+        serve(config, source)
+    except ConfigError as error:
+        raise _CommandFailed(str(error), EXIT_USAGE) from None
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "serve": cmd_serve,
+    "check": cmd_check,
+    "explain": cmd_explain,
+    "status": cmd_status,
+    "rollback": cmd_rollback,
+    "simulate": cmd_simulate,
+    "validate": cmd_validate,
+    "test": cmd_test,
+    "bundle": cmd_bundle,
+}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Entry point of the ``iamgate`` script; returns the exit code."""
+    out = out if out is not None else sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args, out)
+    except UsageError as error:
+        sys.stderr.write(f"iamgate {args.command}: error: {error}\n")
+        return EXIT_USAGE
+    except _CommandFailed as error:
+        sys.stderr.write(f"iamgate {args.command}: {error}\n")
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,70 @@
+"""How the sidecar is configured: one frozen object built by the CLI (or a test) and passed down.
+
+Defaults are the secure ones: gRPC and metrics on loopback, admin RPCs off, no decision log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from iamgate.service.errors import ConfigError
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """Settings of one sidecar process.
+
+    ``address`` is ``HOST:PORT`` (port 0 picks a free one) or ``unix:/path``.
+    ``metrics_address`` is ``HOST:PORT`` or ``None`` for no metrics endpoint.
+    ``decision_log`` is a file path, ``"-"`` for stderr, or ``None`` (off).
+    ``sensitive_context_keys`` are redacted in decision logs (compared case-insensitively).
+    """
+
+    address: str = DEFAULT_ADDRESS
+    metrics_address: str | None = DEFAULT_METRICS_ADDRESS
+    enable_admin: bool = False
+    decision_log: str | None = None
+    sensitive_context_keys: frozenset[str] = field(default_factory=frozenset)
+    max_workers: int = 16
+    max_batch_size: int = 1000
+    decision_log_queue_size: int = 10_000
+    shutdown_grace_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        check_address(self.address, setting="address")
+        if self.metrics_address is not None:
+            split_host_port(self.metrics_address, setting="metrics_address")
+        if self.max_workers < 1:
+            raise ConfigError("max_workers", "must be at least 1")
+        if self.max_batch_size < 1:
+            raise ConfigError("max_batch_size", "must be at least 1")
+        if self.decision_log_queue_size < 1:
+            raise ConfigError("decision_log_queue_size", "must be at least 1")
+        lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
+        object.__setattr__(self, "sensitive_context_keys", lowered)
+
+
+def check_address(address: str, *, setting: str) -> None:
+    """Accept ``HOST:PORT``, ``[IPv6]:PORT`` or ``unix:/path``; reject anything else."""
+    if address.startswith("unix:"):
+        if len(address) <= len("unix:"):
+            raise ConfigError(setting, "unix: needs a socket path, e.g. unix:/run/iamgate.sock")
+        return
+    split_host_port(address, setting=setting)
+
+
+def split_host_port(address: str, *, setting: str) -> tuple[str, int]:
+    """``"127.0.0.1:9464"`` -> ``("127.0.0.1", 9464)``; ``"[::1]:9464"`` -> ``("::1", 9464)``."""
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(setting, f"{address!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ConfigError(setting, f"{address!r}: write an IPv6 host in brackets, e.g. [::1]:{port_text}")
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(setting, f"{address!r}: port must be a number from 0 to 65535")
+    return host, int(port_text)

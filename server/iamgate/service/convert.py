@@ -1,0 +1,321 @@
+"""Between the wire and the engine: proto requests -> queries, outcomes -> proto responses.
+
+Everything here is pure and allocation-light; it is the only place that knows both the generated
+API and the engine's types. Malformed input raises ``RequestError`` naming the field, which the
+servicer turns into INVALID_ARGUMENT.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.engine.errors import RequestError
+from iamgate.engine.request import ContextValue
+from iamgate.engine.result import (
+    ConditionTrace,
+    Decision,
+    PolicyKind,
+    PolicyTrace,
+    StatementRef,
+    StatementTrace,
+)
+from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
+
+DECISIONS: dict[Decision, int] = {
+    Decision.ALLOWED: pb.DECISION_ALLOWED,
+    Decision.EXPLICIT_DENY: pb.DECISION_EXPLICIT_DENY,
+    Decision.IMPLICIT_DENY: pb.DECISION_IMPLICIT_DENY,
+}
+
+POLICY_TYPES: dict[PolicyKind, int] = {
+    PolicyKind.SCP: pb.POLICY_TYPE_SERVICE_CONTROL,
+    PolicyKind.RESOURCE: pb.POLICY_TYPE_RESOURCE,
+    PolicyKind.IDENTITY: pb.POLICY_TYPE_IDENTITY,
+    PolicyKind.BOUNDARY: pb.POLICY_TYPE_PERMISSIONS_BOUNDARY,
+    PolicyKind.SESSION: pb.POLICY_TYPE_SESSION,
+}
+
+CONTEXT_KEY_TYPES: dict[int, str] = {
+    pb.CONTEXT_KEY_TYPE_STRING: "string",
+    pb.CONTEXT_KEY_TYPE_STRING_LIST: "stringList",
+    pb.CONTEXT_KEY_TYPE_NUMERIC: "numeric",
+    pb.CONTEXT_KEY_TYPE_NUMERIC_LIST: "numericList",
+    pb.CONTEXT_KEY_TYPE_BOOLEAN: "boolean",
+    pb.CONTEXT_KEY_TYPE_BOOLEAN_LIST: "booleanList",
+    pb.CONTEXT_KEY_TYPE_IP: "ip",
+    pb.CONTEXT_KEY_TYPE_IP_LIST: "ipList",
+    pb.CONTEXT_KEY_TYPE_BINARY: "binary",
+    pb.CONTEXT_KEY_TYPE_BINARY_LIST: "binaryList",
+    pb.CONTEXT_KEY_TYPE_DATE: "date",
+    pb.CONTEXT_KEY_TYPE_DATE_LIST: "dateList",
+}
+
+_ELEMENT = {
+    True: pb.ELEMENT_MATCH_MATCHED,
+    False: pb.ELEMENT_MATCH_NOT_MATCHED,
+    None: pb.ELEMENT_MATCH_NOT_EVALUATED,
+}
+_EFFECTS = {"allow": pb.EFFECT_ALLOW, "deny": pb.EFFECT_DENY}
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+def _number_text(value: float, field: str) -> str:
+    if not math.isfinite(value):
+        raise RequestError(field, f"{value!r} is not a finite number")
+    return str(int(value)) if value.is_integer() and abs(value) < 1e18 else repr(value)
+
+
+def _date_text(value: Any, field: str) -> str:
+    try:
+        moment = datetime.fromtimestamp(value.seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise RequestError(field, "timestamp is out of range") from None
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.nanos:
+        text += f".{value.nanos:09d}".rstrip("0")
+    return text + "Z"
+
+
+def value_text(value: pb.ContextValue, field: str) -> str:
+    """One typed proto value in the string form IAM compares."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind == "number_value":
+        return _number_text(value.number_value, field)
+    if kind == "ip_value":
+        return value.ip_value
+    if kind == "date_text":
+        return value.date_text
+    if kind == "date_value":
+        return _date_text(value.date_value, field)
+    if kind == "binary_value":
+        return base64.b64encode(value.binary_value).decode("ascii")
+    raise RequestError(
+        field,
+        "no value type set (set one of string_value, number_value, bool_value, date_value, "
+        "date_text, ip_value, binary_value)",
+    )
+
+
+def context_values(entries: Sequence[pb.ContextEntry], field: str = "context") -> tuple[ContextValue, ...]:
+    result = []
+    for i, entry in enumerate(entries):
+        if not entry.key:
+            raise RequestError(f"{field}[{i}].key", "must not be empty")
+        values = tuple(value_text(v, f"{field}[{i}].values[{j}]") for j, v in enumerate(entry.values))
+        multi = entry.multi_valued or len(values) > 1
+        if not values and not multi:
+            raise RequestError(
+                f"{field}[{i}].values",
+                f"key {entry.key!r} has no value (set multi_valued for an empty set)",
+            )
+        result.append(ContextValue(entry.key, values, multi))
+    return tuple(result)
+
+
+def access_query(request: pb.AuthorizeRequest | pb.ExplainRequest, prefix: str = "") -> AccessQuery:
+    """The bundle's query for an Authorize or Explain request (their fields are the same)."""
+    if not request.principal:
+        raise RequestError(f"{prefix}principal", "must not be empty")
+    action = request.action
+    if not action:
+        raise RequestError(f"{prefix}action", "must not be empty")
+    if ":" not in action:
+        raise RequestError(f"{prefix}action", f"{action!r} is not SERVICE:ACTION (e.g. s3:GetObject)")
+    if not request.resource:
+        raise RequestError(f"{prefix}resource", 'must not be empty (use "*" for actions without a resource)')
+    return AccessQuery(
+        principal=request.principal,
+        action=action,
+        resource=request.resource,
+        context=context_values(request.context, f"{prefix}context") if request.context else (),
+        session_policy=request.session_policy or None,
+        request_id=request.request_id,
+    )
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def statement_ref(ref: StatementRef) -> pb.StatementRef:
+    return pb.StatementRef(
+        policy_id=ref.policy_id,
+        policy_type=POLICY_TYPES.get(ref.kind, pb.POLICY_TYPE_UNSPECIFIED),
+        sid=ref.sid or "",
+        index=ref.index,
+    )
+
+
+def authorize_response(outcome: AccessOutcome, decision_id: str, request_id: str) -> pb.AuthorizeResponse:
+    evaluation = outcome.evaluation
+    denied_by = evaluation.denied_by
+    return pb.AuthorizeResponse(
+        decision=DECISIONS[evaluation.decision],
+        revision=outcome.revision,
+        decision_id=decision_id,
+        determining_statements=[statement_ref(ref) for ref in evaluation.determining],
+        message=outcome.message,
+        filled_context_keys=outcome.filled_context,
+        missing_context_keys=evaluation.missing_context,
+        principal_arn=outcome.principal_arn,
+        request_id=request_id,
+        denied_by=(
+            POLICY_TYPES[denied_by]
+            if denied_by is not None and evaluation.decision is not Decision.ALLOWED
+            else pb.POLICY_TYPE_UNSPECIFIED
+        ),
+    )
+
+
+def _condition(trace: ConditionTrace) -> pb.ConditionTrace:
+    present = trace.request_values is not None
+    return pb.ConditionTrace(
+        operator=trace.operator,
+        key=trace.key,
+        policy_values=trace.policy_values,
+        request_values=trace.request_values or (),
+        key_present=present,
+        matched=trace.matched,
+        note=trace.note,
+    )
+
+
+def _statement(trace: StatementTrace) -> pb.StatementTrace:
+    return pb.StatementTrace(
+        statement=statement_ref(trace.ref),
+        effect=_EFFECTS.get(str(trace.effect).lower(), pb.EFFECT_UNSPECIFIED),
+        action=_ELEMENT[trace.action_matched],
+        resource=_ELEMENT[trace.resource_matched],
+        principal=_ELEMENT[trace.principal_matched],
+        conditions=[_condition(c) for c in trace.conditions],
+        applies=trace.applies,
+        note=trace.note,
+    )
+
+
+def policy_traces(traces: Iterable[PolicyTrace]) -> list[pb.PolicyTrace]:
+    result = []
+    for trace in traces:
+        message = pb.PolicyTrace(
+            policy_id=trace.policy_id,
+            policy_type=POLICY_TYPES.get(trace.kind, pb.POLICY_TYPE_UNSPECIFIED),
+            statements=[_statement(s) for s in trace.statements],
+        )
+        if trace.level is not None:
+            message.scp_level = trace.level
+        result.append(message)
+    return result
+
+
+# --- Simulate ---------------------------------------------------------------------------------
+
+
+def simulate_input(request: pb.SimulateRequest) -> dict[str, Any]:
+    """The SimulateRequest as the AWS-shaped mapping ``iamgate.engine.simulate`` reads."""
+    entries = []
+    for i, entry in enumerate(request.context_entries):
+        kind = CONTEXT_KEY_TYPES.get(entry.context_key_type)
+        if kind is None:
+            raise RequestError(f"context_entries[{i}].context_key_type", "must be set")
+        entries.append(
+            {
+                "ContextKeyName": entry.context_key_name,
+                "ContextKeyValues": list(entry.context_key_values),
+                "ContextKeyType": kind,
+            }
+        )
+    data: dict[str, Any] = {
+        "PolicyInputList": list(request.policy_input_list),
+        "ActionNames": list(request.action_names),
+        "ContextEntries": entries,
+    }
+    if request.permissions_boundary_policy_input_list:
+        data["PermissionsBoundaryPolicyInputList"] = list(request.permissions_boundary_policy_input_list)
+    if request.session_policy_list:
+        data["SessionPolicyList"] = list(request.session_policy_list)
+    if request.resource_arns:
+        data["ResourceArns"] = list(request.resource_arns)
+    if request.resource_policy:
+        data["ResourcePolicy"] = request.resource_policy
+    if request.resource_owner:
+        data["ResourceOwner"] = request.resource_owner
+    if request.caller_arn:
+        data["CallerArn"] = request.caller_arn
+    if request.service_control_policy_levels:
+        data["ServiceControlPolicyLevels"] = [
+            list(level.policies) for level in request.service_control_policy_levels
+        ]
+    return data
+
+
+_DECISION_WORDS = {d.value.lower(): DECISIONS[d] for d in Decision}
+_POLICY_TYPE_WORDS = {k.value: POLICY_TYPES[k] for k in PolicyKind}
+
+
+def _policy_type_word(word: str) -> int:
+    lowered = word.lower()
+    if lowered in _POLICY_TYPE_WORDS:
+        return _POLICY_TYPE_WORDS[lowered]
+    for key, value in (
+        ("control", pb.POLICY_TYPE_SERVICE_CONTROL),
+        ("boundary", pb.POLICY_TYPE_PERMISSIONS_BOUNDARY),
+        ("resource", pb.POLICY_TYPE_RESOURCE),
+        ("session", pb.POLICY_TYPE_SESSION),
+        ("iam", pb.POLICY_TYPE_IDENTITY),
+        ("identity", pb.POLICY_TYPE_IDENTITY),
+    ):
+        if key in lowered:
+            return value
+    return pb.POLICY_TYPE_UNSPECIFIED
+
+
+def simulate_response(result: Mapping[str, Any]) -> pb.SimulateResponse:
+    """The engine's ``{"EvaluationResults": [...]}`` as a SimulateResponse."""
+    evaluations = []
+    for item in result.get("EvaluationResults", ()):
+        evaluations.append(
+            pb.EvaluationResult(
+                eval_action_name=item.get("EvalActionName", ""),
+                eval_resource_name=item.get("EvalResourceName", ""),
+                eval_decision=_DECISION_WORDS.get(
+                    str(item.get("EvalDecision", "")).lower(), pb.DECISION_IMPLICIT_DENY
+                ),
+                matched_statements=[
+                    pb.StatementRef(
+                        policy_id=str(s.get("SourcePolicyId", "")),
+                        policy_type=_policy_type_word(str(s.get("SourcePolicyType", ""))),
+                        sid=s.get("Sid") or "",
+                        index=int(s.get("StatementIndex") or 0),
+                    )
+                    for s in item.get("MatchedStatements", ())
+                ],
+                missing_context_values=list(item.get("MissingContextValues", ())),
+            )
+        )
+    return pb.SimulateResponse(evaluation_results=evaluations)
+
+
+# --- GetStatus --------------------------------------------------------------------------------
+
+
+def bundle_info(snapshot: Any) -> pb.BundleInfo:
+    info = pb.BundleInfo(name=snapshot.name, revision=snapshot.revision, source=str(snapshot.source))
+    activated = getattr(snapshot, "activated_at", None)
+    if activated is not None:
+        info.activated_at.FromDatetime(activated.astimezone(UTC))
+    counts = getattr(snapshot, "counts", None)
+    if counts is not None:
+        info.counts.principals = int(getattr(counts, "principals", 0))
+        info.counts.policies = int(getattr(counts, "policies", 0))
+        info.counts.statements = int(getattr(counts, "statements", 0))
+    return info

@@ -1,0 +1,180 @@
+"""Bootstrap: build a gRPC server around the servicer (``create_server``), run it (``serve``).
+
+``create_server`` only wires things and binds the port, so tests start a real server on an
+ephemeral port in-process; ``Sidecar`` adds the process-level parts (metrics endpoint, decision
+log file); ``serve`` runs a sidecar until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_reflection.v1alpha import reflection
+
+from iamgate.service.config import ServiceConfig, split_host_port
+from iamgate.service.decision_logs import DecisionLogger
+from iamgate.service.errors import ConfigError
+from iamgate.service.health import SERVICE_NAME, HealthReporter
+from iamgate.service.metrics import ServiceMetrics
+from iamgate.service.servicer import AuthorizerServicer
+from iamgate.service.snapshots import SnapshotSource
+from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
+
+_log = logging.getLogger(__name__)
+
+
+def create_server(
+    config: ServiceConfig,
+    *,
+    snapshots: SnapshotSource,
+    metrics: ServiceMetrics | None = None,
+    decision_log: DecisionLogger | None = None,
+    health: HealthReporter | None = None,
+) -> tuple[grpc.Server, int]:
+    """A bound, not yet started server: Authorizer, grpc.health.v1 and reflection.
+
+    Returns the server and the bound port (useful with ``127.0.0.1:0``; 0 for a Unix socket).
+    Raises ConfigError when the address cannot be bound.
+    """
+    metrics = metrics if metrics is not None else ServiceMetrics()
+    health = health if health is not None else HealthReporter(snapshots)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="iamgate-rpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    servicer = AuthorizerServicer(snapshots, metrics=metrics, decision_log=decision_log, config=config)
+    pb_grpc.add_AuthorizerServicer_to_server(servicer, server)
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    try:
+        port = server.add_insecure_port(config.address)
+    except RuntimeError as error:
+        raise ConfigError("address", f"cannot listen on {config.address}: {error}") from None
+    if port == 0 and not config.address.startswith("unix:"):
+        raise ConfigError("address", f"cannot listen on {config.address}")
+    health.start()
+    return server, (0 if config.address.startswith("unix:") else port)
+
+
+@dataclass
+class Sidecar:
+    """A running sidecar and everything it owns; ``stop()`` releases all of it."""
+
+    server: grpc.Server
+    port: int
+    health: HealthReporter
+    metrics: ServiceMetrics
+    decision_log: DecisionLogger | None = None
+    metrics_port: int | None = None
+    _metrics_httpd: Any = field(default=None, repr=False)
+    grace: float = 5.0
+
+    def stop(self, grace: float | None = None) -> None:
+        self.health.shutdown()
+        self.server.stop(self.grace if grace is None else grace).wait()
+        if self._metrics_httpd is not None:
+            self._metrics_httpd.shutdown()
+            self._metrics_httpd.server_close()
+            self._metrics_httpd = None
+        if self.decision_log is not None:
+            self.decision_log.close()
+
+
+def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
+    """Start the gRPC server, the metrics endpoint and the decision log for ``config``."""
+    metrics = ServiceMetrics()
+    metrics.watch_bundles(snapshots.current)
+    decision_log = None
+    if config.decision_log:
+        try:
+            decision_log = DecisionLogger.open(
+                config.decision_log,
+                sensitive_keys=config.sensitive_context_keys,
+                max_queue=config.decision_log_queue_size,
+                on_drop=metrics.count_dropped_log,
+            )
+        except OSError as error:
+            raise ConfigError(
+                "decision_log", f"cannot open {config.decision_log}: {error.strerror}"
+            ) from None
+    health = HealthReporter(snapshots)
+    try:
+        server, port = create_server(
+            config, snapshots=snapshots, metrics=metrics, decision_log=decision_log, health=health
+        )
+        httpd, metrics_port = None, None
+        if config.metrics_address is not None:
+            httpd, metrics_port = _start_metrics(config.metrics_address, metrics)
+    except BaseException:
+        if decision_log is not None:
+            decision_log.close()
+        raise
+    server.start()
+    return Sidecar(
+        server=server,
+        port=port,
+        health=health,
+        metrics=metrics,
+        decision_log=decision_log,
+        metrics_port=metrics_port,
+        _metrics_httpd=httpd,
+        grace=config.shutdown_grace_seconds,
+    )
+
+
+def _start_metrics(address: str, metrics: ServiceMetrics) -> tuple[Any, int]:
+    from prometheus_client import start_http_server
+
+    host, port = split_host_port(address, setting="metrics_address")
+    try:
+        httpd, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as error:
+        raise ConfigError("metrics_address", f"cannot listen on {address}: {error.strerror}") from None
+    return httpd, httpd.server_address[1]
+
+
+def serve(config: ServiceConfig, snapshots: SnapshotSource, *, ready: threading.Event | None = None) -> None:
+    """Run a sidecar until SIGINT or SIGTERM, then stop gracefully.
+
+    The signal handlers are installed before the server starts, so a signal that arrives while
+    it starts still ends in a graceful stop.
+    """
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        _log.info("received %s; shutting down", signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        sidecar = start_sidecar(config, snapshots)
+        try:
+            where = (
+                config.address
+                if config.address.startswith("unix:")
+                else f"{config.address.rpartition(':')[0]}:{sidecar.port}"
+            )
+            _log.info("iamgate listening on %s", where)
+            if sidecar.metrics_port is not None and config.metrics_address is not None:
+                host = config.metrics_address.rpartition(":")[0]
+                _log.info("metrics on http://%s:%d/metrics", host, sidecar.metrics_port)
+            if ready is not None:
+                ready.set()
+            while not stopping.wait(0.2):
+                pass
+        finally:
+            sidecar.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,257 @@
+"""The Authorizer servicer: requests in, decisions out, nothing else.
+
+Dependencies arrive through the constructor (the snapshot source, metrics, decision logger and
+config), so tests can hand in fakes and several servers can live in one process. Failure modes:
+
+* malformed request          -> INVALID_ARGUMENT, the message naming the field;
+* no bundle active yet       -> UNAVAILABLE;
+* anything unexpected        -> INTERNAL, logged with a traceback: never an allow (fail closed),
+                                and the server keeps serving.
+
+A deny is an OK response. The Authorize path does no I/O and no formatting: the decision log
+gets references to the request and response and does its work on its own thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from typing import Any, NoReturn
+
+import grpc
+
+import iamgate
+from iamgate.engine.errors import RequestError
+from iamgate.engine.simulate import SimulationInputError, simulate
+from iamgate.service import convert
+from iamgate.service.config import ServiceConfig
+from iamgate.service.decision_logs import DecisionLogger
+from iamgate.service.metrics import ServiceMetrics
+from iamgate.service.snapshots import RollbackUnavailable, SnapshotSource
+from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
+from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
+
+_log = logging.getLogger(__name__)
+
+NO_BUNDLE = "no policy bundle is active yet; try again when the sidecar reports SERVING"
+INTERNAL = "internal error while deciding; the request was not allowed (see the sidecar's log)"
+
+
+class _Aborted(Exception):
+    """Raised by ``_abort`` in tests' fake contexts that do not raise on ``abort``."""
+
+
+class AuthorizerServicer(pb_grpc.AuthorizerServicer):
+    def __init__(
+        self,
+        snapshots: SnapshotSource,
+        *,
+        metrics: ServiceMetrics | None = None,
+        decision_log: DecisionLogger | None = None,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self._snapshots = snapshots
+        self._metrics = metrics if metrics is not None else ServiceMetrics()
+        self._log = decision_log
+        self._config = config if config is not None else ServiceConfig()
+        # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
+        self._id_prefix = os.urandom(6).hex()
+        self._ids = itertools.count(1)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _abort(
+        self, context: grpc.ServicerContext, method: str, code: grpc.StatusCode, message: str
+    ) -> NoReturn:
+        self._metrics.count_request(method, code.name)
+        context.abort(code, message)
+        raise _Aborted(message)  # context.abort raises; this line only satisfies fakes and typing
+
+    def _internal(self, context: grpc.ServicerContext, method: str, error: BaseException) -> NoReturn:
+        _log.error("%s failed; answering INTERNAL (nothing allowed)", method, exc_info=error)
+        self._metrics.internal_errors.labels(method).inc()
+        self._abort(context, method, grpc.StatusCode.INTERNAL, INTERNAL)
+
+    def _snapshot(self, context: grpc.ServicerContext, method: str) -> Any:
+        snapshot = self._snapshots.current()
+        if snapshot is None:
+            self._abort(context, method, grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
+        return snapshot
+
+    def _decide(
+        self,
+        snapshot: Any,
+        request: Any,
+        method: str,
+        started: float,
+        *,
+        prefix: str = "",
+        explain: bool = False,
+    ) -> tuple[pb.AuthorizeResponse, Any]:
+        """Decide one request; raises RequestError for a malformed field, anything else is a bug."""
+        query = convert.access_query(request, prefix)
+        outcome = snapshot.authorize(query, explain=explain)
+        response = convert.authorize_response(
+            outcome, f"{self._id_prefix}-{next(self._ids)}", request.request_id
+        )
+        elapsed = time.perf_counter() - started
+        self._metrics.count_decision(outcome.evaluation.decision.value, elapsed)
+        if self._log is not None:
+            self._log.submit(method, request, response, elapsed, time.time())
+        return response, outcome
+
+    # --- RPCs ---------------------------------------------------------------------------------
+
+    def Authorize(self, request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:
+        started = time.perf_counter()
+        snapshot = self._snapshot(context, "Authorize")
+        try:
+            response, _ = self._decide(snapshot, request, "Authorize", started)
+        except RequestError as error:
+            self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except Exception as error:
+            self._internal(context, "Authorize", error)
+        self._metrics.count_request("Authorize")
+        return response
+
+    def AuthorizeBatch(
+        self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
+    ) -> pb.AuthorizeBatchResponse:
+        method = "AuthorizeBatch"
+        if len(request.requests) > self._config.max_batch_size:
+            self._abort(
+                context,
+                method,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"requests: {len(request.requests)} items, at most {self._config.max_batch_size} per call",
+            )
+        snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
+        results = []
+        for index, item in enumerate(request.requests):
+            started = time.perf_counter()
+            try:
+                response, _ = self._decide(snapshot, item, method, started, prefix=f"requests[{index}].")
+                results.append(pb.AuthorizeBatchResult(response=response))
+            except RequestError as error:
+                results.append(
+                    pb.AuthorizeBatchResult(
+                        error=pb.ItemError(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=str(error))
+                    )
+                )
+            except Exception as error:
+                _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
+                self._metrics.internal_errors.labels(method).inc()
+                results.append(
+                    pb.AuthorizeBatchResult(
+                        error=pb.ItemError(
+                            code=grpc.StatusCode.INTERNAL.value[0], message=f"requests[{index}]: {INTERNAL}"
+                        )
+                    )
+                )
+        self._metrics.count_request(method)
+        return pb.AuthorizeBatchResponse(results=results)
+
+    def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.ExplainResponse:
+        started = time.perf_counter()
+        snapshot = self._snapshot(context, "Explain")
+        try:
+            response, outcome = self._decide(snapshot, request, "Explain", started, explain=True)
+            policies = convert.policy_traces(outcome.evaluation.trace or ())
+        except RequestError as error:
+            self._abort(context, "Explain", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except Exception as error:
+            self._internal(context, "Explain", error)
+        self._metrics.count_request("Explain")
+        return pb.ExplainResponse(result=response, policies=policies)
+
+    def Simulate(self, request: pb.SimulateRequest, context: grpc.ServicerContext) -> pb.SimulateResponse:
+        try:
+            result = simulate(convert.simulate_input(request))
+            response = convert.simulate_response(result)
+        except RequestError as error:
+            self._abort(context, "Simulate", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except SimulationInputError as error:
+            path = _snake_path(getattr(error, "path", ""))
+            message = getattr(error, "message", str(error))
+            self._abort(
+                context,
+                "Simulate",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{path}: {message}" if path else message,
+            )
+        except Exception as error:
+            self._internal(context, "Simulate", error)
+        self._metrics.count_request("Simulate")
+        return response
+
+    def GetStatus(self, request: pb.GetStatusRequest, context: grpc.ServicerContext) -> pb.GetStatusResponse:
+        try:
+            response = pb.GetStatusResponse(
+                admin_enabled=self._config.enable_admin, server_version=iamgate.__version__
+            )
+            snapshot = self._snapshots.current()
+            if snapshot is not None:
+                response.active.CopyFrom(convert.bundle_info(snapshot))
+            status = self._snapshots.status()
+            # Read by name with defaults: any lifecycle manager's status object will do.
+            response.previous_revision = getattr(status, "previous_revision", None) or ""
+            last_error = getattr(status, "last_error", None)
+            if last_error:
+                response.last_error.message = str(last_error)
+                response.last_error.source = getattr(status, "last_error_source", None) or ""
+                occurred = getattr(status, "last_error_at", None)
+                if occurred is not None:
+                    response.last_error.occurred_at.FromDatetime(occurred)
+            shadow = getattr(status, "shadow", None)
+            if shadow is not None:
+                response.shadow.CopyFrom(convert.bundle_info(shadow))
+        except Exception as error:
+            self._internal(context, "GetStatus", error)
+        self._metrics.count_request("GetStatus")
+        return response
+
+    def Rollback(self, request: pb.RollbackRequest, context: grpc.ServicerContext) -> pb.RollbackResponse:
+        if not self._config.enable_admin:
+            self._abort(
+                context,
+                "Rollback",
+                grpc.StatusCode.PERMISSION_DENIED,
+                "admin RPCs are disabled; start the sidecar with --enable-admin to allow Rollback",
+            )
+        rollback = getattr(self._snapshots, "rollback", None)
+        if rollback is None:
+            self._abort(
+                context,
+                "Rollback",
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this bundle source cannot roll back",
+            )
+        try:
+            active, rolled_back = rollback(request.expected_revision)
+        except RollbackUnavailable as error:
+            self._abort(context, "Rollback", grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except Exception as error:
+            self._internal(context, "Rollback", error)
+        _log.warning("rolled back from revision %s to %s", rolled_back, active)
+        self._metrics.count_request("Rollback")
+        return pb.RollbackResponse(active_revision=active, rolled_back_revision=rolled_back)
+
+
+def _snake_path(path: str) -> str:
+    """SimulateCustomPolicy field names in a JSON path, as the proto spells them."""
+    for aws, proto in (
+        ("PermissionsBoundaryPolicyInputList", "permissions_boundary_policy_input_list"),
+        ("PolicyInputList", "policy_input_list"),
+        ("ServiceControlPolicyLevels", "service_control_policy_levels"),
+        ("ActionNames", "action_names"),
+        ("ResourceArns", "resource_arns"),
+        ("ResourcePolicy", "resource_policy"),
+        ("ResourceOwner", "resource_owner"),
+        ("CallerArn", "caller_arn"),
+        ("ContextEntries", "context_entries"),
+    ):
+        if path.startswith(aws):
+            return proto + path[len(aws) :]
+    return path
