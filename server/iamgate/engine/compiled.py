@@ -14,7 +14,7 @@ from iamgate.engine.arn import ArnPattern, ShortArn
 from iamgate.engine.conditions import CompiledCondition, compile_condition
 from iamgate.engine.glob import Glob
 from iamgate.engine.index import StatementIndex
-from iamgate.engine.principals import PrincipalMatch, match_principal
+from iamgate.engine.principals import PrincipalMatch, match_principal, not_principal_spares
 from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
 from iamgate.engine.variables import template_keys
@@ -79,7 +79,7 @@ class CompiledStatement:
         if self.not_principal:
             if self.is_deny and has_boundary:
                 return PrincipalMatch.DIRECT
-            return PrincipalMatch.DIRECT if match_principal(self.principal, principal) is None else None
+            return None if not_principal_spares(self.principal, principal) else PrincipalMatch.DIRECT
         return match_principal(self.principal, principal)
 
     def conditions_hold(self, context: Context) -> bool:

@@ -229,7 +229,10 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
     matches = resource.principal_matches
     resource_alone = any(m in _GRANTS_ALONE for m in matches)
     resource_any = bool(matches)
-    identity_allows = bool(identity.allows)
+    # The account root user has full access within its account: only explicit denies, SCPs and
+    # (across accounts) the resource owner's policy can stop it.
+    is_root = principal_kind is PrincipalKind.ROOT
+    identity_allows = bool(identity.allows) or is_root
     if external:
         if not any(m in _PASSES_BOUNDARY for m in matches):
             return implicit(PolicyKind.RESOURCE)
@@ -261,7 +264,10 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
     same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
     if boundary is not None and not boundary.allows and not same_account_direct:
         return implicit(PolicyKind.BOUNDARY)
-    if session is not None and not session.allows:
+    # A federated user session (GetFederationToken) has only what its session policy grants: with
+    # no session policy it gets nothing from the identity side.
+    federated_without_policy = principal_kind is PrincipalKind.FEDERATED_USER and session is None
+    if federated_without_policy or (session is not None and not session.allows):
         names_session = not request.is_cross_account and any(m is PrincipalMatch.DIRECT for m in matches)
         if not names_session:
             return implicit(PolicyKind.SESSION)

@@ -88,3 +88,36 @@ def match_principal(spec: PrincipalSpec, principal: Principal) -> PrincipalMatch
         if found is not None and (best is None or found > best):
             best = found
     return best
+
+
+def _identities(principal: Principal) -> list[tuple[str, str]]:
+    """Every identity a request carries, each of which a NotPrincipal must list to spare it.
+
+    AWS evaluates a caller as its own ARN *and* its account: a Deny with NotPrincipal that lists
+    a user but not the user's account still denies the user, and one that lists the account
+    root alone spares only the root user, not everyone in the account.
+    """
+    kind = principal.kind
+    if kind is PrincipalKind.SERVICE:
+        return [("Service", principal.arn)]
+    if kind is PrincipalKind.ANONYMOUS:
+        return [("AWS", "*")]
+    account = principal.account or ""
+    if kind is PrincipalKind.ROOT:
+        return [("account", account)]
+    return [("arn", principal.arn), ("account", account)]
+
+
+def not_principal_spares(spec: PrincipalSpec, principal: Principal) -> bool:
+    """Whether a NotPrincipal element lists every identity of the caller (so it does not apply)."""
+    if spec.everyone:
+        return True
+    named_accounts = {_named_account(value) for kind, value in spec.entries if kind == "AWS"} - {None}
+    named = {value for _kind, value in spec.entries}
+    for kind, value in _identities(principal):
+        if kind == "account":
+            if value not in named_accounts:
+                return False
+        elif value not in named:
+            return False
+    return True

@@ -19,6 +19,7 @@ from iamgate.engine.explain import explanation_json, ref_json
 from iamgate.engine.request import ContextValue, Principal, Request, build_context
 from iamgate.engine.result import PolicyKind
 from iamgate.policy import PolicyParseError, parse_policy
+from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_number
 
 FIELDS = (
     "CallerArn",
@@ -47,6 +48,15 @@ CONTEXT_TYPES = (
     "date",
     "dateList",
 )
+
+
+_TYPE_READERS = {
+    "numeric": (read_number, "a number"),
+    "boolean": (read_bool, "true or false"),
+    "ip": (read_address, "an IP address"),
+    "date": (read_date, "a date (ISO 8601 or epoch seconds)"),
+    "binary": (read_binary, "base64-encoded binary"),
+}
 
 
 class SimulationInputError(EngineError):
@@ -189,13 +199,25 @@ def _context_entries(raw: Any) -> list[ContextValue]:
         if not isinstance(values, list):
             values = [values]
         texts = []
+        reader = _TYPE_READERS.get(kind.removesuffix("List"))
         for index, value in enumerate(values):
+            where = f"{path}.ContextKeyValues[{index}]"
             if isinstance(value, bool):
-                texts.append("true" if value else "false")
+                text = "true" if value else "false"
             elif isinstance(value, str | int | float):
-                texts.append(value if isinstance(value, str) else json.dumps(value))
+                text = value if isinstance(value, str) else json.dumps(value)
             else:
-                raise SimulationInputError(f"{path}.ContextKeyValues[{index}]", "must be a string")
+                raise SimulationInputError(where, "must be a string")
+            if reader is not None:
+                read, expected = reader
+                if read(text) is None:
+                    message = f"{json.dumps(text)} is not {expected} (ContextKeyType {kind})"
+                    raise SimulationInputError(where, message)
+            texts.append(text)
+        if not kind.endswith("List") and len(texts) > 1:
+            raise SimulationInputError(
+                f"{path}.ContextKeyValues", f"a {kind} key takes one value; use {kind}List for several"
+            )
         entries.append(ContextValue(name, tuple(texts), multi=kind.endswith("List")))
     return entries
 
