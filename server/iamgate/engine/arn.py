@@ -76,7 +76,7 @@ class ArnPattern:
             if not glob.is_literal:
                 out.append(glob.literal_prefix)
                 return "".join(out)
-            out.append(glob.segments[0] + ":")
+            out.append(f"{glob.literal_text}:")
         if self.resource is not None:
             out.append(self.resource.literal_prefix)
         return "".join(out)
@@ -88,7 +88,8 @@ class ArnPattern:
             return None
         if not all(glob.is_literal for glob in self.prefix):
             return None
-        return "arn:" + ":".join(glob.segments[0] for glob in self.prefix) + ":" + self.resource.segments[0]
+        head = ":".join(str(glob.literal_text) for glob in self.prefix)
+        return f"arn:{head}:{self.resource.literal_text}"
 
     def resolvable(self, context: Mapping[str, ContextValue]) -> bool:
         """Whether every policy variable of the pattern has a value in ``context``."""

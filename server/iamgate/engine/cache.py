@@ -28,6 +28,7 @@ from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.evaluator import PolicySet, evaluate
 from iamgate.engine.request import ContextValue, Request
 from iamgate.engine.result import Evaluation
+from iamgate.engine.variables import template_keys
 from iamgate.policy.operators import Family
 from iamgate.policy.values import read_date, read_number
 
@@ -114,15 +115,15 @@ def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
                         bounds.setdefault(key, set()).update(n for n in numbers if n is not None)
                     else:
                         uses.setdefault(key, set()).add(_RAW)
-            for key in statement.reads:
-                uses.setdefault(key, set())
+            for pattern in statement.resources or ():
+                if pattern.template is not None:
+                    for key in template_keys(pattern.template):
+                        uses.setdefault(key, set()).add(_RAW)  # a Resource reads the exact value
     if len(uses) > MAX_PLAN_KEYS:
         return CachePlan((), cacheable=False)
     keys: list[tuple[str, object]] = []
     for key in sorted(uses):
         kinds = uses[key]
-        if not kinds:
-            kinds = {_RAW}  # a resource policy variable
         if len(kinds) == 1:
             (only,) = kinds
             if only in _READERS:

@@ -3,74 +3,136 @@
 IAM patterns come from policy authors and inputs from callers; a backtracking regex over them can
 be driven into exponential time (``a*a*a*a*b``). Here a pattern is split at its stars into
 segments; the first is anchored at the start, the last at the end, and each middle segment is
-taken at its leftmost occurrence, which is always safe for globs. ``?`` matches one character.
+taken at its leftmost occurrence, which is always safe for globs. A segment without ``?`` is found
+with ``str.find``; one with ``?`` with a bit-parallel (shift-and) scan, so every character of the
+input is looked at a bounded number of times whatever the pattern.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-STAR = object()
-"""Token of a ``*`` in a pattern built from parts (see ``Glob.from_tokens``)."""
-ANY_CHAR = "\x00"
-"""Stands for ``?`` inside a segment; policy text never contains NUL."""
+
+class _Token:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+STAR = _Token("STAR")
+"""Token of a wildcard ``*`` in a pattern built from parts (see ``Glob.from_tokens``)."""
+ANY_CHAR = _Token("ANY_CHAR")
+"""Token of a wildcard ``?``. Characters in token lists are always literal, whatever they are."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Text between two stars. ``wild`` lists the positions of ``?`` wildcards in it."""
+
+    text: str
+    wild: tuple[int, ...] = ()
+    runs: tuple[tuple[int, str], ...] = field(default=(), compare=False)
+    """The literal runs between wildcards, as (offset, text), for C-speed comparison."""
+    masks: Mapping[str, int] = field(default_factory=dict, compare=False)
+    """Shift-and masks per character (only for segments with wildcards)."""
+    wild_mask: int = field(default=0, compare=False)
+
+    @classmethod
+    def build(cls, chars: Sequence[str | _Token]) -> Segment:
+        text = "".join("?" if c is ANY_CHAR else c for c in chars)  # type: ignore[misc]
+        wild = tuple(i for i, c in enumerate(chars) if c is ANY_CHAR)
+        if not wild:
+            return cls(text)
+        runs: list[tuple[int, str]] = []
+        start = 0
+        for position in (*wild, len(text)):
+            if position > start:
+                runs.append((start, text[start:position]))
+            start = position + 1
+        wild_mask = 0
+        for position in wild:
+            wild_mask |= 1 << position
+        masks: dict[str, int] = {}
+        for position, char in enumerate(chars):
+            if char is not ANY_CHAR:
+                masks[char] = masks.get(char, wild_mask) | (1 << position)  # type: ignore[index]
+        return cls(text, wild, tuple(runs), masks, wild_mask)
+
+    def fits(self, value: str, start: int) -> bool:
+        """Whether the segment matches ``value`` at ``start``."""
+        if not self.wild:
+            return value.startswith(self.text, start)
+        if start + len(self.text) > len(value):
+            return False
+        return all(value.startswith(run, start + offset) for offset, run in self.runs)
+
+    def find(self, value: str, start: int, end: int) -> int:
+        """Leftmost position >= start where the segment matches and ends by ``end``; -1 if none."""
+        if not self.wild:
+            return value.find(self.text, start, end)
+        length = len(self.text)
+        if end - start < length:
+            return -1
+        masks, wild_mask = self.masks, self.wild_mask
+        accept = 1 << (length - 1)
+        state = 0
+        for position in range(start, end):
+            state = ((state << 1) | 1) & masks.get(value[position], wild_mask)
+            if state & accept:
+                return position - length + 1
+        return -1
 
 
 @dataclass(frozen=True, slots=True)
 class Glob:
-    """A compiled pattern. ``segments`` are the texts between stars; NUL marks a ``?``."""
+    """A compiled pattern: one segment (no star) or ``[head, *middles, tail]`` around stars."""
 
     text: str
-    segments: tuple[str, ...]
-    """One segment: no star. Several: ``[head, *middles, tail]``, head and tail possibly empty."""
+    segments: tuple[Segment, ...]
     ignore_case: bool
 
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
-        tokens: list[object] = []
-        for char in pattern:
-            if char == "*":
-                tokens.append(STAR)
-            elif char == "?":
-                tokens.append(ANY_CHAR)
-            else:
-                tokens.append(char)
+        tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
         return cls.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
 
     @classmethod
     def literal(cls, text: str, *, ignore_case: bool = False) -> Glob:
         """A pattern that matches ``text`` exactly: its ``*`` and ``?`` are plain characters."""
-        if ignore_case:
-            text = text.lower()
-        return cls(text, (text,), ignore_case)
+        return cls(text, (Segment(text.lower() if ignore_case else text),), ignore_case)
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[object], *, text: str, ignore_case: bool = False) -> Glob:
         """Build from characters, ``ANY_CHAR`` and ``STAR`` tokens (substituted text stays literal)."""
-        segments: list[str] = []
-        current: list[str] = []
+        groups: list[list[str | _Token]] = [[]]
         for token in tokens:
             if token is STAR:
-                segments.append("".join(current))
-                current = []
+                groups.append([])
+            elif token is ANY_CHAR:
+                groups[-1].append(ANY_CHAR)
             else:
-                current.append(token)  # type: ignore[arg-type]
-        segments.append("".join(current))
-        if ignore_case:
-            segments = [s.lower() for s in segments]
-        return cls(text, tuple(segments), ignore_case)
+                groups[-1].append(token.lower() if ignore_case else token)  # type: ignore[union-attr]
+        return cls(text, tuple(Segment.build(g) for g in groups), ignore_case)
 
     @property
     def is_literal(self) -> bool:
-        return len(self.segments) == 1 and ANY_CHAR not in self.segments[0]
+        return len(self.segments) == 1 and not self.segments[0].wild
+
+    @property
+    def literal_text(self) -> str | None:
+        """The one string this pattern matches, if it has no wildcard."""
+        return self.segments[0].text if self.is_literal else None
 
     @property
     def literal_prefix(self) -> str:
         """The characters every match starts with (up to the first wildcard)."""
         head = self.segments[0]
-        cut = head.find(ANY_CHAR)
-        return head if cut < 0 else head[:cut]
+        return head.text[: head.wild[0]] if head.wild else head.text
 
     def matches(self, value: str) -> bool:
         if self.ignore_case:
@@ -78,58 +140,22 @@ class Glob:
         segments = self.segments
         if len(segments) == 1:
             only = segments[0]
-            if ANY_CHAR not in only:
-                return value == only
-            return len(value) == len(only) and _fits(only, value, 0)
+            return len(value) == len(only.text) and only.fits(value, 0)
         head, tail = segments[0], segments[-1]
-        if len(head) + len(tail) > len(value):
+        head_length, tail_length = len(head.text), len(tail.text)
+        if head_length + tail_length > len(value):
             return False
-        if head and not _fits(head, value, 0):
+        if head_length and not head.fits(value, 0):
             return False
-        end = len(value) - len(tail)
-        if tail and not _fits(tail, value, end):
+        end = len(value) - tail_length
+        if tail_length and not tail.fits(value, end):
             return False
-        position = len(head)
+        position = head_length
         for middle in segments[1:-1]:
-            if not middle:
+            if not middle.text:
                 continue
-            found = _find(middle, value, position, end)
+            found = middle.find(value, position, end)
             if found < 0:
                 return False
-            position = found + len(middle)
+            position = found + len(middle.text)
         return True
-
-
-def _fits(segment: str, value: str, start: int) -> bool:
-    """Whether ``segment`` (with NUL for ``?``) matches ``value`` at ``start``."""
-    if ANY_CHAR not in segment:
-        return value.startswith(segment, start)
-    if start + len(segment) > len(value):
-        return False
-    for offset, char in enumerate(segment):
-        if char != ANY_CHAR and value[start + offset] != char:
-            return False
-    return True
-
-
-def _find(segment: str, value: str, start: int, end: int) -> int:
-    """Leftmost position >= start where ``segment`` matches and ends by ``end``; -1 if none."""
-    if ANY_CHAR not in segment:
-        return value.find(segment, start, end)
-    # Anchor on the segment's longest literal run so the scan stays near-linear.
-    runs = [run for run in segment.split(ANY_CHAR) if run]
-    last = end - len(segment)
-    if not runs:
-        return start if start <= last else -1
-    anchor = max(runs, key=len)
-    anchor_offset = segment.find(anchor)
-    position = start
-    while position <= last:
-        hit = value.find(anchor, position + anchor_offset, last + anchor_offset + len(anchor))
-        if hit < 0:
-            return -1
-        candidate = hit - anchor_offset
-        if _fits(segment, value, candidate):
-            return candidate
-        position = candidate + 1
-    return -1

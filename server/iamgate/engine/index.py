@@ -89,6 +89,10 @@ class ResourceIndex:
                         found.extend(probe)
                     position = key.find(delimiter, position + 1)
         found.extend(self.rest)
+        if len(found) > 1:
+            # A statement with several resource patterns can sit in several places; keep one copy,
+            # in policy order, so determining statements read the same as in an explanation.
+            found = sorted({id(s): s for s in found}.values(), key=_order)
         return found
 
 
