@@ -1,0 +1,91 @@
+"""The request context IAM would build by itself, for the keys a query does not supply.
+
+AWS adds keys such as ``aws:username``, ``aws:PrincipalTag/...`` and ``aws:CurrentTime`` to every
+request; a sidecar asked by an application has to do the same from what the bundle knows, or
+policies using them would silently stop matching. A key supplied by the query always wins (that is
+how session tags override a role's tags), and every filled key is reported back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from iamgate.bundle.model import Tags
+from iamgate.engine.request import ContextValue
+
+ContextMap = Mapping[str, ContextValue]
+"""Context values keyed by lower-cased name, as ``Request.context`` holds them."""
+
+
+def as_map(entries: Iterable[ContextValue]) -> dict[str, ContextValue]:
+    return {entry.name.lower(): entry for entry in entries}
+
+
+def principal_entries(
+    *,
+    arn: str,
+    account: str,
+    principal_type: str,
+    user_id: str | None,
+    username: str | None,
+    tags: Tags,
+) -> ContextMap:
+    """The principal's keys, computed once per user or role when the snapshot is built."""
+    entries = []
+    if username is not None:
+        entries.append(ContextValue("aws:username", (username,)))
+    if user_id is not None:
+        entries.append(ContextValue("aws:userid", (user_id,)))
+    entries += [
+        ContextValue("aws:PrincipalArn", (arn,)),
+        ContextValue("aws:PrincipalAccount", (account,)),
+        ContextValue("aws:PrincipalType", (principal_type,)),
+        ContextValue("aws:PrincipalIsAWSService", ("false",)),
+    ]
+    entries += [ContextValue(f"aws:PrincipalTag/{key}", (value,)) for key, value in tags]
+    return MappingProxyType(as_map(entries))
+
+
+def service_entries(service: str) -> ContextMap:
+    return as_map(
+        (
+            ContextValue("aws:PrincipalIsAWSService", ("true",)),
+            ContextValue("aws:PrincipalServiceName", (service,)),
+        )
+    )
+
+
+def resource_tag_entries(resource_arn: str, tags: Tags) -> ContextMap:
+    """``aws:ResourceTag/K`` and the service's own ``SERVICE:ResourceTag/K`` (e.g. ec2:ResourceTag/K)."""
+    pieces = resource_arn.split(":", 3)
+    service = pieces[2] if len(pieces) > 2 else ""
+    entries = [ContextValue(f"aws:ResourceTag/{key}", (value,)) for key, value in tags]
+    if service:
+        entries += [ContextValue(f"{service}:ResourceTag/{key}", (value,)) for key, value in tags]
+    return MappingProxyType(as_map(entries))
+
+
+def time_entries(now: datetime) -> ContextMap:
+    moment = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    return {
+        "aws:currenttime": ContextValue("aws:CurrentTime", (moment.strftime("%Y-%m-%dT%H:%M:%SZ"),)),
+        "aws:epochtime": ContextValue("aws:EpochTime", (str(int(moment.timestamp())),)),
+    }
+
+
+def merge(
+    supplied: dict[str, ContextValue], *layers: ContextMap
+) -> tuple[dict[str, ContextValue], tuple[str, ...]]:
+    """The request context: the layers (earlier ones win among themselves), then what the query supplied.
+
+    Returns the context and the names of the keys that came from the layers, i.e. were filled.
+    """
+    merged: dict[str, ContextValue] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged.setdefault(key, value)
+    names = tuple(value.name for key, value in merged.items() if key not in supplied)
+    merged.update(supplied)
+    return merged, names

@@ -1,0 +1,116 @@
+"""Shadow evaluation: judge a candidate bundle on live traffic before promoting it.
+
+The candidate snapshot answers every query the active one answers; the caller always gets the
+active answer. Each disagreement (a different decision) is counted and the most recent ones are
+kept with both explanations, evaluated again with ``explain=True`` by the same evaluator, so a
+rollout can be judged on real traffic. Nothing the shadow does can change or fail the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.bundle.snapshot import Snapshot
+
+_LOG = logging.getLogger("iamgate.bundle.shadow")
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    query: AccessQuery
+    at: datetime
+    active: AccessOutcome
+    """The active bundle's answer, with its explanation."""
+    shadow: AccessOutcome
+    """The candidate's answer, with its explanation."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowStatus:
+    name: str
+    revision: str
+    source: str
+    evaluated: int
+    agreed: int
+    disagreed: int
+    errors: int
+    recent: tuple[Disagreement, ...]
+    last_error: str = ""
+
+
+class ShadowEvaluator:
+    """Evaluates one candidate snapshot beside the active one and records disagreements."""
+
+    def __init__(self, snapshot: Snapshot, *, keep: int = 100, logger: logging.Logger | None = None) -> None:
+        self.snapshot = snapshot
+        self._log = logger or _LOG
+        self._lock = threading.Lock()
+        self._recent: deque[Disagreement] = deque(maxlen=keep)
+        self._evaluated = 0
+        self._agreed = 0
+        self._disagreed = 0
+        self._errors = 0
+        self._last_error = ""
+
+    def compare(
+        self, active: Snapshot, query: AccessQuery, answer: AccessOutcome, now: datetime | None
+    ) -> None:
+        """Evaluate ``query`` on the candidate; never raises."""
+        moment = now or datetime.now(UTC)
+        try:
+            candidate = self.snapshot.authorize(query, now=moment)
+        except Exception as error:  # the shadow must never affect the answer
+            with self._lock:
+                self._evaluated += 1
+                self._errors += 1
+                self._last_error = f"{type(error).__name__}: {error}"
+            return
+        if candidate.evaluation.decision is answer.evaluation.decision:
+            with self._lock:
+                self._evaluated += 1
+                self._agreed += 1
+            return
+        try:
+            explained_active = active.authorize(query, explain=True, now=moment)
+            explained_shadow = self.snapshot.authorize(query, explain=True, now=moment)
+        except Exception as error:
+            explained_active, explained_shadow = answer, candidate
+            self._last_error = f"{type(error).__name__}: {error}"
+        disagreement = Disagreement(query, moment, explained_active, explained_shadow)
+        with self._lock:
+            self._evaluated += 1
+            self._disagreed += 1
+            self._recent.append(disagreement)
+        self._log.warning(
+            "shadow bundle %s@%s disagrees: %s %s %s: active %s@%s says %s (%s), shadow says %s (%s)",
+            self.snapshot.name,
+            self.snapshot.revision,
+            query.principal,
+            query.action,
+            query.resource,
+            active.name,
+            active.revision,
+            answer.evaluation.decision.value,
+            answer.message,
+            candidate.evaluation.decision.value,
+            candidate.message,
+        )
+
+    def status(self) -> ShadowStatus:
+        with self._lock:
+            return ShadowStatus(
+                name=self.snapshot.name,
+                revision=self.snapshot.revision,
+                source=self.snapshot.source,
+                evaluated=self._evaluated,
+                agreed=self._agreed,
+                disagreed=self._disagreed,
+                errors=self._errors,
+                recent=tuple(self._recent),
+                last_error=self._last_error,
+            )

@@ -1,0 +1,221 @@
+"""The Snapshot: one bundle revision, fully compiled, answering access queries.
+
+A snapshot is built completely (``compiler.build_snapshot``) before anyone sees it and never
+changes afterwards, so swapping the active bundle is replacing one reference: a request in flight
+finishes on the revision it started with. Every policy document was compiled once; a principal
+holds references to the compiled policies it uses, so memory grows with the bundle, not with
+principals x policies. Per request the snapshot only resolves the principal, picks the policies
+and fills the context; it does no parsing unless the query carries a session policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from iamgate.bundle import context as ctx
+from iamgate.bundle.model import Manifest, PolicyTest
+from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.engine.compiled import CompiledPolicy, compile_policy
+from iamgate.engine.errors import RequestError
+from iamgate.engine.evaluator import PolicySet, evaluate
+from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request, build_context
+from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
+from iamgate.policy import PolicyParseError, parse_policy
+
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithsaml",
+        "sts:assumerolewithwebidentity",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    }
+)
+"""Actions on a role ARN whose resource-based policy is the role's trust policy."""
+
+SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazon.com")
+_EMPTY: Mapping[str, ContextValue] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotCounts:
+    principals: int
+    policies: int
+    statements: int
+    accounts: int = 0
+    tests: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PrincipalEntry:
+    """A user or role with everything an evaluation needs, resolved once at build time."""
+
+    kind: PrincipalKind
+    arn: str
+    account: str
+    name: str
+    unique_id: str
+    identity: tuple[CompiledPolicy, ...]
+    boundary: tuple[CompiledPolicy, ...] | None
+    scp_levels: tuple[tuple[CompiledPolicy, ...], ...]
+    context: Mapping[str, ContextValue]
+    """aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalTag/..., by lower-cased key."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """An immutable, fully compiled bundle revision."""
+
+    name: str
+    revision: str
+    source: str
+    activated_at: datetime
+    counts: SnapshotCounts
+    manifest: Manifest
+    signature: str
+    tests: tuple[PolicyTest, ...]
+    by_arn: Mapping[str, PrincipalEntry] = field(repr=False)
+    by_name: Mapping[str, tuple[PrincipalEntry, ...]] = field(repr=False)
+    roles: Mapping[tuple[str, str], PrincipalEntry] = field(repr=False)
+    """(account, role name) -> role, for assumed-role session ARNs (which carry no path)."""
+    resource_policies: Mapping[str, CompiledPolicy] = field(repr=False)
+    trust_policies: Mapping[str, CompiledPolicy] = field(repr=False)
+    owners: Mapping[str, str] = field(repr=False)
+    """Resource ARN -> owning account, for ARNs without an account field (S3 buckets)."""
+    resource_tags: Mapping[str, Mapping[str, ContextValue]] = field(repr=False)
+
+    def authorize(
+        self, query: AccessQuery, *, explain: bool = False, now: datetime | None = None
+    ) -> AccessOutcome:
+        """Resolve the principal, assemble its policies and context, and evaluate.
+
+        An unknown principal is an implicit deny (never an exception); a malformed field raises
+        ``RequestError`` naming it.
+        """
+        if not query.principal:
+            raise RequestError("principal", "must not be empty")
+        if not query.action or ":" not in query.action:
+            raise RequestError("action", f"{query.action!r} is not an action such as s3:GetObject")
+        if not query.resource:
+            raise RequestError("resource", "must not be empty (use * for actions without a resource type)")
+        resolved = self._resolve(query.principal)
+        if isinstance(resolved, str):
+            return self._unknown(query, resolved)
+        principal, entry = resolved
+        session = self._session_policy(query, principal)
+        supplied = build_context(query.context)
+        action_key = query.action.lower()
+        resource = query.resource
+        time_keys = ctx.time_entries(now or datetime.now(UTC))
+        tags = self.resource_tags.get(resource, _EMPTY)
+        if entry is not None:
+            session_keys = _EMPTY
+            if principal.kind is PrincipalKind.ASSUMED_ROLE:  # overrides the role's own aws:userid
+                userid = ContextValue("aws:userid", (f"{entry.unique_id}:{principal.session_name}",))
+                session_keys = {"aws:userid": userid}
+            context, filled = ctx.merge(supplied, session_keys, entry.context, time_keys, tags)
+            policy_set = PolicySet(
+                identity=entry.identity,
+                resource=self._resource_policy(action_key, resource),
+                boundary=entry.boundary,
+                session=session,
+                scp_levels=entry.scp_levels,
+            )
+        else:
+            context, filled = ctx.merge(supplied, ctx.service_entries(principal.arn), time_keys, tags)
+            policy_set = PolicySet(resource=self._resource_policy(action_key, resource))
+        request = Request(principal, query.action, resource, context, self._owner(resource))
+        evaluation = evaluate(policy_set, request, explain=explain)
+        message = access_message(principal.arn, query.action, resource, evaluation)
+        return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+
+    # -- resolution -----------------------------------------------------------------------------
+
+    def _resolve(self, text: str) -> tuple[Principal, PrincipalEntry | None] | str:
+        """The caller and its bundle entry (``None`` for a service), or why it is unknown."""
+        named = self.by_name.get(text)
+        if named is not None:
+            if len(named) > 1:
+                where = ", ".join(entry.arn for entry in named)
+                return f"the name {text!r} is ambiguous in bundle {self.name!r} ({where}); use the ARN"
+            return self._entry_principal(named[0]), named[0]
+        if not text.startswith("arn:"):
+            if text.endswith(SERVICE_SUFFIXES) and " " not in text:
+                return Principal(arn=text, kind=PrincipalKind.SERVICE, account=None, name=text), None
+            return f"the principal {text!r} is unknown to bundle {self.name!r}"
+        principal = Principal.parse(text)
+        if principal.kind is PrincipalKind.ASSUMED_ROLE:
+            role = self.roles.get((principal.account or "", principal.name))
+            if role is None:
+                who = f"the role {principal.name!r} of account {principal.account}"
+                return f"{who} is unknown to bundle {self.name!r}"
+            return principal.with_role_arn(role.arn), role
+        entry = self.by_arn.get(text)
+        if entry is None or principal.kind not in (PrincipalKind.USER, PrincipalKind.ROLE):
+            hint = ""
+            if principal.kind in (PrincipalKind.USER, PrincipalKind.ROLE):
+                close = [
+                    e.arn for e in self.by_name.get(principal.name, ()) if e.account == principal.account
+                ]
+                hint = f" (did you mean {close[0]}?)" if close else ""
+            return f"the principal {text!r} is unknown to bundle {self.name!r}{hint}"
+        return self._entry_principal(entry), entry
+
+    @staticmethod
+    def _entry_principal(entry: PrincipalEntry) -> Principal:
+        if entry.kind is PrincipalKind.ROLE:
+            return Principal(entry.arn, PrincipalKind.ROLE, entry.account, entry.name, role_arn=entry.arn)
+        return Principal(entry.arn, entry.kind, entry.account, entry.name)
+
+    def _session_policy(self, query: AccessQuery, principal: Principal) -> tuple[CompiledPolicy, ...] | None:
+        text = query.session_policy
+        if not text:
+            return None
+        if principal.kind not in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE):
+            raise RequestError(
+                "session_policy",
+                f"applies only to role sessions; {principal.arn} is a {principal.kind.value}",
+            )
+        try:
+            document = parse_policy(text, source_name="session_policy")
+        except PolicyParseError as error:
+            raise RequestError(
+                "session_policy", "; ".join(str(problem) for problem in error.problems)
+            ) from None
+        if any(s.principal is not None or s.not_principal is not None for s in document.statements):
+            raise RequestError("session_policy", "Principal/NotPrincipal is not allowed in a session policy")
+        return (compile_policy(document, policy_id="session-policy", kind=PolicyKind.SESSION),)
+
+    def _resource_policy(self, action_key: str, resource: str) -> CompiledPolicy | None:
+        if action_key in TRUST_ACTIONS:
+            trust = self.trust_policies.get(resource)
+            if trust is not None:
+                return trust
+        policy = self.resource_policies.get(resource)
+        if policy is None and resource.startswith("arn:") and ":s3:::" in resource and "/" in resource:
+            policy = self.resource_policies.get(resource.split("/", 1)[0])
+        return policy
+
+    def _owner(self, resource: str) -> str | None:
+        """The account owning the resource: the ARN's account field, else what the bundle knows."""
+        pieces = resource.split(":", 5)
+        if len(pieces) != 6 or pieces[0] != "arn":
+            return None
+        if pieces[4].isdigit():
+            return pieces[4]
+        owner = self.owners.get(resource)
+        if owner is None and pieces[2] == "s3" and "/" in resource:
+            owner = self.owners.get(resource.split("/", 1)[0])
+        return owner
+
+    def _unknown(self, query: AccessQuery, reason: str) -> AccessOutcome:
+        evaluation = Evaluation(Decision.IMPLICIT_DENY)
+        message = (
+            f"User: {query.principal} is not authorized to perform: {query.action} on resource: "
+            f"{query.resource} because {reason} (revision {self.revision})"
+        )
+        return AccessOutcome(evaluation, query.principal, message, (), self.revision, principal_known=False)
