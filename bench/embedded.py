@@ -51,7 +51,7 @@ def _bundle(rounds: int) -> EmbeddedResult:
     from iamgate.bundle.query import AccessQuery
     from iamgate.engine.cache import DecisionCache
 
-    snapshot = load_default_snapshot()
+    snapshot = load_default_snapshot(cache_size=0)  # uncached, so the engine inputs can be captured
     queries = [
         (
             AccessQuery(t.principal, t.action, t.resource, t.context, t.session_policy),

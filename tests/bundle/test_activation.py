@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -198,6 +199,7 @@ def test_a_hot_reload_under_concurrent_evaluation_answers_from_exactly_one_revis
     stop = threading.Event()
     problems: list[str] = []
     seen: set[str] = set()
+    answers = {"A": 0, "B": 0}
 
     def hammer() -> None:
         while not stop.is_set():
@@ -210,12 +212,18 @@ def test_a_hot_reload_under_concurrent_evaluation_answers_from_exactly_one_revis
                 if outcome.evaluation.decision is not expected[outcome.revision][query]:
                     problems.append(f"{outcome.revision} answered {outcome.evaluation.decision} to {query}")
                 seen.add(outcome.revision)
+                answers[outcome.revision] += 1
 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for thread in threads:
         thread.start()
     for swap in range(50):
         manager.activate_files(bundles[(swap + 1) % 2])
+        revision = manager.current().revision
+        answered = answers[revision]
+        deadline = time.monotonic() + 2
+        while answers[revision] == answered and time.monotonic() < deadline:
+            time.sleep(0.0005)  # let the hammering threads answer from the new revision
     stop.set()
     for thread in threads:
         thread.join()

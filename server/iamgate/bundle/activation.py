@@ -37,7 +37,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.reader import read_organization
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
 from iamgate.bundle.signing import Verifier
-from iamgate.bundle.snapshot import Snapshot, SnapshotCounts
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import Backoff, Poller, content_fingerprint, open_source
 from iamgate.bundle.testing import run_tests
 from iamgate.bundle.verify import check_bundle
@@ -145,7 +145,9 @@ class BundleManager:
         run_bundle_tests: bool = True,
         listener: Callable[[ActivationEvent], object] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
+        self.cache_size = cache_size
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
         self.run_bundle_tests = run_bundle_tests
@@ -303,6 +305,9 @@ class BundleManager:
         return active.snapshot
 
     def _swap(self, loaded: _Loaded, *, persist: bool = True) -> None:
+        # Each activated revision gets a decision cache of its own: a swap never serves a
+        # decision of another revision, and rolling back starts cold rather than stale.
+        loaded = replace(loaded, snapshot=loaded.snapshot.with_cache(self.cache_size))
         with self._lock:
             if self._active is not None:
                 self._previous = self._active

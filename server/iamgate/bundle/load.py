@@ -43,7 +43,11 @@ def load_snapshot(
     verifier: Verifier | None = None,
     revision: str | None = None,
     activated_at: datetime | None = None,
+    cache_size: int = 0,
 ) -> Snapshot:
-    """A compiled Snapshot of the bundle at ``source`` (raises ``BundleError`` if it is not usable)."""
+    """A compiled Snapshot of the bundle at ``source`` (raises ``BundleError`` if it is not usable).
+
+    ``cache_size`` > 0 gives it a decision cache of that many entries.
+    """
     bundle = load_bundle(source, verifier=verifier, revision=revision)
-    return build_snapshot(bundle, source=str(source), activated_at=activated_at)
+    return build_snapshot(bundle, source=str(source), activated_at=activated_at).with_cache(cache_size)

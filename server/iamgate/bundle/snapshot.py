@@ -11,16 +11,18 @@ and fills the context; it does no parsing unless the query carries a session pol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 from iamgate.bundle import context as ctx
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.engine.cache import DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import RequestError
-from iamgate.engine.evaluator import PolicySet, evaluate
+from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
+from iamgate.engine.index import StatementIndex
 from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request, build_context
 from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
 from iamgate.policy import PolicyParseError, parse_policy
@@ -36,6 +38,10 @@ TRUST_ACTIONS = frozenset(
     }
 )
 """Actions on a role ARN whose resource-based policy is the role's trust policy."""
+
+MERGED_INDEXES_KEPT = 4096
+DEFAULT_CACHE_SIZE = 100_000
+"""Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
 SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazon.com")
 _EMPTY: Mapping[str, ContextValue] = MappingProxyType({})
@@ -87,14 +93,29 @@ class Snapshot:
     owners: Mapping[str, str] = field(repr=False)
     """Resource ARN -> owning account, for ARNs without an account field (S3 buckets)."""
     resource_tags: Mapping[str, Mapping[str, ContextValue]] = field(repr=False)
+    decision_cache: DecisionCache | None = field(default=None, repr=False)
+    """Decisions of this revision; a new revision starts with an empty cache of its own."""
+    merged_identities: dict[str, StatementIndex | None] = field(default_factory=dict, repr=False)
+    """Per principal with many identity policies, one index over all their statements, built on
+    first use (bounded by MERGED_INDEXES_KEPT) so memory follows active principals."""
+
+    def with_cache(self, maxsize: int) -> Snapshot:
+        """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
+        return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None)
 
     def authorize(
-        self, query: AccessQuery, *, explain: bool = False, now: datetime | None = None
+        self,
+        query: AccessQuery,
+        *,
+        explain: bool = False,
+        now: datetime | None = None,
+        cache: DecisionCache | None = None,
     ) -> AccessOutcome:
         """Resolve the principal, assemble its policies and context, and evaluate.
 
-        An unknown principal is an implicit deny (never an exception); a malformed field raises
-        ``RequestError`` naming it.
+        Decisions go through ``cache`` (default: the snapshot's own) unless an explanation is
+        asked for: explanations are always evaluated afresh. An unknown principal is an implicit
+        deny (never an exception); a malformed field raises ``RequestError`` naming it.
         """
         if not query.principal:
             raise RequestError("principal", "must not be empty")
@@ -124,14 +145,31 @@ class Snapshot:
                 boundary=entry.boundary,
                 session=session,
                 scp_levels=entry.scp_levels,
+                merged_identity=self._merged_identity(entry),
             )
         else:
             context, filled = ctx.merge(supplied, ctx.service_entries(principal.arn), time_keys, tags)
             policy_set = PolicySet(resource=self._resource_policy(action_key, resource))
         request = Request(principal, query.action, resource, context, self._owner(resource))
-        evaluation = evaluate(policy_set, request, explain=explain)
+        cache = cache if cache is not None else self.decision_cache
+        if cache is None or explain:
+            evaluation = evaluate(policy_set, request, explain=explain)
+        else:
+            scope = (principal.arn, query.session_policy)
+            evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, query.action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+
+    def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
+        if len(entry.identity) < MERGED_INDEX_THRESHOLD:
+            return None
+        merged = self.merged_identities.get(entry.arn)
+        if merged is None:
+            merged = merge_identity(entry.identity)
+            if len(self.merged_identities) >= MERGED_INDEXES_KEPT:
+                self.merged_identities.clear()  # rare: more active principals than we keep
+            self.merged_identities[entry.arn] = merged
+        return merged
 
     # -- resolution -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ recorded, so the explanation cannot disagree with the decision.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
@@ -48,17 +48,26 @@ class PolicySet:
     boundary: tuple[CompiledPolicy, ...] | None = None
     session: tuple[CompiledPolicy, ...] | None = None
     scp_levels: tuple[tuple[CompiledPolicy, ...], ...] = ()
+    merged_identity: StatementIndex | None = field(default=None, compare=False, repr=False)
+    """A prebuilt ``merge_identity(identity)``, for callers that keep policy sets short-lived."""
 
     @cached_property
     def identity_index(self) -> StatementIndex | None:
-        """One index over every identity-policy statement, built on first use for large sets.
+        """One index over every identity-policy statement, for large sets (built on first use)."""
+        if self.merged_identity is not None:
+            return self.merged_identity
+        return merge_identity(self.identity)
 
-        A policy set lives as long as its principal's entry in the bundle's cache, so the merged
-        index costs memory per active principal, not per principal x policy.
-        """
-        if len(self.identity) < MERGED_INDEX_THRESHOLD:
-            return None
-        return StatementIndex.build(s for policy in self.identity for s in policy.statements)
+
+def merge_identity(policies: Sequence[CompiledPolicy]) -> StatementIndex | None:
+    """One index over the statements of many policies; ``None`` when they are few.
+
+    Whoever keeps it (the bundle, per active principal) decides how long it lives: its memory
+    follows the principal's statements, not the bundle's.
+    """
+    if len(policies) < MERGED_INDEX_THRESHOLD:
+        return None
+    return StatementIndex.build(s for policy in policies for s in policy.statements)
 
 
 class _Tally:

@@ -17,14 +17,14 @@ from importlib import resources
 
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.load import load_bundle
-from iamgate.bundle.snapshot import Snapshot
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
 
 SOURCE = "embedded:default"
 
 
-def load_default_snapshot() -> Snapshot:
+def load_default_snapshot(*, cache_size: int = DEFAULT_CACHE_SIZE) -> Snapshot:
     """Load, check the file hashes of, validate and compile the embedded bundle (milliseconds)."""
     root = resources.files(__name__).joinpath("bundle")
     with resources.as_file(root) as path:
         bundle = load_bundle(path)
-    return build_snapshot(bundle, source=SOURCE)
+    return build_snapshot(bundle, source=SOURCE).with_cache(cache_size)
