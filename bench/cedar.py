@@ -342,8 +342,8 @@ def _same(evaluation: Evaluation, result: Any) -> bool:
     determining = {f"{ref.policy_id}#{ref.index}" for ref in evaluation.determining}
     if result.diagnostics.errors:
         return False
-    if evaluation.decision is Decision.ALLOWED:
-        return result.allowed and reasons == determining
+    if evaluation.decision is Decision.ALLOWED:  # iamgate names the first Allow, Cedar every permit
+        return result.allowed and bool(determining) and determining <= reasons
     if evaluation.decision is Decision.EXPLICIT_DENY:
         return not result.allowed and reasons == determining
     return not result.allowed and not reasons

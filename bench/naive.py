@@ -84,9 +84,15 @@ def naive_evaluate(policy_set: PolicySet, request: Request) -> Evaluation:
 
 
 def same_answer(a: Evaluation, b: Evaluation) -> bool:
-    """Same decision, same responsible policy kind and the same determining statements."""
-    return (
-        a.decision is b.decision
-        and a.denied_by == b.denied_by
-        and sorted(map(str, a.determining)) == sorted(map(str, b.determining))
-    )
+    """Same decision and responsible policy kind, and consistent determining statements.
+
+    The naive evaluator lists every applying statement, the engine (for an allow) the first
+    applying Allow of each policy type: for an explicit deny both list every applying Deny; for an
+    allow the engine's statements must be among the naive answer's.
+    """
+    if a.decision is not b.decision or a.denied_by != b.denied_by:
+        return False
+    if a.decision is Decision.ALLOWED:
+        fewer, more = sorted((set(map(str, a.determining)), set(map(str, b.determining))), key=len)
+        return bool(fewer) and fewer <= more
+    return sorted(map(str, a.determining)) == sorted(map(str, b.determining))

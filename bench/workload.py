@@ -106,6 +106,7 @@ class _SetBuilder:
                 resource=resource_policy,
                 boundary=base.boundary,
                 scp_levels=base.scp_levels,
+                merged_identity=base.identity_index,  # as the bundle does: built once per principal
             )
         context = build_context(
             ContextValue(name, values, multi) for name, values, multi in definition.context

@@ -9,7 +9,7 @@ plain text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -103,9 +103,22 @@ class ArnPattern:
         pieces = value.split(":", 5)
         if len(pieces) != 6 or pieces[0] != "arn":
             return False
-        for glob, piece in zip(self.prefix, pieces[1:5], strict=True):
-            if not glob.matches(piece):
-                return False
+        return self.matches_parts(pieces, context)
+
+    def matches_parts(self, pieces: Sequence[str] | None, context: Mapping[str, ContextValue]) -> bool:
+        """Match an ARN already split into its six parts (``None``: not an ARN)."""
+        if self.everything:
+            return True
+        if pieces is None or not self.prefix:
+            return False
+        partition, service, region, account = self.prefix
+        if not (
+            service.matches(pieces[2])
+            and partition.matches(pieces[1])
+            and region.matches(pieces[3])
+            and account.matches(pieces[4])
+        ):
+            return False
         resource = self.resource
         if resource is None:
             assert self.template is not None

@@ -40,27 +40,41 @@ class CompiledStatement:
     conditions: tuple[CompiledCondition, ...]
     reads: frozenset[str] = field(default=frozenset())
     """Context keys whose values can change whether this statement applies."""
+    any_action: bool = False
+    """Action ``*``: no need to look at the action."""
+    any_resource: bool = False
+    """No Resource element, or Resource ``*``: no need to look at the resource."""
+    exact_actions: frozenset[str] = frozenset()
+    wild_actions: tuple[Glob, ...] = ()
 
     def matches_action(self, action: str) -> bool:
         """``action`` is lower-cased by the caller."""
-        hit = False
-        for glob in self.actions:
-            if glob.matches(action):
-                hit = True
-                break
+        if self.any_action:
+            return True
+        hit = action in self.exact_actions
+        if not hit:
+            for glob in self.wild_actions:
+                if glob.matches(action):
+                    hit = True
+                    break
         return hit is not self.not_action
 
-    def matches_resource(self, resource: str, context: Context) -> bool:
-        if self.resources is None:
+    def matches_resource(self, resource: str, context: Context, parts: Sequence[str] | None = ()) -> bool:
+        """Whether Resource/NotResource admit ``resource``; ``parts`` is its split form, if known."""
+        if self.any_resource:
             return True
+        if parts == ():
+            split = resource.split(":", 5)
+            parts = split if len(split) == 6 and split[0] == "arn" else None
+        resources = self.resources or ()
         if not self.not_resource:
-            for pattern in self.resources:  # noqa: SIM110 - a loop beats any() on the hot path
-                if pattern.matches(resource, context):
+            for pattern in resources:  # noqa: SIM110 - a loop beats any() on the hot path
+                if pattern.matches_parts(parts, context):
                     return True
             return False
-        for pattern in self.resources:
+        for pattern in resources:
             # An entry that cannot be read (an unresolved variable) never turns into a match.
-            if pattern.matches(resource, context) or not pattern.resolvable(context):
+            if pattern.matches_parts(parts, context) or not pattern.resolvable(context):
                 return False
         return True
 
@@ -121,19 +135,26 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         if pattern.template is not None:
             reads.update(template_keys(pattern.template))
     principal = statement.principal if statement.principal is not None else statement.not_principal
+    globs = tuple(g for g in (_action_glob(a) for a in actions) if g is not None)
+    not_action = statement.not_actions is not None
+    not_resource = statement.not_resources is not None
     return CompiledStatement(
         ref=ref,
         statement=statement,
         is_deny=statement.effect is Effect.DENY,
-        actions=tuple(g for g in (_action_glob(a) for a in actions) if g is not None),
-        not_action=statement.not_actions is not None,
+        actions=globs,
+        not_action=not_action,
         resources=resources,
-        not_resource=statement.not_resources is not None,
+        not_resource=not_resource,
         principal=principal,
         not_principal=statement.not_principal is not None,
         names_principals=ref.kind is PolicyKind.RESOURCE,
         conditions=conditions,
         reads=frozenset(reads),
+        any_action=not not_action and any(g.matches_everything for g in globs),
+        any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
+        exact_actions=frozenset(str(g.literal_text) for g in globs if g.is_literal),
+        wild_actions=tuple(g for g in globs if not g.is_literal),
     )
 
 

@@ -88,7 +88,7 @@ def _applies(
     if not statement.matches_action(action):
         return None
     context = request.context
-    if not statement.matches_resource(request.resource, context):
+    if not statement.matches_resource(request.resource, context, request.resource_parts):
         return None
     how = statement.principal_match(request.principal, has_boundary=has_boundary)
     if how is None:
@@ -98,17 +98,37 @@ def _applies(
     return how
 
 
-def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
-    tally = _Tally()
-    for statement in index.candidates(action, request.resource):
-        how = _applies(statement, request, action, False)
+def _scan(
+    candidates: Sequence[CompiledStatement],
+    request: Request,
+    action: str,
+    tally: _Tally,
+    has_boundary: bool,
+    one_allow: bool,
+) -> None:
+    """Add the statements of ``candidates`` that apply to ``tally``.
+
+    Every Deny must be found (each is a determining statement of an explicit deny), but where any
+    one Allow is as good as all (``one_allow``: every policy type but the resource-based one,
+    whose Allows differ in how they name the caller), the remaining Allows are skipped unchecked.
+    """
+    denies, allows, matches = tally.denies, tally.allows, tally.principal_matches
+    for statement in candidates:
+        if one_allow and allows and not statement.is_deny:
+            continue
+        how = _applies(statement, request, action, has_boundary)
         if how is None:
             continue
         if statement.is_deny:
-            tally.denies.append(statement)
+            denies.append(statement)
         else:
-            tally.allows.append(statement)
-            tally.principal_matches.append(how)
+            allows.append(statement)
+            matches.append(how)
+
+
+def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
+    tally = _Tally()
+    _scan(index.candidates(action, request.resource), request, action, tally, False, True)
     return tally
 
 
@@ -121,14 +141,15 @@ def _tally(
     level: int | None = None,
 ) -> _Tally:
     tally = _Tally()
+    if traces is None:
+        one_allow = not policies or policies[0].kind is not PolicyKind.RESOURCE
+        for policy in policies:
+            _scan(policy.candidates(action, request.resource), request, action, tally, has_boundary, one_allow)
+        return tally
     for policy in policies:
-        statement_traces: list[StatementTrace] | None = [] if traces is not None else None
-        candidates = policy.candidates(action, request.resource) if traces is None else policy.statements
-        for statement in candidates:
-            if statement_traces is not None:
-                how = _trace_statement(statement, request, action, has_boundary, statement_traces)
-            else:
-                how = _applies(statement, request, action, has_boundary)
+        statement_traces: list[StatementTrace] = []
+        for statement in policy.statements:
+            how = _trace_statement(statement, request, action, has_boundary, statement_traces)
             if how is None:
                 continue
             if statement.is_deny:
@@ -136,8 +157,7 @@ def _tally(
             else:
                 tally.allows.append(statement)
                 tally.principal_matches.append(how)
-        if traces is not None:
-            traces.append(PolicyTrace(policy.policy_id, policy.kind, tuple(statement_traces or ()), level))
+        traces.append(PolicyTrace(policy.policy_id, policy.kind, tuple(statement_traces), level))
     return tally
 
 

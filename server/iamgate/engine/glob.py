@@ -88,6 +88,26 @@ class Segment:
         return -1
 
 
+_GENERAL, _ALL, _EXACT, _PREFIX, _SUFFIX = range(5)
+
+
+def _shape(segments: tuple[Segment, ...]) -> int:
+    """The common pattern shapes get a one-call test: ``*``, ``exact``, ``prefix*``, ``*suffix``."""
+    if any(segment.wild for segment in segments):
+        return _GENERAL
+    if len(segments) == 1:
+        return _EXACT
+    if len(segments) == 2:
+        head, tail = segments
+        if not head.text and not tail.text:
+            return _ALL
+        if not tail.text:
+            return _PREFIX
+        if not head.text:
+            return _SUFFIX
+    return _GENERAL
+
+
 @dataclass(frozen=True, slots=True)
 class Glob:
     """A compiled pattern: one segment (no star) or ``[head, *middles, tail]`` around stars."""
@@ -95,6 +115,8 @@ class Glob:
     text: str
     segments: tuple[Segment, ...]
     ignore_case: bool
+    shape: int = field(default=_GENERAL, compare=False)
+    """Set by the constructors: which fast test ``matches`` may use."""
 
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
@@ -104,7 +126,7 @@ class Glob:
     @classmethod
     def literal(cls, text: str, *, ignore_case: bool = False) -> Glob:
         """A pattern that matches ``text`` exactly: its ``*`` and ``?`` are plain characters."""
-        return cls(text, (Segment(text.lower() if ignore_case else text),), ignore_case)
+        return cls(text, (Segment(text.lower() if ignore_case else text),), ignore_case, _EXACT)
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[object], *, text: str, ignore_case: bool = False) -> Glob:
@@ -117,7 +139,8 @@ class Glob:
                 groups[-1].append(ANY_CHAR)
             else:
                 groups[-1].append(token.lower() if ignore_case else token)  # type: ignore[union-attr]
-        return cls(text, tuple(Segment.build(g) for g in groups), ignore_case)
+        segments = tuple(Segment.build(g) for g in groups)
+        return cls(text, segments, ignore_case, _shape(segments))
 
     @property
     def is_literal(self) -> bool:
@@ -134,9 +157,22 @@ class Glob:
         head = self.segments[0]
         return head.text[: head.wild[0]] if head.wild else head.text
 
+    @property
+    def matches_everything(self) -> bool:
+        return self.shape == _ALL
+
     def matches(self, value: str) -> bool:
         if self.ignore_case:
             value = value.lower()
+        shape = self.shape
+        if shape == _EXACT:
+            return value == self.segments[0].text
+        if shape == _ALL:
+            return True
+        if shape == _PREFIX:
+            return value.startswith(self.segments[0].text)
+        if shape == _SUFFIX:
+            return value.endswith(self.segments[1].text)
         segments = self.segments
         if len(segments) == 1:
             only = segments[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from iamgate.engine.errors import RequestError
@@ -135,6 +135,13 @@ class Request:
     resource: str
     context: Mapping[str, ContextValue]
     resource_account: str | None = None
+    resource_parts: tuple[str, ...] | None = field(init=False, compare=False, repr=False)
+    """The resource ARN split once into its six parts (``None`` when it is not an ARN)."""
+
+    def __post_init__(self) -> None:
+        parts = self.resource.split(":", 5)
+        valid = len(parts) == 6 and parts[0] == "arn"
+        object.__setattr__(self, "resource_parts", tuple(parts) if valid else None)
 
     @property
     def is_cross_account(self) -> bool:

@@ -103,8 +103,11 @@ class PolicyTrace:
 class Evaluation:
     """The outcome of one evaluation.
 
-    ``determining`` holds the matched Deny statements when the decision is an explicit deny, the
-    Allow statements that granted access when allowed, and is empty for an implicit deny.
+    ``determining`` holds every matched Deny statement when the decision is an explicit deny and
+    is empty for an implicit deny. When allowed it names the Allows that granted access: every
+    applying Allow of the resource-based policy (they differ in how they name the caller) and, for
+    each other policy type, the first applying Allow in policy order — the rest need not be looked
+    at, which keeps principals with thousands of statements fast. An explanation lists them all.
     ``denied_by`` names the policy kind responsible for a deny (for the AWS-style message).
     ``missing_context`` lists condition keys that statements asked for and the request lacked.
     ``trace`` is filled only when an explanation was asked for.
