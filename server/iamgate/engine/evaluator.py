@@ -144,7 +144,8 @@ def _tally(
     if traces is None:
         one_allow = not policies or policies[0].kind is not PolicyKind.RESOURCE
         for policy in policies:
-            _scan(policy.candidates(action, request.resource), request, action, tally, has_boundary, one_allow)
+            candidates = policy.candidates(action, request.resource)
+            _scan(candidates, request, action, tally, has_boundary, one_allow)
         return tally
     for policy in policies:
         statement_traces: list[StatementTrace] = []
