@@ -21,6 +21,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from cachetools import LRUCache
 
@@ -93,14 +94,28 @@ def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
 _READERS = {Family.DATE: read_date, Family.NUMERIC: read_number}
 
 
+def _may_apply_to(statement, request: Request) -> bool:
+    """Whether the statement's Resource can admit the request's resource in *some* context.
+
+    The resource is part of the cache key, so statements that can never match it cannot change
+    the decision; a Resource with policy variables depends on the context and always counts.
+    """
+    if statement.any_resource or any(p.template is not None for p in statement.resources or ()):
+        return True
+    return statement.matches_resource(request.resource, _NO_CONTEXT, request.resource_parts)
+
+
+_NO_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
+
+
 def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
     """Which context keys (and which aspect of each) can change this request's decision."""
     action = request.action.lower()
     uses: dict[str, set[object]] = {}
     bounds: dict[str, set[float]] = {}
     for policy in _policies(policy_set):
-        for statement in policy.candidates(action):
-            if not statement.matches_action(action):
+        for statement in policy.candidates(action, request.resource):
+            if not statement.matches_action(action) or not _may_apply_to(statement, request):
                 continue
             for condition in statement.conditions:
                 family = condition.spec.family
@@ -157,25 +172,28 @@ class DecisionCache:
 
     def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
         base = (scope, request.action, request.resource, request.resource_account)
-        lock = self._lock
-        with lock:
+        with self._lock:  # one critical section per hit: plan, key and entry
             plan = self._plans.get(base)
+            if plan is not None and plan.cacheable:
+                key = (base, plan.signature(request.context))
+                try:
+                    found = self._entries[key]
+                except KeyError:
+                    found = None
+                if found is not None:
+                    self.hits += 1
+                    return found
         if plan is None:
             plan = build_plan(policy_set, request)
-            with lock:
+            with self._lock:
                 self._plans[base] = plan
         if not plan.cacheable:
             self.uncacheable += 1
             return evaluate(policy_set, request)
         key = (base, plan.signature(request.context))
-        with lock:
-            found = self._entries.get(key)
-        if found is not None:
-            self.hits += 1
-            return found
-        self.misses += 1
         evaluation = evaluate(policy_set, request)
-        with lock:
+        with self._lock:
+            self.misses += 1
             self._entries[key] = evaluation
         return evaluation
 
