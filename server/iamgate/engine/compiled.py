@@ -112,7 +112,7 @@ def _action_glob(text: str) -> Glob | None:
     if text.strip("*") == "":
         return Glob.compile("*")
     service, colon, name = text.partition(":")
-    if not colon or not name or "*" in service or "?" in service or any(c.isspace() for c in text):
+    if not colon or not name or "*" in service or "?" in service or len(text.split()) != 1:
         return None
     return Glob.compile(text, ignore_case=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 class _Token:
@@ -120,8 +121,8 @@ class Glob:
 
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
-        tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
-        return cls.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
+        """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
+        return _compiled(pattern, ignore_case)
 
     @classmethod
     def literal(cls, text: str, *, ignore_case: bool = False) -> Glob:
@@ -195,3 +196,19 @@ class Glob:
                 return False
             position = found + len(middle.text)
         return True
+
+
+@lru_cache(maxsize=1 << 16)
+def _compiled(pattern: str, ignore_case: bool) -> Glob:
+    """Compile a pattern, sharing the result between equal texts.
+
+    A bundle repeats the same few partitions, services, regions, accounts and action patterns
+    thousands of times; sharing their compiled form cuts compile time and memory. The memo is a
+    pure function's (immutable results, bounded size), not state a worker could diverge on.
+    """
+    text = pattern.lower() if ignore_case else pattern
+    if "?" not in text:
+        segments = tuple(Segment(piece) for piece in text.split("*"))
+        return Glob(pattern, segments, ignore_case, _shape(segments))
+    tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
+    return Glob.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
