@@ -8,6 +8,7 @@ timed loop, so the timings measure decisions only.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,15 +51,24 @@ class Workload:
 
 
 def compile_policies(organization: Organization) -> tuple[dict[str, CompiledPolicy], float, float]:
-    """Parse and compile every document once; returns the compiled set and the two phase times."""
-    started = time.perf_counter()
-    parsed = [(p, parse_policy(p.document, source_name=p.policy_id)) for p in organization.policies]
-    parsed_at = time.perf_counter()
-    compiled = {
-        p.policy_id: compile_policy(document, policy_id=p.policy_id, kind=PolicyKind(p.kind))
-        for p, document in parsed
-    }
-    return compiled, parsed_at - started, time.perf_counter() - parsed_at
+    """Parse and compile every document once; returns the compiled set and the two phase times.
+
+    Like the sidecar's bundle compiler, the cyclic garbage collector is paused meanwhile.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        parsed = [(p, parse_policy(p.document, source_name=p.policy_id)) for p in organization.policies]
+        parsed_at = time.perf_counter()
+        compiled = {
+            p.policy_id: compile_policy(document, policy_id=p.policy_id, kind=PolicyKind(p.kind))
+            for p, document in parsed
+        }
+        return compiled, parsed_at - started, time.perf_counter() - parsed_at
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _SetBuilder:
