@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 
 from bench import report  # noqa: E402
 from bench.generator import generate_organization  # noqa: E402
+from bench.pathological import measure_pathological  # noqa: E402
 
 FULL_SIZES = (100, 1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000, 10_000)
@@ -225,6 +226,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_cedar:
         print("[bench] cedarpy ...", file=sys.stderr, flush=True)
         results["cedar"] = measure_cedar(args)
+    print("[bench] pathological wildcard patterns ...", file=sys.stderr, flush=True)
+    results["pathological"] = measure_pathological()
     print("[bench] embedded bundle ...", file=sys.stderr, flush=True)
     results["embedded"] = measure_embedded(args)
     if not args.no_startup and _bundle_layer():
