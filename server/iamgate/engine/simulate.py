@@ -214,11 +214,8 @@ def _context_entries(raw: Any) -> list[ContextValue]:
                     message = f"{json.dumps(text)} is not {expected} (ContextKeyType {kind})"
                     raise SimulationInputError(where, message)
             texts.append(text)
-        if not kind.endswith("List") and len(texts) > 1:
-            raise SimulationInputError(
-                f"{path}.ContextKeyValues", f"a {kind} key takes one value; use {kind}List for several"
-            )
-        entries.append(ContextValue(name, tuple(texts), multi=kind.endswith("List")))
+        # A scalar type given several values is read as the list type: a set of values.
+        entries.append(ContextValue(name, tuple(texts), multi=kind.endswith("List") or len(texts) > 1))
     return entries
 
 
