@@ -132,8 +132,9 @@ class AsyncClient:
         )
         return _base.evaluation_results(await self._call("Simulate", request))
 
-    async def status(self) -> Status:
-        return _base.status(await self._call("GetStatus", pb.GetStatusRequest()))
+    async def status(self, *, disagreements: int = 0) -> Status:
+        request = pb.GetStatusRequest(max_disagreements=disagreements)
+        return _base.status(await self._call("GetStatus", request))
 
     async def rollback(self, *, expected_revision: str = "") -> tuple[str, str]:
         response = await self._call("Rollback", pb.RollbackRequest(expected_revision=expected_revision))

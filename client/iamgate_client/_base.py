@@ -27,6 +27,8 @@ from iamgate_client._models import (
     Outcome,
     PolicyTrace,
     PolicyType,
+    ShadowDisagreement,
+    ShadowStats,
     SimulateContextEntry,
     StatementRef,
     StatementTrace,
@@ -279,16 +281,49 @@ def _bundle(info: pb.BundleInfo) -> BundleInfo:
     )
 
 
+def _timestamp(message: Any, field: str) -> datetime | None:
+    return getattr(message, field).ToDatetime(UTC) if message.HasField(field) else None
+
+
+def _shadow_stats(stats: pb.ShadowStats) -> ShadowStats:
+    return ShadowStats(
+        evaluated=stats.evaluated,
+        agreed=stats.agreed,
+        disagreed=stats.disagreed,
+        errors=stats.errors,
+        last_error=stats.last_error,
+        recent=tuple(
+            ShadowDisagreement(
+                principal=d.principal,
+                action=d.action,
+                resource=d.resource,
+                occurred_at=_timestamp(d, "occurred_at"),
+                active=explanation(d.active),
+                shadow=explanation(d.shadow),
+            )
+            for d in stats.recent
+        ),
+    )
+
+
 def status(response: pb.GetStatusResponse) -> Status:
     error = response.last_error if response.HasField("last_error") else None
+    shadow_error = response.shadow_error if response.HasField("shadow_error") else None
     return Status(
         active=_bundle(response.active) if response.HasField("active") else None,
         previous_revision=response.previous_revision,
         last_error=error.message if error else "",
-        last_error_at=(
-            error.occurred_at.ToDatetime(UTC) if error is not None and error.HasField("occurred_at") else None
-        ),
+        last_error_at=_timestamp(error, "occurred_at") if error is not None else None,
         shadow=_bundle(response.shadow) if response.HasField("shadow") else None,
         admin_enabled=response.admin_enabled,
         server_version=response.server_version,
+        previous=_bundle(response.previous) if response.HasField("previous") else None,
+        last_error_step=error.step if error else "",
+        last_error_source=error.source if error else "",
+        shadow_stats=_shadow_stats(response.shadow_stats) if response.HasField("shadow_stats") else None,
+        shadow_error=shadow_error.message if shadow_error else "",
+        shadow_error_step=shadow_error.step if shadow_error else "",
+        activations=response.activations,
+        rejections=response.rejections,
+        persist_error=response.persist_error,
     )

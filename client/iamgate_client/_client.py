@@ -123,9 +123,14 @@ class Client:
         )
         return _base.evaluation_results(self._call(self._stub.Simulate, request))
 
-    def status(self) -> Status:
-        """The sidecar's active bundle, previous revision and last load error."""
-        return _base.status(self._call(self._stub.GetStatus, pb.GetStatusRequest()))
+    def status(self, *, disagreements: int = 0) -> Status:
+        """The sidecar's active and previous bundles, last load error and shadow counters.
+
+        ``disagreements``: also return up to this many recent shadow disagreements (at most
+        100), each with both explanations.
+        """
+        request = pb.GetStatusRequest(max_disagreements=disagreements)
+        return _base.status(self._call(self._stub.GetStatus, request))
 
     def rollback(self, *, expected_revision: str = "") -> tuple[str, str]:
         """Admin: re-activate the previous revision; returns (active, rolled back from)."""

@@ -202,8 +202,35 @@ class BundleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadowDisagreement:
+    """One live request the shadow bundle answered differently, with both explanations."""
+
+    principal: str
+    action: str
+    resource: str
+    occurred_at: datetime | None
+    active: Explanation
+    """The active bundle's answer: the one the caller got."""
+    shadow: Explanation
+    """The shadow (candidate) bundle's answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowStats:
+    """How the shadow bundle compared with the active one on live traffic since it was loaded."""
+
+    evaluated: int = 0
+    agreed: int = 0
+    disagreed: int = 0
+    errors: int = 0
+    last_error: str = ""
+    recent: tuple[ShadowDisagreement, ...] = ()
+    """The most recent disagreements, newest last (as many as ``status(disagreements=N)`` asked)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
-    """What a sidecar serves: its active bundle, the previous revision and the last error."""
+    """What a sidecar serves: its active bundle, the previous one, the last error, the shadow."""
 
     active: BundleInfo | None
     previous_revision: str = ""
@@ -212,3 +239,13 @@ class Status:
     shadow: BundleInfo | None = None
     admin_enabled: bool = False
     server_version: str = ""
+    previous: BundleInfo | None = None
+    last_error_step: str = ""
+    """``read``, ``verify``, ``validate``, ``compile``, ``test``, ``fetch`` or ``restore``."""
+    last_error_source: str = ""
+    shadow_stats: ShadowStats | None = None
+    shadow_error: str = ""
+    shadow_error_step: str = ""
+    activations: int = 0
+    rejections: int = 0
+    persist_error: str = ""

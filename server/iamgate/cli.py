@@ -1,6 +1,6 @@
 """The ``iamgate`` command line: serve the sidecar, ask it questions, work with bundles.
 
-    iamgate serve [--address 127.0.0.1:50051] [--bundle PATH_OR_URL] ...
+    iamgate serve [--address 127.0.0.1:50051] [--bundle PATH_OR_URL] [--shadow-bundle ...] ...
     iamgate check PRINCIPAL ACTION RESOURCE [--context KEY=VALUE ...] [--output text|json]
     iamgate explain PRINCIPAL ACTION RESOURCE [--context KEY=VALUE ...] [--output text|json]
     iamgate status | rollback                    (ask a running sidecar)
@@ -94,10 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="HOST:PORT of the Prometheus /metrics endpoint, or 'off' (default %(default)s)",
     )
     serve.add_argument(
-        "--bundle", metavar="PATH_OR_URL", help="the policy bundle (default: the embedded one)"
+        "--bundle",
+        metavar="PATH_OR_URL",
+        help="the policy bundle: a directory, .tar.gz or account-details JSON file (watched for "
+        "changes), or an http(s) URL (polled with ETags); default: the embedded bundle",
     )
     serve.add_argument(
-        "--shadow-bundle", metavar="PATH_OR_URL", help="a candidate bundle evaluated in shadow"
+        "--shadow-bundle",
+        metavar="PATH_OR_URL",
+        help="a candidate bundle evaluated beside the active one on live traffic; disagreements "
+        "are counted, logged and shown by `iamgate status`",
+    )
+    serve.add_argument(
+        "--poll-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between two polls of a bundle source, jittered by 10%% (default %(default)g)",
     )
     serve.add_argument(
         "--verify-key", metavar="FILE", help="Ed25519 public key (PEM) bundles must be signed with"
@@ -105,9 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--hmac-secret-file", metavar="FILE", help="shared HMAC-SHA256 secret bundles must carry"
     )
-    serve.add_argument("--persist-dir", metavar="DIR", help="keep the last good bundle here across restarts")
+    serve.add_argument(
+        "--persist-dir",
+        metavar="DIR",
+        help="keep the last good bundle here; restored at start-up when the source is down",
+    )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
-    serve.add_argument("--no-cache", action="store_true", help="switch the decision cache off")
+    cache = serve.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-size",
+        type=int,
+        metavar="N",
+        help="decisions cached per bundle revision (default 100000; 0 switches the cache off)",
+    )
+    cache.add_argument("--no-cache", action="store_true", help="switch the decision cache off")
     serve.add_argument(
         "--decision-log", metavar="PATH", help="write JSON-lines decision logs here ('-' = stderr)"
     )
@@ -128,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the bundle a running sidecar serves")
     _add_address(status)
     status.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    status.add_argument(
+        "--disagreements",
+        type=int,
+        default=3,
+        metavar="N",
+        help="show the N most recent shadow disagreements with both answers (default %(default)s)",
+    )
 
     rollback = commands.add_parser("rollback", help="admin: re-activate the previous bundle revision")
     _add_address(rollback)
@@ -417,37 +448,73 @@ def _policy_json(policy: Any) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
-    status = _client_call(args.address, args.timeout, lambda c: c.status())
-    active = status.active
+    if args.disagreements < 0:
+        raise UsageError("--disagreements: must be 0 or more")
+    status = _client_call(args.address, args.timeout, lambda c: c.status(disagreements=args.disagreements))
     if args.output == "json":
-        _print_json(
-            {
-                "active": _bundle_json(active),
-                "previousRevision": status.previous_revision or None,
-                "lastError": status.last_error or None,
-                "lastErrorAt": status.last_error_at.isoformat() if status.last_error_at else None,
-                "shadow": _bundle_json(status.shadow),
-                "adminEnabled": status.admin_enabled,
-                "serverVersion": status.server_version,
-            },
-            out,
-        )
-        return EXIT_OK
-    if active is None:
-        out.write("no bundle active yet\n")
+        _print_json(status_json(status), out)
     else:
-        out.write(f"bundle:     {active.name} (revision {active.revision})\n")
-        out.write(f"source:     {active.source}\n")
-        if active.activated_at is not None:
-            out.write(f"activated:  {active.activated_at.isoformat()}\n")
-        size = f"{active.principals} principals, {active.policies} policies, {active.statements} statements"
-        out.write(f"size:       {size}\n")
-    out.write(f"previous:   {status.previous_revision or '-'}\n")
-    if status.shadow is not None:
-        out.write(f"shadow:     {status.shadow.name} (revision {status.shadow.revision})\n")
-    out.write(f"last error: {status.last_error or '-'}\n")
-    out.write(f"admin:      {'enabled' if status.admin_enabled else 'disabled'}\n")
+        out.write(status_text(status))
     return EXIT_OK
+
+
+def _error_json(message: str, step: str, source: str = "", at: Any = None) -> dict[str, Any] | None:
+    if not message:
+        return None
+    return {"step": step, "message": message, "source": source, "at": at.isoformat() if at else None}
+
+
+def status_json(status: Any) -> dict[str, Any]:
+    """``status --output json``."""
+    stats = status.shadow_stats
+    shadow = None
+    if status.shadow is not None:
+        shadow = _bundle_json(status.shadow)
+        if stats is not None:
+            shadow.update(
+                {
+                    "evaluated": stats.evaluated,
+                    "agreed": stats.agreed,
+                    "disagreed": stats.disagreed,
+                    "errors": stats.errors,
+                    "lastError": stats.last_error or None,
+                    "recentDisagreements": [_disagreement_json(d) for d in stats.recent],
+                }
+            )
+    return {
+        "active": _bundle_json(status.active),
+        "previous": _bundle_json(status.previous),
+        "previousRevision": status.previous_revision or None,
+        "lastError": status.last_error or None,
+        "lastErrorAt": status.last_error_at.isoformat() if status.last_error_at else None,
+        "lastErrorStep": status.last_error_step or None,
+        "lastErrorSource": status.last_error_source or None,
+        "shadow": shadow,
+        "shadowError": _error_json(status.shadow_error, status.shadow_error_step),
+        "activations": status.activations,
+        "rejections": status.rejections,
+        "persistError": status.persist_error or None,
+        "adminEnabled": status.admin_enabled,
+        "serverVersion": status.server_version,
+    }
+
+
+def _disagreement_json(disagreement: Any) -> dict[str, Any]:
+    def side(explanation: Any) -> dict[str, Any]:
+        data = decision_json(
+            explanation.decision, disagreement.principal, disagreement.action, disagreement.resource
+        )
+        data["policies"] = [_policy_json(p) for p in explanation.policies]
+        return data
+
+    return {
+        "principal": disagreement.principal,
+        "action": disagreement.action,
+        "resource": disagreement.resource,
+        "at": disagreement.occurred_at.isoformat() if disagreement.occurred_at else None,
+        "active": side(disagreement.active),
+        "shadow": side(disagreement.shadow),
+    }
 
 
 def _bundle_json(info: Any) -> dict[str, Any] | None:
@@ -462,6 +529,70 @@ def _bundle_json(info: Any) -> dict[str, Any] | None:
         "policies": info.policies,
         "statements": info.statements,
     }
+
+
+def _bundle_line(info: Any) -> str:
+    return f"{info.name} (revision {info.revision}) from {info.source}"
+
+
+def status_text(status: Any) -> str:
+    """``status``: what is served, what was before, what went wrong, how the shadow compares."""
+    lines = []
+    active = status.active
+    if active is None:
+        lines.append("bundle:     none active yet (the sidecar is NOT_SERVING)")
+    else:
+        lines.append(f"bundle:     {active.name} (revision {active.revision})")
+        lines.append(f"source:     {active.source}")
+        if active.activated_at is not None:
+            lines.append(f"activated:  {active.activated_at.isoformat()}")
+        size = f"{active.principals} principals, {active.policies} policies, {active.statements} statements"
+        lines.append(f"size:       {size}")
+    if status.previous is not None:
+        lines.append(f"previous:   {_bundle_line(status.previous)}")
+    else:
+        lines.append(f"previous:   {status.previous_revision or '-'}")
+    if status.last_error:
+        when = f" at {status.last_error_at.isoformat()}" if status.last_error_at else ""
+        step = f"{status.last_error_step} failed" if status.last_error_step else "failed"
+        source = f" ({status.last_error_source})" if status.last_error_source else ""
+        message = status.last_error.replace("\n", "\n              ")
+        lines.append(f"last error: {step}{when}{source}: {message}")
+    else:
+        lines.append("last error: -")
+    lines.append(f"loads:      {status.activations} activations, {status.rejections} rejections")
+    if status.persist_error:
+        lines.append(f"persist:    {status.persist_error}")
+    if status.shadow is not None:
+        lines.append(f"shadow:     {_bundle_line(status.shadow)}")
+        stats = status.shadow_stats
+        if stats is not None:
+            lines.append(
+                f"            {stats.evaluated} evaluated, {stats.agreed} agreed, "
+                f"{stats.disagreed} disagreed, {stats.errors} errors"
+            )
+            if stats.last_error:
+                lines.append(f"            last shadow evaluation error: {stats.last_error}")
+            for disagreement in stats.recent:
+                lines.extend(_disagreement_lines(disagreement))
+    if status.shadow_error:
+        step = f"{status.shadow_error_step} failed" if status.shadow_error_step else "failed"
+        lines.append(f"shadow error: {step}: {status.shadow_error}")
+    lines.append(f"admin:      {'enabled' if status.admin_enabled else 'disabled'}")
+    return "\n".join(lines) + "\n"
+
+
+def _disagreement_lines(disagreement: Any) -> list[str]:
+    when = disagreement.occurred_at.isoformat() if disagreement.occurred_at else "?"
+    lines = [
+        f"  disagreement at {when}: {disagreement.principal} {disagreement.action} {disagreement.resource}"
+    ]
+    for label, explanation in (("active", disagreement.active), ("shadow", disagreement.shadow)):
+        decision = explanation.decision
+        lines.append(f"    {label} (revision {decision.revision}): {decision.outcome}: {decision.message}")
+        if decision.determining:
+            lines.append("      determined by: " + "; ".join(_ref_label(r) for r in decision.determining))
+    return lines
 
 
 def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
@@ -574,14 +705,17 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from iamgate.service import ConfigError, ServiceConfig, serve
-    from iamgate.service.bundles import BundleSetupError, snapshot_source
+    from iamgate.service import BundleSetupError, ConfigError, ServiceConfig, serve
+    from iamgate.service.bundles import SHADOW_LOGGER, snapshot_source
 
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The bundle layer's shadow logger formats a line on the request thread for every
+    # disagreement; the service logs them itself, with both explanations, off the hot path.
+    logging.getLogger(SHADOW_LOGGER).setLevel(logging.ERROR)
     metrics = None if args.metrics_address.lower() in ("off", "none", "") else args.metrics_address
     try:
         config = ServiceConfig(
@@ -593,6 +727,11 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         )
     except ConfigError as error:
         raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None
+    settings: dict[str, Any] = {}
+    if args.no_cache:
+        settings["cache_size"] = 0
+    elif args.cache_size is not None:
+        settings["cache_size"] = args.cache_size
     try:
         source = snapshot_source(
             bundle=args.bundle,
@@ -600,7 +739,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             verify_key=args.verify_key,
             hmac_secret_file=args.hmac_secret_file,
             persist_dir=args.persist_dir,
-            cache=not args.no_cache,
+            poll_interval=args.poll_interval,
+            **settings,
         )
     except BundleSetupError as error:
         raise _CommandFailed(str(error), EXIT_FAILED) from None
@@ -608,10 +748,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         serve(config, source)
     except ConfigError as error:
         raise _CommandFailed(str(error), EXIT_USAGE) from None
-    finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
     return EXIT_OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 import types
 from dataclasses import dataclass
@@ -137,38 +136,7 @@ def test_serve_with_a_bad_address_is_a_one_line_usage_error(capsys):
     assert err.count("\n") == 1 and "--address" in err
 
 
-def test_serve_with_a_bundle_url_says_what_is_missing(capsys):
-    assert (
-        main(["serve", "--bundle", "https://bundles.example/b.tar.gz", "--metrics-address", "off"])
-        == EXIT_FAILED
-    )
-    assert "--bundle URL" in capsys.readouterr().err
-
-
 def test_an_unreadable_verify_key_is_a_one_line_usage_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path), "--verify-key", str(tmp_path / "absent.pem")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--verify-key" in err
-
-
-def test_serve_refuses_a_bundle_signed_with_an_untrusted_key(tmp_path, capsys):
-    from pathlib import Path
-
-    import iamgate.bundle.default
-
-    source = Path(iamgate.bundle.default.__file__).parent / "bundle"
-    (tmp_path / "signing.key").write_text("one-secret-of-at-least-16-bytes\n")
-    (tmp_path / "other.key").write_text("another-secret-of-at-least-16-bytes\n")
-    built = tmp_path / "bundle.tar.gz"
-    assert (
-        main(["bundle", "build", str(source), "-o", str(built), "--sign-key", str(tmp_path / "signing.key")])
-        == 0
-    )
-    capsys.readouterr()
-    # in a process with a timeout: should the bundle wrongly be accepted, serve would run forever
-    command = [str(Path(sys.executable).parent / "iamgate"), "serve", "--bundle", str(built)]
-    command += ["--address", "127.0.0.1:0", "--metrics-address", "off"]
-    command += ["--hmac-secret-file", str(tmp_path / "other.key")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    assert result.returncode == EXIT_FAILED
-    assert "none of which is trusted" in result.stderr and result.stderr.count("\n") == 1

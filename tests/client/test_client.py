@@ -145,3 +145,26 @@ def test_the_async_client_maps_errors_like_the_sync_one(address):
 
     with pytest.raises(sdk.InvalidRequestError):
         asyncio.run(ask())
+
+
+def test_status_reports_shadow_counters_and_disagreements_with_both_explanations(tmp_path):
+    from service.bundle_helpers import OBJECT, bundle_files, serving, write_tree
+
+    active = write_tree(tmp_path / "a", bundle_files(revision="A"))
+    candidate = write_tree(tmp_path / "b", bundle_files(write=True, revision="B"))
+    with serving(bundle=str(active), shadow_bundle=str(candidate)) as (sidecar, client):
+        client.authorize("alice", "s3:PutObject", OBJECT)
+
+        async def ask() -> sdk.Status:
+            async with sdk.AsyncClient(f"127.0.0.1:{sidecar.port}") as async_client:
+                return await async_client.status(disagreements=1)
+
+        sync_status, async_status = client.status(disagreements=1), asyncio.run(ask())
+    assert sync_status == async_status
+    stats = sync_status.shadow_stats
+    assert (sync_status.shadow.revision, stats.evaluated, stats.disagreed) == ("B", 1, 1)
+    (disagreement,) = stats.recent
+    assert isinstance(disagreement, sdk.ShadowDisagreement)
+    assert disagreement.active.decision.outcome is sdk.Outcome.IMPLICIT_DENY
+    assert disagreement.shadow.decision.outcome is sdk.Outcome.ALLOWED
+    assert disagreement.shadow.policies[0].statements[0].applies

@@ -24,6 +24,7 @@ from iamgate.engine.result import (
     StatementRef,
     StatementTrace,
 )
+from iamgate.service.redact import redact
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 DECISIONS: dict[Decision, int] = {
@@ -307,9 +308,13 @@ def simulate_response(result: Mapping[str, Any]) -> pb.SimulateResponse:
 
 # --- GetStatus --------------------------------------------------------------------------------
 
+MAX_DISAGREEMENTS = 100
+"""At most this many recent shadow disagreements per GetStatus answer (each with two traces)."""
+
 
 def bundle_info(snapshot: Any) -> pb.BundleInfo:
-    info = pb.BundleInfo(name=snapshot.name, revision=snapshot.revision, source=str(snapshot.source))
+    """A snapshot, a ``RevisionInfo`` or a ``ShadowStatus`` (anything with name/revision/source)."""
+    info = pb.BundleInfo(name=snapshot.name, revision=snapshot.revision, source=redact(str(snapshot.source)))
     activated = getattr(snapshot, "activated_at", None)
     if activated is not None:
         info.activated_at.FromDatetime(activated.astimezone(UTC))
@@ -319,3 +324,69 @@ def bundle_info(snapshot: Any) -> pb.BundleInfo:
         info.counts.policies = int(getattr(counts, "policies", 0))
         info.counts.statements = int(getattr(counts, "statements", 0))
     return info
+
+
+def load_error(error: Any) -> pb.LoadError:
+    """A ``LoadError`` of the bundle layer (step, message, source, at)."""
+    message = pb.LoadError(
+        message=redact(str(error.message)), source=redact(str(error.source or "")), step=error.step or ""
+    )
+    if error.at is not None:
+        message.occurred_at.FromDatetime(error.at.astimezone(UTC))
+    return message
+
+
+def explained(outcome: AccessOutcome) -> pb.ExplainResponse:
+    """An outcome and its trace (when it has one) as Explain would answer it."""
+    return pb.ExplainResponse(
+        result=authorize_response(outcome, "", ""),
+        policies=policy_traces(outcome.evaluation.trace or ()),
+    )
+
+
+def shadow_stats(shadow: Any, max_disagreements: int) -> pb.ShadowStats:
+    """A ``ShadowStatus``: its counters and its ``max_disagreements`` most recent disagreements."""
+    stats = pb.ShadowStats(
+        evaluated=shadow.evaluated,
+        agreed=shadow.agreed,
+        disagreed=shadow.disagreed,
+        errors=shadow.errors,
+        last_error=shadow.last_error,
+    )
+    count = min(max(max_disagreements, 0), MAX_DISAGREEMENTS)
+    for disagreement in shadow.recent[len(shadow.recent) - count :] if count else ():
+        item = stats.recent.add(
+            principal=disagreement.query.principal,
+            action=disagreement.query.action,
+            resource=disagreement.query.resource,
+        )
+        item.occurred_at.FromDatetime(disagreement.at.astimezone(UTC))
+        item.active.CopyFrom(explained(disagreement.active))
+        item.shadow.CopyFrom(explained(disagreement.shadow))
+    return stats
+
+
+def status_response(
+    status: Any, *, admin_enabled: bool, server_version: str, max_disagreements: int = 0
+) -> pb.GetStatusResponse:
+    """A ``BundleStatus`` of the bundle layer as the GetStatus answer."""
+    response = pb.GetStatusResponse(
+        admin_enabled=admin_enabled,
+        server_version=server_version,
+        activations=status.activations,
+        rejections=status.rejections,
+        persist_error=status.persist_error,
+    )
+    if status.active is not None:
+        response.active.CopyFrom(bundle_info(status.active))
+    if status.previous is not None:
+        response.previous.CopyFrom(bundle_info(status.previous))
+        response.previous_revision = status.previous.revision
+    if status.last_error is not None:
+        response.last_error.CopyFrom(load_error(status.last_error))
+    if status.shadow is not None:
+        response.shadow.CopyFrom(bundle_info(status.shadow))
+        response.shadow_stats.CopyFrom(shadow_stats(status.shadow, max_disagreements))
+    if status.shadow_error is not None:
+        response.shadow_error.CopyFrom(load_error(status.shadow_error))
+    return response

@@ -1,8 +1,9 @@
 """Bootstrap: build a gRPC server around the servicer (``create_server``), run it (``serve``).
 
 ``create_server`` only wires things and binds the port, so tests start a real server on an
-ephemeral port in-process; ``Sidecar`` adds the process-level parts (metrics endpoint, decision
-log file); ``serve`` runs a sidecar until SIGINT or SIGTERM.
+ephemeral port in-process; ``start_sidecar`` adds the process-level parts (metrics endpoint,
+decision log file, the bundle source's lifecycle: first activation and pollers); ``serve`` runs
+a sidecar until SIGINT or SIGTERM. Health reports NOT_SERVING until a bundle is active.
 """
 
 from __future__ import annotations
@@ -79,9 +80,12 @@ class Sidecar:
     metrics_port: int | None = None
     _metrics_httpd: Any = field(default=None, repr=False)
     grace: float = 5.0
+    snapshots: Any = field(default=None, repr=False)
 
     def stop(self, grace: float | None = None) -> None:
+        """Report NOT_SERVING, stop polling bundles, finish in-flight RPCs, close the rest."""
         self.health.shutdown()
+        _stop_source(self.snapshots)
         self.server.stop(self.grace if grace is None else grace).wait()
         if self._metrics_httpd is not None:
             self._metrics_httpd.shutdown()
@@ -92,9 +96,15 @@ class Sidecar:
 
 
 def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
-    """Start the gRPC server, the metrics endpoint and the decision log for ``config``."""
+    """Start the bundle source, the gRPC server, the metrics endpoint and the decision log.
+
+    The source's ``start()`` (when it has one) runs before the server starts: the embedded
+    bundle, or the restored one and the first poll, are active by the time the port answers,
+    so health says SERVING at once; a source that is down leaves it NOT_SERVING until a poll
+    succeeds.
+    """
     metrics = ServiceMetrics()
-    metrics.watch_bundles(snapshots.current)
+    metrics.watch_source(snapshots)
     decision_log = None
     if config.decision_log:
         try:
@@ -110,6 +120,9 @@ def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
             ) from None
     health = HealthReporter(snapshots)
     try:
+        start = getattr(snapshots, "start", None)
+        if start is not None:
+            start()
         server, port = create_server(
             config, snapshots=snapshots, metrics=metrics, decision_log=decision_log, health=health
         )
@@ -117,6 +130,8 @@ def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
         if config.metrics_address is not None:
             httpd, metrics_port = _start_metrics(config.metrics_address, metrics)
     except BaseException:
+        health.shutdown()
+        _stop_source(snapshots)
         if decision_log is not None:
             decision_log.close()
         raise
@@ -130,7 +145,14 @@ def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
         metrics_port=metrics_port,
         _metrics_httpd=httpd,
         grace=config.shutdown_grace_seconds,
+        snapshots=snapshots,
     )
+
+
+def _stop_source(snapshots: Any) -> None:
+    stop = getattr(snapshots, "stop", None)
+    if stop is not None:
+        stop()
 
 
 def _start_metrics(address: str, metrics: ServiceMetrics) -> tuple[Any, int]:

@@ -8,8 +8,10 @@ config), so tests can hand in fakes and several servers can live in one process.
 * anything unexpected        -> INTERNAL, logged with a traceback: never an allow (fail closed),
                                 and the server keeps serving.
 
-A deny is an OK response. The Authorize path does no I/O and no formatting: the decision log
-gets references to the request and response and does its work on its own thread.
+A deny is an OK response. The Authorize path does no I/O and no formatting: it reads the active
+snapshot once through the source (``BundleManager.authorize``, which also evaluates a shadow
+bundle beside it), and the decision log gets references to the request and response and does
+its work on its own thread.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, NoReturn
 import grpc
 
 import iamgate
+from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.engine.errors import RequestError
 from iamgate.engine.simulate import SimulationInputError, simulate
 from iamgate.service import convert
@@ -53,6 +56,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         config: ServiceConfig | None = None,
     ) -> None:
         self._snapshots = snapshots
+        self._authorize = getattr(snapshots, "authorize", None) or _authorize_current(snapshots)
         self._metrics = metrics if metrics is not None else ServiceMetrics()
         self._log = decision_log
         self._config = config if config is not None else ServiceConfig()
@@ -82,17 +86,23 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
     def _decide(
         self,
-        snapshot: Any,
         request: Any,
         method: str,
         started: float,
         *,
         prefix: str = "",
         explain: bool = False,
+        pinned: Any | None = None,
     ) -> tuple[pb.AuthorizeResponse, Any]:
-        """Decide one request; raises RequestError for a malformed field, anything else is a bug."""
+        """Decide one request; raises RequestError for a malformed field, anything else is a bug.
+
+        ``pinned`` (a batch's snapshot) keeps a whole batch on one revision: should a new one be
+        activated mid-batch, the item is answered again from the pinned snapshot.
+        """
         query = convert.access_query(request, prefix)
-        outcome = snapshot.authorize(query, explain=explain)
+        outcome = self._authorize(query, explain=explain)
+        if pinned is not None and outcome.revision != pinned.revision:
+            outcome = pinned.authorize(query, explain=explain)
         response = convert.authorize_response(
             outcome, f"{self._id_prefix}-{next(self._ids)}", request.request_id
         )
@@ -106,9 +116,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
     def Authorize(self, request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:
         started = time.perf_counter()
-        snapshot = self._snapshot(context, "Authorize")
         try:
-            response, _ = self._decide(snapshot, request, "Authorize", started)
+            response, _ = self._decide(request, "Authorize", started)
+        except NoActiveBundleError:
+            self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
         except RequestError as error:
             self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except Exception as error:
@@ -132,7 +143,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         for index, item in enumerate(request.requests):
             started = time.perf_counter()
             try:
-                response, _ = self._decide(snapshot, item, method, started, prefix=f"requests[{index}].")
+                response, _ = self._decide(
+                    item, method, started, prefix=f"requests[{index}].", pinned=snapshot
+                )
                 results.append(pb.AuthorizeBatchResult(response=response))
             except RequestError as error:
                 results.append(
@@ -155,10 +168,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
     def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.ExplainResponse:
         started = time.perf_counter()
-        snapshot = self._snapshot(context, "Explain")
         try:
-            response, outcome = self._decide(snapshot, request, "Explain", started, explain=True)
+            response, outcome = self._decide(request, "Explain", started, explain=True)
             policies = convert.policy_traces(outcome.evaluation.trace or ())
+        except NoActiveBundleError:
+            self._abort(context, "Explain", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
         except RequestError as error:
             self._abort(context, "Explain", grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except Exception as error:
@@ -188,25 +202,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
     def GetStatus(self, request: pb.GetStatusRequest, context: grpc.ServicerContext) -> pb.GetStatusResponse:
         try:
-            response = pb.GetStatusResponse(
-                admin_enabled=self._config.enable_admin, server_version=iamgate.__version__
+            response = convert.status_response(
+                self._snapshots.status(),
+                admin_enabled=self._config.enable_admin,
+                server_version=iamgate.__version__,
+                max_disagreements=request.max_disagreements,
             )
-            snapshot = self._snapshots.current()
-            if snapshot is not None:
-                response.active.CopyFrom(convert.bundle_info(snapshot))
-            status = self._snapshots.status()
-            # Read by name with defaults: any lifecycle manager's status object will do.
-            response.previous_revision = getattr(status, "previous_revision", None) or ""
-            last_error = getattr(status, "last_error", None)
-            if last_error:
-                response.last_error.message = str(last_error)
-                response.last_error.source = getattr(status, "last_error_source", None) or ""
-                occurred = getattr(status, "last_error_at", None)
-                if occurred is not None:
-                    response.last_error.occurred_at.FromDatetime(occurred)
-            shadow = getattr(status, "shadow", None)
-            if shadow is not None:
-                response.shadow.CopyFrom(convert.bundle_info(shadow))
         except Exception as error:
             self._internal(context, "GetStatus", error)
         self._metrics.count_request("GetStatus")
@@ -234,9 +235,21 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._abort(context, "Rollback", grpc.StatusCode.FAILED_PRECONDITION, str(error))
         except Exception as error:
             self._internal(context, "Rollback", error)
-        _log.warning("rolled back from revision %s to %s", rolled_back, active)
+        _log.info("Rollback RPC: rolled back from revision %s to %s", rolled_back, active)
         self._metrics.count_request("Rollback")
         return pb.RollbackResponse(active_revision=active, rolled_back_revision=rolled_back)
+
+
+def _authorize_current(snapshots: SnapshotSource) -> Any:
+    """``authorize`` for a source that offers only ``current()``."""
+
+    def authorize(query: Any, *, explain: bool = False) -> Any:
+        snapshot = snapshots.current()
+        if snapshot is None:
+            raise NoActiveBundleError("no bundle is active yet")
+        return snapshot.authorize(query, explain=explain)
+
+    return authorize
 
 
 def _snake_path(path: str) -> str:

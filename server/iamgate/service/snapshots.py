@@ -1,29 +1,24 @@
-"""Where the servicer gets the active bundle from: any object with ``current()`` and ``status()``.
+"""Where the servicer gets its answers from: a *snapshot source*.
 
-The servicer reads ``current()`` once per request (a single attribute read), so a request always
-runs against one complete snapshot even while another is being activated. ``StaticSnapshots`` is
-the simple holder for a bundle loaded once at start-up; the bundle lifecycle manager (sources,
-hot reload, shadow, persistence) offers the same methods.
+A source offers ``current()`` (the active snapshot, or ``None``), ``authorize(query, explain=)``
+(answer from the active snapshot, read once, so a request always runs against one complete
+revision even while another is being activated) and ``status()`` (a ``BundleStatus`` of the
+bundle layer: active and previous revisions, last error, shadow counters). It may also offer
+``rollback(expected_revision)``, ``start()``/``stop()`` (its pollers) and ``add_listener()``
+(activation events, for metrics).
+
+``ManagedBundles`` (``iamgate.service.bundles``) is the source of ``iamgate serve``: the bundle
+layer's ``BundleManager`` with its pollers. ``StaticSnapshots`` is a plain holder of snapshots
+activated by hand, for tests and embedders that compile snapshots themselves.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-
-@dataclass(frozen=True, slots=True)
-class SnapshotStatus:
-    """What GetStatus reports beyond the active snapshot itself."""
-
-    previous_revision: str | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    last_error_source: str | None = None
-    shadow: Any | None = None
-    """The shadow (candidate) snapshot, if one is loaded."""
+from iamgate.bundle.activation import BundleStatus, LoadError, NoActiveBundleError
 
 
 @runtime_checkable
@@ -33,8 +28,11 @@ class SnapshotSource(Protocol):
     def current(self) -> Any | None:
         """The active snapshot, or ``None`` while none has been activated."""
 
-    def status(self) -> SnapshotStatus:
-        """Previous revision, last error and shadow snapshot."""
+    def authorize(self, query: Any, *, explain: bool = False) -> Any:
+        """Answer ``query`` from the active snapshot; ``NoActiveBundleError`` while there is none."""
+
+    def status(self) -> BundleStatus:
+        """Active and previous revisions, last error, shadow counters."""
 
 
 class RollbackUnavailable(Exception):
@@ -42,17 +40,19 @@ class RollbackUnavailable(Exception):
 
 
 class StaticSnapshots:
-    """Holds the snapshot(s) activated by hand: the embedded default or one loaded at start-up.
+    """Holds the snapshot(s) activated by hand.
 
     ``activate`` swaps one reference under a lock and remembers the previous snapshot, so that
-    ``rollback`` can return to it.
+    ``rollback`` can return to it. Any object with the Snapshot's ``authorize``, ``name``,
+    ``revision``, ``source``, ``activated_at`` and ``counts`` will do.
     """
 
     def __init__(self, snapshot: Any | None = None) -> None:
         self._lock = threading.Lock()
         self._current = snapshot
         self._previous: Any | None = None
-        self._last_error: tuple[str, datetime, str | None] | None = None
+        self._last_error: LoadError | None = None
+        self._activations = 0 if snapshot is None else 1
 
     def current(self) -> Any | None:
         return self._current
@@ -60,14 +60,21 @@ class StaticSnapshots:
     def previous(self) -> Any | None:
         return self._previous
 
+    def authorize(self, query: Any, *, explain: bool = False) -> Any:
+        snapshot = self._current
+        if snapshot is None:
+            raise NoActiveBundleError("no bundle is active yet")
+        return snapshot.authorize(query, explain=explain)
+
     def activate(self, snapshot: Any) -> None:
         with self._lock:
             self._previous, self._current = self._current, snapshot
             self._last_error = None
+            self._activations += 1
 
-    def record_error(self, message: str, at: datetime, source: str | None = None) -> None:
+    def record_error(self, message: str, at: datetime, source: str | None = None, step: str = "") -> None:
         with self._lock:
-            self._last_error = (message, at, source)
+            self._last_error = LoadError(step, message, source or "", at)
 
     def rollback(self, expected_revision: str = "") -> tuple[str, str]:
         """Re-activate the previous snapshot; returns ``(active revision, rolled back from)``."""
@@ -80,14 +87,17 @@ class StaticSnapshots:
                     f"the active revision is {current.revision!r}, not {expected_revision!r}"
                 )
             self._current, self._previous = previous, current
+            self._activations += 1
             return previous.revision, current.revision
 
-    def status(self) -> SnapshotStatus:
-        previous = self._previous
-        error = self._last_error
-        return SnapshotStatus(
-            previous_revision=previous.revision if previous is not None else None,
-            last_error=error[0] if error else None,
-            last_error_at=error[1] if error else None,
-            last_error_source=error[2] if error else None,
-        )
+    def status(self) -> BundleStatus:
+        with self._lock:
+            return BundleStatus(
+                active=self._current,
+                previous=self._previous,
+                last_error=self._last_error,
+                last_attempt=None,
+                last_success=None,
+                activations=self._activations,
+                rejections=0,
+            )

@@ -328,8 +328,10 @@ class SimulateResponse(_message.Message):
     def __init__(self, evaluation_results: _Optional[_Iterable[_Union[EvaluationResult, _Mapping]]] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("max_disagreements",)
+    MAX_DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    max_disagreements: int
+    def __init__(self, max_disagreements: _Optional[int] = ...) -> None: ...
 
 class BundleCounts(_message.Message):
     __slots__ = ("principals", "policies", "statements")
@@ -356,30 +358,76 @@ class BundleInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., revision: _Optional[str] = ..., source: _Optional[str] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[BundleCounts, _Mapping]] = ...) -> None: ...
 
 class LoadError(_message.Message):
-    __slots__ = ("message", "occurred_at", "source")
+    __slots__ = ("message", "occurred_at", "source", "step")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     message: str
     occurred_at: _timestamp_pb2.Timestamp
     source: str
-    def __init__(self, message: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
+    step: str
+    def __init__(self, message: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., step: _Optional[str] = ...) -> None: ...
+
+class ShadowDisagreement(_message.Message):
+    __slots__ = ("principal", "action", "resource", "occurred_at", "active", "shadow")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    action: str
+    resource: str
+    occurred_at: _timestamp_pb2.Timestamp
+    active: ExplainResponse
+    shadow: ExplainResponse
+    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[_Union[ExplainResponse, _Mapping]] = ..., shadow: _Optional[_Union[ExplainResponse, _Mapping]] = ...) -> None: ...
+
+class ShadowStats(_message.Message):
+    __slots__ = ("evaluated", "agreed", "disagreed", "errors", "last_error", "recent")
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    AGREED_FIELD_NUMBER: _ClassVar[int]
+    DISAGREED_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RECENT_FIELD_NUMBER: _ClassVar[int]
+    evaluated: int
+    agreed: int
+    disagreed: int
+    errors: int
+    last_error: str
+    recent: _containers.RepeatedCompositeFieldContainer[ShadowDisagreement]
+    def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version")
+    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_REVISION_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     SHADOW_FIELD_NUMBER: _ClassVar[int]
     ADMIN_ENABLED_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_STATS_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_ERROR_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    PERSIST_ERROR_FIELD_NUMBER: _ClassVar[int]
     active: BundleInfo
     previous_revision: str
     last_error: LoadError
     shadow: BundleInfo
     admin_enabled: bool
     server_version: str
-    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ...) -> None: ...
+    previous: BundleInfo
+    shadow_stats: ShadowStats
+    shadow_error: LoadError
+    activations: int
+    rejections: int
+    persist_error: str
+    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ...) -> None: ...
 
 class RollbackRequest(_message.Message):
     __slots__ = ("expected_revision",)

@@ -105,7 +105,8 @@ class AuthorizerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
-        """GetStatus reports the active bundle, the previous one and the last load error.
+        """GetStatus reports the active bundle, the previous one, the last load error and how a shadow
+        (candidate) bundle compares with the active one on live traffic.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
