@@ -293,11 +293,19 @@ class BundleManager:
         self._swap(_Loaded(snapshot, None, f"snapshot:{snapshot.revision}"), persist=False)
         self._emit(ActivationEvent("activated", snapshot.source, snapshot.revision))
 
-    def rollback(self) -> Snapshot:
-        """Make the previous revision active again (and the current one the previous)."""
+    def rollback(self, expected_revision: str = "") -> Snapshot:
+        """Make the previous revision active again (and the current one the previous).
+
+        With ``expected_revision``, roll back only if that is still the active revision: checked
+        under the same lock as the swap, so a bundle activated meanwhile is never rolled back by
+        mistake.
+        """
         with self._lock:
             if self._previous is None:
                 raise BundleError("there is no previous revision to roll back to")
+            current = self._active.snapshot.revision if self._active is not None else ""
+            if expected_revision and current != expected_revision:
+                raise BundleError(f"the active revision is {current!r}, not {expected_revision!r}")
             self._active, self._previous = self._previous, self._active
             active = self._active
         self._persist(active)
@@ -365,7 +373,7 @@ class BundleManager:
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
         with self._lock:
-            self._shadow = ShadowEvaluator(snapshot)
+            self._shadow = ShadowEvaluator(snapshot.with_cache(self.cache_size))
             self._shadow_files = files
             self._shadow_error = None
         return self._emit(ActivationEvent("shadowed", files.source, snapshot.revision))
@@ -399,10 +407,12 @@ class BundleManager:
         if not path.exists():
             return None
         source = str(path)
+        fingerprint = ""
         try:
             state = json.loads((self.persist_dir / PERSISTED_STATE).read_text())
             source = str(state.get("source") or source)
-        except (OSError, ValueError):
+            fingerprint = str(state.get("fingerprint") or "")
+        except (OSError, ValueError, AttributeError):
             pass
         try:
             files = load_files(path)
@@ -413,7 +423,9 @@ class BundleManager:
             self._emit(ActivationEvent("rejected", str(path), step="restore", message=str(error)))
             return None
         restored = _Loaded(
-            _with_source(snapshot, f"{source} (persisted)"), files, content_fingerprint(files.files)
+            _with_source(snapshot, f"{source} (persisted)"),
+            files,
+            fingerprint or content_fingerprint(files.files),
         )
         self._swap(restored, persist=False)
         self._emit(ActivationEvent("restored", str(path), snapshot.revision))
@@ -430,6 +442,9 @@ class BundleManager:
                 "revision": loaded.snapshot.revision,
                 "source": loaded.snapshot.source,
                 "activated_at": loaded.snapshot.activated_at.isoformat(),
+                # The source's own fingerprint: the persisted copy may carry a generated manifest,
+                # and a restart must not mistake the same bundle for a new revision.
+                "fingerprint": loaded.fingerprint,
             }
             write_atomically(
                 self.persist_dir / PERSISTED_STATE, (json.dumps(state, indent=2) + "\n").encode()

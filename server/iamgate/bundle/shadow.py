@@ -30,6 +30,17 @@ class Disagreement:
     """The candidate's answer, with its explanation."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pending:
+    """A disagreement as recorded on the request thread, before it is explained."""
+
+    query: AccessQuery
+    at: datetime
+    active_snapshot: Snapshot
+    answer: AccessOutcome
+    candidate: AccessOutcome
+
+
 @dataclass(frozen=True, slots=True)
 class ShadowStatus:
     name: str
@@ -50,7 +61,7 @@ class ShadowEvaluator:
         self.snapshot = snapshot
         self._log = logger or _LOG
         self._lock = threading.Lock()
-        self._recent: deque[Disagreement] = deque(maxlen=keep)
+        self._recent: deque[_Pending | Disagreement] = deque(maxlen=keep)
         self._evaluated = 0
         self._agreed = 0
         self._disagreed = 0
@@ -75,17 +86,12 @@ class ShadowEvaluator:
                 self._evaluated += 1
                 self._agreed += 1
             return
-        try:
-            explained_active = active.authorize(query, explain=True, now=moment)
-            explained_shadow = self.snapshot.authorize(query, explain=True, now=moment)
-        except Exception as error:
-            explained_active, explained_shadow = answer, candidate
-            self._last_error = f"{type(error).__name__}: {error}"
-        disagreement = Disagreement(query, moment, explained_active, explained_shadow)
+        # Explanations cost two more evaluations: they are made when someone reads the status,
+        # not on the request thread (see ``_explained``).
         with self._lock:
             self._evaluated += 1
             self._disagreed += 1
-            self._recent.append(disagreement)
+            self._recent.append(_Pending(query, moment, active, answer, candidate))
         self._log.warning(
             "shadow bundle %s@%s disagrees: %s %s %s: active %s@%s says %s (%s), shadow says %s (%s)",
             self.snapshot.name,
@@ -101,8 +107,26 @@ class ShadowEvaluator:
             candidate.message,
         )
 
+    def _explained(self, entry: _Pending | Disagreement) -> Disagreement:
+        if isinstance(entry, Disagreement):
+            return entry
+        try:
+            active = entry.active_snapshot.authorize(entry.query, explain=True, now=entry.at)
+            shadow = self.snapshot.authorize(entry.query, explain=True, now=entry.at)
+        except Exception as error:  # fall back to the plain answers
+            self._last_error = f"{type(error).__name__}: {error}"
+            active, shadow = entry.answer, entry.candidate
+        return Disagreement(entry.query, entry.at, active, shadow)
+
     def status(self) -> ShadowStatus:
         with self._lock:
+            pending = list(self._recent)
+        explained = [self._explained(entry) for entry in pending]
+        with self._lock:
+            # Keep the explanations made, so each disagreement is explained at most once.
+            for before, after in zip(pending, explained, strict=True):
+                if before is not after and before in self._recent:
+                    self._recent[self._recent.index(before)] = after
             return ShadowStatus(
                 name=self.snapshot.name,
                 revision=self.snapshot.revision,
@@ -111,6 +135,6 @@ class ShadowEvaluator:
                 agreed=self._agreed,
                 disagreed=self._disagreed,
                 errors=self._errors,
-                recent=tuple(self._recent),
+                recent=tuple(explained),
                 last_error=self._last_error,
             )

@@ -221,7 +221,7 @@ class ManagedBundles:
                     f"the active revision is {current.revision!r}, not {expected_revision!r}"
                 )
             try:
-                active = self.manager.rollback()
+                active = self.manager.rollback(expected_revision)
             except BundleError as error:
                 raise RollbackUnavailable(str(error)) from None
             return active.revision, current.revision
