@@ -83,9 +83,8 @@ def merge(
     Returns the context and the names of the keys that came from the layers, i.e. were filled.
     """
     merged: dict[str, ContextValue] = {}
-    for layer in layers:
-        for key, value in layer.items():
-            merged.setdefault(key, value)
+    for layer in reversed(layers):  # later layers first, so earlier ones overwrite them
+        merged.update(layer)
     names = tuple(value.name for key, value in merged.items() if key not in supplied)
     merged.update(supplied)
     return merged, names

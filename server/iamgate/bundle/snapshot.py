@@ -95,6 +95,7 @@ class Snapshot:
     resource_tags: Mapping[str, Mapping[str, ContextValue]] = field(repr=False)
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
+    time_memo: dict[str, tuple[int, Mapping[str, ContextValue]]] = field(default_factory=dict, repr=False)
     merged_identities: dict[str, StatementIndex | None] = field(default_factory=dict, repr=False)
     """Per principal with many identity policies, one index over all their statements, built on
     first use (bounded by MERGED_INDEXES_KEPT) so memory follows active principals."""
@@ -131,7 +132,7 @@ class Snapshot:
         supplied = build_context(query.context)
         action_key = query.action.lower()
         resource = query.resource
-        time_keys = ctx.time_entries(now or datetime.now(UTC))
+        time_keys = self._time_entries(now or datetime.now(UTC))
         tags = self.resource_tags.get(resource, _EMPTY)
         if entry is not None:
             session_keys = _EMPTY
@@ -159,6 +160,16 @@ class Snapshot:
             evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, query.action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+
+    def _time_entries(self, now: datetime) -> Mapping[str, ContextValue]:
+        """aws:CurrentTime and aws:EpochTime; both change once a second, so they are made once a second."""
+        second = int(now.timestamp())
+        last = self.time_memo.get("last")  # one (second, entries) pair, replaced atomically
+        if last is not None and last[0] == second:
+            return last[1]
+        entries = MappingProxyType(ctx.time_entries(now))
+        self.time_memo["last"] = (second, entries)
+        return entries
 
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
         if len(entry.identity) < MERGED_INDEX_THRESHOLD:
