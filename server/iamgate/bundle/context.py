@@ -82,9 +82,11 @@ def merge(
 
     Returns the context and the names of the keys that came from the layers, i.e. were filled.
     """
-    merged: dict[str, ContextValue] = {}
-    for layer in reversed(layers):  # later layers first, so earlier ones overwrite them
-        merged.update(layer)
+    merged: dict[str, ContextValue] = dict(layers[0]) if layers else {}
+    for layer in layers[1:]:
+        for key, value in layer.items():
+            if key not in merged:
+                merged[key] = value
     names = tuple(value.name for key, value in merged.items() if key not in supplied)
     merged.update(supplied)
     return merged, names
