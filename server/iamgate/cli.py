@@ -368,9 +368,10 @@ def explanation_text(explanation: Any, principal: str, action: str, resource: st
                     if condition.request_values is None
                     else json.dumps(list(condition.request_values))
                 )
+                note = f" ({condition.note})" if condition.note else ""
                 lines.append(
                     f"{inner}   condition {condition.operator} {condition.key} "
-                    f"{json.dumps(list(condition.policy_values))} <- {got}: {_mark(condition.matched)}"
+                    f"{json.dumps(list(condition.policy_values))} <- {got}: {_mark(condition.matched)}{note}"
                 )
             if statement.note:
                 lines.append(f"{inner}   note: {statement.note}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
+from iamgate.engine.conditions import CompiledCondition
 from iamgate.engine.index import StatementIndex
 from iamgate.engine.principals import PrincipalMatch
 from iamgate.engine.request import PrincipalKind, Request
@@ -28,6 +29,8 @@ from iamgate.engine.result import (
     StatementRef,
     StatementTrace,
 )
+from iamgate.policy.model import SetOperator
+from iamgate.policy.operators import Family
 
 MERGED_INDEX_THRESHOLD = 4
 """With this many identity policies or more, one index over all their statements is faster than
@@ -180,10 +183,14 @@ def _trace_statement(
             policy_values=condition.clause.values,
             request_values=None if (present := context.get(condition.key)) is None else present.values,
             matched=condition.evaluate(context),
+            note=_missing_key_note(condition) if present is None else "",
         )
         for condition in statement.conditions
     )
     applies = action_ok and resource_ok and how is not None and all(c.matched for c in conditions)
+    note = ""
+    if statement.not_principal and statement.is_deny and has_boundary and how is not None:
+        note = "a Deny with NotPrincipal applies to every caller that has a permissions boundary"
     out.append(
         StatementTrace(
             ref=statement.ref,
@@ -193,9 +200,28 @@ def _trace_statement(
             principal_matched=how is not None if statement.names_principals else None,
             conditions=conditions,
             applies=applies,
+            note=note,
         )
     )
     return how if applies else None
+
+
+def _missing_key_note(condition: CompiledCondition) -> str:
+    """Why a condition on a key the request lacks came out as it did (AWS's missing-key rules)."""
+    clause = condition.clause
+    if condition.spec.family is Family.NULL:
+        return "key missing: Null is true"
+    if clause.if_exists:
+        rule = "IfExists makes the condition true"
+    elif clause.set_operator is SetOperator.FOR_ALL_VALUES:
+        rule = "ForAllValues is true on a missing key"
+    elif clause.set_operator is SetOperator.FOR_ANY_VALUE:
+        rule = "ForAnyValue is false on a missing key"
+    elif condition.spec.negated:
+        rule = "a negated operator is true on a missing key"
+    else:
+        rule = "a positive operator is false on a missing key"
+    return f"key missing: {rule}"
 
 
 _GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, PrincipalMatch.ROLE})

@@ -23,6 +23,7 @@ def _condition_json(trace: ConditionTrace) -> dict[str, Any]:
         "PolicyValues": list(trace.policy_values),
         "RequestValues": None if trace.request_values is None else list(trace.request_values),
         "Matched": trace.matched,
+        "Note": trace.note or None,
     }
 
 
@@ -35,6 +36,7 @@ def _statement_json(trace: StatementTrace) -> dict[str, Any]:
         "ResourceMatched": trace.resource_matched,
         "PrincipalMatched": trace.principal_matched,
         "Conditions": [_condition_json(c) for c in trace.conditions],
+        "Note": trace.note or None,
     }
 
 
@@ -84,8 +86,9 @@ def explanation_tree(evaluation: Evaluation, *, header: str = "") -> str:
             )
             for condition in statement.conditions:
                 got = "missing" if condition.request_values is None else list(condition.request_values)
+                note = f" ({condition.note})" if condition.note else ""
                 lines.append(
                     f"    condition {condition.operator} {condition.key} {list(condition.policy_values)} "
-                    f"<- {got}: {_mark(condition.matched)}"
+                    f"<- {got}: {_mark(condition.matched)}{note}"
                 )
     return "\n".join(lines)
