@@ -12,7 +12,7 @@ common case and the index is safe to share between threads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 RESOURCE_INDEX_THRESHOLD = 8
 """Buckets smaller than this are scanned; an index would cost more than it saves."""
 _DELIMITERS = ("/", ":")
+ACTIONS_REMEMBERED = 1024
+"""Per index, how many actions' candidate lists are kept (small policies only)."""
 
 
 def resource_key(resource: str) -> str:
@@ -144,6 +146,8 @@ class StatementIndex:
     by_service: Mapping[str, Bucket]
     residue: Bucket
     indexed_resources: bool
+    by_action: dict[str, Sequence[CompiledStatement]] = field(default_factory=dict, compare=False, repr=False)
+    """Candidates per action, remembered when they do not depend on the resource (bounded)."""
 
     @classmethod
     def build(cls, statements: Iterable[CompiledStatement]) -> StatementIndex:
@@ -184,7 +188,18 @@ class StatementIndex:
         Statements in several buckets appear once. Without ``resource`` every statement whose
         action can match is returned.
         """
-        key = resource_key(resource) if resource is not None and self.indexed_resources else None
+        if not self.indexed_resources:
+            known = self.by_action.get(action)
+            if known is None:
+                known = self._candidates(action, None)
+                if len(self.by_action) >= ACTIONS_REMEMBERED:
+                    self.by_action.clear()  # callers choose actions: never grow without bound
+                self.by_action[action] = known
+            return known
+        key = resource_key(resource) if resource is not None else None
+        return self._candidates(action, key)
+
+    def _candidates(self, action: str, key: str | None) -> Sequence[CompiledStatement]:
         exact = self.exact.get(action, _EMPTY).select(key)
         service = self.by_service.get(action.partition(":")[0], _EMPTY).select(key)
         residue = self.residue.select(key)
