@@ -51,12 +51,17 @@ class CompiledCondition:
     """Whether one request value matches any of the policy values."""
     reads: tuple[str, ...]
     """Every context key this clause looks at: its own key and those of its policy variables."""
+    templates: tuple[tuple[Part, ...], ...] = ()
+    """The policy values that hold policy variables."""
+    readable: Callable[[str], bool] | None = field(default=None, repr=False)
+    """Whether a request value can be read by this operator family (``None``: any can)."""
 
     def evaluate(self, context: Context) -> bool:
         clause = self.clause
         present = context.get(self.key)
         if self.spec.family is Family.NULL:
-            is_null = present is None or not present.values
+            # Null asks only whether the key is there; an empty list is there.
+            is_null = present is None
             return any(read_bool(value) is is_null for value in clause.values)
         if present is None:
             if clause.if_exists:
@@ -70,19 +75,40 @@ class CompiledCondition:
         test = self.value_test
         negated = self.spec.negated
         set_operator = clause.set_operator
+        if set_operator is None and present.multi:
+            # A multivalued key needs ForAllValues/ForAnyValue; a plain operator never matches it.
+            return False
+        if negated:
+            # A negated operator holds only for values it can read, against policy values that
+            # all resolved: an unresolved policy variable or an unreadable value is no match.
+            if self.templates and not self._resolved(context):
+                return False
+            readable = self.readable
+            if (
+                readable is not None
+                and set_operator is not SetOperator.FOR_ANY_VALUE
+                and not all(readable(value) for value in values)
+            ):
+                return False
         if set_operator is None:
             if not values:
-                return clause.if_exists or negated
+                return False
             if negated:
                 return not any(test(value, context) for value in values)
             return any(test(value, context) for value in values)
         if set_operator is SetOperator.FOR_ANY_VALUE:
             if negated:
-                return any(not test(value, context) for value in values)
+                readable = self.readable
+                return any(
+                    not test(value, context) and (readable is None or readable(value)) for value in values
+                )
             return any(test(value, context) for value in values)
         if negated:
             return all(not test(value, context) for value in values)
         return all(test(value, context) for value in values)
+
+    def _resolved(self, context: Context) -> bool:
+        return all(_plain_text(parts, context) is not None for parts in self.templates)
 
 
 def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
@@ -97,7 +123,15 @@ def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCo
             reads.extend(k for k in template_keys(parts) if k not in reads)
     builder = _BUILDERS[spec.family]
     test = builder(spec, clause.values, templates)
-    return CompiledCondition(clause, clause.key.lower(), spec, test, tuple(reads))
+    return CompiledCondition(
+        clause,
+        clause.key.lower(),
+        spec,
+        test,
+        tuple(reads),
+        tuple(t for t in templates if t is not None),
+        _READABLE.get(spec.family),
+    )
 
 
 def _never(_value: str, _context: Context) -> bool:
@@ -215,6 +249,18 @@ def _arn_test(_spec: OperatorSpec, values: tuple[str, ...], templates: list) -> 
 
 def _null_test(_spec: OperatorSpec, _values: tuple[str, ...], _templates: list) -> ValueTest:
     return _never  # Null is decided on presence alone (see CompiledCondition.evaluate)
+
+
+def _is_arn(value: str) -> bool:
+    return value.count(":") >= 5 and value.startswith("arn:")
+
+
+_READABLE: dict[Family, Callable[[str], bool]] = {
+    Family.NUMERIC: lambda value: read_number(value) is not None,
+    Family.DATE: lambda value: read_date(value) is not None,
+    Family.IP: lambda value: read_address(value) is not None,
+    Family.ARN: _is_arn,
+}
 
 
 _BUILDERS: dict[Family, Callable[[OperatorSpec, tuple[str, ...], list], ValueTest]] = {

@@ -57,7 +57,8 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
         if account is not None:
             return PrincipalMatch.ACCOUNT if principal.account == account else None
         if value == principal.arn:
-            return PrincipalMatch.DIRECT
+            # A role's own ARN names the role, not a session: it stays capped by a boundary.
+            return PrincipalMatch.ROLE if principal.kind is PrincipalKind.ROLE else PrincipalMatch.DIRECT
         if principal.kind in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE):
             named = _role_identity(value)
             if (
