@@ -99,3 +99,37 @@ def test_a_resource_policy_naming_the_role_arn_stays_capped_by_the_roles_boundar
     assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
     del request["PermissionsBoundaryPolicyInputList"]
     assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "allowed"
+
+
+def _with_resource_policy(caller: str, statement: dict) -> str:
+    request = {
+        "CallerArn": caller,
+        "ActionNames": ["s3:GetObject"],
+        "ResourceArns": ["arn:aws:s3:::bucket/key"],
+        "ResourceOwner": OWNER,
+        "PolicyInputList": [],
+        "ResourcePolicy": {"Version": "2012-10-17", "Statement": [statement]},
+        "ContextEntries": [],
+    }
+    return simulate(request)["EvaluationResults"][0]["EvalDecision"]
+
+
+def test_an_allow_with_not_principal_leaves_out_the_caller_it_names() -> None:
+    """Allow + NotPrincipal grants to everyone *else*: naming the caller in any way excludes it."""
+    statement = {"Effect": "Allow", "NotPrincipal": {"AWS": ALICE}, "Action": "s3:GetObject", "Resource": "*"}
+    assert _with_resource_policy(ALICE, statement) == "implicitDeny"
+    assert _with_resource_policy("arn:aws:iam::111122223333:user/bob", statement) == "allowed"
+
+
+def test_a_role_caller_is_named_only_by_its_exact_arn() -> None:
+    """A role ARN with another path names another role; a session ARN carries no path."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:role/team/app"},
+        "Action": "s3:GetObject",
+        "Resource": "*",
+    }
+    assert _with_resource_policy("arn:aws:iam::111122223333:role/app", statement) == "implicitDeny"
+    assert _with_resource_policy("arn:aws:iam::111122223333:role/team/app", statement) == "allowed"
+    session = "arn:aws:sts::111122223333:assumed-role/app/s1"
+    assert _with_resource_policy(session, statement) == "allowed"

@@ -91,7 +91,11 @@ class CompiledStatement:
         if self.principal is None:
             return None
         if self.not_principal:
-            if self.is_deny and has_boundary:
+            if not self.is_deny:
+                # Allow with NotPrincipal: whoever it names in any way is left out (fail closed).
+                named = match_principal(self.principal, principal) is not None
+                return None if named else PrincipalMatch.DIRECT
+            if has_boundary:
                 return PrincipalMatch.DIRECT
             return None if not_principal_spares(self.principal, principal) else PrincipalMatch.DIRECT
         return match_principal(self.principal, principal)

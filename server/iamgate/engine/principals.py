@@ -59,7 +59,8 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
         if value == principal.arn:
             # A role's own ARN names the role, not a session: it stays capped by a boundary.
             return PrincipalMatch.ROLE if principal.kind is PrincipalKind.ROLE else PrincipalMatch.DIRECT
-        if principal.kind in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE):
+        if principal.kind is PrincipalKind.ASSUMED_ROLE:
+            # A session ARN carries the role's name but not its path: match the role by name.
             named = _role_identity(value)
             if (
                 named is not None
