@@ -30,6 +30,19 @@ from iamgate.policy.operators import Family, OperatorSpec, lookup_operator
 from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_network, read_number
 
 Context = Mapping[str, ContextValue]
+
+MULTIVALUED_KEYS = frozenset(
+    {
+        "aws:calledvia",
+        "aws:principalorgpaths",
+        "aws:principalservicenameslist",
+        "aws:resourceorgpaths",
+        "aws:sourceorgpaths",
+        "aws:tagkeys",
+    }
+)
+"""Global condition keys AWS documents as multivalued (ArrayOf...): only set operators read them.
+Other keys given several values are compared value by value (any value may match)."""
 ValueTest = Callable[[str, Context], bool]
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -75,8 +88,8 @@ class CompiledCondition:
         test = self.value_test
         negated = self.spec.negated
         set_operator = clause.set_operator
-        if set_operator is None and present.multi:
-            # A multivalued key needs ForAllValues/ForAnyValue; a plain operator never matches it.
+        if set_operator is None and present.multi and self.key in MULTIVALUED_KEYS:
+            # AWS's multivalued keys need ForAllValues/ForAnyValue: a plain operator never matches.
             return False
         if negated:
             # A negated operator holds only for values it can read, against policy values that
