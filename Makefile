@@ -10,7 +10,7 @@ VENV_KEY := $(shell sha256sum pyproject.toml | cut -c1-16) $(CURDIR)
 IAMGATE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-bench serve test lint proto lint-proto bench clean-venv
+.PHONY: venv venv-bench serve test lint proto lint-proto bench difftest clean-venv
 
 ## venv: create .venv if needed and (re)install iamgate[dev] when pyproject.toml or the path changed
 venv:
@@ -49,6 +49,11 @@ lint-proto:
 ## bench: run the benchmarks (installs the bench extra)
 bench: venv-bench
 	$(BIN)/python bench/run.py
+
+## difftest: compare iamgate with the conformance cases' oracle on mutated cases (needs Node.js)
+difftest: venv
+	cd tests/differential && npm install --no-audit --no-fund --silent
+	$(BIN)/python tests/differential/compare.py $(DIFFTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
