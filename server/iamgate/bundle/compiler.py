@@ -50,7 +50,7 @@ def build_snapshot(
 
     Compiling allocates hundreds of thousands of long-lived objects and no cycles worth finding,
     so the cyclic garbage collector is paused meanwhile (it would otherwise rescan the growing
-    heap again and again) and the result is moved out of its reach afterwards.
+    heap again and again).
     """
     paused = gc.isenabled()
     gc.disable()
@@ -59,7 +59,6 @@ def build_snapshot(
     finally:
         if paused:
             gc.enable()
-        gc.freeze()
 
 
 def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetime | None) -> Snapshot:
