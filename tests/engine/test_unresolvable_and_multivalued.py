@@ -133,3 +133,21 @@ def test_a_role_caller_is_named_only_by_its_exact_arn() -> None:
     assert _with_resource_policy("arn:aws:iam::111122223333:role/team/app", statement) == "allowed"
     session = "arn:aws:sts::111122223333:assumed-role/app/s1"
     assert _with_resource_policy(session, statement) == "allowed"
+
+
+def test_a_role_cannot_be_assumed_without_a_trust_policy() -> None:
+    """A role's trust policy must admit the caller; an identity policy alone never suffices."""
+    request = {
+        "CallerArn": ALICE,
+        "ActionNames": ["sts:AssumeRole"],
+        "ResourceArns": ["arn:aws:iam::111122223333:role/admin"],
+        "ResourceOwner": OWNER,
+        "PolicyInputList": [
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
+        ],
+        "ContextEntries": [],
+    }
+    assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"

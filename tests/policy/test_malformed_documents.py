@@ -201,3 +201,19 @@ def test_parse_error_message_lists_every_problem_with_its_path():
     text = str(caught.value)
     assert "Statement[0].Effect" in text
     assert "Statement[1].Action" in text
+
+
+def test_a_policy_variable_in_a_numeric_condition_is_an_error() -> None:
+    """Variables work only in String and Arn conditions; elsewhere the value could never be read,
+    and silently dropping it would turn a negated operator into "always true"."""
+    statement = {
+        "Effect": "Deny",
+        "Action": "s3:ListBucket",
+        "Resource": "*",
+        "Condition": {"NumericGreaterThan": {"s3:max-keys": "${aws:PrincipalTag/limit}"}},
+    }
+    with pytest.raises(PolicyParseError) as caught:
+        parse_policy({"Version": "2012-10-17", "Statement": [statement]})
+    (problem,) = caught.value.problems
+    assert problem.path == "Statement[0].Condition.NumericGreaterThan.s3:max-keys"
+    assert "policy variables work only in String and Arn conditions" in problem.message

@@ -10,10 +10,13 @@ and fills the context; it does no parsing unless the query carries a session pol
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
+
+from cachetools import LRUCache
 
 from iamgate.bundle import context as ctx
 from iamgate.bundle.model import Manifest, PolicyTest
@@ -40,6 +43,7 @@ TRUST_ACTIONS = frozenset(
 """Actions on a role ARN whose resource-based policy is the role's trust policy."""
 
 MERGED_INDEXES_KEPT = 4096
+SESSION_POLICIES_KEPT = 1024
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -72,6 +76,17 @@ class PrincipalEntry:
     """aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalTag/..., by lower-cased key."""
 
 
+class _Memo:
+    """Bounded memos of one snapshot; entries are immutable, so a race only costs duplicate work."""
+
+    __slots__ = ("lock", "merged_identities", "session_policies")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.merged_identities: LRUCache = LRUCache(maxsize=MERGED_INDEXES_KEPT)
+        self.session_policies: LRUCache = LRUCache(maxsize=SESSION_POLICIES_KEPT)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
     """An immutable, fully compiled bundle revision."""
@@ -96,9 +111,9 @@ class Snapshot:
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
     time_memo: dict[str, tuple[int, Mapping[str, ContextValue]]] = field(default_factory=dict, repr=False)
-    merged_identities: dict[str, StatementIndex | None] = field(default_factory=dict, repr=False)
-    """Per principal with many identity policies, one index over all their statements, built on
-    first use (bounded by MERGED_INDEXES_KEPT) so memory follows active principals."""
+    memo: _Memo = field(default_factory=lambda: _Memo(), repr=False)
+    """Derived, immutable things built on first use: merged identity indexes of active principals
+    and compiled session policies (both bounded, least recently used dropped first)."""
 
     def with_cache(self, maxsize: int) -> Snapshot:
         """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
@@ -156,7 +171,7 @@ class Snapshot:
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
-            scope = (principal.arn, query.session_policy)
+            scope = (self.revision, principal.arn, query.session_policy)
             evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, query.action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
@@ -174,12 +189,13 @@ class Snapshot:
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
         if len(entry.identity) < MERGED_INDEX_THRESHOLD:
             return None
-        merged = self.merged_identities.get(entry.arn)
+        memo = self.memo
+        with memo.lock:
+            merged = memo.merged_identities.get(entry.arn)
         if merged is None:
-            merged = merge_identity(entry.identity)
-            if len(self.merged_identities) >= MERGED_INDEXES_KEPT:
-                self.merged_identities.clear()  # rare: more active principals than we keep
-            self.merged_identities[entry.arn] = merged
+            merged = merge_identity(entry.identity)  # outside the lock: pure and immutable
+            with memo.lock:
+                memo.merged_identities[entry.arn] = merged
         return merged
 
     # -- resolution -----------------------------------------------------------------------------
@@ -229,6 +245,11 @@ class Snapshot:
                 "session_policy",
                 f"applies only to role sessions; {principal.arn} is a {principal.kind.value}",
             )
+        memo = self.memo
+        with memo.lock:
+            compiled = memo.session_policies.get(text)
+        if compiled is not None:  # applications tend to send the same few session policies
+            return compiled
         try:
             document = parse_policy(text, source_name="session_policy")
         except PolicyParseError as error:
@@ -237,7 +258,10 @@ class Snapshot:
             ) from None
         if any(s.principal is not None or s.not_principal is not None for s in document.statements):
             raise RequestError("session_policy", "Principal/NotPrincipal is not allowed in a session policy")
-        return (compile_policy(document, policy_id="session-policy", kind=PolicyKind.SESSION),)
+        compiled = (compile_policy(document, policy_id="session-policy", kind=PolicyKind.SESSION),)
+        with memo.lock:
+            memo.session_policies[text] = compiled
+        return compiled
 
     def _resource_policy(self, action_key: str, resource: str) -> CompiledPolicy | None:
         if action_key in TRUST_ACTIONS:

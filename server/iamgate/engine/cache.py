@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -172,27 +172,28 @@ class DecisionCache:
 
     def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
         base = (scope, request.action, request.resource, request.resource_account)
-        with self._lock:  # one critical section per hit: plan, key and entry
+        lock = self._lock
+        with lock:
             plan = self._plans.get(base)
-            if plan is not None and plan.cacheable:
-                key = (base, plan.signature(request.context))
-                try:
-                    found = self._entries[key]
-                except KeyError:
-                    found = None
-                if found is not None:
-                    self.hits += 1
-                    return found
         if plan is None:
-            plan = build_plan(policy_set, request)
-            with self._lock:
+            plan = build_plan(policy_set, request)  # outside the lock: plans are immutable
+            with lock:
                 self._plans[base] = plan
         if not plan.cacheable:
-            self.uncacheable += 1
+            with lock:
+                self.uncacheable += 1
             return evaluate(policy_set, request)
         key = (base, plan.signature(request.context))
+        with lock:
+            try:
+                found = self._entries[key]
+            except KeyError:
+                found = None
+            if found is not None:
+                self.hits += 1
+                return found
         evaluation = evaluate(policy_set, request)
-        with self._lock:
+        with lock:
             self.misses += 1
             self._entries[key] = evaluation
         return evaluation
@@ -201,12 +202,3 @@ class DecisionCache:
         with self._lock:
             self._entries.clear()
             self._plans.clear()
-
-
-def evaluate_many(
-    cache: DecisionCache | None, scope: Hashable, policy_set: PolicySet, requests: Sequence[Request]
-) -> list[Evaluation]:
-    """Evaluate several requests against one policy set, through the cache when there is one."""
-    if cache is None:
-        return [evaluate(policy_set, request) for request in requests]
-    return [cache.evaluate(scope, policy_set, request) for request in requests]

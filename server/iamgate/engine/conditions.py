@@ -17,12 +17,10 @@ from iamgate.engine.arn import ArnPattern
 from iamgate.engine.glob import Glob
 from iamgate.engine.request import ContextValue
 from iamgate.engine.variables import (
-    Escaped,
-    Literal,
     Part,
     glob_from_parts,
     parse_template,
-    resolve_variable,
+    substitute,
     template_keys,
 )
 from iamgate.policy.model import ConditionClause, SetOperator
@@ -121,7 +119,7 @@ class CompiledCondition:
         return all(test(value, context) for value in values)
 
     def _resolved(self, context: Context) -> bool:
-        return all(_plain_text(parts, context) is not None for parts in self.templates)
+        return all(substitute(parts, context) is not None for parts in self.templates)
 
 
 def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
@@ -188,25 +186,12 @@ def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -
         if probe in static_set:
             return True
         for parts in dynamic:
-            text = _plain_text(parts, context)
+            text = substitute(parts, context)
             if text is not None and (text.lower() if fold else text) == probe:
                 return True
         return False
 
     return equals
-
-
-def _plain_text(parts: tuple[Part, ...], context: Context) -> str | None:
-    pieces = []
-    for part in parts:
-        if isinstance(part, Literal | Escaped):
-            pieces.append(part.text)
-        else:
-            resolved = resolve_variable(part, context)
-            if resolved is None:
-                return None
-            pieces.append(resolved)
-    return "".join(pieces)
 
 
 def _ordered_test(

@@ -335,11 +335,15 @@ class _Parser:
             if reader is not None:
                 read, expected = reader
                 for position, value in enumerate(values):
-                    if _VARIABLE.search(value):
-                        continue
                     if read(value) is None:
                         where = f"{key_path}[{position}]" if isinstance(raw_values, list) else key_path
-                        self.error(where, f"{json.dumps(value)} is not {expected}", "value")
+                        family = spec.family.value
+                        hint = (
+                            f" (policy variables work only in String and Arn conditions, not {family})"
+                            if _VARIABLE.search(value)
+                            else ""
+                        )
+                        self.error(where, f"{json.dumps(value)} is not {expected}{hint}", "value")
             clauses.append(
                 ConditionClause(
                     operator=operator,
