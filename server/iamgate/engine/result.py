@@ -106,7 +106,8 @@ class Evaluation:
     ``determining`` holds every matched Deny statement when the decision is an explicit deny and
     is empty for an implicit deny. When allowed it names the Allows that granted access: every
     applying Allow of the resource-based policy (they differ in how they name the caller) and, for
-    each other policy type, the first applying Allow in policy order — the rest need not be looked
+    each other policy type, the first applying Allow found (statements are visited in a stable
+    order: by policy id, then statement index) — the rest need not be looked
     at, which keeps principals with thousands of statements fast. An explanation lists them all.
     ``denied_by`` names the policy kind responsible for a deny (for the AWS-style message).
     ``missing_context`` lists condition keys that statements asked for and the request lacked.
