@@ -151,3 +151,12 @@ def test_a_role_cannot_be_assumed_without_a_trust_policy() -> None:
         "ContextEntries": [],
     }
     assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+
+
+def test_for_any_value_if_exists_on_a_missing_key_does_not_hold() -> None:
+    """AWS answers ForAnyValue:StringEqualsIfExists on a request without the key with "no
+    identity-based policy allows": ForAnyValue needs some value to hold, IfExists or not."""
+    condition = {"ForAnyValue:StringEqualsIfExists": {"aws:TagKeys": "team"}}
+    assert _decide(condition, []) == "implicitDeny"
+    condition = {"ForAllValues:StringEqualsIfExists": {"aws:TagKeys": "team"}}
+    assert _decide(condition, []) == "allowed"

@@ -75,12 +75,12 @@ class CompiledCondition:
             is_null = present is None
             return any(read_bool(value) is is_null for value in clause.values)
         if present is None:
-            if clause.if_exists:
-                return True
-            if clause.set_operator is SetOperator.FOR_ALL_VALUES:
-                return True
+            # ForAnyValue needs a value to hold, IfExists or not (AWS answers a missing key with
+            # "no policy allows" even for ForAnyValue:StringEqualsIfExists); ForAllValues holds.
             if clause.set_operator is SetOperator.FOR_ANY_VALUE:
                 return False
+            if clause.if_exists or clause.set_operator is SetOperator.FOR_ALL_VALUES:
+                return True
             return self.spec.negated
         values = present.values
         test = self.value_test

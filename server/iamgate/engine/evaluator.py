@@ -211,12 +211,12 @@ def _missing_key_note(condition: CompiledCondition) -> str:
     clause = condition.clause
     if condition.spec.family is Family.NULL:
         return "key missing: Null is true"
-    if clause.if_exists:
+    if clause.set_operator is SetOperator.FOR_ANY_VALUE:
+        rule = "ForAnyValue is false on a missing key"
+    elif clause.if_exists:
         rule = "IfExists makes the condition true"
     elif clause.set_operator is SetOperator.FOR_ALL_VALUES:
         rule = "ForAllValues is true on a missing key"
-    elif clause.set_operator is SetOperator.FOR_ANY_VALUE:
-        rule = "ForAnyValue is false on a missing key"
     elif condition.spec.negated:
         rule = "a negated operator is true on a missing key"
     else:
