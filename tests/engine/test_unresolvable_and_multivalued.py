@@ -135,22 +135,21 @@ def test_a_role_caller_is_named_only_by_its_exact_arn() -> None:
     assert _with_resource_policy(session, statement) == "allowed"
 
 
-def test_a_role_cannot_be_assumed_without_a_trust_policy() -> None:
-    """A role's trust policy must admit the caller; an identity policy alone never suffices."""
+def test_a_simulation_without_a_trust_policy_simulates_the_identity_side_alone() -> None:
+    """Like AWS's SimulateCustomPolicy, a simulation evaluates only the policies it is given: with
+    no ResourcePolicy, sts:AssumeRole is decided by the identity-based policies. (A bundle never
+    lets a role without a trust policy be assumed: tests/bundle/test_trust_required.py.)"""
     request = {
         "CallerArn": ALICE,
         "ActionNames": ["sts:AssumeRole"],
         "ResourceArns": ["arn:aws:iam::111122223333:role/admin"],
         "ResourceOwner": OWNER,
         "PolicyInputList": [
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
-            }
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
         ],
         "ContextEntries": [],
     }
-    assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    assert simulate(request)["EvaluationResults"][0]["EvalDecision"] == "allowed"
 
 
 def test_for_any_value_if_exists_on_a_missing_key_does_not_hold() -> None:

@@ -143,9 +143,17 @@ class Snapshot:
         if isinstance(resolved, str):
             return self._unknown(query, resolved)
         principal, entry = resolved
+        action_key = query.action.lower()
+        if action_key in TRUST_ACTIONS and self._untrusting_role(query.resource):
+            # Only a role's trust policy can let anyone assume it; without one, nobody may.
+            evaluation = Evaluation(Decision.IMPLICIT_DENY, denied_by=PolicyKind.RESOURCE)
+            message = (
+                f"{access_message(principal.arn, query.action, query.resource, evaluation)}: "
+                f"the role has no trust policy in bundle {self.name!r}"
+            )
+            return AccessOutcome(evaluation, principal.arn, message, (), self.revision)
         session = self._session_policy(query, principal)
         supplied = build_context(query.context)
-        action_key = query.action.lower()
         resource = query.resource
         time_keys = self._time_entries(now or datetime.now(UTC))
         tags = self.resource_tags.get(resource, _EMPTY)
@@ -262,6 +270,12 @@ class Snapshot:
         with memo.lock:
             memo.session_policies[text] = compiled
         return compiled
+
+    def _untrusting_role(self, resource: str) -> bool:
+        """A role ARN the bundle holds no trust policy for (unknown roles included)."""
+        parts = resource.split(":", 5)
+        is_role = len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/")
+        return is_role and resource not in self.trust_policies
 
     def _resource_policy(self, action_key: str, resource: str) -> CompiledPolicy | None:
         if action_key in TRUST_ACTIONS:

@@ -340,15 +340,14 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
 def _resource_policy_required(request: Request, has_resource_policy: bool) -> bool:
     """Services whose resource policy must itself admit the caller, even within one account.
 
-    A role's trust policy must allow ``sts:AssumeRole`` explicitly — with no trust policy at hand
-    nobody may assume the role; a KMS key's key policy must allow the caller or delegate to the
-    account before IAM policies count.
+    A role's trust policy must allow ``sts:AssumeRole`` explicitly; a KMS key's key policy must
+    allow the caller or delegate to the account before IAM policies count. (A simulation that
+    gives no trust policy simulates the identity side alone, as AWS's simulator does; the bundle
+    never lets a role without a trust policy be assumed.)
     """
     action = request.action.lower()
     if action.startswith("sts:"):
-        parts = request.resource_parts
-        assumes_a_role = action.startswith("sts:assumerole") and parts is not None and parts[2] == "iam"
-        return assumes_a_role or has_resource_policy
+        return has_resource_policy
     if action.startswith("kms:"):
         parts = request.resource.split(":", 5)
         return len(parts) == 6 and parts[5].lower().startswith("key/")
