@@ -145,7 +145,10 @@ def test_a_simulation_without_a_trust_policy_simulates_the_identity_side_alone()
         "ResourceArns": ["arn:aws:iam::111122223333:role/admin"],
         "ResourceOwner": OWNER,
         "PolicyInputList": [
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
         ],
         "ContextEntries": [],
     }
