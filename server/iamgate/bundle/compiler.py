@@ -83,53 +83,41 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         groups[(group.account, group.name)] = _group_policies(compiler, group, managed)
     scp_levels = _scp_levels(compiler, organization)
 
+    def principal_entry(
+        kind: PrincipalKind, who, identity: list[CompiledPolicy], unique_id: str
+    ) -> PrincipalEntry:
+        """A user's or role's entry: the same shape, only the IAM type and username differ."""
+        is_user = kind is PrincipalKind.USER
+        return PrincipalEntry(
+            kind=kind,
+            arn=who.arn,
+            account=who.account,
+            name=who.name,
+            unique_id=unique_id,
+            identity=_unique(identity),
+            boundary=boundary(who.boundary),
+            scp_levels=scp_levels.get(who.account, ()),
+            context=ctx.principal_entries(
+                arn=who.arn,
+                account=who.account,
+                principal_type="User" if is_user else "AssumedRole",
+                user_id=unique_id,
+                username=who.name if is_user else None,
+                tags=who.tags,
+            ),
+        )
+
     entries: list[PrincipalEntry] = []
     for user in organization.users:
         identity = compiler.inline(user.arn, user.inline) + [managed[arn] for arn in user.attached]
         for name in user.groups:
             identity += groups.get((user.account, name), [])
-        entries.append(
-            PrincipalEntry(
-                kind=PrincipalKind.USER,
-                arn=user.arn,
-                account=user.account,
-                name=user.name,
-                unique_id=user.user_id,
-                identity=_unique(identity),
-                boundary=boundary(user.boundary),
-                scp_levels=scp_levels.get(user.account, ()),
-                context=ctx.principal_entries(
-                    arn=user.arn,
-                    account=user.account,
-                    principal_type="User",
-                    user_id=user.user_id,
-                    username=user.name,
-                    tags=user.tags,
-                ),
-            )
-        )
+        entries.append(principal_entry(PrincipalKind.USER, user, identity, user.user_id))
     trust: dict[str, CompiledPolicy] = {}
     roles: dict[tuple[str, str], PrincipalEntry] = {}
     for role in organization.roles:
         identity = compiler.inline(role.arn, role.inline) + [managed[arn] for arn in role.attached]
-        entry = PrincipalEntry(
-            kind=PrincipalKind.ROLE,
-            arn=role.arn,
-            account=role.account,
-            name=role.name,
-            unique_id=role.role_id,
-            identity=_unique(identity),
-            boundary=boundary(role.boundary),
-            scp_levels=scp_levels.get(role.account, ()),
-            context=ctx.principal_entries(
-                arn=role.arn,
-                account=role.account,
-                principal_type="AssumedRole",
-                user_id=role.role_id,
-                username=None,
-                tags=role.tags,
-            ),
-        )
+        entry = principal_entry(PrincipalKind.ROLE, role, identity, role.role_id)
         entries.append(entry)
         roles[(role.account, role.name)] = entry
         if role.trust_policy is not None:
