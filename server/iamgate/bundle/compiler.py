@@ -18,6 +18,7 @@ from iamgate.bundle import context as ctx
 from iamgate.bundle.model import Bundle, Group, InlinePolicy, Organization, OrganizationTree
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
+from iamgate.engine.identity import canonical_resource_or_none
 from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
 from iamgate.policy.model import PolicyDocument
@@ -121,7 +122,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         entries.append(entry)
         roles[(role.account, role.name)] = entry
         if role.trust_policy is not None:
-            trust[role.arn] = compiler.compile(
+            trust[_key(role.arn)] = compiler.compile(
                 role.trust_policy, f"{role.arn}:trust-policy", PolicyKind.RESOURCE
             )
 
@@ -129,19 +130,19 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
     for entry in entries:
         by_name[entry.name].append(entry)
     resource_policies = {
-        policy.resource_arn: compiler.compile(
+        _key(policy.resource_arn): compiler.compile(
             policy.document, f"{policy.resource_arn}:resource-policy", PolicyKind.RESOURCE
         )
         for policy in organization.resource_policies
     }
-    owners = {p.resource_arn: p.account for p in organization.resource_policies if p.account}
-    owners.update({t.resource_arn: t.account for t in organization.resource_tags if t.account})
+    owners = {_key(p.resource_arn): p.account for p in organization.resource_policies if p.account}
+    owners.update({_key(t.resource_arn): t.account for t in organization.resource_tags if t.account})
     tags: dict[str, Mapping[str, ContextValue]] = {}
     for entity in (*organization.users, *organization.roles):
         if entity.tags:
-            tags[entity.arn] = ctx.resource_tag_entries(entity.arn, entity.tags)
+            tags[_key(entity.arn)] = ctx.resource_tag_entries(entity.arn, entity.tags)
     for tagged in organization.resource_tags:
-        tags[tagged.resource_arn] = ctx.resource_tag_entries(tagged.resource_arn, tagged.tags)
+        tags[_key(tagged.resource_arn)] = ctx.resource_tag_entries(tagged.resource_arn, tagged.tags)
 
     compiled = compiler.compiled.values()
     counts = SnapshotCounts(
@@ -168,6 +169,11 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         owners=MappingProxyType(owners),
         resource_tags=MappingProxyType(tags),
     )
+
+
+def _key(arn: str) -> str:
+    """The spelling requests are looked up by (``engine.identity.canonical_resource``)."""
+    return canonical_resource_or_none(arn) or arn
 
 
 def _group_policies(

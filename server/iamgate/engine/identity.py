@@ -1,0 +1,85 @@
+"""One spelling per resource and action: what a request names is checked and canonicalised once.
+
+The engine compares an ARN's partition, service and region case-insensitively, so
+``arn:aws:EC2:US-EAST-1:...`` and ``arn:aws:ec2:us-east-1:...`` are the same resource to every
+policy statement. Facts the bundle holds about a resource (its tags, its resource policy, its
+owner) must then be found under either spelling too, or a Deny that depends on them is skipped.
+``canonical_resource`` gives the one spelling both the bundle's maps and requests use: prefix
+parts lower-cased, the resource part untouched (it is case-sensitive in IAM).
+
+Anything that is not plainly an ARN is refused rather than guessed at: whitespace or control
+characters anywhere, fewer than six parts, wildcards in the prefix parts. A refused request is
+never an allow.
+"""
+
+from __future__ import annotations
+
+import re
+
+from iamgate.engine.errors import RequestError
+
+_PREFIX_PART = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+_REGION = re.compile(r"(?:[a-z0-9][a-z0-9-]*)?\Z")
+_ACCOUNT = re.compile(r"(?:[0-9]{12}|aws|[A-Za-z0-9][A-Za-z0-9_-]*)?\Z")
+_ACTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_UNPRINTABLE = re.compile(
+    r"[\s\x00-\x1f\x7f\u0085\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]"
+)
+
+
+def canonical_resource(text: str, *, field: str = "resource") -> str:
+    """The canonical spelling of a request's resource ARN (or ``*``); ``RequestError`` if malformed."""
+    if text == "*":
+        return text
+    if not text:
+        raise RequestError(field, "must not be empty (use * for actions without a resource type)")
+    bad = _UNPRINTABLE.search(text)
+    if bad is not None:
+        raise RequestError(
+            field, f"{text!r} contains whitespace or a control character at offset {bad.start()}"
+        )
+    pieces = text.split(":", 5)
+    if len(pieces) != 6 or pieces[0] != "arn":
+        raise RequestError(
+            field, f"{text!r} is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE) or *"
+        )
+    _, partition, service, region, account, resource = pieces
+    partition, service, region = partition.lower(), service.lower(), region.lower()
+    if not _PREFIX_PART.match(partition):
+        raise RequestError(field, f"{text!r}: partition {pieces[1]!r} is not a partition name")
+    if not _PREFIX_PART.match(service):
+        raise RequestError(field, f"{text!r}: service {pieces[2]!r} is not a service name")
+    if not _REGION.match(region):
+        raise RequestError(field, f"{text!r}: region {pieces[3]!r} is not a region name")
+    if not _ACCOUNT.match(account):
+        raise RequestError(field, f"{text!r}: account {account!r} is not an account id")
+    if not resource:
+        raise RequestError(field, f"{text!r}: the resource part is empty")
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def canonical_resource_or_none(text: str) -> str | None:
+    """``canonical_resource`` for text a bundle holds: ``None`` where a request could never name it."""
+    try:
+        return canonical_resource(text)
+    except RequestError:
+        return None
+
+
+def check_action(text: str, *, field: str = "action") -> str:
+    """A request's action must be one concrete ``service:Action`` name: no wildcard, no whitespace.
+
+    A pattern such as ``ec2:Terminate*`` would otherwise be compared literally against statements
+    and miss the Deny written for ``ec2:TerminateInstances``.
+    """
+    if not text:
+        raise RequestError(field, "must not be empty")
+    if _ACTION.match(text) is None:
+        if "*" in text or "?" in text:
+            why = "wildcards are not allowed in a request; name one action"
+        elif _UNPRINTABLE.search(text):
+            why = "whitespace and control characters are not allowed"
+        else:
+            why = "is not an action such as s3:GetObject"
+        raise RequestError(field, f"{text!r}: {why}")
+    return text
