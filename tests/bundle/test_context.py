@@ -6,6 +6,8 @@ import pytest
 
 from iamgate.bundle.load import load_snapshot
 from iamgate.bundle.query import AccessQuery
+from iamgate.bundle.trust import TrustedKeys
+from iamgate.engine.errors import RequestError
 from iamgate.engine.request import ContextValue
 from iamgate.engine.result import Decision
 
@@ -186,13 +188,13 @@ def test_a_filled_key_has_the_value_iam_would_give_it(tmp_path, principal, key, 
     snapshot = load_snapshot(write_files(tmp_path, files))
     outcome = snapshot.authorize(AccessQuery(principal, "s3:GetObject", "arn:aws:s3:::probe/x"), now=NOON)
     assert outcome.evaluation.decision is Decision.ALLOWED, outcome.message
-    wrong = snapshot.authorize(
-        AccessQuery(
-            principal, "s3:GetObject", "arn:aws:s3:::probe/x", (ContextValue(key, ("something-else",)),)
-        ),
-        now=NOON,
+    asserted = AccessQuery(
+        principal, "s3:GetObject", "arn:aws:s3:::probe/x", (ContextValue(key.upper(), ("something-else",)),)
     )
-    assert wrong.evaluation.decision is Decision.IMPLICIT_DENY
+    with pytest.raises(RequestError, match=r"context\[0\]\.key: .*callers may not assert it"):
+        snapshot.authorize(asserted, now=NOON)
+    trusting = snapshot.with_trust(TrustedKeys.of([key]))
+    assert trusting.authorize(asserted, now=NOON).evaluation.decision is Decision.IMPLICIT_DENY
 
 
 def test_resource_tags_fill_the_global_and_the_service_key(snapshot):
@@ -209,14 +211,53 @@ def test_a_resource_tag_from_the_bundle_decides_a_condition(snapshot):
     assert outcome.evaluation.decision is Decision.ALLOWED
 
 
-def test_a_key_the_query_supplies_wins_and_is_not_reported_as_filled(snapshot):
+def test_a_tag_of_a_resource_the_bundle_tags_is_refused_from_the_caller(snapshot):
     supplied = (ContextValue("EC2:ResourceTag/Environment", ("production",)),)
-    outcome = snapshot.authorize(
+    query = AccessQuery(
+        "erin", "ec2:StopInstances", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-1", supplied
+    )
+    with pytest.raises(RequestError, match="from the tags the bundle holds for this resource"):
+        snapshot.authorize(query, now=NOON)
+
+
+def test_a_tag_of_a_resource_the_bundle_does_not_tag_is_the_callers_to_give(snapshot):
+    supplied = (ContextValue("ec2:ResourceTag/Environment", ("staging",)),)
+    query = AccessQuery(
+        "erin", "ec2:StopInstances", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-2", supplied
+    )
+    outcome = snapshot.authorize(query, now=NOON)
+    assert outcome.evaluation.decision is Decision.ALLOWED
+    assert "ec2:ResourceTag/Environment" not in outcome.filled_context
+
+
+def test_an_operator_trusted_key_the_query_supplies_wins_and_is_not_reported_as_filled(snapshot):
+    trusting = snapshot.with_trust(TrustedKeys.of(["ec2:ResourceTag/*"]))
+    supplied = (ContextValue("EC2:ResourceTag/Environment", ("production",)),)
+    outcome = trusting.authorize(
         AccessQuery("erin", "ec2:StopInstances", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-1", supplied),
         now=NOON,
     )
     assert outcome.evaluation.decision is Decision.IMPLICIT_DENY
     assert "ec2:ResourceTag/Environment" not in outcome.filled_context
+
+
+def test_the_tags_of_a_bundle_user_are_known_even_when_it_has_none(tmp_path):
+    files = dict(FILES)
+    files[f"accounts/{ACCOUNT}/users.json"] = {
+        "Users": [*FILES[f"accounts/{ACCOUNT}/users.json"]["Users"], {"UserName": "untagged"}]
+    }
+    snapshot = load_snapshot(write_files(tmp_path, files))
+    supplied = (ContextValue("iam:ResourceTag/Department", ("Data",)),)
+    query = AccessQuery("erin", "iam:GetUser", f"arn:aws:iam::{ACCOUNT}:user/untagged", supplied)
+    with pytest.raises(RequestError, match="callers may not assert it"):
+        snapshot.authorize(query, now=NOON)
+
+
+def test_the_resource_account_is_filled_from_the_arn(snapshot):
+    outcome = snapshot.authorize(
+        AccessQuery("erin", "ec2:StopInstances", f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-1"), now=NOON
+    )
+    assert "aws:ResourceAccount" in outcome.filled_context
 
 
 def test_an_unknown_principal_gets_no_filled_context(snapshot):

@@ -76,7 +76,13 @@ FILES = {
                         "Effect": "Allow",
                         "Principal": {"Service": "ecs-tasks.amazonaws.com"},
                         "Action": "sts:AssumeRole",
-                    }
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                        "Action": "sts:TagSession",
+                        "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}},
+                    },
                 ),
                 "RolePolicyList": [
                     {
@@ -329,11 +335,62 @@ def test_a_session_policy_for_an_iam_user_is_a_request_error(snapshot):
         _ask(snapshot, "dana", session_policy='{"Version": "2012-10-17", "Statement": []}')
 
 
-def test_session_tags_from_the_query_override_the_role_tags(snapshot):
-    session = f"arn:aws:sts::{MAIN}:assumed-role/worker/task-7"
-    assert _ask(snapshot, session).evaluation.decision is Decision.ALLOWED  # role tag team=red
+WORKER_SESSION = f"arn:aws:sts::{MAIN}:assumed-role/worker/task-7"
+
+
+def test_session_tags_override_the_role_tags(snapshot):
+    assert _ask(snapshot, WORKER_SESSION).evaluation.decision is Decision.ALLOWED  # role tag team=red
+    blue = _ask(snapshot, WORKER_SESSION, session_tags=(("team", "blue"),))
+    assert blue.evaluation.decision is Decision.IMPLICIT_DENY
+    assert (
+        _ask(snapshot, WORKER_SESSION, session_tags=(("team", "red"),)).evaluation.decision
+        is Decision.ALLOWED
+    )
+
+
+def test_a_principal_tag_in_the_context_is_refused(snapshot):
     tagged = (ContextValue("aws:PrincipalTag/team", ("blue",)),)
-    assert _ask(snapshot, session, context=tagged).evaluation.decision is Decision.IMPLICIT_DENY
+    with pytest.raises(RequestError, match=r"context\[0\]\.key: aws:PrincipalTag/team is set by the sidecar"):
+        _ask(snapshot, WORKER_SESSION, context=tagged)
+
+
+def test_session_tags_the_trust_policy_does_not_allow_are_refused(snapshot):
+    with pytest.raises(RequestError, match="does not allow sts:TagSession"):
+        _ask(snapshot, WORKER_SESSION, session_tags=(("project", "x"),))
+
+
+def test_session_tags_of_a_role_without_tag_session_in_its_trust_are_refused(snapshot):
+    session = f"arn:aws:sts::{MAIN}:assumed-role/shared/s1"
+    with pytest.raises(RequestError, match="does not allow sts:TagSession"):
+        _ask(snapshot, session, session_tags=(("team", "red"),))
+
+
+@pytest.mark.parametrize("principal", ["dana", "worker", "ecs-tasks.amazonaws.com"])
+def test_session_tags_apply_only_to_assumed_role_sessions(snapshot, principal):
+    with pytest.raises(RequestError, match="session_tags: apply only to assumed-role sessions"):
+        _ask(snapshot, principal, session_tags=(("team", "red"),))
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        (("", "x"),),
+        (("aws:team", "x"),),
+        (("team", "a\nb"),),
+        (("team", "x"), ("TEAM", "y")),
+        (("k" * 129, "v"),),
+    ],
+)
+def test_malformed_session_tags_are_refused(snapshot, tags):
+    with pytest.raises(RequestError, match=r"session_tags\[\d\]"):
+        _ask(snapshot, WORKER_SESSION, session_tags=tags)
+
+
+def test_session_tags_are_part_of_the_decision_cache_scope(tmp_path):
+    cached = load_snapshot(write_files(tmp_path, FILES)).with_cache(100)
+    red = _ask(cached, WORKER_SESSION, session_tags=(("team", "red"),))
+    blue = _ask(cached, WORKER_SESSION, session_tags=(("team", "blue"),))
+    assert (red.allowed, blue.allowed) == (True, False)
 
 
 def test_each_managed_policy_is_compiled_once_and_shared(tmp_path):

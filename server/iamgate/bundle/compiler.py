@@ -18,7 +18,7 @@ from iamgate.bundle import context as ctx
 from iamgate.bundle.model import Bundle, Group, InlinePolicy, Organization, OrganizationTree
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
-from iamgate.engine.identity import canonical_resource_or_none
+from iamgate.engine.identity import canonical_resource_or_none, iam_name_index
 from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
 from iamgate.policy.model import PolicyDocument
@@ -168,6 +168,10 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         trust_policies=MappingProxyType(trust),
         owners=MappingProxyType(owners),
         resource_tags=MappingProxyType(tags),
+        iam_arns=iam_name_index(
+            e.arn
+            for e in (*organization.users, *organization.roles, *organization.groups, *organization.policies)
+        ),
     )
 
 

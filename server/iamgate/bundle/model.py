@@ -179,6 +179,7 @@ class PolicyTest:
     context: tuple[ContextValue, ...] = ()
     session_policy: str | None = None
     now: datetime | None = None
+    session_tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,9 @@ class AccessQuery:
     session_policy: str | None = None
     """A session policy as JSON text; applies to role sessions only."""
     request_id: str = ""
+    session_tags: tuple[tuple[str, str], ...] = ()
+    """Tags of an assumed-role session (``(key, value)`` pairs), as passed to sts:AssumeRole; they
+    become its ``aws:PrincipalTag/K`` keys if the role's trust policy allows sts:TagSession with them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,23 @@ from types import MappingProxyType
 from cachetools import LRUCache
 
 from iamgate.bundle import context as ctx
+from iamgate.bundle import session_tags as tagging
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
 from iamgate.engine.cache import DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import RequestError
 from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
+from iamgate.engine.identity import (
+    IamNameKey,
+    canonical_resource,
+    canonical_resource_or_none,
+    check_action,
+    iam_name_key,
+)
 from iamgate.engine.index import StatementIndex
-from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request, build_context
+from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request
 from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
 from iamgate.policy import PolicyParseError, parse_policy
 
@@ -44,11 +53,15 @@ TRUST_ACTIONS = frozenset(
 
 MERGED_INDEXES_KEPT = 4096
 SESSION_POLICIES_KEPT = 1024
+RESOURCES_KEPT = 4096
+"""Request resources whose canonical spelling and bundle facts are remembered (then all are dropped)."""
+SESSION_TAG_SETS_KEPT = 1024
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
 SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazon.com")
 _EMPTY: Mapping[str, ContextValue] = MappingProxyType({})
+_TAGGED_IAM = frozenset({"user", "role"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +89,36 @@ class PrincipalEntry:
     """aws:username, aws:userid, aws:PrincipalArn, aws:PrincipalTag/..., by lower-cased key."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ResourceFacts:
+    """A request resource in its one canonical spelling, with everything the bundle holds about it."""
+
+    arn: str
+    """``canonical_resource`` of the request's text; an IAM entity of the bundle by its real ARN."""
+    knowledge: ResourceKnowledge
+    context: Mapping[str, ContextValue]
+    """Its tags (``aws:ResourceTag/K``, ``SERVICE:ResourceTag/K``) and ``aws:ResourceAccount``."""
+    owner: str | None
+    policy: CompiledPolicy | None
+    """Its resource-based policy (for an S3 object: its bucket's)."""
+    trust: CompiledPolicy | None
+    """For a role: its trust policy, the resource policy of the TRUST_ACTIONS."""
+    untrusting_role: bool
+    """A role ARN the bundle holds no trust policy for (unknown roles included)."""
+
+
 class _Memo:
     """Bounded memos of one snapshot; entries are immutable, so a race only costs duplicate work."""
 
-    __slots__ = ("lock", "merged_identities", "session_policies")
+    __slots__ = ("lock", "merged_identities", "resources", "session_policies", "session_tags")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.merged_identities: LRUCache = LRUCache(maxsize=MERGED_INDEXES_KEPT)
         self.session_policies: LRUCache = LRUCache(maxsize=SESSION_POLICIES_KEPT)
+        self.session_tags: LRUCache = LRUCache(maxsize=SESSION_TAG_SETS_KEPT)
+        self.resources: dict[str, ResourceFacts] = {}
+        """Request text -> facts; a plain dict (atomic get/set), emptied when it reaches RESOURCES_KEPT."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,6 +142,11 @@ class Snapshot:
     owners: Mapping[str, str] = field(repr=False)
     """Resource ARN -> owning account, for ARNs without an account field (S3 buckets)."""
     resource_tags: Mapping[str, Mapping[str, ContextValue]] = field(repr=False)
+    iam_arns: Mapping[IamNameKey, str] = field(default_factory=dict, repr=False)
+    """IAM users, roles, groups and policies by ``iam_name_key``: a request naming one in any case
+    (or path) is evaluated on its real ARN, as AWS does."""
+    trusted_keys: TrustedKeys = field(default=NO_TRUSTED_KEYS, repr=False)
+    """Sidecar-owned context keys this deployment lets callers assert (``--trust-context-key``)."""
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
     time_memo: dict[str, tuple[int, Mapping[str, ContextValue]]] = field(default_factory=dict, repr=False)
@@ -119,6 +158,13 @@ class Snapshot:
         """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
         return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None)
 
+    def with_trust(self, trusted_keys: TrustedKeys) -> Snapshot:
+        """This snapshot trusting callers with ``trusted_keys`` (it shares the decision cache: the
+        keys a caller may assert are part of each cached request's context)."""
+        if trusted_keys == self.trusted_keys:
+            return self
+        return replace(self, trusted_keys=trusted_keys)
+
     def authorize(
         self,
         query: AccessQuery,
@@ -129,60 +175,159 @@ class Snapshot:
     ) -> AccessOutcome:
         """Resolve the principal, assemble its policies and context, and evaluate.
 
-        Decisions go through ``cache`` (default: the snapshot's own) unless an explanation is
-        asked for: explanations are always evaluated afresh. An unknown principal is an implicit
-        deny (never an exception); a malformed field raises ``RequestError`` naming it.
+        The trust model (``iamgate.bundle.trust``) holds here, for every path that asks: the
+        action must be concrete, the resource is canonicalised once and its facts looked up by
+        that spelling, and a context key the sidecar owns is refused unless the deployment trusts
+        callers with it. Decisions go through ``cache`` (default: the snapshot's own) unless an
+        explanation is asked for: explanations are always evaluated afresh. An unknown principal
+        is an implicit deny (never an exception); a malformed field raises ``RequestError``
+        naming it.
         """
         if not query.principal:
             raise RequestError("principal", "must not be empty")
-        if not query.action or ":" not in query.action:
-            raise RequestError("action", f"{query.action!r} is not an action such as s3:GetObject")
-        if not query.resource:
-            raise RequestError("resource", "must not be empty (use * for actions without a resource type)")
+        action = check_action(query.action)
+        facts = self.resource_facts(query.resource)
+        supplied = caller_context(query.context, facts.knowledge, self.trusted_keys)
+        if query.session_tags:
+            tagging.check_session_tags(query.session_tags)
         resolved = self._resolve(query.principal)
         if isinstance(resolved, str):
             return self._unknown(query, resolved)
         principal, entry = resolved
-        action_key = query.action.lower()
-        if action_key in TRUST_ACTIONS and self._untrusting_role(query.resource):
+        action_key = action.lower()
+        resource = facts.arn
+        if action_key in TRUST_ACTIONS and facts.untrusting_role:
             # Only a role's trust policy can let anyone assume it; without one, nobody may.
             evaluation = Evaluation(Decision.IMPLICIT_DENY, denied_by=PolicyKind.RESOURCE)
             message = (
-                f"{access_message(principal.arn, query.action, query.resource, evaluation)}: "
+                f"{access_message(principal.arn, action, resource, evaluation)}: "
                 f"the role has no trust policy in bundle {self.name!r}"
             )
             return AccessOutcome(evaluation, principal.arn, message, (), self.revision)
         session = self._session_policy(query, principal)
-        supplied = build_context(query.context)
-        resource = query.resource
         time_keys = self._time_entries(now or datetime.now(UTC))
-        tags = self.resource_tags.get(resource, _EMPTY)
+        resource_policy = facts.trust if action_key in TRUST_ACTIONS and facts.trust else facts.policy
         if entry is not None:
-            session_keys = _EMPTY
+            session_keys: Mapping[str, ContextValue] = _EMPTY
             if principal.kind is PrincipalKind.ASSUMED_ROLE:  # overrides the role's own aws:userid
                 userid = ContextValue("aws:userid", (f"{entry.unique_id}:{principal.session_name}",))
-                session_keys = {"aws:userid": userid}
-            context, filled = ctx.merge(supplied, session_keys, entry.context, time_keys, tags)
+                keys = {"aws:userid": userid}
+                if query.session_tags:  # override the role's tags of the same keys, as in AWS
+                    keys.update(self._session_tag_keys(entry, query.session_tags))
+                session_keys = keys
+            elif query.session_tags:
+                raise _not_a_session(principal)
+            context, filled = ctx.merge(supplied, session_keys, entry.context, time_keys, facts.context)
             policy_set = PolicySet(
                 identity=entry.identity,
-                resource=self._resource_policy(action_key, resource),
+                resource=resource_policy,
                 boundary=entry.boundary,
                 session=session,
                 scp_levels=entry.scp_levels,
                 merged_identity=self._merged_identity(entry),
             )
         else:
-            context, filled = ctx.merge(supplied, ctx.service_entries(principal.arn), time_keys, tags)
-            policy_set = PolicySet(resource=self._resource_policy(action_key, resource))
-        request = Request(principal, query.action, resource, context, self._owner(resource))
+            if query.session_tags:
+                raise _not_a_session(principal)
+            context, filled = ctx.merge(
+                supplied, ctx.service_entries(principal.arn), time_keys, facts.context
+            )
+            policy_set = PolicySet(resource=resource_policy)
+        request = Request(principal, action, resource, context, facts.owner)
         cache = cache if cache is not None else self.decision_cache
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
-            scope = (self.revision, principal.arn, query.session_policy)
+            scope = (self.revision, principal.arn, query.session_policy, query.session_tags)
             evaluation = cache.evaluate(scope, policy_set, request)
-        message = access_message(principal.arn, query.action, resource, evaluation)
+        message = access_message(principal.arn, action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+
+    # -- the request's resource -----------------------------------------------------------------
+
+    def resource_facts(self, text: str) -> ResourceFacts:
+        """The request resource's canonical spelling and facts; ``RequestError`` when malformed.
+
+        Remembered per spelling (bounded), so the hot path pays for canonicalising a resource
+        once, not per request.
+        """
+        memo = self.memo.resources
+        facts = memo.get(text)
+        if facts is not None:
+            return facts
+        arn = canonical_resource(text)
+        key = iam_name_key(arn)
+        if key is not None:
+            arn = self.iam_arns.get(key, arn)
+        tags = self.resource_tags.get(arn)
+        owner = self._owner(arn)
+        layer: Mapping[str, ContextValue] = tags if tags is not None else _EMPTY
+        if owner is not None:
+            layer = {**layer, "aws:resourceaccount": ContextValue("aws:ResourceAccount", (owner,))}
+        facts = ResourceFacts(
+            arn=arn,
+            knowledge=ResourceKnowledge(
+                # An IAM user or role the bundle defines has a known tag set, even an empty one.
+                tags_known=tags is not None
+                or (key is not None and key[2] in _TAGGED_IAM and key in self.iam_arns),
+                owner_known=owner is not None,
+            ),
+            context=MappingProxyType(dict(layer)),
+            owner=owner,
+            policy=self._resource_policy(arn),
+            trust=self.trust_policies.get(arn),
+            untrusting_role=self._untrusting_role(arn),
+        )
+        if len(memo) >= RESOURCES_KEPT:
+            memo.clear()
+        memo[text] = facts
+        return facts
+
+    # -- session tags ---------------------------------------------------------------------------
+
+    def _session_tag_keys(
+        self, role: PrincipalEntry, tags: tuple[tuple[str, str], ...]
+    ) -> dict[str, ContextValue]:
+        """The session's aws:PrincipalTag keys, if the role's trust policy allows sts:TagSession with them."""
+        memo = self.memo
+        memo_key = (role.arn, tags)
+        with memo.lock:
+            allowed = memo.session_tags.get(memo_key)
+        if allowed is None:
+            allowed = self._tag_session_allowed(role, tags)
+            with memo.lock:
+                memo.session_tags[memo_key] = allowed
+        if not allowed:
+            raise RequestError(
+                "session_tags",
+                f"the trust policy of {role.arn} does not allow sts:TagSession with these tags "
+                f"(keys {', '.join(key for key, _ in tags)}) for any principal it names (docs/security.md)",
+            )
+        return tagging.principal_tag_entries(tags)
+
+    def _tag_session_allowed(self, role: PrincipalEntry, tags: tuple[tuple[str, str], ...]) -> bool:
+        """Would the role's trust policy, for some principal it names, allow sts:TagSession with ``tags``?"""
+        trust = self.trust_policies.get(canonical_resource_or_none(role.arn) or role.arn)
+        if trust is None:
+            return False
+        requested = tagging.tag_session_context(tags)
+        policy_set = PolicySet(resource=trust)
+        for candidate in tagging.named_principals(trust):
+            known = self.by_arn.get(candidate.arn)
+            if known is not None:
+                candidate = self._entry_principal(known)
+                keys = known.context
+            elif candidate.kind is PrincipalKind.ROOT:
+                keys = tagging.root_entries(candidate)
+            elif candidate.kind is PrincipalKind.SERVICE and candidate.arn.endswith(SERVICE_SUFFIXES):
+                keys = ctx.service_entries(candidate.arn)
+            else:
+                keys = _EMPTY
+            context, _ = ctx.merge(requested, keys)
+            request = Request(candidate, "sts:TagSession", role.arn, context)
+            if evaluate(policy_set, request).allowed:
+                return True
+        return False
 
     def _time_entries(self, now: datetime) -> Mapping[str, ContextValue]:
         """aws:CurrentTime and aws:EpochTime; both change once a second, so they are made once a second."""
@@ -277,11 +422,7 @@ class Snapshot:
         is_role = len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/")
         return is_role and resource not in self.trust_policies
 
-    def _resource_policy(self, action_key: str, resource: str) -> CompiledPolicy | None:
-        if action_key in TRUST_ACTIONS:
-            trust = self.trust_policies.get(resource)
-            if trust is not None:
-                return trust
+    def _resource_policy(self, resource: str) -> CompiledPolicy | None:
         policy = self.resource_policies.get(resource)
         if policy is None and resource.startswith("arn:") and ":s3:::" in resource and "/" in resource:
             policy = self.resource_policies.get(resource.split("/", 1)[0])
@@ -306,3 +447,11 @@ class Snapshot:
             f"{query.resource} because {reason} (revision {self.revision})"
         )
         return AccessOutcome(evaluation, query.principal, message, (), self.revision, principal_known=False)
+
+
+def _not_a_session(principal: Principal) -> RequestError:
+    return RequestError(
+        "session_tags",
+        f"apply only to assumed-role sessions (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION); "
+        f"{principal.arn} is a {principal.kind.value} (docs/security.md)",
+    )

@@ -66,7 +66,14 @@ def run_tests(snapshot: Snapshot, tests: tuple[PolicyTest, ...] | None = None) -
 
 
 def _run_one(snapshot: Snapshot, test: PolicyTest) -> TestResult:
-    query = AccessQuery(test.principal, test.action, test.resource, test.context, test.session_policy)
+    query = AccessQuery(
+        test.principal,
+        test.action,
+        test.resource,
+        test.context,
+        test.session_policy,
+        session_tags=test.session_tags,
+    )
     started = time.perf_counter()
     try:
         outcome = snapshot.authorize(query, now=test.now)

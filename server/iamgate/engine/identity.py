@@ -15,6 +15,8 @@ never an allow.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from iamgate.engine.errors import RequestError
 
@@ -83,3 +85,37 @@ def check_action(text: str, *, field: str = "action") -> str:
             why = "is not an action such as s3:GetObject"
         raise RequestError(field, f"{text!r}: {why}")
     return text
+
+
+IAM_NAMED_TYPES = frozenset({"user", "role", "group", "policy"})
+"""IAM resource types whose names are unique case-insensitively within an account."""
+
+IamNameKey = tuple[str, str, str, str]
+"""(partition, account, resource type, lower-cased name) of an IAM user, role, group or policy."""
+
+
+def iam_name_key(arn: str) -> IamNameKey | None:
+    """The key an IAM user/role/group/policy ARN is known by whatever its name's case or path.
+
+    IAM names are unique case-insensitively within an account and AWS evaluates a request on the
+    entity's real ARN (path included), so ``user/John-Developer`` is ``user/john-developer``.
+    """
+    pieces = arn.split(":", 5)
+    if len(pieces) != 6 or pieces[2] != "iam":
+        return None
+    kind, sep, rest = pieces[5].partition("/")
+    name = rest.rsplit("/", 1)[-1]
+    if not sep or not name or kind not in IAM_NAMED_TYPES:
+        return None
+    return pieces[1], pieces[4], kind, name.lower()
+
+
+def iam_name_index(arns: Iterable[str]) -> Mapping[IamNameKey, str]:
+    """Each bundle IAM entity's key -> its real ARN in canonical spelling (``iam_name_key``)."""
+    index: dict[IamNameKey, str] = {}
+    for arn in arns:
+        canonical = canonical_resource_or_none(arn)
+        key = iam_name_key(canonical) if canonical is not None else None
+        if key is not None:
+            index.setdefault(key, canonical)
+    return MappingProxyType(index)

@@ -1,0 +1,154 @@
+"""Who may assert which context key: the trust model of Authorize, Explain and bundle tests.
+
+The sidecar answers for AWS IAM, and IAM never lets a caller tell it who the caller is, what time
+it is, or what the tags of a resource are: it knows. A sidecar that took such keys from the
+request would let any caller talk it into an allow (``aws:username=john`` to act on John's user,
+``ec2:ResourceTag/Environment=staging`` on a production instance, an old ``aws:CurrentTime``).
+So keys fall into four groups (docs/security.md has the table):
+
+* sidecar-owned: derived from the principal (``aws:username``, ``aws:PrincipalTag/*``, ...) or
+  the clock (``aws:CurrentTime``, ``aws:EpochTime``): never taken from a caller;
+* bundle-held: facts the bundle holds about the resource (its tags, for a resource the bundle
+  lists tags for or an IAM user or role it defines; its account): never taken from a caller;
+* caller-given: everything else (``aws:SourceIp``, ``aws:RequestTag/*``, tags of resources the
+  bundle does not list, ...): the caller's to give;
+* operator-trusted: keys of the first two groups that a deployment lets callers assert
+  (``iamgate serve --trust-context-key``); then the caller's value wins.
+
+A request asserting an owned key that is not trusted is refused (``RequestError``, so
+INVALID_ARGUMENT), naming the entry, the key and why: refusing is louder, and safer, than
+silently dropping the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from iamgate.engine.errors import RequestError
+from iamgate.engine.request import ContextValue
+
+SEE = "(docs/security.md)"
+
+PRINCIPAL_KEYS = frozenset(
+    {
+        "aws:username",
+        "aws:userid",
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principaltype",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalisawsservice",
+        "aws:principalservicename",
+        "aws:principalservicenameslist",
+    }
+)
+"""Keys IAM derives from the authenticated principal."""
+PRINCIPAL_PREFIXES = ("aws:principaltag/",)
+TIME_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
+RESOURCE_ACCOUNT_KEYS = frozenset({"aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths"})
+"""Facts of the resource's owning account: owned whenever the sidecar knows the owner."""
+_RESOURCE_TAG = re.compile(r"[a-z0-9-]+:resourcetag/")
+"""``aws:ResourceTag/K`` and the services' own ``ec2:ResourceTag/K``, ``iam:ResourceTag/K``, ..."""
+_TRUSTED_KEY = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_.:/+=@-]*\*?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKeys:
+    """Sidecar-owned keys a deployment trusts its callers to assert (``--trust-context-key``).
+
+    ``aws:PrincipalTag/*`` (a trailing ``*``) trusts every key with that prefix. Compared
+    case-insensitively, as IAM compares key names.
+    """
+
+    names: tuple[str, ...] = ()
+    """As the operator wrote them, for GetStatus."""
+    exact: frozenset[str] = field(default=frozenset(), repr=False)
+    prefixes: tuple[str, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def of(cls, keys: Iterable[str]) -> TrustedKeys:
+        """Parse operator settings; ``ValueError`` names a malformed one."""
+        names: list[str] = []
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for key in keys:
+            if not _TRUSTED_KEY.match(key):
+                raise ValueError(
+                    f"{key!r} is not a context key name such as aws:SourceIdentity or a prefix "
+                    "such as aws:PrincipalTag/* (a single trailing * only)"
+                )
+            if key in names:
+                continue
+            names.append(key)
+            if key.endswith("*"):
+                prefixes.append(key[:-1].lower())
+            else:
+                exact.add(key.lower())
+        return cls(tuple(names), frozenset(exact), tuple(prefixes))
+
+    def trusts(self, lowered: str) -> bool:
+        return lowered in self.exact or (bool(self.prefixes) and lowered.startswith(self.prefixes))
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+
+NO_TRUSTED_KEYS = TrustedKeys()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceKnowledge:
+    """What the sidecar knows about one request resource, for deciding who owns its keys."""
+
+    tags_known: bool
+    """The bundle holds the resource's tag set (a listed resource, or an IAM user or role it defines)."""
+    owner_known: bool
+    """The owning account is known (the ARN's account field, or the bundle's record)."""
+
+
+def owned_reason(lowered: str, name: str, resource: ResourceKnowledge) -> str | None:
+    """Why the sidecar owns ``name`` (lower-cased: ``lowered``) for this resource; ``None``: the caller's."""
+    if lowered in PRINCIPAL_KEYS or lowered.startswith(PRINCIPAL_PREFIXES):
+        hint = " (session tags go in session_tags)" if lowered.startswith(PRINCIPAL_PREFIXES) else ""
+        return f"{name} is set by the sidecar from the principal{hint}; callers may not assert it {SEE}"
+    if lowered in TIME_KEYS:
+        return f"{name} is set by the sidecar from its clock; callers may not assert it {SEE}"
+    if resource.tags_known and _RESOURCE_TAG.match(lowered):
+        return (
+            f"{name} is set by the sidecar from the tags the bundle holds for this resource; "
+            f"callers may not assert it {SEE}"
+        )
+    if resource.owner_known and lowered in RESOURCE_ACCOUNT_KEYS:
+        return (
+            f"{name} is set by the sidecar from the resource's owning account; "
+            f"callers may not assert it {SEE}"
+        )
+    return None
+
+
+def caller_context(
+    entries: Sequence[ContextValue],
+    resource: ResourceKnowledge,
+    trusted: TrustedKeys = NO_TRUSTED_KEYS,
+    *,
+    field_name: str = "context",
+) -> dict[str, ContextValue]:
+    """The caller's context, by lower-cased key; ``RequestError`` for an owned key it may not assert.
+
+    A key given twice keeps its first name and merges values (``build_context``'s rule).
+    """
+    context: dict[str, ContextValue] = {}
+    for index, entry in enumerate(entries):
+        lowered = entry.name.lower()
+        reason = owned_reason(lowered, entry.name, resource)
+        if reason is not None and not trusted.trusts(lowered):
+            raise RequestError(f"{field_name}[{index}].key", reason)
+        existing = context.get(lowered)
+        if existing is None:
+            context[lowered] = entry
+        else:
+            context[lowered] = ContextValue(existing.name, existing.values + entry.values, multi=True)
+    return context
