@@ -83,8 +83,9 @@ class AsyncClient:
         session_policy: str | Mapping[str, Any] | None = None,
         *,
         request_id: str = "",
+        session_tags: Mapping[str, str] | None = None,
     ) -> Decision:
-        check = Check(principal, action, resource, context, session_policy, request_id)
+        check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
         return _base.decision(await self._call("Authorize", _base.authorize_request(check)))
 
     async def authorize_batch(self, checks: Iterable[Check]) -> list[Decision | Exception]:
@@ -100,8 +101,9 @@ class AsyncClient:
         session_policy: str | Mapping[str, Any] | None = None,
         *,
         request_id: str = "",
+        session_tags: Mapping[str, str] | None = None,
     ) -> Explanation:
-        check = Check(principal, action, resource, context, session_policy, request_id)
+        check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
         return _base.explanation(await self._call("Explain", _base.explain_request(check)))
 
     async def simulate(

@@ -132,6 +132,7 @@ def authorize_request(check: Check) -> pb.AuthorizeRequest:
         context=context_entries(check.context),
         session_policy=policy_text(check.session_policy),
         request_id=check.request_id,
+        session_tags=[pb.SessionTag(key=k, value=v) for k, v in (check.session_tags or {}).items()],
     )
 
 
@@ -326,4 +327,5 @@ def status(response: pb.GetStatusResponse) -> Status:
         activations=response.activations,
         rejections=response.rejections,
         persist_error=response.persist_error,
+        trusted_context_keys=tuple(response.trusted_context_keys),
     )

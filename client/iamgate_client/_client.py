@@ -70,9 +70,10 @@ class Client:
         session_policy: str | Mapping[str, Any] | None = None,
         *,
         request_id: str = "",
+        session_tags: Mapping[str, str] | None = None,
     ) -> Decision:
         """May ``principal`` perform ``action`` on ``resource``?"""
-        check = Check(principal, action, resource, context, session_policy, request_id)
+        check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
         return _base.decision(self._call(self._stub.Authorize, _base.authorize_request(check)))
 
     def authorize_batch(self, checks: Iterable[Check]) -> list[Decision | Exception]:
@@ -89,9 +90,10 @@ class Client:
         session_policy: str | Mapping[str, Any] | None = None,
         *,
         request_id: str = "",
+        session_tags: Mapping[str, str] | None = None,
     ) -> Explanation:
         """The decision and the full evaluation trace behind it."""
-        check = Check(principal, action, resource, context, session_policy, request_id)
+        check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
         return _base.explanation(self._call(self._stub.Explain, _base.explain_request(check)))
 
     def simulate(

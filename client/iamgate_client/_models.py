@@ -79,6 +79,9 @@ class Check:
     context: ContextInput | None = None
     session_policy: str | Mapping[str, Any] | None = None
     request_id: str = ""
+    session_tags: Mapping[str, str] | None = None
+    """Tags of an assumed-role session principal (as passed to sts:AssumeRole); the sidecar accepts
+    them only where the role's trust policy allows sts:TagSession with them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +252,5 @@ class Status:
     activations: int = 0
     rejections: int = 0
     persist_error: str = ""
+    trusted_context_keys: tuple[str, ...] = ()
+    """Sidecar-owned context keys the sidecar lets callers assert (``--trust-context-key``)."""

@@ -54,7 +54,17 @@ def _add_question_args(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a context value (a string); repeat a key to give it several values",
+        help="a context value (a string); repeat a key to give it several values. Keys the sidecar "
+        "owns (aws:username, aws:PrincipalTag/*, aws:CurrentTime, tags of resources the bundle tags, "
+        "...) are refused unless the sidecar trusts them (docs/security.md)",
+    )
+    parser.add_argument(
+        "--session-tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a session tag of an assumed-role session principal (repeatable); accepted where the "
+        "role's trust policy allows sts:TagSession with it",
     )
     parser.add_argument(
         "--session-policy", metavar="JSON_OR_@FILE", help="a session policy: JSON text, or @path to a file"
@@ -142,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="redact this context key's values in decision logs (repeatable)",
     )
+    serve.add_argument(
+        "--trust-context-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="let callers assert this sidecar-owned context key, e.g. aws:SourceIdentity or the prefix "
+        "aws:PrincipalTag/* (repeatable); the caller's value then wins. Default: none (docs/security.md)",
+    )
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
     check = commands.add_parser("check", help="ask a running sidecar for a decision")
@@ -166,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = commands.add_parser(
         "simulate",
-        help="evaluate SimulateCustomPolicy-shaped JSON locally (one object, an array or JSON lines)",
+        help="what-if: evaluate SimulateCustomPolicy-shaped JSON locally, exactly as given (one object, "
+        "an array or JSON lines); no bundle and no trust model, never an answer for a real request",
     )
     simulate.add_argument(
         "input", nargs="?", default="-", metavar="FILE|-", help="input file (default stdin)"
@@ -230,6 +249,19 @@ def parse_context(pairs: Sequence[str]) -> dict[str, str | list[str]]:
         else:
             context[key] = [existing, value]
     return context
+
+
+def parse_session_tags(pairs: Sequence[str]) -> dict[str, str]:
+    """``["team=red", "project=atlas"]`` -> ``{"team": "red", "project": "atlas"}``."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--session-tag {pair!r}: expected KEY=VALUE")
+        if key in tags:
+            raise UsageError(f"--session-tag {pair!r}: the key {key!r} is given twice")
+        tags[key] = value
+    return tags
 
 
 def _session_policy(text: str | None) -> str | None:
@@ -384,11 +416,18 @@ def explanation_text(explanation: Any, principal: str, action: str, resource: st
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     context = parse_context(args.context)
     policy = _session_policy(args.session_policy)
+    tags = parse_session_tags(args.session_tag) or None
     decision = _client_call(
         args.address,
         args.timeout,
         lambda c: c.authorize(
-            args.principal, args.action, args.resource, context, policy, request_id=args.request_id
+            args.principal,
+            args.action,
+            args.resource,
+            context,
+            policy,
+            request_id=args.request_id,
+            session_tags=tags,
         ),
     )
     if args.output == "json":
@@ -401,11 +440,18 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
     context = parse_context(args.context)
     policy = _session_policy(args.session_policy)
+    tags = parse_session_tags(args.session_tag) or None
     explanation = _client_call(
         args.address,
         args.timeout,
         lambda c: c.explain(
-            args.principal, args.action, args.resource, context, policy, request_id=args.request_id
+            args.principal,
+            args.action,
+            args.resource,
+            context,
+            policy,
+            request_id=args.request_id,
+            session_tags=tags,
         ),
     )
     if args.output == "json":
@@ -497,6 +543,7 @@ def status_json(status: Any) -> dict[str, Any]:
         "persistError": status.persist_error or None,
         "adminEnabled": status.admin_enabled,
         "serverVersion": status.server_version,
+        "trustedContextKeys": list(getattr(status, "trusted_context_keys", ())),
     }
 
 
@@ -580,6 +627,8 @@ def status_text(status: Any) -> str:
         step = f"{status.shadow_error_step} failed" if status.shadow_error_step else "failed"
         lines.append(f"shadow error: {step}: {status.shadow_error}")
     lines.append(f"admin:      {'enabled' if status.admin_enabled else 'disabled'}")
+    trusted = ", ".join(getattr(status, "trusted_context_keys", ())) or "- (no sidecar-owned key)"
+    lines.append(f"trusted context keys: {trusted}")
     return "\n".join(lines) + "\n"
 
 
@@ -733,6 +782,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         settings["cache_size"] = 0
     elif args.cache_size is not None:
         settings["cache_size"] = args.cache_size
+    if args.trust_context_key:
+        settings["trusted_context_keys"] = tuple(args.trust_context_key)
     try:
         source = snapshot_source(
             bundle=args.bundle,

@@ -183,3 +183,9 @@ def test_status_json_carries_the_shadow_counters_and_disagreements():
         "allowed",
     )
     assert disagreement["shadow"]["determiningStatements"][0]["sid"] == "Write"
+
+
+def test_serve_passes_the_trusted_context_keys_to_the_bundle_source(captured):
+    code = _serve("--trust-context-key", "aws:SourceIdentity", "--trust-context-key", "aws:PrincipalTag/*")
+    assert code == EXIT_OK
+    assert captured[0]["trusted_context_keys"] == ("aws:SourceIdentity", "aws:PrincipalTag/*")

@@ -40,6 +40,7 @@ from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import Backoff, Poller, content_fingerprint, open_source
 from iamgate.bundle.testing import run_tests
+from iamgate.bundle.trust import NO_TRUSTED_KEYS, TrustedKeys
 from iamgate.bundle.verify import check_bundle
 from iamgate.errors import IamgateError
 
@@ -111,6 +112,8 @@ class BundleStatus:
     shadow: ShadowStatus | None = None
     shadow_error: LoadError | None = None
     persist_error: str = ""
+    trusted_context_keys: tuple[str, ...] = ()
+    """Sidecar-owned context keys callers are trusted to assert (``--trust-context-key``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +149,10 @@ class BundleManager:
         listener: Callable[[ActivationEvent], object] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = DEFAULT_CACHE_SIZE,
+        trusted_keys: TrustedKeys = NO_TRUSTED_KEYS,
     ) -> None:
         self.cache_size = cache_size
+        self.trusted_keys = trusted_keys
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
         self.run_bundle_tests = run_bundle_tests
@@ -203,6 +208,7 @@ class BundleManager:
                 shadow=shadow.status() if shadow else None,
                 shadow_error=self._shadow_error,
                 persist_error=self._persist_error,
+                trusted_context_keys=self.trusted_keys.names,
             )
 
     # -- activation ---------------------------------------------------------------------------
@@ -226,6 +232,7 @@ class BundleManager:
             snapshot = build_snapshot(bundle, source=files.source, activated_at=self._clock())
         except IamgateError as error:
             raise ActivationError(Step.COMPILE, str(error)) from None
+        snapshot = snapshot.with_trust(self.trusted_keys)  # its tests prove what serving will answer
         if self.run_bundle_tests and snapshot.tests:
             report = run_tests(snapshot)
             if not report.ok:
@@ -315,7 +322,8 @@ class BundleManager:
     def _swap(self, loaded: _Loaded, *, persist: bool = True) -> None:
         # Each activated revision gets a decision cache of its own: a swap never serves a
         # decision of another revision, and rolling back starts cold rather than stale.
-        loaded = replace(loaded, snapshot=loaded.snapshot.with_cache(self.cache_size))
+        snapshot = loaded.snapshot.with_cache(self.cache_size).with_trust(self.trusted_keys)
+        loaded = replace(loaded, snapshot=snapshot)
         with self._lock:
             if self._active is not None:
                 self._previous = self._active

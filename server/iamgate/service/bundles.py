@@ -35,6 +35,7 @@ from iamgate.bundle.errors import BundleError
 from iamgate.bundle.shadow import Disagreement, ShadowStatus
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
 from iamgate.bundle.sources import Poller
+from iamgate.bundle.trust import TrustedKeys
 from iamgate.errors import IamgateError
 from iamgate.service.errors import ServiceError
 from iamgate.service.redact import redact
@@ -71,6 +72,8 @@ class BundleSettings:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     cache_size: int = DEFAULT_CACHE_SIZE
     """Decisions cached per revision; 0 switches the decision cache off (``--no-cache``)."""
+    trusted_context_keys: tuple[str, ...] = ()
+    """Sidecar-owned context keys callers are trusted to assert (``--trust-context-key``)."""
 
 
 def verifier_from_files(verify_key: str | None, hmac_secret_file: str | None) -> Any | None:
@@ -109,6 +112,7 @@ def snapshot_source(
     persist_dir: str | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     cache_size: int = DEFAULT_CACHE_SIZE,
+    trusted_context_keys: tuple[str, ...] = (),
 ) -> ManagedBundles:
     """The snapshot source for these settings (not started); raises BundleSetupError with the reason."""
     return ManagedBundles(
@@ -120,6 +124,7 @@ def snapshot_source(
             persist_dir=persist_dir,
             poll_interval=poll_interval,
             cache_size=cache_size,
+            trusted_context_keys=trusted_context_keys,
         )
     )
 
@@ -143,6 +148,10 @@ class ManagedBundles:
             raise BundleSetupError(f"--cache-size {settings.cache_size}: must be 0 (off) or more")
         if settings.persist_dir is not None and settings.bundle is None:
             raise BundleSetupError("--persist-dir: needs --bundle (the embedded bundle is never persisted)")
+        try:
+            trusted_keys = TrustedKeys.of(settings.trusted_context_keys)
+        except ValueError as error:
+            raise BundleSetupError(f"--trust-context-key: {error}") from None
         verifier = verifier_from_files(settings.verify_key, settings.hmac_secret_file)
         if verifier is not None and settings.bundle is None and settings.shadow_bundle is None:
             raise BundleSetupError(
@@ -161,6 +170,7 @@ class ManagedBundles:
             persist_dir=settings.persist_dir,
             listener=self._on_event,
             cache_size=settings.cache_size,
+            trusted_keys=trusted_keys,
         )
         self.authorize = self.manager.authorize  # type: ignore[method-assign]
         self._default: Snapshot | None = None

@@ -142,6 +142,7 @@ def access_query(request: pb.AuthorizeRequest | pb.ExplainRequest, prefix: str =
         context=context_values(request.context, f"{prefix}context") if request.context else (),
         session_policy=request.session_policy or None,
         request_id=request.request_id,
+        session_tags=tuple((tag.key, tag.value) for tag in request.session_tags),
     )
 
 
@@ -376,6 +377,7 @@ def status_response(
         activations=status.activations,
         rejections=status.rejections,
         persist_error=status.persist_error,
+        trusted_context_keys=getattr(status, "trusted_context_keys", ()),
     )
     if status.active is not None:
         response.active.CopyFrom(bundle_info(status.active))

@@ -100,9 +100,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         activated mid-batch, the item is answered again from the pinned snapshot.
         """
         query = convert.access_query(request, prefix)
-        outcome = self._authorize(query, explain=explain)
-        if pinned is not None and outcome.revision != pinned.revision:
-            outcome = pinned.authorize(query, explain=explain)
+        try:
+            outcome = self._authorize(query, explain=explain)
+            if pinned is not None and outcome.revision != pinned.revision:
+                outcome = pinned.authorize(query, explain=explain)
+        except RequestError as error:
+            if not prefix:
+                raise
+            raise RequestError(prefix + error.field, error.detail) from None  # a batch item names its index
         response = convert.authorize_response(
             outcome, f"{self._id_prefix}-{next(self._ids)}", request.request_id
         )

@@ -113,21 +113,31 @@ class ContextEntry(_message.Message):
     multi_valued: bool
     def __init__(self, key: _Optional[str] = ..., values: _Optional[_Iterable[_Union[ContextValue, _Mapping]]] = ..., multi_valued: _Optional[bool] = ...) -> None: ...
 
+class SessionTag(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
 class AuthorizeRequest(_message.Message):
-    __slots__ = ("principal", "action", "resource", "context", "session_policy", "request_id")
+    __slots__ = ("principal", "action", "resource", "context", "session_policy", "request_id", "session_tags")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_POLICY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TAGS_FIELD_NUMBER: _ClassVar[int]
     principal: str
     action: str
     resource: str
     context: _containers.RepeatedCompositeFieldContainer[ContextEntry]
     session_policy: str
     request_id: str
-    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., context: _Optional[_Iterable[_Union[ContextEntry, _Mapping]]] = ..., session_policy: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    session_tags: _containers.RepeatedCompositeFieldContainer[SessionTag]
+    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., context: _Optional[_Iterable[_Union[ContextEntry, _Mapping]]] = ..., session_policy: _Optional[str] = ..., request_id: _Optional[str] = ..., session_tags: _Optional[_Iterable[_Union[SessionTag, _Mapping]]] = ...) -> None: ...
 
 class StatementRef(_message.Message):
     __slots__ = ("policy_id", "policy_type", "sid", "index")
@@ -194,20 +204,22 @@ class AuthorizeBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AuthorizeBatchResult, _Mapping]]] = ...) -> None: ...
 
 class ExplainRequest(_message.Message):
-    __slots__ = ("principal", "action", "resource", "context", "session_policy", "request_id")
+    __slots__ = ("principal", "action", "resource", "context", "session_policy", "request_id", "session_tags")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_POLICY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TAGS_FIELD_NUMBER: _ClassVar[int]
     principal: str
     action: str
     resource: str
     context: _containers.RepeatedCompositeFieldContainer[ContextEntry]
     session_policy: str
     request_id: str
-    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., context: _Optional[_Iterable[_Union[ContextEntry, _Mapping]]] = ..., session_policy: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    session_tags: _containers.RepeatedCompositeFieldContainer[SessionTag]
+    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., context: _Optional[_Iterable[_Union[ContextEntry, _Mapping]]] = ..., session_policy: _Optional[str] = ..., request_id: _Optional[str] = ..., session_tags: _Optional[_Iterable[_Union[SessionTag, _Mapping]]] = ...) -> None: ...
 
 class ConditionTrace(_message.Message):
     __slots__ = ("operator", "key", "policy_values", "request_values", "key_present", "matched", "note")
@@ -402,7 +414,7 @@ class ShadowStats(_message.Message):
     def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error")
+    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_REVISION_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -415,6 +427,7 @@ class GetStatusResponse(_message.Message):
     ACTIVATIONS_FIELD_NUMBER: _ClassVar[int]
     REJECTIONS_FIELD_NUMBER: _ClassVar[int]
     PERSIST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_CONTEXT_KEYS_FIELD_NUMBER: _ClassVar[int]
     active: BundleInfo
     previous_revision: str
     last_error: LoadError
@@ -427,7 +440,8 @@ class GetStatusResponse(_message.Message):
     activations: int
     rejections: int
     persist_error: str
-    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ...) -> None: ...
+    trusted_context_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RollbackRequest(_message.Message):
     __slots__ = ("expected_revision",)

@@ -97,8 +97,11 @@ class AuthorizerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Simulate(self, request, context):
-        """Simulate evaluates ad-hoc policies, shaped like AWS IAM SimulateCustomPolicy. It does not use
-        the active bundle and adds nothing to the given context (no aws:username, no aws:CurrentTime).
+        """Simulate is a what-if tool: it evaluates ad-hoc policies, shaped like AWS IAM
+        SimulateCustomPolicy, exactly as given. It does not use the active bundle, adds nothing to the
+        given context (no aws:username, no aws:CurrentTime) and applies no trust model: every context
+        key, aws:username and aws:PrincipalTag/* included, is taken as given. Never use its answer to
+        authorize a real request; use Authorize, which decides from what the sidecar knows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
