@@ -8,11 +8,16 @@
                 "resource": "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc",
                 "context": {"ec2:ResourceTag/Environment": "staging", "aws:TagKeys": ["a", "b"]},
                 "sessionPolicy": {...},
+                "sessionTags": {"team": "red"},
                 "now": "2025-06-02T10:00:00Z",
                 "expected": "allowed"}]}
 
 ``expected`` is ``allowed``, ``explicitDeny`` or ``implicitDeny``. A context value that is a list is a
-multivalued key; numbers and booleans are compared in their JSON text form, as IAM does.
+multivalued key; numbers and booleans are compared in their JSON text form, as IAM does. Tests follow
+the sidecar's trust model (docs/security.md), so they prove what serving answers: a context key the
+sidecar owns (``aws:username``, ``aws:PrincipalTag/*``, ``aws:CurrentTime``, tags of a resource the
+bundle tags, ...) is refused like in a request; use ``now`` for the clock and ``sessionTags`` for a
+role session's tags.
 """
 
 from __future__ import annotations
@@ -37,7 +42,18 @@ from iamgate.engine.request import ContextValue
 from iamgate.engine.result import Decision
 
 TEST_KEYS = frozenset(
-    {"name", "description", "principal", "action", "resource", "context", "sessionPolicy", "now", "expected"}
+    {
+        "name",
+        "description",
+        "principal",
+        "action",
+        "resource",
+        "context",
+        "sessionPolicy",
+        "sessionTags",
+        "now",
+        "expected",
+    }
 )
 _DECISIONS = {decision.value.lower(): decision for decision in Decision}
 
@@ -79,7 +95,13 @@ def read_test(report: FileReport, value: Any, path: str) -> PolicyTest | None:
             return None
         session_policy = json.dumps(decoded)
     now = _now(report, obj.get("now"), kp(path, "now"))
-    if not (name and principal and action and expected is not None) or context is None or now is False:
+    session_tags = _session_tags(report, obj.get("sessionTags"), kp(path, "sessionTags"))
+    if (
+        not (name and principal and action and expected is not None)
+        or context is None
+        or now is False
+        or session_tags is None
+    ):
         return None
     return PolicyTest(
         name=name,
@@ -91,6 +113,7 @@ def read_test(report: FileReport, value: Any, path: str) -> PolicyTest | None:
         context=context,
         session_policy=session_policy,
         now=now or None,
+        session_tags=session_tags,
     )
 
 
@@ -119,6 +142,21 @@ def _context(report: FileReport, value: Any, path: str) -> tuple[ContextValue, .
             continue
         entries.append(ContextValue(key, (scalar,)))
     return tuple(entries) if ok else None
+
+
+def _session_tags(report: FileReport, value: Any, path: str) -> tuple[tuple[str, str], ...] | None:
+    if value is None:
+        return ()
+    obj = expect_object(report, value, path)
+    if obj is None:
+        return None
+    tags = []
+    for key, raw in obj.items():
+        if not isinstance(raw, str):
+            report.error(kp(path, key), f"a session tag's value is a string, got {describe(raw)}")
+            return None
+        tags.append((key, raw))
+    return tuple(tags)
 
 
 def _scalar(value: Any) -> str | None:
