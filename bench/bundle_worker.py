@@ -29,6 +29,7 @@ def main(argv: list[str]) -> int:
     from iamgate.bundle.errors import BundleError
     from iamgate.bundle.load import load_snapshot
     from iamgate.bundle.query import AccessQuery
+    from iamgate.bundle.trust import TrustedKeys, owned_reason
     from iamgate.engine import ContextValue
 
     bundle_dir, org_path, answers_path = Path(argv[0]), Path(argv[1]), Path(argv[2])
@@ -50,6 +51,17 @@ def main(argv: list[str]) -> int:
     def query(definition: RequestDef) -> AccessQuery:
         context = tuple(ContextValue(n, v, m) for n, v, m in definition.context)
         return AccessQuery(definition.principal, definition.action, definition.resource, context)
+
+    # The generated streams assert keys a sidecar owns (aws:PrincipalArn, the time, ...), which the
+    # engine-level answers relied on: run the bundle path as a deployment trusting callers with
+    # exactly those keys would (docs/security.md), so both paths see the same context.
+    asserted = {
+        name
+        for definition in (*organization.typical_requests, *organization.heavy_requests)
+        for name, _, _ in definition.context
+        if owned_reason(name.lower(), name, snapshot.resource_facts(definition.resource).knowledge)
+    }
+    snapshot = snapshot.with_trust(TrustedKeys.of(sorted(asserted)))
 
     # Every typical request is checked; the heavy principal's only as far as they are timed (each
     # can cost milliseconds on this path).

@@ -627,8 +627,13 @@ def status_text(status: Any) -> str:
         step = f"{status.shadow_error_step} failed" if status.shadow_error_step else "failed"
         lines.append(f"shadow error: {step}: {status.shadow_error}")
     lines.append(f"admin:      {'enabled' if status.admin_enabled else 'disabled'}")
-    trusted = ", ".join(getattr(status, "trusted_context_keys", ())) or "- (no sidecar-owned key)"
-    lines.append(f"trusted context keys: {trusted}")
+    trusted = ", ".join(getattr(status, "trusted_context_keys", ()))
+    note = (
+        "(sidecar-owned context keys callers may assert)"
+        if trusted
+        else "(callers may assert no sidecar-owned key)"
+    )
+    lines.append(f"trusted:    {trusted or '-'} {note}")
     return "\n".join(lines) + "\n"
 
 
