@@ -189,3 +189,10 @@ def test_serve_passes_the_trusted_context_keys_to_the_bundle_source(captured):
     code = _serve("--trust-context-key", "aws:SourceIdentity", "--trust-context-key", "aws:PrincipalTag/*")
     assert code == EXIT_OK
     assert captured[0]["trusted_context_keys"] == ("aws:SourceIdentity", "aws:PrincipalTag/*")
+
+
+def test_status_shows_the_trusted_context_keys():
+    trusting = sdk.Status(active=None, trusted_context_keys=("aws:PrincipalTag/*", "aws:SourceIdentity"))
+    assert "trusted:    aws:PrincipalTag/*, aws:SourceIdentity" in status_text(trusting)
+    assert status_json(trusting)["trustedContextKeys"] == ["aws:PrincipalTag/*", "aws:SourceIdentity"]
+    assert "trusted:    - (callers may assert no sidecar-owned key)" in status_text(sdk.Status(active=None))
