@@ -2,8 +2,11 @@
 
 AWS adds keys such as ``aws:username``, ``aws:PrincipalTag/...`` and ``aws:CurrentTime`` to every
 request; a sidecar asked by an application has to do the same from what the bundle knows, or
-policies using them would silently stop matching. A key supplied by the query always wins (that is
-how session tags override a role's tags), and every filled key is reported back.
+policies using them would silently stop matching. Which keys a query may supply at all is the
+trust model's business (``iamgate.bundle.trust``): by the time ``merge`` runs, the query holds only
+keys the sidecar does not own, or owned keys the operator trusts callers with, and those win.
+Session tags arrive as a layer of their own, ahead of the role's tags. Every filled key is
+reported back.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ class AccessQuery:
     action: str
     resource: str
     context: tuple[ContextValue, ...] = ()
+    """What only the caller knows; a key the sidecar owns is refused (``iamgate.bundle.trust``)."""
     session_policy: str | None = None
     """A session policy as JSON text; applies to role sessions only."""
     request_id: str = ""
