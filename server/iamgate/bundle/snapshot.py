@@ -55,6 +55,8 @@ MERGED_INDEXES_KEPT = 4096
 SESSION_POLICIES_KEPT = 1024
 RESOURCES_KEPT = 4096
 """Request resources whose canonical spelling and bundle facts are remembered (then all are dropped)."""
+MEMO_TEXT_LIMIT = 1024
+"""Longer resource texts (S3 keys reach 1,024 bytes) are canonicalised afresh each time."""
 SESSION_TAG_SETS_KEPT = 1024
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
@@ -278,9 +280,10 @@ class Snapshot:
             trust=self.trust_policies.get(arn),
             untrusting_role=self._untrusting_role(arn),
         )
-        if len(memo) >= RESOURCES_KEPT:
-            memo.clear()
-        memo[text] = facts
+        if len(text) <= MEMO_TEXT_LIMIT:  # a hostile stream of huge ARNs must not fill memory
+            if len(memo) >= RESOURCES_KEPT:
+                memo.clear()
+            memo[text] = facts
         return facts
 
     # -- session tags ---------------------------------------------------------------------------
