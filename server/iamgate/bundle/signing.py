@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from iamgate.bundle import format as fmt
 from iamgate.bundle.errors import BundleError, BundleVerificationError
+from iamgate.policy.json_text import JsonTextError, load_strict
 
 HMAC_SHA256 = "hmac-sha256"
 ED25519 = "ed25519"
@@ -139,11 +140,9 @@ class Verifier:
 def parse_signatures(data: bytes) -> list[SignatureEntry]:
     """Read signatures.json; a malformed file is a verification failure, never a traceback."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BundleVerificationError(
-            "bad-signature", f"{fmt.SIGNATURES}: not valid JSON ({error})"
-        ) from None
+        document = load_strict(data)
+    except JsonTextError as error:
+        raise BundleVerificationError("bad-signature", f"{fmt.SIGNATURES}: {error}") from None
     listed = document.get("signatures") if isinstance(document, dict) else None
     if not isinstance(listed, list):
         raise BundleVerificationError(
