@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -42,6 +43,8 @@ from iamgate.bundle.sources import Backoff, Poller, content_fingerprint, open_so
 from iamgate.bundle.testing import run_tests
 from iamgate.bundle.verify import check_bundle
 from iamgate.errors import IamgateError
+
+_log = logging.getLogger(__name__)
 
 PERSISTED_BUNDLE = "last-good.tar.gz"
 PERSISTED_STATE = "last-good.json"
@@ -208,13 +211,30 @@ class BundleManager:
     # -- activation ---------------------------------------------------------------------------
 
     def prepare(self, files: BundleFiles, *, revision: str | None = None) -> Snapshot:
-        """Run every step but the swap; raise ``ActivationError`` naming the failed step."""
+        """Run every step but the swap; raise ``ActivationError`` naming the failed step.
+
+        An unexpected exception in a step (a bug, or input no check foresaw) rejects the bundle
+        at that step like any other failure: counted, in ``last_error``, the last good bundle
+        serving. Its traceback goes to the debug log only.
+        """
+        progress = [Step.VERIFY]
+        try:
+            return self._run_steps(files, revision, progress)
+        except ActivationError:
+            raise
+        except Exception as error:
+            _log.debug("unexpected error in step %s of %s", progress[-1].value, files.source, exc_info=True)
+            raise ActivationError(progress[-1], f"unexpected {type(error).__name__}: {error}") from None
+
+    def _run_steps(self, files: BundleFiles, revision: str | None, progress: list[Step]) -> Snapshot:
+        """``prepare``'s steps; each appends itself to ``progress`` so a surprise names its step."""
         try:
             checked = check_bundle(files, verifier=self.verifier, revision=revision)
         except BundleVerificationError as error:
             raise ActivationError(Step.VERIFY, f"{error} [{error.reason}]") from None
         except BundleError as error:
             raise ActivationError(Step.VERIFY, str(error)) from None
+        progress.append(Step.VALIDATE)
         result = read_organization(files)
         if result.errors:
             error = BundleValidationError(files.source, result.problems)
@@ -222,11 +242,13 @@ class BundleManager:
         bundle = Bundle(
             checked.manifest, result.organization, files.source, checked.signature, result.warnings
         )
+        progress.append(Step.COMPILE)
         try:
             snapshot = build_snapshot(bundle, source=files.source, activated_at=self._clock())
         except IamgateError as error:
             raise ActivationError(Step.COMPILE, str(error)) from None
         if self.run_bundle_tests and snapshot.tests:
+            progress.append(Step.TEST)
             report = run_tests(snapshot)
             if not report.ok:
                 failed = "; ".join(
@@ -280,7 +302,7 @@ class BundleManager:
     def activate_path(self, path: str | os.PathLike[str], *, revision: str | None = None) -> Snapshot:
         try:
             files = load_files(path)
-        except BundleFormatError as error:
+        except (BundleFormatError, OSError) as error:
             with self._lock:
                 self._rejections += 1
                 self._last_error = LoadError(Step.READ.value, str(error), str(path), self._clock())

@@ -25,7 +25,7 @@ from iamgate.service.health import SERVICE_NAME, HealthReporter
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.servicer import AuthorizerServicer
 from iamgate.service.snapshots import SnapshotSource
-from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
+from iamgate.service.wire import add_authorizer
 
 _log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ def create_server(
         options=[("grpc.so_reuseport", 0)],
     )
     servicer = AuthorizerServicer(snapshots, metrics=metrics, decision_log=decision_log, config=config)
-    pb_grpc.add_AuthorizerServicer_to_server(servicer, server)
+    # not pb_grpc.add_AuthorizerServicer_to_server: request bytes protobuf refuses must answer
+    # INVALID_ARGUMENT, not grpcio's INTERNAL (see wire.py)
+    add_authorizer(servicer, server, metrics)
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
