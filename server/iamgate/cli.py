@@ -240,6 +240,10 @@ def _session_policy(text: str | None) -> str | None:
             return Path(text[1:]).read_text(encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--session-policy: cannot read {text[1:]}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise UsageError(
+                f"--session-policy: {text[1:]}: not UTF-8 text (invalid byte at offset {error.start})"
+            ) from None
     return text
 
 
@@ -605,25 +609,31 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def read_simulation_input(text: str, source: str) -> tuple[list[Any], str]:
-    """Parse one object, a JSON array of objects, or JSON lines; returns (items, shape)."""
+    """Parse one object, a JSON array of objects, or JSON lines; returns (items, shape).
+
+    Read strictly (``iamgate.policy.json_text``): a repeated key, deep nesting or NaN is refused
+    with its JSON path, as in every other JSON iamgate reads.
+    """
+    from iamgate.policy.json_text import JsonTextError, load_strict
+
     stripped = text.strip()
     if not stripped:
         raise UsageError(f"{source}: no input (expected a JSON object, a JSON array or JSON lines)")
     try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as whole_error:
+        data = load_strict(stripped)
+    except JsonTextError as whole_error:
+        if any(problem.code != "json" for problem in whole_error.problems):
+            raise UsageError(f"{source}: {whole_error}") from None
         items = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as error:
+                items.append(load_strict(line))
+            except JsonTextError as error:
                 if not items and number == 1:
-                    raise UsageError(
-                        f"{source}: not JSON: {whole_error.msg} (line {whole_error.lineno})"
-                    ) from None
-                raise UsageError(f"{source}: line {number} is not JSON: {error.msg}") from None
+                    raise UsageError(f"{source}: {whole_error}") from None
+                raise UsageError(f"{source}: line {number}: {error}") from None
         return items, "lines"
     if isinstance(data, list):
         return data, "array"
@@ -634,7 +644,10 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     from iamgate.engine.simulate import simulate_many
 
     if args.input == "-":
-        text, source = sys.stdin.read(), "stdin"
+        try:
+            text, source = sys.stdin.read(), "stdin"
+        except UnicodeDecodeError:
+            raise UsageError("stdin: not UTF-8 text") from None
     else:
         try:
             text, source = Path(args.input).read_text(encoding="utf-8"), args.input
@@ -781,6 +794,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug or input nothing foresaw: one line, never a traceback
+        logging.getLogger(__name__).debug("iamgate %s failed", args.command, exc_info=True)
+        sys.stderr.write(f"iamgate {args.command}: internal error: {type(error).__name__}: {error}\n")
+        return EXIT_FAILED
 
 
 def run() -> None:
