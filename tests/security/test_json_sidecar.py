@@ -24,6 +24,7 @@ from service.bundle_helpers import (
 )
 
 import iamgate_client as sdk
+from iamgate.bundle import activation
 from iamgate.bundle import format as fmt
 from iamgate.bundle.commands import build_command
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -109,6 +110,29 @@ def test_a_bundle_policy_with_a_repeated_effect_is_rejected_naming_its_path(tmp_
         )
         _assert_old_revision_serves(sidecar, client, "A")
         assert not client.authorize("alice", "s3:PutObject", OBJECT).allowed
+
+
+def test_an_unexpected_error_in_any_activation_step_is_a_counted_rejection(tmp_path, monkeypatch, caplog):
+    """Whatever a step raises (here: a bug in the compiler), the bundle is rejected at that step."""
+    real_build = activation.build_snapshot
+
+    def build(bundle, **kwargs):
+        if bundle.manifest.revision == "B":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_build(bundle, **kwargs)
+
+    monkeypatch.setattr(activation, "build_snapshot", build)
+    volume = ConfigMapVolume(tmp_path / "configmap")
+    volume.publish(bundle_files(revision="A"))
+    with caplog.at_level(logging.DEBUG), serving(bundle=str(volume.root)) as (sidecar, client):
+        volume.publish(bundle_files(write=True, revision="B"))
+        status = _rejected(client)
+        assert status.last_error_step == "compile"
+        assert "unexpected RecursionError: maximum recursion depth exceeded" in status.last_error
+        _assert_old_revision_serves(sidecar, client, "A")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "no error-level traceback"
+    rejected = [r for r in caplog.records if r.getMessage().startswith("rejected bundle")]
+    assert len(rejected) == 1 and rejected[0].exc_info is None
 
 
 # -- requests ---------------------------------------------------------------------------------------
