@@ -43,6 +43,7 @@ from iamgate.bundle.sources import Backoff, Poller, content_fingerprint, open_so
 from iamgate.bundle.testing import run_tests
 from iamgate.bundle.verify import check_bundle
 from iamgate.errors import IamgateError
+from iamgate.policy.json_text import load_strict
 
 _log = logging.getLogger(__name__)
 
@@ -431,7 +432,7 @@ class BundleManager:
         source = str(path)
         fingerprint = ""
         try:
-            state = json.loads((self.persist_dir / PERSISTED_STATE).read_text())
+            state = load_strict((self.persist_dir / PERSISTED_STATE).read_bytes())
             source = str(state.get("source") or source)
             fingerprint = str(state.get("fingerprint") or "")
         except (OSError, ValueError, AttributeError):
