@@ -31,7 +31,7 @@ from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 ACCOUNT = "123456789012"
 READ = ("alice", "s3:GetObject", OBJECT)
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/EC2-S3-Upload-Role"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/EC2-S3-Upload-Role/i-0abc"
 DEEP = 2000
 
 
@@ -160,7 +160,7 @@ def test_a_session_policy_with_a_repeated_effect_is_invalid_argument_naming_the_
     _, client = embedded
     policy = _policy_text('{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}')
     message = _invalid_argument(
-        lambda: client.authorize(ROLE, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
+        lambda: client.authorize(SESSION, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
     )
     assert "session_policy" in message and "Statement[0].Effect: duplicate key" in message
 
@@ -169,7 +169,7 @@ def test_a_session_policy_nested_2000_levels_deep_is_invalid_argument(embedded):
     sidecar, client = embedded
     policy = '{"Version": "2012-10-17", "Statement": ' + _deep_list(DEEP) + "}"
     message = _invalid_argument(
-        lambda: client.authorize(ROLE, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
+        lambda: client.authorize(SESSION, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
     )
     assert "session_policy" in message and "nested too deeply" in message
     assert _sample(sidecar, "iamgate_internal_errors_total", {"method": "Authorize"}) == 0
@@ -224,7 +224,7 @@ def test_a_session_policy_of_json_text_that_is_not_utf8_in_a_valid_request_is_st
     _, client = embedded
     policy = _policy_text('{"Sid": "\\ud800", "Effect": "Allow", "Action": "*", "Resource": "*"}')
     message = _invalid_argument(
-        lambda: client.authorize(ROLE, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
+        lambda: client.authorize(SESSION, "s3:PutObject", "arn:aws:s3:::b/k", None, policy)
     )
     assert "Statement[0].Sid: a lone UTF-16 surrogate" in message
     json.loads(policy)  # the lenient reader would have taken it
