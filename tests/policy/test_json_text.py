@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -140,3 +142,16 @@ def test_the_policy_parser_takes_a_nesting_limit():
     assert parse_policy(text, max_depth=3)
     with pytest.raises(PolicyParseError, match="nested too deeply"):
         parse_policy(text, max_depth=2)
+
+
+def test_no_module_of_the_server_reads_json_but_through_the_strict_reader():
+    root = Path(__file__).resolve().parents[2] / "server" / "iamgate"
+    lenient = re.compile(r"\bjson\.loads?\(")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "json_text.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if lenient.search(line)
+    ]
+    assert offenders == [], "read JSON with iamgate.policy.json_text.load_strict"
