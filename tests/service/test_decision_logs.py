@@ -377,3 +377,17 @@ def test_serve_flags_set_the_decision_log_limits():
         "decision_log_max_files": 2,
         "decision_log_max_context_keys": 8,
     }
+
+
+def test_a_key_given_twice_is_logged_once_with_the_values_of_both():
+    event = _event(pb.AuthorizeRequest(context=[_entry("app:tags", "a"), _entry("app:tags", "b", "c")]))
+    assert event["request"]["context"] == {"app:tags": ["a", "b", "…[1 more values]"]}
+
+
+def test_a_sensitive_key_cut_to_the_same_name_as_an_earlier_key_still_hides_its_values():
+    secret_key = "k" * 20 + "-token"
+    limits = LineLimits(value_chars=10)
+    request = pb.AuthorizeRequest(context=[_entry("k" * 26, "public"), _entry(secret_key, "s3cr3t")])
+    event = _event(request, limits, sensitive=frozenset({secret_key}))
+    assert event["request"]["context"] == {"kkkkkkkkkk…[truncated 16 chars]": REDACTED}
+    assert "s3cr3t" not in json.dumps(event)

@@ -61,6 +61,12 @@ Pending = tuple[float, str, Any, Any, float]
 """(unix time, method, request message, AuthorizeResponse, latency seconds): what the hot path queues."""
 
 
+MIN_LINE_BYTES = MIN_DECISION_LOG_LINE_BYTES
+"""Room for the last-resort line (identity fields cut to ``_LAST_RESORT_CHARS``, JSON-escaped)."""
+_LAST_RESORT_CHARS = 32
+_MARKER = "…[truncated {:,} chars]"
+
+
 @dataclass(frozen=True, slots=True)
 class LineLimits:
     """How much of a caller's request one decision-log line may hold.
@@ -95,12 +101,6 @@ def decision_log_limits(config: ServiceConfig) -> LineLimits:
     )
 
 
-MIN_LINE_BYTES = MIN_DECISION_LOG_LINE_BYTES
-"""Room for the last-resort line (identity fields cut to ``_LAST_RESORT_CHARS``, JSON-escaped)."""
-_LAST_RESORT_CHARS = 32
-_MARKER = "…[truncated {:,} chars]"
-
-
 def cut(text: str, limit: int) -> tuple[str, bool]:
     """``text`` if it has at most ``limit`` characters, else its first ``limit`` and a marker."""
     if len(text) <= limit:
@@ -125,40 +125,53 @@ def _value_text(value: pb.ContextValue, key: str, limit: int) -> tuple[str | Non
 def _context(
     request: Any, sensitive: frozenset[str], limits: LineLimits
 ) -> tuple[dict[str, Any], list[str], int, bool]:
-    """The loggable context: (context, redacted keys, keys dropped, anything cut).
+    """The loggable context: (context, redacted keys, entries not logged, anything cut).
 
-    Stops early once the kept text alone would fill a line, so a huge context costs the writer
-    thread no more than a line's worth of work.
+    A key given twice is logged once with both entries' values, as the engine merges them.
+    Stops at the key limit, or once the kept text alone would fill a line, so a huge context
+    costs the writer thread no more than a line's worth of work.
     """
     context: dict[str, Any] = {}
     redacted: list[str] = []
+    extra_values: dict[str, int] = {}
     entries = request.context
     was_cut = False
     budget = limits.line_bytes
     for position, entry in enumerate(entries):
-        if len(context) >= limits.context_keys or budget <= 0:
-            return context, redacted, len(entries) - position, True
         key, key_cut = cut(entry.key, limits.value_chars)
+        values = context.get(key)
+        if budget <= 0 or (values is None and len(context) >= limits.context_keys):
+            _mark_extra_values(context, extra_values)
+            return context, redacted, len(entries) - position, True
         was_cut = was_cut or key_cut
-        if key in context:  # two long names cut to the same text: keep the first
+        if values is None:
+            budget -= len(key) + 6
+        if entry.key.lower() in sensitive:  # whatever the entries its name was merged with
+            if values is not REDACTED:
+                context[key] = REDACTED
+                redacted.append(key)
+                budget -= len(key) + len(REDACTED)
             continue
-        budget -= len(key) + 6
-        if entry.key.lower() in sensitive:
-            context[key] = REDACTED
-            redacted.append(key)
-            budget -= len(key) + len(REDACTED)
+        if values is REDACTED:
             continue
-        values: list[str | None] = []
-        for value in entry.values[: limits.values_per_key]:
+        if values is None:
+            values = context[key] = []
+        room = max(limits.values_per_key - len(values), 0)
+        for value in entry.values[:room]:
             text, value_cut = _value_text(value, entry.key, limits.value_chars)
             was_cut = was_cut or value_cut
             values.append(text)
             budget -= len(text or "") + 3
-        if len(entry.values) > limits.values_per_key:
-            values.append(f"…[{len(entry.values) - limits.values_per_key:,} more values]")
+        if len(entry.values) > room:
+            extra_values[key] = extra_values.get(key, 0) + len(entry.values) - room
             was_cut = True
-        context[key] = values
+    _mark_extra_values(context, extra_values)
     return context, redacted, 0, was_cut
+
+
+def _mark_extra_values(context: dict[str, Any], extra_values: dict[str, int]) -> None:
+    for key, count in extra_values.items():
+        context[key].append(f"…[{count:,} more values]")
 
 
 def build_event(
