@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, TextIO
 
 from iamgate.engine.errors import RequestError
@@ -110,7 +111,11 @@ def cut(text: str, limit: int) -> tuple[str, bool]:
 
 def _value_text(value: pb.ContextValue, key: str, limit: int) -> tuple[str | None, bool]:
     """One context value as text, cut at ``limit``; binary values are encoded only as far as kept."""
-    if value.WhichOneof("kind") == "binary_value":
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        text = value.string_value
+        return (text, False) if len(text) <= limit else cut(text, limit)
+    if kind == "binary_value":
         data = value.binary_value
         full = 4 * ((len(data) + 2) // 3)
         if full > limit:
@@ -137,8 +142,10 @@ def _context(
     entries = request.context
     was_cut = False
     budget = limits.line_bytes
+    value_chars, values_per_key = limits.value_chars, limits.values_per_key
     for position, entry in enumerate(entries):
-        key, key_cut = cut(entry.key, limits.value_chars)
+        name = entry.key
+        key, key_cut = cut(name, value_chars) if len(name) > value_chars else (name, False)
         values = context.get(key)
         if budget <= 0 or (values is None and len(context) >= limits.context_keys):
             _mark_extra_values(context, extra_values)
@@ -146,7 +153,7 @@ def _context(
         was_cut = was_cut or key_cut
         if values is None:
             budget -= len(key) + 6
-        if entry.key.lower() in sensitive:  # whatever the entries its name was merged with
+        if name.lower() in sensitive:  # whatever the entries its name was merged with
             if values is not REDACTED:
                 context[key] = REDACTED
                 redacted.append(key)
@@ -156,14 +163,15 @@ def _context(
             continue
         if values is None:
             values = context[key] = []
-        room = max(limits.values_per_key - len(values), 0)
-        for value in entry.values[:room]:
-            text, value_cut = _value_text(value, entry.key, limits.value_chars)
+        given = entry.values
+        room = max(values_per_key - len(values), 0)
+        for value in islice(given, room):
+            text, value_cut = _value_text(value, name, value_chars)
             was_cut = was_cut or value_cut
             values.append(text)
             budget -= len(text or "") + 3
-        if len(entry.values) > room:
-            extra_values[key] = extra_values.get(key, 0) + len(entry.values) - room
+        if len(given) > room:
+            extra_values[key] = extra_values.get(key, 0) + len(given) - room
             was_cut = True
     _mark_extra_values(context, extra_values)
     return context, redacted, 0, was_cut
@@ -182,11 +190,13 @@ def build_event(
     context, redacted, dropped, context_cut = _context(request, sensitive, limits)
     truncated: list[str] = []
 
+    field_chars = limits.field_chars
+
     def field(name: str, text: str) -> str:
-        kept, was_cut = cut(text, limits.field_chars)
-        if was_cut:
-            truncated.append(name)
-        return kept
+        if len(text) <= field_chars:
+            return text
+        truncated.append(name)
+        return cut(text, field_chars)[0]
 
     moment = datetime.fromtimestamp(timestamp, UTC)
     event: dict[str, Any] = {
