@@ -100,6 +100,10 @@ class RotatingFile:
             if self._fd is None or not self._still_ours():
                 self._close_fd()
                 self._open()
+            data = ("\n".join(lines) + "\n").encode("utf-8")
+            if self._size + len(data) <= self._max_bytes:  # the usual case: the whole batch fits
+                self._write_all(data)
+                return
             chunk: list[bytes] = []
             chunk_size = 0
             for line in lines:
