@@ -391,3 +391,13 @@ def test_a_sensitive_key_cut_to_the_same_name_as_an_earlier_key_still_hides_its_
     event = _event(request, limits, sensitive=frozenset({secret_key}))
     assert event["request"]["context"] == {"kkkkkkkkkk…[truncated 16 chars]": REDACTED}
     assert "s3cr3t" not in json.dumps(event)
+
+
+def test_a_file_truncated_in_place_by_logrotate_is_measured_again(tmp_path):
+    path = tmp_path / "d.jsonl"
+    sink = RotatingFile(str(path), max_bytes=1000, max_files=1)
+    _write(sink, 9)
+    path.write_text("")  # copytruncate
+    _write(sink, 2)
+    sink.close()
+    assert path.stat().st_size == 200 and not (tmp_path / "d.jsonl.1").exists()

@@ -46,7 +46,8 @@ class RotatingFile:
     and starts a new ``path``; with ``max_files`` 0 the full file is simply removed. Every line
     is at most ``max_bytes`` (the logger bounds lines well below it), so the disk used is at most
     ``max_bytes * (max_files + 1)``. When something else renames or deletes ``path`` (logrotate),
-    the next write notices that ``path`` is no longer the open file and reopens it.
+    the next write notices that ``path`` is no longer the open file and reopens it; when it is
+    truncated in place (``copytruncate``) the next write re-reads its size.
     """
 
     def __init__(self, path: str, *, max_bytes: int, max_files: int) -> None:
@@ -70,14 +71,20 @@ class RotatingFile:
             os.close(fd)
 
     def _still_ours(self) -> bool:
-        """Is ``path`` still the file we have open (not renamed or deleted behind our back)?"""
+        """Is ``path`` still the file we have open (not renamed or deleted behind our back)?
+
+        Also re-reads its size, which another writer or a truncation may have changed.
+        """
         assert self._fd is not None
         try:
             on_disk = os.stat(self.path)
         except FileNotFoundError:
             return False
         mine = os.fstat(self._fd)
-        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+        if (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino):
+            return False
+        self._size = mine.st_size  # truncated in place (logrotate's copytruncate) or appended to
+        return True
 
     def _rotate(self) -> None:
         self._close_fd()
