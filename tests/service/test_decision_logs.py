@@ -401,3 +401,12 @@ def test_a_file_truncated_in_place_by_logrotate_is_measured_again(tmp_path):
     _write(sink, 2)
     sink.close()
     assert path.stat().st_size == 200 and not (tmp_path / "d.jsonl.1").exists()
+
+
+def test_a_path_that_is_not_a_regular_file_is_never_rotated(tmp_path):
+    path = tmp_path / "stdout"
+    path.symlink_to("/dev/null")  # as --decision-log /dev/stdout is in a container
+    sink = RotatingFile(str(path), max_bytes=100, max_files=1)
+    _write(sink, 5)
+    sink.close()
+    assert path.is_symlink() and [p.name for p in tmp_path.iterdir()] == ["stdout"]

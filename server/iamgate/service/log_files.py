@@ -8,6 +8,7 @@ the lost lines; the file sink recovers by reopening at its next write.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Protocol, TextIO, runtime_checkable
 
 FILE_MODE = 0o640
@@ -47,7 +48,8 @@ class RotatingFile:
     is at most ``max_bytes`` (the logger bounds lines well below it), so the disk used is at most
     ``max_bytes * (max_files + 1)``. When something else renames or deletes ``path`` (logrotate),
     the next write notices that ``path`` is no longer the open file and reopens it; when it is
-    truncated in place (``copytruncate``) the next write re-reads its size.
+    truncated in place (``copytruncate``) the next write re-reads its size. A path that is not a
+    regular file (``/dev/stdout``, a named pipe) is written to as it is, never rotated.
     """
 
     def __init__(self, path: str, *, max_bytes: int, max_files: int) -> None:
@@ -58,12 +60,14 @@ class RotatingFile:
         self._max_files = max_files
         self._fd: int | None = None
         self._size = 0
-        self.rotations = 0
+        self._regular = True
         self._open()  # fails at start-up, not at the first decision, when the path is unusable
 
     def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-        self._size = os.fstat(self._fd).st_size
+        opened = os.fstat(self._fd)
+        self._size = opened.st_size
+        self._regular = stat.S_ISREG(opened.st_mode)
 
     def _close_fd(self) -> None:
         if self._fd is not None:
@@ -99,16 +103,15 @@ class RotatingFile:
                 if os.path.lexists(older):
                     os.replace(older, f"{self.path}.{index + 1}")
             os.replace(self.path, f"{self.path}.1")
-        self.rotations += 1
         self._open()
 
     def write_lines(self, lines: list[str]) -> None:
         try:
-            if self._fd is None or not self._still_ours():
+            if self._fd is None or (self._regular and not self._still_ours()):
                 self._close_fd()
                 self._open()
             data = ("\n".join(lines) + "\n").encode("utf-8")
-            if self._size + len(data) <= self._max_bytes:  # the usual case: the whole batch fits
+            if not self._regular or self._size + len(data) <= self._max_bytes:  # the usual case
                 self._write_all(data)
                 return
             chunk: list[bytes] = []
