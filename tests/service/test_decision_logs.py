@@ -7,6 +7,8 @@ import json
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iamgate.cli import _decision_log_limits, build_parser
 from iamgate.service import ConfigError, DecisionLogger, ServiceConfig
@@ -410,3 +412,29 @@ def test_a_path_that_is_not_a_regular_file_is_never_rotated(tmp_path):
     _write(sink, 5)
     sink.close()
     assert path.is_symlink() and [p.name for p in tmp_path.iterdir()] == ["stdout"]
+
+
+_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda char, n: char * n, st.sampled_from(["a", "\x00", "é", "😀", '"']), st.integers(0, 6000)),
+)
+_SECRET = "s3cr3t-value"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fields=st.lists(_TEXT, min_size=4, max_size=4),
+    context=st.lists(
+        st.tuples(st.one_of(_TEXT, st.just("X-Api-Token")), st.lists(_TEXT, max_size=20)), max_size=80
+    ),
+)
+def test_no_line_exceeds_the_maximum_or_reveals_a_sensitive_value_whatever_the_request(fields, context):
+    limits = LineLimits(line_bytes=4096)
+    entries = [_entry(key, *values) for key, values in context]
+    entries.append(_entry("x-api-token", _SECRET))
+    request_id, principal, action, resource = fields
+    request = pb.AuthorizeRequest(
+        request_id=request_id, principal=principal, action=action, resource=resource, context=entries
+    )
+    event = _event(request, limits, sensitive=frozenset({"x-api-token"}))  # asserts the line's size
+    assert _SECRET not in json.dumps(event, ensure_ascii=False)
