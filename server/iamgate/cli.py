@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="redact this context key's values in decision logs (repeatable)",
     )
+    for flag, metavar, meaning in _DECISION_LOG_LIMIT_FLAGS:
+        serve.add_argument(flag, type=int, metavar=metavar, help=meaning)
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
     check = commands.add_parser("check", help="ask a running sidecar for a decision")
@@ -718,6 +720,39 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
     return _emit(result, out)
 
 
+_DECISION_LOG_LIMIT_FLAGS = (
+    (
+        "--decision-log-max-bytes",
+        "BYTES",
+        "rotate the decision log file before it grows past this (default 100 MiB)",
+    ),
+    ("--decision-log-max-files", "N", "rotated decision log files kept, PATH.1 ... PATH.N (default 5)"),
+    ("--decision-log-max-value-chars", "N", "cut each logged context value and key name here (default 256)"),
+    (
+        "--decision-log-max-field-chars",
+        "N",
+        "cut the logged principal, action, resource, request id and message here (default 1024)",
+    ),
+    ("--decision-log-max-context-keys", "N", "log at most this many context keys (default 64)"),
+    ("--decision-log-max-values-per-key", "N", "log at most this many values of a context key (default 16)"),
+    (
+        "--decision-log-max-line-bytes",
+        "BYTES",
+        "no decision log line is longer (default 16384, minimum 4096)",
+    ),
+)
+
+
+def _decision_log_limits(args: argparse.Namespace) -> dict[str, int]:
+    """The ``--decision-log-max-*`` flags given, as ServiceConfig fields (the rest keep their defaults)."""
+    given = {}
+    for flag, _, _ in _DECISION_LOG_LIMIT_FLAGS:
+        setting = flag.removeprefix("--").replace("-", "_")
+        if getattr(args, setting) is not None:
+            given[setting] = getattr(args, setting)
+    return given
+
+
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from iamgate.service import BundleSetupError, ConfigError, ServiceConfig, serve
     from iamgate.service.bundles import SHADOW_LOGGER, snapshot_source
@@ -738,6 +773,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             enable_admin=args.enable_admin,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
+            **_decision_log_limits(args),
         )
     except ConfigError as error:
         raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None

@@ -11,6 +11,8 @@ from iamgate.service.errors import ConfigError
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
+MIN_DECISION_LOG_LINE_BYTES = 4096
+"""Room for a decision's identity however long the request's strings (see decision_logs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,9 @@ class ServiceConfig:
     ``metrics_address`` is ``HOST:PORT`` or ``None`` for no metrics endpoint.
     ``decision_log`` is a file path, ``"-"`` for stderr, or ``None`` (off).
     ``sensitive_context_keys`` are redacted in decision logs (compared case-insensitively).
+    ``decision_log_max_bytes`` / ``_max_files``: a log file is rotated before it grows past the
+    first; the second is how many rotated files are kept. The ``decision_log_max_*`` character,
+    key and line limits bound what one line copies from a caller's request.
     """
 
     address: str = DEFAULT_ADDRESS
@@ -31,6 +36,13 @@ class ServiceConfig:
     max_workers: int = 16
     max_batch_size: int = 1000
     decision_log_queue_size: int = 10_000
+    decision_log_max_bytes: int = 100 * 1024 * 1024
+    decision_log_max_files: int = 5
+    decision_log_max_value_chars: int = 256
+    decision_log_max_field_chars: int = 1024
+    decision_log_max_context_keys: int = 64
+    decision_log_max_values_per_key: int = 16
+    decision_log_max_line_bytes: int = 16 * 1024
     shutdown_grace_seconds: float = 5.0
 
     def __post_init__(self) -> None:
@@ -43,8 +55,30 @@ class ServiceConfig:
             raise ConfigError("max_batch_size", "must be at least 1")
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
+        self._check_decision_log_limits()
         lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
         object.__setattr__(self, "sensitive_context_keys", lowered)
+
+    def _check_decision_log_limits(self) -> None:
+        for setting in (
+            "decision_log_max_value_chars",
+            "decision_log_max_field_chars",
+            "decision_log_max_context_keys",
+            "decision_log_max_values_per_key",
+        ):
+            if getattr(self, setting) < 1:
+                raise ConfigError(setting, "must be at least 1")
+        if self.decision_log_max_files < 0:
+            raise ConfigError("decision_log_max_files", "must be at least 0")
+        if self.decision_log_max_line_bytes < MIN_DECISION_LOG_LINE_BYTES:
+            raise ConfigError(
+                "decision_log_max_line_bytes", f"must be at least {MIN_DECISION_LOG_LINE_BYTES}"
+            )
+        if self.decision_log_max_bytes < self.decision_log_max_line_bytes:
+            raise ConfigError(
+                "decision_log_max_bytes",
+                f"must be at least decision_log_max_line_bytes ({self.decision_log_max_line_bytes})",
+            )
 
 
 def check_address(address: str, *, setting: str) -> None:

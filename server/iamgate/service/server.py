@@ -19,7 +19,7 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 
 from iamgate.service.config import ServiceConfig, split_host_port
-from iamgate.service.decision_logs import DecisionLogger
+from iamgate.service.decision_logs import DecisionLogger, decision_log_limits
 from iamgate.service.errors import ConfigError
 from iamgate.service.health import SERVICE_NAME, HealthReporter
 from iamgate.service.metrics import ServiceMetrics
@@ -115,6 +115,10 @@ def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
                 sensitive_keys=config.sensitive_context_keys,
                 max_queue=config.decision_log_queue_size,
                 on_drop=metrics.count_dropped_log,
+                on_truncate=metrics.count_truncated_log,
+                max_bytes=config.decision_log_max_bytes,
+                max_files=config.decision_log_max_files,
+                limits=decision_log_limits(config),
             )
         except OSError as error:
             raise ConfigError(
