@@ -178,7 +178,7 @@ def test_a_restart_with_the_source_gone_serves_the_persisted_revision(tmp_path):
             assert client.status().active.revision == "B"
     finally:
         server.close()
-    assert (persist / "last-good.tar.gz").exists()
+    assert (persist / "last-good.bundle.json").exists()
     with serving(bundle=server.url, persist_dir=str(persist)) as (sidecar, client):
         assert _health(sidecar) == health_pb2.HealthCheckResponse.SERVING
         status = client.status()
