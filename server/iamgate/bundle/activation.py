@@ -210,6 +210,7 @@ class BundleManager:
         self._activations = 0
         self._rejections = 0
         self._held_back: _HeldBack | None = None
+        self._persist_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -378,7 +379,7 @@ class BundleManager:
             active, rolled_from = self._active, self._previous
             if rolled_from is not None and rolled_from.files is not None:
                 self._held_back = _HeldBack(rolled_from.snapshot.revision, rolled_from.fingerprint)
-        self._persist(active)
+        self._persist()
         self._emit(ActivationEvent("rolled-back", active.snapshot.source, active.snapshot.revision))
         return active.snapshot
 
@@ -396,7 +397,7 @@ class BundleManager:
             self._last_error = None
             self._last_success = self._clock()
         if persist:
-            self._persist(loaded)
+            self._persist()
 
     # -- sources ------------------------------------------------------------------------------
 
@@ -551,12 +552,22 @@ class BundleManager:
             raise _TornState(f"{legacy}: unreadable ({error})") from None
         return files, state, str(legacy)
 
-    def _persist(self, loaded: _Loaded) -> None:
-        """Commit the bundle and its state in one file: temp file, fsync, one rename, fsync dir."""
-        if self.persist_dir is None or loaded.files is None:
+    def _persist(self) -> None:
+        """Commit the active bundle and its state in one file: temp file, fsync, one rename, fsync dir.
+
+        Commits are serialized and each writes what is active when it runs, so a slow commit of
+        a swap can never overwrite the commit of a rollback that followed it.
+        """
+        if self.persist_dir is None:
             return
-        with self._lock:
-            held = self._held_back
+        with self._persist_lock:
+            with self._lock:
+                loaded, held = self._active, self._held_back
+            if loaded is not None and loaded.files is not None:
+                self._commit(loaded, held)
+
+    def _commit(self, loaded: _Loaded, held: _HeldBack | None) -> None:
+        assert self.persist_dir is not None
         archive = archive_bytes(_persistable(loaded))
         document = {
             "format": PERSISTED_FORMAT,
