@@ -151,13 +151,11 @@ class Verifier:
                 "by a key that is not configured",
             )
         listed = _listing(f"{entry.keyid} ({entry.algorithm})" for entry in entries)
-        trusted = _listing(
-            f"{key.key_id} ({key.algorithm}{'' if key.pinned else ', any key id'})" for key in self.keys
-        )
+        trusted = _listing(f"{key.key_id} ({key.algorithm})" for key in self.keys)
         raise BundleVerificationError(
             "untrusted-key",
-            f"untrusted key: the bundle is signed by key id {listed}, and no configured key checks that "
-            f"key id and algorithm (configured: {trusted})",
+            f"untrusted key: the bundle is signed only by key id {listed}, which is not a configured "
+            f"key (configured: {trusted})",
         )
 
 
