@@ -279,6 +279,8 @@ class HttpSource:
             chunks.append(chunk)
 
     def _too_slow(self) -> BundleSourceError:
+        if self._closed:
+            return BundleSourceError(f"{self.description}: the download was cut short (stopping)")
         return BundleSourceError(
             f"{self.description}: the download did not finish within {self.download_timeout:g} s "
             "(--download-timeout)"
