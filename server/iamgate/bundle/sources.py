@@ -437,6 +437,6 @@ class Poller:
                 delay = self.poll_once()
             except Exception as error:  # never let the poller die: log through on_error and retry
                 self.failures += 1
-                self._on_error(BundleError(f"{self.source.description}: unexpected error: {error!r}"))
+                self._on_error(BundleError(redact(f"{self.source.description}: unexpected error: {error!r}")))
                 delay = self._backoff.delay(self.failures)
             self._stop.wait(delay)
