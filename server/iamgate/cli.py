@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bundle",
         metavar="PATH_OR_URL",
         help="the policy bundle: a directory, .tar.gz or account-details JSON file (watched for "
-        "changes), or an http(s) URL (polled with ETags); default: the embedded bundle",
+        "changes), or an http(s) URL (polled with ETag and Last-Modified); default: the embedded bundle",
     )
     serve.add_argument(
         "--shadow-bundle",
