@@ -5,8 +5,11 @@ with one reference assignment under a lock, after the candidate has passed every
 reads the reference once and finishes on that revision, so nobody ever sees half a bundle. A
 bundle failing any step is rejected with the step and reason in ``status()`` (and in the event
 passed to ``listener``, for logs and metrics) while the last good bundle keeps serving. The last
-good bundle is persisted (temp file + rename) so that a restart with the bundle server down
-serves it. A shadow candidate can be evaluated beside the active bundle (see ``shadow``).
+good bundle is persisted — bundle and state in one file, committed by one rename — so that a
+restart with the bundle server down serves it. A rollback holds the revision it left back (also
+across restarts) until the source offers another; with verification configured, a signed
+candidate older than the active revision (by the manifest's ``created``) is refused. A shadow
+candidate can be evaluated beside the active bundle (see ``shadow``).
 """
 
 from __future__ import annotations
