@@ -39,7 +39,7 @@ def test_a_presigned_url_never_appears_in_metrics_status_logs_or_persisted_state
         ):
             assert client.status().active.revision == "A"
             assert "X-Amz-Signature=5ec2e75eb0deadbeef" in server.paths[0]  # the real URL fetches
-            server.fail_next = 2  # fetch failures: logged, in last_error
+            server.fail_next = 1  # a fetch failure: logged, in last_error
             wait_until(lambda: client.status().last_error_step == "fetch")
             server.publish(tarball(bundle_files(revision="M", extra=MALFORMED)), 1_764_000_100)
             wait_until(lambda: client.status().last_error_step == "validate")  # a rejection
