@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bundle",
         metavar="PATH_OR_URL",
         help="the policy bundle: a directory, .tar.gz or account-details JSON file (watched for "
-        "changes), or an http(s) URL (polled with ETags); default: the embedded bundle",
+        "changes), or an http(s) URL (polled with ETag and Last-Modified); default: the embedded bundle",
     )
     serve.add_argument(
         "--shadow-bundle",
@@ -111,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         metavar="SECONDS",
         help="seconds between two polls of a bundle source, jittered by 10%% (default %(default)g)",
+    )
+    serve.add_argument(
+        "--download-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds one whole download of an http(s) bundle may take, however the server "
+        "drips it (default 30)",
+    )
+    serve.add_argument(
+        "--max-download-bytes",
+        type=int,
+        metavar="BYTES",
+        help="bytes (compressed) one download of an http(s) bundle may have (default 67108864 = 64 MiB)",
     )
     serve.add_argument(
         "--verify-key", metavar="FILE", help="Ed25519 public key (PEM) bundles must be signed with"
@@ -778,6 +791,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as error:
         raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None
     settings: dict[str, Any] = {}
+    if args.download_timeout is not None:
+        settings["download_timeout"] = args.download_timeout
+    if args.max_download_bytes is not None:
+        settings["max_download_bytes"] = args.max_download_bytes
     if args.no_cache:
         settings["cache_size"] = 0
     elif args.cache_size is not None:
