@@ -21,6 +21,9 @@ class ServiceConfig:
     ``metrics_address`` is ``HOST:PORT`` or ``None`` for no metrics endpoint.
     ``decision_log`` is a file path, ``"-"`` for stderr, or ``None`` (off).
     ``sensitive_context_keys`` are redacted in decision logs (compared case-insensitively).
+    The ``max_*`` settings bound the work of one call (see ``iamgate.service.limits`` and the
+    README's "Limits"); ``max_expensive_calls`` must stay below ``max_workers`` so that Simulate
+    and Explain can never take every thread Authorize needs.
     """
 
     address: str = DEFAULT_ADDRESS
@@ -32,6 +35,20 @@ class ServiceConfig:
     max_batch_size: int = 1000
     decision_log_queue_size: int = 10_000
     shutdown_grace_seconds: float = 5.0
+    # Bounded work per call (README "Limits"); each is a `iamgate serve --max-...` flag.
+    max_receive_message_bytes: int = 4 << 20
+    max_session_policy_bytes: int = 10 << 10
+    max_context_entries: int = 100
+    max_context_values: int = 1_000
+    max_simulate_evaluations: int = 10_000
+    max_simulate_statements: int = 5_000
+    max_simulate_policy_bytes: int = 1 << 20
+    max_scp_levels: int = 10
+    max_simulate_response_bytes: int = 4 << 20
+    max_explain_statements: int = 10_000
+    max_explain_bytes: int = 4 << 20
+    max_expensive_call_seconds: float = 10.0
+    max_expensive_calls: int = 2
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -43,8 +60,33 @@ class ServiceConfig:
             raise ConfigError("max_batch_size", "must be at least 1")
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
+        for setting in _POSITIVE_LIMITS:
+            if not getattr(self, setting) > 0:
+                raise ConfigError(setting, "must be greater than 0")
+        if not 0 <= self.max_expensive_calls < self.max_workers:
+            raise ConfigError(
+                "max_expensive_calls",
+                f"must be from 0 to {self.max_workers - 1}: fewer than the {self.max_workers} worker "
+                "threads, so that Authorize always finds one free",
+            )
         lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
         object.__setattr__(self, "sensitive_context_keys", lowered)
+
+
+_POSITIVE_LIMITS = (
+    "max_receive_message_bytes",
+    "max_session_policy_bytes",
+    "max_context_entries",
+    "max_context_values",
+    "max_simulate_evaluations",
+    "max_simulate_statements",
+    "max_simulate_policy_bytes",
+    "max_scp_levels",
+    "max_simulate_response_bytes",
+    "max_explain_statements",
+    "max_explain_bytes",
+    "max_expensive_call_seconds",
+)
 
 
 def check_address(address: str, *, setting: str) -> None:
