@@ -314,6 +314,7 @@ def _snake_path(path: str) -> str:
         ("CallerArn", "caller_arn"),
         ("ContextEntries", "context_entries"),
         ("EvaluationResults", "evaluation_results"),
+        ("SessionPolicyList", "session_policy_list"),
     ):
         if path.startswith(aws):
             return proto + path[len(aws) :]
