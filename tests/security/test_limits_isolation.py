@@ -48,11 +48,13 @@ def hammering(stub, request: pb.SimulateRequest, callers: int = HAMMERS) -> Iter
 
 
 def test_authorize_is_answered_promptly_while_16_heavy_simulates_hammer_the_sidecar():
-    with sidecar(max_workers=16, max_expensive_call_seconds=3) as (_, stub):
-        with hammering(stub, heavy_simulate(50)) as codes:
-            started = time.monotonic()
-            answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=20)
-            waited = time.monotonic() - started
+    with (
+        sidecar(max_workers=16, max_expensive_call_seconds=3) as (_, stub),
+        hammering(stub, heavy_simulate(50)) as codes,
+    ):
+        started = time.monotonic()
+        answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=20)
+        waited = time.monotonic() - started
 
     assert answer.decision == pb.DECISION_ALLOWED
     assert waited < 2
@@ -60,9 +62,11 @@ def test_authorize_is_answered_promptly_while_16_heavy_simulates_hammer_the_side
 
 
 def test_a_simulate_beyond_the_concurrent_limit_is_refused_naming_it():
-    with sidecar(max_workers=4, max_expensive_calls=1, max_expensive_call_seconds=3) as (_, stub):
-        with hammering(stub, heavy_simulate(50), callers=1):
-            error = rpc_error(stub.Simulate, heavy_simulate(1, statements=1), timeout=10)
+    with (
+        sidecar(max_workers=4, max_expensive_calls=1, max_expensive_call_seconds=3) as (_, stub),
+        hammering(stub, heavy_simulate(50), callers=1),
+    ):
+        error = rpc_error(stub.Simulate, heavy_simulate(1, statements=1), timeout=10)
 
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error.details() == (
@@ -72,10 +76,12 @@ def test_a_simulate_beyond_the_concurrent_limit_is_refused_naming_it():
 
 
 def test_an_explain_shares_the_limit_with_simulate():
-    with sidecar(max_workers=4, max_expensive_calls=1, max_expensive_call_seconds=3) as (_, stub):
-        with hammering(stub, heavy_simulate(50), callers=1):
-            error = rpc_error(stub.Explain, pb.ExplainRequest(**AUTHORIZE), timeout=10)
-            answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=10)
+    with (
+        sidecar(max_workers=4, max_expensive_calls=1, max_expensive_call_seconds=3) as (_, stub),
+        hammering(stub, heavy_simulate(50), callers=1),
+    ):
+        error = rpc_error(stub.Explain, pb.ExplainRequest(**AUTHORIZE), timeout=10)
+        answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=10)
 
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "(--max-expensive-calls)" in error.details()

@@ -21,7 +21,8 @@ def test_a_session_policy_over_its_size_limit_is_refused():
 
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert error.details() == (
-        f"session_policy: {len(BIG_SESSION_POLICY)} bytes, at most 10240 per request (--max-session-policy-bytes)"
+        f"session_policy: {len(BIG_SESSION_POLICY)} bytes, at most 10240 per request "
+        "(--max-session-policy-bytes)"
     )
 
 
