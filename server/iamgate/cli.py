@@ -51,6 +51,12 @@ LIMITS: tuple[tuple[str, type, float, str], ...] = (
     ("max_session_policy_bytes", int, 10 << 10, "largest session policy of an Authorize/Explain request"),
     ("max_context_entries", int, 100, "context entries of one request"),
     ("max_context_values", int, 1_000, "context values over all entries of one request"),
+    (
+        "max_condition_comparisons",
+        int,
+        10_000,
+        "condition values x context values a session policy (or Simulate's policies) may compare",
+    ),
     ("max_simulate_evaluations", int, 10_000, "Simulate's action names x resource ARNs"),
     ("max_simulate_statements", int, 5_000, "statements over all policies of one Simulate"),
     ("max_simulate_policy_bytes", int, 1 << 20, "bytes of policy text over all policies of one Simulate"),
@@ -65,6 +71,7 @@ SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
 SIMULATE_LIMITS = (
     "max_context_entries",
     "max_context_values",
+    "max_condition_comparisons",
     "max_simulate_evaluations",
     "max_simulate_statements",
     "max_simulate_policy_bytes",

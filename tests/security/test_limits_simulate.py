@@ -148,3 +148,24 @@ def test_a_malformed_simulate_is_still_invalid_argument():
         )
 
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_conditions_comparing_too_many_values_with_the_context_are_refused_before_evaluating():
+    patterns = [f"*a*b*{i}*" for i in range(60_000)]
+    document = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    document["Statement"][0]["Condition"] = {"ForAnyValue:StringLike": {"app:x": patterns}}
+    request = pb.SimulateRequest(action_names=["s3:GetObject"], policy_input_list=[json.dumps(document)])
+    request.context_entries.add(
+        context_key_name="app:x",
+        context_key_values=["a" * 200] * 1000,
+        context_key_type=pb.CONTEXT_KEY_TYPE_STRING_LIST,
+    )
+    with sidecar() as (_, stub):  # once a single evaluation of 3 minutes
+        started = time.monotonic()
+        error = rpc_error(stub.Simulate, request, timeout=60)
+        elapsed = time.monotonic() - started
+
+    assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.details().startswith("policy_input_list[0]: 60000000 condition comparisons per evaluation")
+    assert "(--max-condition-comparisons)" in error.details()
+    assert elapsed < 5

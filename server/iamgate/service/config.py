@@ -40,6 +40,7 @@ class ServiceConfig:
     max_session_policy_bytes: int = 10 << 10
     max_context_entries: int = 100
     max_context_values: int = 1_000
+    max_condition_comparisons: int = 10_000
     max_simulate_evaluations: int = 10_000
     max_simulate_statements: int = 5_000
     max_simulate_policy_bytes: int = 1 << 20
@@ -78,6 +79,7 @@ _POSITIVE_LIMITS = (
     "max_session_policy_bytes",
     "max_context_entries",
     "max_context_values",
+    "max_condition_comparisons",
     "max_simulate_evaluations",
     "max_simulate_statements",
     "max_simulate_policy_bytes",

@@ -16,15 +16,16 @@ Simulate's input limits live in ``iamgate.engine.simulate`` (``iamgate simulate`
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import grpc
 
 from iamgate.engine.result import PolicyTrace
-from iamgate.engine.simulate import SimulationLimits, flag
+from iamgate.engine.simulate import SimulationLimits, condition_comparisons, flag
 from iamgate.service.config import ServiceConfig
 
 
@@ -51,6 +52,7 @@ def simulation_limits(config: ServiceConfig) -> SimulationLimits:
         max_scp_levels=config.max_scp_levels,
         max_context_entries=config.max_context_entries,
         max_context_values=config.max_context_values,
+        max_condition_comparisons=config.max_condition_comparisons,
         max_simulate_response_bytes=config.max_simulate_response_bytes,
         max_expensive_call_seconds=config.max_expensive_call_seconds,
     )
@@ -79,6 +81,48 @@ def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") 
             raise too_many(
                 f"{prefix}context", values, "values", config.max_context_values, "max_context_values"
             )
+        if policy:
+            _check_comparisons(policy, context, config.max_condition_comparisons, prefix)
+
+
+def _check_comparisons(policy: str, context: Sequence[Any], limit: int, prefix: str) -> None:
+    """Refuse a session policy whose conditions would compare too many values with the context.
+
+    One evaluation cannot be interrupted, and its conditions cost their values times the
+    request's values of the same key: a 12 KB session policy of 1,500 patterns against 1,000
+    context values once held an Authorize for 5 s. A value takes at least three characters of
+    JSON (``"",``), so most requests are cleared by that bound without parsing anything.
+    """
+    most = max(len(entry.values) for entry in context)
+    if len(policy) // 3 * most <= limit:
+        return
+    try:
+        document = json.loads(policy)
+    except (ValueError, RecursionError):
+        return  # malformed: the policy reader reports it
+    counts: dict[str, int] = {}
+    for entry in context:
+        key = entry.key.lower()
+        counts[key] = counts.get(key, 0) + len(entry.values)
+    comparisons = condition_comparisons(_clauses(document), counts)
+    if comparisons > limit:
+        setting = flag("max_condition_comparisons")
+        raise LimitExceeded(
+            f"{prefix}session_policy: {comparisons} condition comparisons (its condition values x the "
+            f"context's values of their key), at most {limit} per request ({setting})"
+        )
+
+
+def _clauses(document: Any) -> Iterator[tuple[str, int]]:
+    """(condition key, number of values) of every condition clause in a policy's raw JSON."""
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements if isinstance(statements, list) else ():
+        condition = statement.get("Condition") if isinstance(statement, dict) else None
+        for clauses in condition.values() if isinstance(condition, dict) else ():
+            for key, values in clauses.items() if isinstance(clauses, dict) else ():
+                yield key, len(values) if isinstance(values, list) else 1
 
 
 def check_explain_statements(traces: Sequence[PolicyTrace], config: ServiceConfig) -> None:
