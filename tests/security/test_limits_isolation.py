@@ -39,7 +39,7 @@ def hammering(stub, request: pb.SimulateRequest, callers: int = HAMMERS) -> Iter
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.5)  # every caller has sent its first call
+        time.sleep(1.5)  # every caller's first call has reached a worker thread
         yield codes
     finally:
         stop.set()
@@ -52,12 +52,14 @@ def test_authorize_is_answered_promptly_while_16_heavy_simulates_hammer_the_side
         sidecar(max_workers=16, max_expensive_call_seconds=3) as (_, stub),
         hammering(stub, heavy_simulate(50)) as codes,
     ):
-        started = time.monotonic()
-        answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=20)
-        waited = time.monotonic() - started
+        waits = []
+        for _ in range(3):
+            started = time.monotonic()
+            answer = stub.Authorize(pb.AuthorizeRequest(**AUTHORIZE), timeout=20)
+            waits.append(time.monotonic() - started)
+            assert answer.decision == pb.DECISION_ALLOWED
 
-    assert answer.decision == pb.DECISION_ALLOWED
-    assert waited < 2
+    assert max(waits) < 2  # it was tens of seconds when every worker thread ran a Simulate
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
 
 
