@@ -140,3 +140,21 @@ def test_the_simulate_command_refuses_a_limit_that_is_not_positive(tmp_path, cap
 
     assert code == cli.EXIT_USAGE
     assert "--max-scp-levels must be positive" in capsys.readouterr().err
+
+
+def _many_values_request(session_policy: str) -> pb.AuthorizeRequest:
+    request = pb.AuthorizeRequest(session_policy=session_policy)
+    request.context.add(key="App:Labels", values=[pb.ContextValue(string_value=str(i)) for i in range(500)])
+    return request
+
+
+def test_comparisons_count_condition_values_times_the_contexts_values_of_that_key():
+    condition = {"StringLike": {"app:labels": ["a*"] * 30, "app:x": "b"}}  # 30 x 500 + 1 x 1
+    policy = json.dumps({"Statement": {"Condition": condition}})
+
+    with pytest.raises(LimitExceeded, match="session_policy: 15001 condition comparisons"):
+        check_access_request(_many_values_request(policy), ServiceConfig())
+
+
+def test_a_malformed_session_policy_is_left_for_the_policy_reader_to_report():
+    check_access_request(_many_values_request("{" * 2000), ServiceConfig())
