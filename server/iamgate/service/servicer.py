@@ -4,8 +4,8 @@ Dependencies arrive through the constructor (the snapshot source, metrics, decis
 config), so tests can hand in fakes and several servers can live in one process. Failure modes:
 
 * malformed request          -> INVALID_ARGUMENT, the message naming the field;
-* request or work over a limit -> RESOURCE_EXHAUSTED naming the limit's flag (``service/limits.py``);
-  the caller's own deadline passing mid-work -> DEADLINE_EXCEEDED;
+* over a limit               -> RESOURCE_EXHAUSTED naming the limit's flag (``service/limits.py``);
+* caller's deadline mid-work -> DEADLINE_EXCEEDED (Simulate stops between evaluations);
 * no bundle active yet       -> UNAVAILABLE;
 * anything unexpected        -> INTERNAL, logged with a traceback: never an allow (fail closed),
                                 and the server keeps serving.
