@@ -43,6 +43,62 @@ class _Parser(argparse.ArgumentParser):
 
 # --- argument parsing --------------------------------------------------------------------------
 
+# Bounded work per call: (setting, type, default, help). The setting is the ServiceConfig /
+# SimulationLimits field and `--setting-with-dashes` its flag; README "Limits" lists them all, and
+# tests/security/test_limits_config.py keeps these defaults equal to the dataclasses'.
+LIMITS: tuple[tuple[str, type, float, str], ...] = (
+    ("max_receive_message_bytes", int, 4 << 20, "largest gRPC request message accepted"),
+    ("max_session_policy_bytes", int, 10 << 10, "largest session policy of an Authorize/Explain request"),
+    ("max_context_entries", int, 100, "context entries of one request"),
+    ("max_context_values", int, 1_000, "context values over all entries of one request"),
+    (
+        "max_condition_comparisons",
+        int,
+        10_000,
+        "condition values x context values a session policy (or Simulate's policies) may compare",
+    ),
+    ("max_simulate_evaluations", int, 10_000, "Simulate's action names x resource ARNs"),
+    ("max_simulate_statements", int, 5_000, "statements over all policies of one Simulate"),
+    ("max_simulate_policy_bytes", int, 1 << 20, "bytes of policy text over all policies of one Simulate"),
+    ("max_scp_levels", int, 10, "service control policy levels of one Simulate"),
+    ("max_simulate_response_bytes", int, 4 << 20, "estimated size of one Simulate answer"),
+    ("max_explain_statements", int, 10_000, "statement traces in one Explain answer"),
+    ("max_explain_bytes", int, 4 << 20, "size of one Explain answer"),
+    ("max_expensive_call_seconds", float, 10.0, "wall-clock budget of one Simulate or Explain call"),
+    ("max_expensive_calls", int, 2, "Simulate and Explain calls running at once (the rest are refused)"),
+)
+SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
+SIMULATE_LIMITS = (
+    "max_context_entries",
+    "max_context_values",
+    "max_condition_comparisons",
+    "max_simulate_evaluations",
+    "max_simulate_statements",
+    "max_simulate_policy_bytes",
+    "max_scp_levels",
+    "max_simulate_response_bytes",
+    "max_expensive_call_seconds",
+)
+
+
+def _add_limits(parser: argparse.ArgumentParser, settings: Sequence[str]) -> None:
+    group = parser.add_argument_group("limits (bounded work per call; see the README's Limits)")
+    for setting, kind, default, description in LIMITS:
+        if setting in settings:
+            group.add_argument(
+                "--" + setting.replace("_", "-"),
+                dest=setting,
+                type=kind,
+                default=None,
+                metavar="SECONDS" if kind is float else "N",
+                help=f"{description} (default {default!s})",
+            )
+
+
+def _limit_settings(args: argparse.Namespace, settings: Sequence[str]) -> dict[str, Any]:
+    """The limits given on the command line; the others keep their defaults."""
+    return {name: getattr(args, name) for name in settings if getattr(args, name, None) is not None}
+
 
 def _add_question_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("principal", metavar="PRINCIPAL", help="user or role name, IAM ARN, or session ARN")
@@ -158,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, metavar, meaning in _DECISION_LOG_LIMIT_FLAGS:
         serve.add_argument(flag, type=int, metavar=metavar, help=meaning)
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    _add_limits(serve, SERVE_LIMITS)
 
     check = commands.add_parser("check", help="ask a running sidecar for a decision")
     _add_question_args(check)
@@ -187,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "input", nargs="?", default="-", metavar="FILE|-", help="input file (default stdin)"
     )
     simulate.add_argument("--explain", action="store_true", help="add an Explanation to every result")
+    _add_limits(simulate, SIMULATE_LIMITS)
 
     validate = commands.add_parser("validate", help="check a bundle; exit 1 on errors")
     validate.add_argument("path", metavar="PATH")
@@ -656,7 +714,12 @@ def read_simulation_input(text: str, source: str) -> tuple[list[Any], str]:
 
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
-    from iamgate.engine.simulate import simulate_many
+    from iamgate.engine.simulate import SimulationLimits, simulate_many
+
+    try:
+        limits = SimulationLimits(**_limit_settings(args, SIMULATE_LIMITS))
+    except ValueError as error:
+        raise UsageError(f"--{str(error).replace('_', '-')}") from None
 
     if args.input == "-":
         try:
@@ -671,7 +734,7 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         except UnicodeDecodeError:
             raise UsageError(f"{args.input}: not UTF-8 text") from None
     items, shape = read_simulation_input(text, source)
-    answers = simulate_many(items, explain=args.explain)
+    answers = simulate_many(items, explain=args.explain, limits=limits)
     if shape == "object":
         _print_json(answers[0], out)
     elif shape == "array":
@@ -787,6 +850,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
             **_decision_log_limits(args),
+            **_limit_settings(args, SERVE_LIMITS),
         )
     except ConfigError as error:
         raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None

@@ -47,7 +47,11 @@ def create_server(
     health = health if health is not None else HealthReporter(snapshots)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="iamgate-rpc"),
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            # Explicit, so a bigger default in some grpcio release cannot widen it unnoticed.
+            ("grpc.max_receive_message_length", config.max_receive_message_bytes),
+        ],
     )
     servicer = AuthorizerServicer(snapshots, metrics=metrics, decision_log=decision_log, config=config)
     # not pb_grpc.add_AuthorizerServicer_to_server: request bytes protobuf refuses must answer
