@@ -33,12 +33,21 @@ def _allow(action, resource="*"):
 
 def _two_guards(name_b="Guard"):
     """Root: FullAWSAccess; SCP p-a "Guard" (s3:*) on A; SCP p-b (ec2:*) on B; everyone may do *."""
-    users = {"Users": [{"UserName": "u", "UserPolicyList": [{"PolicyName": "All", "PolicyDocument": _doc(_allow("*"))}]}]}
+    users = {
+        "Users": [
+            {"UserName": "u", "UserPolicyList": [{"PolicyName": "All", "PolicyDocument": _doc(_allow("*"))}]}
+        ]
+    }
     return {
         "organization.json": {
             "Accounts": [{"Id": A}, {"Id": B}],
             "ServiceControlPolicies": [
-                {"Id": "p-full", "Name": "FullAWSAccess", "Document": _doc(_allow("*")), "Targets": ["r-root"]},
+                {
+                    "Id": "p-full",
+                    "Name": "FullAWSAccess",
+                    "Document": _doc(_allow("*")),
+                    "Targets": ["r-root"],
+                },
                 {"Id": "p-a", "Name": "Guard", "Document": _doc(_allow("s3:*")), "Targets": [A]},
                 {"Id": "p-b", "Name": name_b, "Document": _doc(_allow("ec2:*")), "Targets": [B]},
             ],
