@@ -88,3 +88,80 @@ def test_scps_with_distinct_names_apply_to_their_own_targets(tmp_path):
     snapshot = load_snapshot(with_manifest(write_files(tmp_path, _two_guards(name_b="Guard2"))))
     assert _decide(snapshot, f"arn:aws:iam::{B}:user/u", "s3:ListAllMyBuckets") is Decision.IMPLICIT_DENY
     assert _decide(snapshot, f"arn:aws:iam::{A}:user/u", "s3:ListAllMyBuckets") is Decision.ALLOWED
+
+
+def _inline_user(name, document):
+    return {"UserName": name, "UserPolicyList": [{"PolicyName": "Work", "PolicyDocument": document}]}
+
+
+def test_equal_names_in_two_accounts_keep_their_own_documents(tmp_path):
+    """Users, groups, roles, inline and managed policies named alike in two accounts are distinct."""
+    deny_all = _doc({"Effect": "Deny", "Action": "*", "Resource": "*"})
+    trust = _doc({"Effect": "Allow", "Principal": {"AWS": A}, "Action": "sts:AssumeRole"})
+    files = {}
+    for account, action in ((A, "s3:GetObject"), (B, "ec2:RunInstances")):
+        policy_arn = f"arn:aws:iam::{account}:policy/Shared"
+        files[f"accounts/{account}/policies.json"] = {
+            "Policies": [{"PolicyName": "Shared", "Document": _doc(_allow(action))}]
+        }
+        files[f"accounts/{account}/groups.json"] = {
+            "Groups": [{"GroupName": "Team", "AttachedManagedPolicies": [{"PolicyArn": policy_arn}]}]
+        }
+        files[f"accounts/{account}/users.json"] = {
+            "Users": [{**_inline_user("u", _doc(_allow(action))), "GroupList": ["Team"]}]
+        }
+        files[f"accounts/{account}/roles.json"] = {
+            "Roles": [
+                {
+                    "RoleName": "r",
+                    "AssumeRolePolicyDocument": trust,
+                    "AttachedManagedPolicies": [{"PolicyArn": policy_arn}],
+                    "RolePolicyList": [
+                        {"PolicyName": "Work", "PolicyDocument": deny_all if account == B else _doc()}
+                    ],
+                }
+            ]
+        }
+    snapshot = load_snapshot(with_manifest(write_files(tmp_path, files)))
+    for principal in (
+        f"arn:aws:iam::{A}:user/u",
+        f"arn:aws:iam::{A}:role/r",
+        f"arn:aws:sts::{A}:assumed-role/r/s",
+    ):
+        assert _decide(snapshot, principal, "s3:GetObject") is Decision.ALLOWED
+        assert _decide(snapshot, principal, "ec2:RunInstances") is Decision.IMPLICIT_DENY
+    assert _decide(snapshot, f"arn:aws:iam::{B}:user/u", "ec2:RunInstances") is Decision.ALLOWED
+    assert _decide(snapshot, f"arn:aws:iam::{B}:user/u", "s3:GetObject") is Decision.IMPLICIT_DENY
+    assert (
+        _decide(snapshot, f"arn:aws:sts::{B}:assumed-role/r/s", "ec2:RunInstances") is Decision.EXPLICIT_DENY
+    )
+
+
+def test_the_compiler_refuses_a_second_object_under_one_identity(tmp_path):
+    """An organization that skipped validation fails to build (closed) instead of picking one of two."""
+    files = {
+        f"accounts/{A}/resource-policies.json": {
+            "ResourcePolicies": [
+                {
+                    "ResourceArn": "arn:aws:s3:::data",
+                    "Policy": _doc({**_allow("s3:GetObject"), "Principal": "*"}),
+                }
+            ]
+        }
+    }
+    bundle = load_bundle(with_manifest(write_files(tmp_path, files)))
+    (declared,) = bundle.organization.resource_policies
+    twin = replace(declared, resource_arn="arn:aws:S3:::data")
+    organization = replace(bundle.organization, resource_policies=(declared, twin))
+    with pytest.raises(BundleValidationError, match="declared twice"):
+        build_snapshot(replace(bundle, organization=organization))
+
+
+def test_the_compiler_refuses_a_group_reference_that_matches_nothing(tmp_path):
+    bundle = load_bundle(
+        with_manifest(write_files(tmp_path, {f"accounts/{A}/users.json": {"Users": [{"UserName": "u"}]}}))
+    )
+    (user,) = bundle.organization.users
+    organization = replace(bundle.organization, users=(replace(user, groups=("Ghosts",), group_origins=()),))
+    with pytest.raises(BundleValidationError, match="group 'Ghosts' does not exist"):
+        build_snapshot(replace(bundle, organization=organization))
