@@ -117,6 +117,11 @@ def test_an_ou_whose_id_is_an_account_id_is_an_error(make_bundle):
     assert path == "OrganizationalUnits[0].Id" and "also the id of an account" in message
 
 
+def test_a_root_whose_id_is_an_account_id_is_an_error(make_bundle):
+    _, path, message = _one_error(make_bundle, {"organization.json": {"Root": {"Id": ACCOUNT}}})
+    assert path == "Root.Id" and "also an account id" in message
+
+
 def test_an_account_listed_twice_is_an_error(make_bundle):
     organization = {"organization.json": {"Accounts": [{"Id": ACCOUNT}, {"Id": ACCOUNT, "ParentId": "ou-x"}]}}
     _, path, message = _one_error(make_bundle, organization)

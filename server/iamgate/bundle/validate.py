@@ -193,6 +193,12 @@ def _check_tree(organization: Organization, error, warning) -> None:  # type: ig
                 "duplicate",
             )
     accounts = {account.id for account in organization.accounts}
+    if tree.root_id in accounts:
+        error(
+            Origin("organization.json", "Root.Id"),
+            f"root id {tree.root_id!r} is also an account id",
+            "duplicate",
+        )
     for unit in tree.units:
         if unit.id == tree.root_id or unit.id in accounts:
             what = "the root" if unit.id == tree.root_id else "an account"
