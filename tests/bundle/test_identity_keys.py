@@ -165,3 +165,22 @@ def test_the_compiler_refuses_a_group_reference_that_matches_nothing(tmp_path):
     organization = replace(bundle.organization, users=(replace(user, groups=("Ghosts",), group_origins=()),))
     with pytest.raises(BundleValidationError, match="group 'Ghosts' does not exist"):
         build_snapshot(replace(bundle, organization=organization))
+
+
+def test_merged_identity_indexes_of_equally_named_users_are_never_shared(tmp_path):
+    """Users with many policies get a merged index, memoised per user ARN: never per name."""
+    files = {}
+    for account, action in ((A, "s3:GetObject"), (B, "ec2:RunInstances")):
+        inline = [
+            {"PolicyName": f"P{i}", "PolicyDocument": _doc(_allow(action if i == 0 else f"sqs:Action{i}"))}
+            for i in range(6)
+        ]
+        files[f"accounts/{account}/users.json"] = {"Users": [{"UserName": "u", "UserPolicyList": inline}]}
+    snapshot = load_snapshot(with_manifest(write_files(tmp_path, files)), cache_size=100)
+    user_a, user_b = f"arn:aws:iam::{A}:user/u", f"arn:aws:iam::{B}:user/u"
+    for _ in range(2):  # the second round is answered from the memoised indexes and the cache
+        assert _decide(snapshot, user_a, "s3:GetObject") is Decision.ALLOWED
+        assert _decide(snapshot, user_b, "s3:GetObject") is Decision.IMPLICIT_DENY
+        assert _decide(snapshot, user_b, "ec2:RunInstances") is Decision.ALLOWED
+        assert _decide(snapshot, user_a, "ec2:RunInstances") is Decision.IMPLICIT_DENY
+    assert len(snapshot.memo.merged_identities) == 2

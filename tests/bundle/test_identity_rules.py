@@ -261,6 +261,21 @@ def test_resource_tags_for_a_user_of_the_bundle_are_an_error(make_bundle):
     assert path == "ResourceTags[0]" and "declare its Tags where it is declared" in message
 
 
+def test_a_resource_policy_for_a_role_of_the_bundle_is_an_error(make_bundle):
+    overrides = {
+        ROLES: {"Roles": [{"RoleName": "deploy", "AssumeRolePolicyDocument": TRUST}]},
+        RESOURCE_POLICIES: {
+            "ResourcePolicies": [
+                {"ResourceArn": f"arn:aws:iam::{ACCOUNT}:role/deploy", "Policy": BUCKET_POLICY}
+            ]
+        },
+    }
+    _, path, message = _one_error(make_bundle, overrides)
+    assert (
+        path == "ResourcePolicies[0]" and "its only resource-based policy is a role's trust policy" in message
+    )
+
+
 # -- get-account-authorization-details exports -------------------------------------------------------
 
 

@@ -165,6 +165,16 @@ def _check_resources(organization: Organization, error) -> None:  # type: ignore
                 "duplicate",
             )
     entities = {resource_key(e.arn): e for e in (*organization.users, *organization.roles)}
+    for declared in organization.resource_policies:
+        entity = entities.get(resource_key(declared.resource_arn))
+        if entity is not None:
+            error(
+                declared.origin,
+                f"{declared.resource_arn} is an IAM {type(entity).__name__.lower()} of the bundle: its "
+                "only resource-based policy is a role's trust policy "
+                f"(AssumeRolePolicyDocument, at {entity.origin})",
+                "duplicate",
+            )
     for tagged in organization.resource_tags:
         entity = entities.get(resource_key(tagged.resource_arn))
         if entity is not None:
