@@ -182,7 +182,8 @@ class _Draw:
         statement: dict[str, Any] = {"Effect": "Deny" if self.rng.random() < 0.2 else "Allow"}
         actions = self.some(ACTION_PATTERNS, 1, 4)
         statement["NotAction" if self.rng.random() < 0.1 else "Action"] = actions
-        statement["Resource"] = self.some({self.resource_pattern() for _ in range(3)}, 1, 2)
+        resources = self.some({self.resource_pattern() for _ in range(3)}, 1, 2)
+        statement["NotResource" if self.rng.random() < 0.1 else "Resource"] = resources
         if self.rng.random() < 0.3:
             statement["Condition"] = self.condition()
         return statement
@@ -357,9 +358,7 @@ def random_world(seed: int, size: int = 1) -> World:
         files[f"accounts/{account}/users.json"] = {"Users": users}
         roles = []
         for name in draw.some(ROLE_NAMES, 0, 2):
-            principal, body = entity(
-                "role", name, "/"
-            )  # session ARNs carry no path: simulate cannot name one
+            principal, body = entity("role", name, draw.pick(("/", "/", "/svc/")))
             body["RoleName"] = name
             if rng.random() < 0.85:
                 statements = []
@@ -444,7 +443,9 @@ def random_requests(world: World, count: int, rng: random.Random) -> list[Reques
     callers: list[str] = []
     for principal in world.principals.values():
         callers.append(principal.arn)
-        if principal.kind == "role":
+        if principal.kind == "role" and principal.arn.endswith(f":role/{principal.name}"):
+            # A session ARN carries no path, so simulate's CallerArn cannot name a session of a role
+            # with a path (the sidecar finds the role; simulate would guess a path-less role ARN).
             callers.append(f"arn:aws:sts::{principal.account}:assumed-role/{principal.name}/session-1")
     others = [*USER_NAMES, *ROLE_NAMES, *SERVICES, f"arn:aws:iam::{MEMBERS[0]}:user/nobody"]
     roles = [arn for arn in world.trust if rng.random() < 0.8] + [
