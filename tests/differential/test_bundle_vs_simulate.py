@@ -130,7 +130,7 @@ def test_a_real_sidecar_answers_as_simulate(tmp_path):
     source = ManagedBundles(
         BundleSettings(bundle=str(write_world(world, tmp_path / "bundle")), cache_size=1000)
     )
-    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None, max_workers=2), source)
+    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None, max_workers=4), source)
     try:
         with sdk.Client(f"127.0.0.1:{sidecar.port}") as client:
             for request in random_requests(world, 40, random.Random(7)):

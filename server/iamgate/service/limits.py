@@ -16,7 +16,6 @@ Simulate's input limits live in ``iamgate.engine.simulate`` (``iamgate simulate`
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,6 +25,7 @@ import grpc
 
 from iamgate.engine.result import PolicyTrace
 from iamgate.engine.simulate import SimulationLimits, condition_comparisons, flag
+from iamgate.policy.json_text import load_strict
 from iamgate.service.config import ServiceConfig
 
 
@@ -103,8 +103,8 @@ def _check_comparisons(policy: str, context: Sequence[Any], limit: int, prefix: 
     if len(policy) // 3 * most <= limit:
         return
     try:
-        document = json.loads(policy)
-    except (ValueError, RecursionError):
+        document = load_strict(policy)
+    except ValueError:
         return  # malformed: the policy reader reports it
     counts: dict[str, int] = {}
     for entry in context:
