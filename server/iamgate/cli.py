@@ -48,6 +48,7 @@ class _Parser(argparse.ArgumentParser):
 # tests/security/test_limits_config.py keeps these defaults equal to the dataclasses'.
 LIMITS: tuple[tuple[str, type, float, str], ...] = (
     ("max_receive_message_bytes", int, 4 << 20, "largest gRPC request message accepted"),
+    ("max_request_bytes", int, 64 << 10, "one Authorize/Explain request or AuthorizeBatch item"),
     ("max_session_policy_bytes", int, 10 << 10, "largest session policy of an Authorize/Explain request"),
     ("max_context_entries", int, 100, "context entries of one request"),
     ("max_context_values", int, 1_000, "context values over all entries of one request"),

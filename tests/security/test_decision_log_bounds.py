@@ -33,6 +33,7 @@ def sidecar(log_path):
         address="127.0.0.1:0",
         metrics_address=None,
         max_workers=4,
+        max_request_bytes=1 << 20,  # the log's own caps are under test, not the request's
         decision_log=str(log_path),
         sensitive_context_keys=frozenset({"X-Api-Token"}),
         decision_log_max_bytes=MAX_BYTES,

@@ -161,3 +161,28 @@ def test_a_session_policy_with_few_comparisons_is_evaluated():
         answer = stub.Authorize(_role_session_request(_patterns_policy(200), 40), timeout=10)
 
     assert answer.decision in (pb.DECISION_ALLOWED, pb.DECISION_IMPLICIT_DENY)
+
+
+def test_a_request_over_its_size_limit_is_refused_before_it_is_read():
+    # One 100 KB context value would otherwise be converted, evaluated and held by a queued
+    # decision-log event: the request's own size is the first thing checked.
+    with sidecar() as (_, stub):
+        request = pb.AuthorizeRequest(**AUTHORIZE)
+        request.context.add(key="app:Note", values=[pb.ContextValue(string_value="x" * 100_000)])
+        error = rpc_error(stub.Authorize, request, timeout=10)
+
+    assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.details().startswith("request: ")
+    assert error.details().endswith("bytes, at most 65536 per request (--max-request-bytes)")
+
+
+def test_an_oversized_batch_item_gets_its_own_size_error():
+    with sidecar() as (_, stub):
+        big = pb.AuthorizeRequest(**{**AUTHORIZE, "resource": "arn:aws:s3:::bucket/" + "k" * 70_000})
+        response = stub.AuthorizeBatch(
+            pb.AuthorizeBatchRequest(requests=[pb.AuthorizeRequest(**AUTHORIZE), big]), timeout=10
+        )
+
+    assert response.results[0].WhichOneof("outcome") == "response"
+    assert response.results[1].error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert response.results[1].error.message.startswith("requests[1]: ")

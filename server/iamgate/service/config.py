@@ -49,6 +49,7 @@ class ServiceConfig:
     shutdown_grace_seconds: float = 5.0
     # Bounded work per call (README "Limits"); each is a `iamgate serve --max-...` flag.
     max_receive_message_bytes: int = 4 << 20
+    max_request_bytes: int = 64 << 10
     max_session_policy_bytes: int = 10 << 10
     max_context_entries: int = 100
     max_context_values: int = 1_000
@@ -110,6 +111,7 @@ class ServiceConfig:
 
 _POSITIVE_LIMITS = (
     "max_receive_message_bytes",
+    "max_request_bytes",
     "max_session_policy_bytes",
     "max_context_entries",
     "max_context_values",

@@ -62,8 +62,14 @@ def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") 
     """Refuse an Authorize or Explain request (or batch item) larger than the limits allow.
 
     Runs before conversion, on the hot path: a usual request is cleared by its wire size alone
-    (every context value takes at least two bytes of it), without walking its context.
+    (every context value takes at least two bytes of it), without walking its context. The size
+    bound also bounds what a decision log event holds on to while it waits to be written.
     """
+    size = request.ByteSize()
+    if size > config.max_request_bytes:
+        raise too_many(
+            prefix.rstrip(".") or "request", size, "bytes", config.max_request_bytes, "max_request_bytes"
+        )
     policy = request.session_policy
     if policy:
         limit = config.max_session_policy_bytes
@@ -77,7 +83,7 @@ def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") 
             raise too_many(
                 f"{prefix}context", len(context), "entries", config.max_context_entries, "max_context_entries"
             )
-        most_values = request.ByteSize() // 2
+        most_values = size // 2
         if most_values <= config.max_context_values and (
             not policy or len(policy) // 3 * most_values <= config.max_condition_comparisons
         ):
