@@ -283,6 +283,17 @@ def test_a_tampered_persisted_bundle_is_not_restored(bundles, tmp_path):
     assert manager.status().last_error.step == "restore"
 
 
+def test_a_persisted_bundle_refused_at_restore_counts_as_a_rejection(bundles, tmp_path):
+    state = tmp_path / "state"
+    BundleManager(persist_dir=state).activate_files(bundles[0])  # unsigned
+    secret = tmp_path / "secret"
+    secret.write_text("a shared secret of enough length")
+    restarted = BundleManager(verifier=load_verifier(hmac_secrets={"ops": secret}), persist_dir=state)
+    assert restarted.restore() is None
+    status = restarted.status()
+    assert (status.rejections, status.last_error.step) == (1, "restore")
+
+
 def test_a_details_file_is_persisted_with_its_revision(tmp_path):
     manager = BundleManager(persist_dir=tmp_path / "state")
     snapshot = manager.activate_path(DETAILS_FIXTURE)

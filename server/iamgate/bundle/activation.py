@@ -525,6 +525,7 @@ class BundleManager:
             snapshot, created = self._prepare(files, None)
         except BundleError as error:
             with self._lock:
+                self._rejections += 1
                 self._last_error = LoadError("restore", str(error), where, self._clock())
             self._emit(ActivationEvent("rejected", where, step="restore", message=str(error)))
             return None
