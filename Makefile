@@ -50,8 +50,16 @@ lint-proto:
 bench: venv-bench
 	$(BIN)/python bench/run.py
 
-## difftest: compare iamgate with the conformance cases' oracle on mutated cases (needs Node.js)
+DIFFTEST_SEEDS ?= 40
+DIFFTEST_SIZE ?= 3
+DIFFTEST_REQUESTS ?= 500
+
+## difftest: random bundles served vs simulate (many seeds, larger sizes); then iamgate vs the
+## conformance cases' oracle on mutated cases (needs Node.js)
 difftest: venv
+	IAMGATE_DIFFTEST_SEEDS=$(DIFFTEST_SEEDS) IAMGATE_DIFFTEST_SIZE=$(DIFFTEST_SIZE) \
+		IAMGATE_DIFFTEST_REQUESTS=$(DIFFTEST_REQUESTS) \
+		$(BIN)/python -m pytest -q -n auto tests/differential/test_bundle_vs_simulate.py
 	cd tests/differential && npm install --no-audit --no-fund --silent
 	$(BIN)/python tests/differential/compare.py $(DIFFTEST_ARGS)
 

@@ -43,6 +43,63 @@ class _Parser(argparse.ArgumentParser):
 
 # --- argument parsing --------------------------------------------------------------------------
 
+# Bounded work per call: (setting, type, default, help). The setting is the ServiceConfig /
+# SimulationLimits field and `--setting-with-dashes` its flag; README "Limits" lists them all, and
+# tests/security/test_limits_config.py keeps these defaults equal to the dataclasses'.
+LIMITS: tuple[tuple[str, type, float, str], ...] = (
+    ("max_receive_message_bytes", int, 4 << 20, "largest gRPC request message accepted"),
+    ("max_request_bytes", int, 64 << 10, "one Authorize/Explain request or AuthorizeBatch item"),
+    ("max_session_policy_bytes", int, 10 << 10, "largest session policy of an Authorize/Explain request"),
+    ("max_context_entries", int, 100, "context entries of one request"),
+    ("max_context_values", int, 1_000, "context values over all entries of one request"),
+    (
+        "max_condition_comparisons",
+        int,
+        10_000,
+        "condition values x context values a session policy (or Simulate's policies) may compare",
+    ),
+    ("max_simulate_evaluations", int, 10_000, "Simulate's action names x resource ARNs"),
+    ("max_simulate_statements", int, 5_000, "statements over all policies of one Simulate"),
+    ("max_simulate_policy_bytes", int, 1 << 20, "bytes of policy text over all policies of one Simulate"),
+    ("max_scp_levels", int, 10, "service control policy levels of one Simulate"),
+    ("max_simulate_response_bytes", int, 4 << 20, "estimated size of one Simulate answer"),
+    ("max_explain_statements", int, 10_000, "statement traces in one Explain answer"),
+    ("max_explain_bytes", int, 4 << 20, "size of one Explain answer"),
+    ("max_expensive_call_seconds", float, 10.0, "wall-clock budget of one Simulate or Explain call"),
+    ("max_expensive_calls", int, 2, "Simulate and Explain calls running at once (the rest are refused)"),
+)
+SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
+SIMULATE_LIMITS = (
+    "max_context_entries",
+    "max_context_values",
+    "max_condition_comparisons",
+    "max_simulate_evaluations",
+    "max_simulate_statements",
+    "max_simulate_policy_bytes",
+    "max_scp_levels",
+    "max_simulate_response_bytes",
+    "max_expensive_call_seconds",
+)
+
+
+def _add_limits(parser: argparse.ArgumentParser, settings: Sequence[str]) -> None:
+    group = parser.add_argument_group("limits (bounded work per call; see the README's Limits)")
+    for setting, kind, default, description in LIMITS:
+        if setting in settings:
+            group.add_argument(
+                "--" + setting.replace("_", "-"),
+                dest=setting,
+                type=kind,
+                default=None,
+                metavar="SECONDS" if kind is float else "N",
+                help=f"{description} (default {default!s})",
+            )
+
+
+def _limit_settings(args: argparse.Namespace, settings: Sequence[str]) -> dict[str, Any]:
+    """The limits given on the command line; the others keep their defaults."""
+    return {name: getattr(args, name) for name in settings if getattr(args, name, None) is not None}
+
 
 def _add_question_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("principal", metavar="PRINCIPAL", help="user or role name, IAM ARN, or session ARN")
@@ -107,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bundle",
         metavar="PATH_OR_URL",
         help="the policy bundle: a directory, .tar.gz or account-details JSON file (watched for "
-        "changes), or an http(s) URL (polled with ETags); default: the embedded bundle",
+        "changes), or an http(s) URL (polled with ETag and Last-Modified); default: the embedded bundle",
     )
     serve.add_argument(
         "--shadow-bundle",
@@ -121,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         metavar="SECONDS",
         help="seconds between two polls of a bundle source, jittered by 10%% (default %(default)g)",
+    )
+    serve.add_argument(
+        "--download-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds one whole download of an http(s) bundle may take, however the server "
+        "drips it (default 30)",
+    )
+    serve.add_argument(
+        "--max-download-bytes",
+        type=int,
+        metavar="BYTES",
+        help="bytes (compressed) one download of an http(s) bundle may have (default 67108864 = 64 MiB)",
     )
     serve.add_argument(
         "--verify-key", metavar="FILE", help="Ed25519 public key (PEM) bundles must be signed with"
@@ -160,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let callers assert this sidecar-owned context key, e.g. aws:SourceIdentity or the prefix "
         "aws:PrincipalTag/* (repeatable); the caller's value then wins. Default: none (docs/security.md)",
     )
+    for flag, metavar, meaning in _DECISION_LOG_LIMIT_FLAGS:
+        serve.add_argument(flag, type=int, metavar=metavar, help=meaning)
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    _add_limits(serve, SERVE_LIMITS)
 
     check = commands.add_parser("check", help="ask a running sidecar for a decision")
     _add_question_args(check)
@@ -191,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         "input", nargs="?", default="-", metavar="FILE|-", help="input file (default stdin)"
     )
     simulate.add_argument("--explain", action="store_true", help="add an Explanation to every result")
+    _add_limits(simulate, SIMULATE_LIMITS)
 
     validate = commands.add_parser("validate", help="check a bundle; exit 1 on errors")
     validate.add_argument("path", metavar="PATH")
@@ -272,6 +346,10 @@ def _session_policy(text: str | None) -> str | None:
             return Path(text[1:]).read_text(encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--session-policy: cannot read {text[1:]}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise UsageError(
+                f"--session-policy: {text[1:]}: not UTF-8 text (invalid byte at offset {error.start})"
+            ) from None
     return text
 
 
@@ -659,25 +737,31 @@ def cmd_rollback(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def read_simulation_input(text: str, source: str) -> tuple[list[Any], str]:
-    """Parse one object, a JSON array of objects, or JSON lines; returns (items, shape)."""
+    """Parse one object, a JSON array of objects, or JSON lines; returns (items, shape).
+
+    Read strictly (``iamgate.policy.json_text``): a repeated key, deep nesting or NaN is refused
+    with its JSON path, as in every other JSON iamgate reads.
+    """
+    from iamgate.policy.json_text import JsonTextError, load_strict
+
     stripped = text.strip()
     if not stripped:
         raise UsageError(f"{source}: no input (expected a JSON object, a JSON array or JSON lines)")
     try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as whole_error:
+        data = load_strict(stripped)
+    except JsonTextError as whole_error:
+        if any(problem.code != "json" for problem in whole_error.problems):
+            raise UsageError(f"{source}: {whole_error}") from None
         items = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as error:
+                items.append(load_strict(line))
+            except JsonTextError as error:
                 if not items and number == 1:
-                    raise UsageError(
-                        f"{source}: not JSON: {whole_error.msg} (line {whole_error.lineno})"
-                    ) from None
-                raise UsageError(f"{source}: line {number} is not JSON: {error.msg}") from None
+                    raise UsageError(f"{source}: {whole_error}") from None
+                raise UsageError(f"{source}: line {number}: {error}") from None
         return items, "lines"
     if isinstance(data, list):
         return data, "array"
@@ -685,10 +769,18 @@ def read_simulation_input(text: str, source: str) -> tuple[list[Any], str]:
 
 
 def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
-    from iamgate.engine.simulate import simulate_many
+    from iamgate.engine.simulate import SimulationLimits, simulate_many
+
+    try:
+        limits = SimulationLimits(**_limit_settings(args, SIMULATE_LIMITS))
+    except ValueError as error:
+        raise UsageError(f"--{str(error).replace('_', '-')}") from None
 
     if args.input == "-":
-        text, source = sys.stdin.read(), "stdin"
+        try:
+            text, source = sys.stdin.read(), "stdin"
+        except UnicodeDecodeError:
+            raise UsageError("stdin: not UTF-8 text") from None
     else:
         try:
             text, source = Path(args.input).read_text(encoding="utf-8"), args.input
@@ -697,7 +789,7 @@ def cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         except UnicodeDecodeError:
             raise UsageError(f"{args.input}: not UTF-8 text") from None
     items, shape = read_simulation_input(text, source)
-    answers = simulate_many(items, explain=args.explain)
+    answers = simulate_many(items, explain=args.explain, limits=limits)
     if shape == "object":
         _print_json(answers[0], out)
     elif shape == "array":
@@ -759,6 +851,39 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
     return _emit(result, out)
 
 
+_DECISION_LOG_LIMIT_FLAGS = (
+    (
+        "--decision-log-max-bytes",
+        "BYTES",
+        "rotate the decision log file before it grows past this (default 100 MiB)",
+    ),
+    ("--decision-log-max-files", "N", "rotated decision log files kept, PATH.1 ... PATH.N (default 5)"),
+    ("--decision-log-max-value-chars", "N", "cut each logged context value and key name here (default 256)"),
+    (
+        "--decision-log-max-field-chars",
+        "N",
+        "cut the logged principal, action, resource, request id and message here (default 1024)",
+    ),
+    ("--decision-log-max-context-keys", "N", "log at most this many context keys (default 64)"),
+    ("--decision-log-max-values-per-key", "N", "log at most this many values of a context key (default 16)"),
+    (
+        "--decision-log-max-line-bytes",
+        "BYTES",
+        "no decision log line is longer (default 16384, minimum 4096)",
+    ),
+)
+
+
+def _decision_log_limits(args: argparse.Namespace) -> dict[str, int]:
+    """The ``--decision-log-max-*`` flags given, as ServiceConfig fields (the rest keep their defaults)."""
+    given = {}
+    for flag, _, _ in _DECISION_LOG_LIMIT_FLAGS:
+        setting = flag.removeprefix("--").replace("-", "_")
+        if getattr(args, setting) is not None:
+            given[setting] = getattr(args, setting)
+    return given
+
+
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from iamgate.service import BundleSetupError, ConfigError, ServiceConfig, serve
     from iamgate.service.bundles import SHADOW_LOGGER, snapshot_source
@@ -779,10 +904,16 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             enable_admin=args.enable_admin,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
+            **_decision_log_limits(args),
+            **_limit_settings(args, SERVE_LIMITS),
         )
     except ConfigError as error:
         raise UsageError(f"--{error.setting.replace('_', '-')}: {error.detail}") from None
     settings: dict[str, Any] = {}
+    if args.download_timeout is not None:
+        settings["download_timeout"] = args.download_timeout
+    if args.max_download_bytes is not None:
+        settings["max_download_bytes"] = args.max_download_bytes
     if args.no_cache:
         settings["cache_size"] = 0
     elif args.cache_size is not None:
@@ -837,6 +968,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug or input nothing foresaw: one line, never a traceback
+        logging.getLogger(__name__).debug("iamgate %s failed", args.command, exc_info=True)
+        sys.stderr.write(f"iamgate {args.command}: internal error: {type(error).__name__}: {error}\n")
+        return EXIT_FAILED
 
 
 def run() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shutil
 import threading
@@ -10,7 +12,7 @@ import time
 import pytest
 
 from iamgate.bundle.activation import (
-    PERSISTED_BUNDLE,
+    PERSISTED,
     ActivationError,
     BundleManager,
     NoActiveBundleError,
@@ -20,7 +22,7 @@ from iamgate.bundle.archive import archive_bytes
 from iamgate.bundle.commands import manifest_command
 from iamgate.bundle.default import load_default_snapshot
 from iamgate.bundle.errors import BundleError
-from iamgate.bundle.loader import load_files
+from iamgate.bundle.loader import files_from_bytes, load_files
 from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.signing import load_verifier
 from iamgate.engine.result import Decision
@@ -269,13 +271,27 @@ def test_a_signed_bundle_is_persisted_byte_for_byte_and_verified_on_restore(make
 def test_a_tampered_persisted_bundle_is_not_restored(bundles, tmp_path):
     state = tmp_path / "state"
     BundleManager(persist_dir=state).activate_files(bundles[0])
-    archive = load_files(state / PERSISTED_BUNDLE)
+    document = json.loads((state / PERSISTED).read_text())
+    archive = files_from_bytes(base64.b64decode(document["archive"]), "persisted")
     tampered = dict(archive.files)
     tampered["tests/basic.json"] = b'{"tests": []}'
-    (state / PERSISTED_BUNDLE).write_bytes(archive_bytes(tampered))
+    data = archive_bytes(tampered)  # consistent with its own SHA-256, but not with the manifest
+    document.update(archive=base64.b64encode(data).decode(), archive_sha256=hashlib.sha256(data).hexdigest())
+    (state / PERSISTED).write_text(json.dumps(document))
     manager = BundleManager(persist_dir=state)
     assert manager.restore() is None
     assert manager.status().last_error.step == "restore"
+
+
+def test_a_persisted_bundle_refused_at_restore_counts_as_a_rejection(bundles, tmp_path):
+    state = tmp_path / "state"
+    BundleManager(persist_dir=state).activate_files(bundles[0])  # unsigned
+    secret = tmp_path / "secret"
+    secret.write_text("a shared secret of enough length")
+    restarted = BundleManager(verifier=load_verifier(hmac_secrets={"ops": secret}), persist_dir=state)
+    assert restarted.restore() is None
+    status = restarted.status()
+    assert (status.rejections, status.last_error.step) == (1, "restore")
 
 
 def test_a_details_file_is_persisted_with_its_revision(tmp_path):
@@ -293,8 +309,19 @@ def test_persistence_writes_no_temporary_files_behind(bundles, tmp_path):
     manager = BundleManager(persist_dir=state)
     manager.activate_files(bundles[0])
     manager.activate_files(bundles[1])
-    assert sorted(path.name for path in state.iterdir()) == ["last-good.json", "last-good.tar.gz"]
-    assert json.loads((state / "last-good.json").read_text())["revision"] == "B"
+    assert sorted(path.name for path in state.iterdir()) == [PERSISTED]
+    assert json.loads((state / PERSISTED).read_text())["revision"] == "B"
+
+
+def test_the_legacy_two_file_layout_is_restored_when_its_files_agree(bundles, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "last-good.tar.gz").write_bytes(archive_bytes(dict(bundles[0].files)))
+    (state / "last-good.json").write_text(json.dumps({"revision": "A", "source": "s", "fingerprint": ""}))
+    manager = BundleManager(persist_dir=state)
+    assert manager.restore().revision == "A"
+    manager.activate_files(bundles[1])
+    assert sorted(path.name for path in state.iterdir()) == [PERSISTED]  # migrated by the next commit
 
 
 # -- shadow -------------------------------------------------------------------------------------

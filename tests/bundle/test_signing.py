@@ -96,14 +96,14 @@ def test_a_signature_by_another_key_is_refused(make_bundle, ed25519_keys, tmp_pa
         other.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     root = _signed_dir(make_bundle(), private, key_id="ops")
-    with pytest.raises(BundleVerificationError, match="does not match") as caught:
+    with pytest.raises(BundleVerificationError, match=r"bad signature.*does not verify") as caught:
         load_bundle(root, verifier=load_verifier(public_keys={"ops": other_pem}))
     assert caught.value.reason == "bad-signature"
 
 
 def test_a_signature_by_an_untrusted_key_id_is_refused(make_bundle, secret_file):
     root = _signed_dir(make_bundle(), secret_file, key_id="someone-else")
-    with pytest.raises(BundleVerificationError, match="none of which is trusted") as caught:
+    with pytest.raises(BundleVerificationError, match=r"untrusted key.*someone-else") as caught:
         load_bundle(root, verifier=load_verifier(hmac_secrets={"ops": secret_file}))
     assert caught.value.reason == "untrusted-key"
 
@@ -113,7 +113,7 @@ def test_a_manifest_edited_after_signing_is_refused(make_bundle, secret_file):
     manifest = json.loads((root / fmt.MANIFEST).read_text())
     manifest["revision"] = "forged"
     (root / fmt.MANIFEST).write_text(json.dumps(manifest, indent=2))
-    with pytest.raises(BundleVerificationError, match=r"does not match manifest\.json"):
+    with pytest.raises(BundleVerificationError, match=r"does not verify over manifest\.json"):
         load_bundle(root, verifier=load_verifier(hmac_secrets=[secret_file]))
 
 
@@ -234,6 +234,8 @@ def test_a_key_given_without_an_id_checks_signatures_whatever_their_key_id(make_
 
 
 def test_a_key_given_without_an_id_still_refuses_another_keys_signature(make_bundle, ed25519_keys, tmp_path):
+    """A key without an id checks every signature of its algorithm: a failure is a bad signature,
+    whose message says it may also come from a key that is not configured."""
     private, _ = ed25519_keys
     other = tmp_path / "other.pub.pem"
     other.write_bytes(
@@ -242,9 +244,9 @@ def test_a_key_given_without_an_id_still_refuses_another_keys_signature(make_bun
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     root = _signed_dir(make_bundle(), private, key_id="ops-2026")
-    with pytest.raises(BundleVerificationError, match="none of which is trusted") as caught:
+    with pytest.raises(BundleVerificationError, match="signed by a key that is not configured") as caught:
         load_bundle(root, verifier=load_verifier(public_keys=[other]))
-    assert caught.value.reason == "untrusted-key"
+    assert caught.value.reason == "bad-signature"
 
 
 def test_an_hmac_signature_is_not_checked_with_an_ed25519_key(make_bundle, secret_file, ed25519_keys):

@@ -245,3 +245,31 @@ def test_a_poller_thread_activates_a_changed_bundle(make_bundle):
         assert manager.current().revision != first
     finally:
         poller.stop()
+
+
+# -- limits and redaction -----------------------------------------------------------------------
+
+
+def test_a_redirect_refusal_never_echoes_the_credentials_of_its_target(server):
+    server.redirect = "ftp://bundles.example/bundle.tar.gz?token=hunter2"
+    with pytest.raises(BundleSourceError) as caught:
+        HttpSource(server.url + "?X-Amz-Signature=deadbeef").poll()
+    assert "hunter2" not in str(caught.value) and "deadbeef" not in str(caught.value)
+    assert "token=***" in str(caught.value)
+
+
+def test_an_http_source_is_named_by_its_redacted_url():
+    source = HttpSource("https://u:p@bundles.example/b.tar.gz?X-Amz-Credential=AKIA&flag#frag")
+    assert source.description == "https://***@bundles.example/b.tar.gz?X-Amz-Credential=***&***#***"
+
+
+def test_closing_an_http_source_cuts_a_download_in_progress_short():
+    with socket.socket() as listener:  # accepts, then never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        source = HttpSource(f"http://127.0.0.1:{listener.getsockname()[1]}/b.tar.gz", timeout=30)
+        threading.Timer(0.3, source.close).start()
+        started = time.monotonic()
+        with pytest.raises(BundleSourceError, match="cut short"):
+            source.poll()
+        assert time.monotonic() - started < 5

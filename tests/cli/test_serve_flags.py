@@ -86,6 +86,13 @@ def test_no_cache_and_cache_size_together_are_a_usage_error(captured, capsys):
     assert "not allowed with" in capsys.readouterr().err and not captured
 
 
+def test_download_limits_reach_the_bundle_source_only_when_given(captured):
+    _serve("--download-timeout", "5", "--max-download-bytes", "1000")
+    _serve()
+    assert (captured[0]["download_timeout"], captured[0]["max_download_bytes"]) == (5.0, 1000)
+    assert "download_timeout" not in captured[1] and "max_download_bytes" not in captured[1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -94,6 +101,8 @@ def test_no_cache_and_cache_size_together_are_a_usage_error(captured, capsys):
         (["--persist-dir", "/tmp/x"], "--persist-dir: needs --bundle"),
         (["--poll-interval", "0"], "--poll-interval 0.0: must be more than 0"),
         (["--cache-size", "-1"], "--cache-size -1: must be 0 (off) or more"),
+        (["--download-timeout", "0"], "--download-timeout 0.0: must be more than 0 seconds"),
+        (["--max-download-bytes", "0"], "--max-download-bytes 0: must be at least 1"),
         (["--hmac-secret-file", "/no/such/secret"], "--verify-key/--hmac-secret-file"),
     ],
 )

@@ -153,7 +153,7 @@ def test_serve_stays_not_serving_on_a_bundle_signed_with_an_untrusted_key(tmp_pa
     try:
         rejected = [line for line in log if "rejected bundle" in line]
         assert len(rejected) == 1 and "at step verify" in rejected[0]
-        assert "none of which is trusted" in rejected[0]
+        assert "untrusted key" in rejected[0] and "[untrusted-key]" in rejected[0]
         assert any("NOT_SERVING until" in line for line in log)
         code, out = _run("status", address)
         status = json.loads(out)

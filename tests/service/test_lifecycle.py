@@ -178,12 +178,13 @@ def test_a_restart_with_the_source_gone_serves_the_persisted_revision(tmp_path):
             assert client.status().active.revision == "B"
     finally:
         server.close()
-    assert (persist / "last-good.tar.gz").exists()
+    assert (persist / "last-good.bundle.json").exists()
     with serving(bundle=server.url, persist_dir=str(persist)) as (sidecar, client):
         assert _health(sidecar) == health_pb2.HealthCheckResponse.SERVING
         status = client.status()
         assert status.active.revision == "B" and status.active.source.endswith("(persisted)")
-        assert status.last_error_step == "fetch"
+        # the first poll runs in the background once a bundle is restored
+        assert wait_until(lambda: client.status().last_error_step == "fetch")
         answer = client.authorize(*WRITE)
         assert (answer.outcome, answer.revision) == (sdk.Outcome.ALLOWED, "B")
         assert _sample(sidecar, "iamgate_bundle_activations_total", {"result": "restored"}) == 1

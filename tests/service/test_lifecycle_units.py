@@ -272,3 +272,11 @@ def test_the_shadow_reporter_starts_over_with_a_new_candidate(shadowed, caplog):
     with caplog.at_level(logging.WARNING, logger="iamgate.service.shadow"):
         assert reporter.report_once() == 1
     assert "shadow revision B2 says allowed" in _reported(caplog)[0]
+
+
+def test_redact_masks_every_query_value_and_the_fragment_of_any_url():
+    presigned = "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2Fx&X-Amz-Signature=abc;v=1&flag#f"
+    assert redact(f"GET {presigned}: HTTP 403") == (
+        "GET https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***;v=***&***#***: HTTP 403"
+    )
+    assert redact(redact(presigned)) == redact(presigned)

@@ -5,14 +5,21 @@ with one reference assignment under a lock, after the candidate has passed every
 reads the reference once and finishes on that revision, so nobody ever sees half a bundle. A
 bundle failing any step is rejected with the step and reason in ``status()`` (and in the event
 passed to ``listener``, for logs and metrics) while the last good bundle keeps serving. The last
-good bundle is persisted (temp file + rename) so that a restart with the bundle server down
-serves it. A shadow candidate can be evaluated beside the active bundle (see ``shadow``).
+good bundle is persisted — bundle and state in one file, committed by one rename — so that a
+restart with the bundle server down serves it. A rollback holds the revision it left back (also
+across restarts) until the source offers another; with verification configured, a signed
+candidate older than the active revision (by the manifest's ``created``) is refused. A shadow
+candidate can be evaluated beside the active bundle (see ``shadow``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -31,21 +38,40 @@ from iamgate.bundle.errors import (
     BundleValidationError,
     BundleVerificationError,
 )
-from iamgate.bundle.loader import DETAILS, BundleFiles, load_files
+from iamgate.bundle.loader import DETAILS, BundleFiles, files_from_bytes, load_files
 from iamgate.bundle.model import Bundle
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.reader import read_organization
+from iamgate.bundle.redact import redact
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
-from iamgate.bundle.sources import Backoff, Poller, content_fingerprint, open_source
+from iamgate.bundle.sources import (
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    Backoff,
+    Poller,
+    content_fingerprint,
+    open_source,
+)
 from iamgate.bundle.testing import run_tests
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, TrustedKeys
 from iamgate.bundle.verify import check_bundle
 from iamgate.errors import IamgateError
+from iamgate.policy.json_text import load_strict
 
-PERSISTED_BUNDLE = "last-good.tar.gz"
-PERSISTED_STATE = "last-good.json"
+_log = logging.getLogger(__name__)
+
+PERSISTED = "last-good.bundle.json"
+"""The persisted last good bundle and its state, in one file committed by one rename."""
+PERSISTED_FORMAT = "iamgate-persisted/v1"
+LEGACY_BUNDLE = "last-good.tar.gz"
+LEGACY_STATE = "last-good.json"
+"""The layout before ``PERSISTED``: two files renamed one after the other (a crash between the
+renames left them of different revisions). Still restored when they agree; removed by the next
+commit."""
+PERSISTED_BUNDLE = LEGACY_BUNDLE  # the old names, for embedders that looked for them
+PERSISTED_STATE = LEGACY_STATE
 
 
 class Step(StrEnum):
@@ -135,6 +161,30 @@ class _Loaded:
     snapshot: Snapshot
     files: BundleFiles | None
     fingerprint: str
+    created: datetime | None = None
+    """The manifest's ``created`` time: what orders signed revisions (downgrade protection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldBack:
+    """A revision an admin rolled back from: not re-activated until the source offers another."""
+
+    revision: str
+    fingerprint: str
+
+
+def manifest_time(created: str) -> datetime | None:
+    """The manifest's ``created`` as an aware datetime, or ``None`` when it is missing or unusable.
+
+    An RFC 3339 timestamp (``2026-11-28T12:00:00Z``; an offset is honoured, no offset means UTC).
+    """
+    if not created or not created.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(created.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class BundleManager:
@@ -163,6 +213,7 @@ class BundleManager:
         self._previous: _Loaded | None = None
         self._shadow: ShadowEvaluator | None = None
         self._shadow_files: BundleFiles | None = None
+        self._shadow_created: datetime | None = None
         self._last_error: LoadError | None = None
         self._shadow_error: LoadError | None = None
         self._persist_error = ""
@@ -170,6 +221,8 @@ class BundleManager:
         self._last_success: datetime | None = None
         self._activations = 0
         self._rejections = 0
+        self._held_back: _HeldBack | None = None
+        self._persist_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -215,12 +268,43 @@ class BundleManager:
 
     def prepare(self, files: BundleFiles, *, revision: str | None = None) -> Snapshot:
         """Run every step but the swap; raise ``ActivationError`` naming the failed step."""
+        return self._prepare(files, revision)[0]
+
+    def _prepare(
+        self, files: BundleFiles, revision: str | None, *, newer_than: _Loaded | None = None
+    ) -> tuple[Snapshot, datetime | None]:
+        """``prepare``, also returning the manifest's ``created`` time.
+
+        With ``newer_than`` (the active bundle, when a source offers a candidate) and verification
+        configured, a signed candidate older than it is refused right after verification.
+
+        An unexpected exception in a step (a bug, or input no check foresaw) rejects the bundle
+        at that step like any other failure: counted, in ``last_error``, the last good bundle
+        serving. Its traceback goes to the debug log only.
+        """
+        progress = [Step.VERIFY]
+        try:
+            return self._run_steps(files, revision, progress, newer_than)
+        except ActivationError:
+            raise
+        except Exception as error:
+            _log.debug("unexpected error in step %s of %s", progress[-1].value, files.source, exc_info=True)
+            raise ActivationError(progress[-1], f"unexpected {type(error).__name__}: {error}") from None
+
+    def _run_steps(
+        self, files: BundleFiles, revision: str | None, progress: list[Step], newer_than: _Loaded | None
+    ) -> tuple[Snapshot, datetime | None]:
+        """``_prepare``'s steps; each appends itself to ``progress`` so a surprise names its step."""
         try:
             checked = check_bundle(files, verifier=self.verifier, revision=revision)
         except BundleVerificationError as error:
             raise ActivationError(Step.VERIFY, f"{error} [{error.reason}]") from None
         except BundleError as error:
             raise ActivationError(Step.VERIFY, str(error)) from None
+        created = manifest_time(checked.manifest.created)
+        if newer_than is not None and self.verifier is not None:
+            _refuse_downgrade(checked.manifest.revision, created, newer_than)
+        progress.append(Step.VALIDATE)
         result = read_organization(files)
         if result.errors:
             error = BundleValidationError(files.source, result.problems)
@@ -228,12 +312,14 @@ class BundleManager:
         bundle = Bundle(
             checked.manifest, result.organization, files.source, checked.signature, result.warnings
         )
+        progress.append(Step.COMPILE)
         try:
             snapshot = build_snapshot(bundle, source=files.source, activated_at=self._clock())
         except IamgateError as error:
             raise ActivationError(Step.COMPILE, str(error)) from None
         snapshot = snapshot.with_trust(self.trusted_keys)  # its tests prove what serving will answer
         if self.run_bundle_tests and snapshot.tests:
+            progress.append(Step.TEST)
             report = run_tests(snapshot)
             if not report.ok:
                 failed = "; ".join(
@@ -244,7 +330,7 @@ class BundleManager:
                 raise ActivationError(
                     Step.TEST, f"{len(report.failed)} of {len(report.results)} tests fail: {failed}"
                 )
-        return snapshot
+        return snapshot, created
 
     def offer(self, files: BundleFiles, *, revision: str | None = None) -> ActivationEvent:
         """Try to activate ``files``; never raises: the outcome is the returned (and emitted) event."""
@@ -266,11 +352,16 @@ class BundleManager:
         fingerprint = content_fingerprint(files.files) + (f"@{revision}" if revision else "")
         with self._lock:
             self._last_attempt = self._clock()
-            active = self._active
+            active, held = self._active, self._held_back
         if active is not None and active.fingerprint == fingerprint:
             return self._emit(ActivationEvent("unchanged", files.source, active.snapshot.revision)), None
+        if held is not None and held.fingerprint == fingerprint:
+            # an admin rolled this revision back: the source offering it again changes nothing
+            message = f"revision {held.revision} was rolled back; waiting for the source to offer another"
+            event = ActivationEvent("unchanged", files.source, held.revision, message=message)
+            return self._emit(event), None
         try:
-            snapshot = self.prepare(files, revision=revision)
+            snapshot, created = self._prepare(files, revision, newer_than=active)
         except ActivationError as error:
             with self._lock:
                 self._rejections += 1
@@ -278,7 +369,7 @@ class BundleManager:
             seconds = time.perf_counter() - started
             event = ActivationEvent("rejected", files.source, "", error.step.value, str(error), seconds)
             return self._emit(event), error
-        self._swap(_Loaded(snapshot, files, fingerprint))
+        self._swap(_Loaded(snapshot, files, fingerprint, created), release_held_back=True)
         seconds = time.perf_counter() - started
         return self._emit(
             ActivationEvent("activated", files.source, snapshot.revision, seconds=seconds)
@@ -287,7 +378,7 @@ class BundleManager:
     def activate_path(self, path: str | os.PathLike[str], *, revision: str | None = None) -> Snapshot:
         try:
             files = load_files(path)
-        except BundleFormatError as error:
+        except (BundleFormatError, OSError) as error:
             with self._lock:
                 self._rejections += 1
                 self._last_error = LoadError(Step.READ.value, str(error), str(path), self._clock())
@@ -303,6 +394,11 @@ class BundleManager:
     def rollback(self, expected_revision: str = "") -> Snapshot:
         """Make the previous revision active again (and the current one the previous).
 
+        The revision rolled back from is held back: a source offering it again does not
+        re-activate it (not even after a restart: the hold is persisted with the bundle) until
+        the source offers a different revision. A rollback is the one way to an older revision
+        of a signed bundle (see ``_refuse_downgrade``).
+
         With ``expected_revision``, roll back only if that is still the active revision: checked
         under the same lock as the swap, so a bundle activated meanwhile is never rolled back by
         mistake.
@@ -314,17 +410,21 @@ class BundleManager:
             if expected_revision and current != expected_revision:
                 raise BundleError(f"the active revision is {current!r}, not {expected_revision!r}")
             self._active, self._previous = self._previous, self._active
-            active = self._active
-        self._persist(active)
+            active, rolled_from = self._active, self._previous
+            if rolled_from is not None and rolled_from.files is not None:
+                self._held_back = _HeldBack(rolled_from.snapshot.revision, rolled_from.fingerprint)
+        self._persist()
         self._emit(ActivationEvent("rolled-back", active.snapshot.source, active.snapshot.revision))
         return active.snapshot
 
-    def _swap(self, loaded: _Loaded, *, persist: bool = True) -> None:
+    def _swap(self, loaded: _Loaded, *, persist: bool = True, release_held_back: bool = False) -> None:
         # Each activated revision gets a decision cache of its own: a swap never serves a
         # decision of another revision, and rolling back starts cold rather than stale.
         snapshot = loaded.snapshot.with_cache(self.cache_size).with_trust(self.trusted_keys)
         loaded = replace(loaded, snapshot=snapshot)
         with self._lock:
+            if release_held_back:
+                self._held_back = None
             if self._active is not None:
                 self._previous = self._active
             self._active = loaded
@@ -332,7 +432,7 @@ class BundleManager:
             self._last_error = None
             self._last_success = self._clock()
         if persist:
-            self._persist(loaded)
+            self._persist()
 
     # -- sources ------------------------------------------------------------------------------
 
@@ -353,12 +453,16 @@ class BundleManager:
         interval: float = 5.0,
         shadow: bool = False,
         backoff: Backoff | None = None,
+        download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> Poller:
         """A poller feeding this manager from ``location`` (a path or an http(s) URL); call ``start()``.
 
         Call ``poll_once()`` first to activate synchronously at start-up (after ``restore()``).
         """
-        source = open_source(location)
+        source = open_source(
+            location, download_timeout=download_timeout, max_download_bytes=max_download_bytes
+        )
         on_files = self.offer_shadow if shadow else self.offer
         return Poller(
             source,
@@ -373,7 +477,7 @@ class BundleManager:
     def offer_shadow(self, files: BundleFiles, *, revision: str | None = None) -> ActivationEvent:
         """Load a candidate (every step but the swap) and evaluate it beside the active bundle."""
         try:
-            snapshot = self.prepare(files, revision=revision)
+            snapshot, created = self._prepare(files, revision)
         except ActivationError as error:
             with self._lock:
                 self._shadow_error = LoadError(error.step.value, str(error), files.source, self._clock())
@@ -383,6 +487,7 @@ class BundleManager:
         with self._lock:
             self._shadow = ShadowEvaluator(snapshot.with_cache(self.cache_size))
             self._shadow_files = files
+            self._shadow_created = created
             self._shadow_error = None
         return self._emit(ActivationEvent("shadowed", files.source, snapshot.revision))
 
@@ -394,12 +499,13 @@ class BundleManager:
     def promote_shadow(self) -> Snapshot:
         """Make the shadow candidate the active bundle (it passed every step already)."""
         with self._lock:
-            shadow, files = self._shadow, self._shadow_files
+            shadow, files, created = self._shadow, self._shadow_files, self._shadow_created
             self._shadow = None
             self._shadow_files = None
         if shadow is None or files is None:
             raise BundleError("there is no shadow bundle to promote")
-        self._swap(_Loaded(shadow.snapshot, files, content_fingerprint(files.files)))
+        # an explicit operator action, like a rollback: no downgrade check
+        self._swap(_Loaded(shadow.snapshot, files, content_fingerprint(files.files), created))
         self._emit(
             ActivationEvent("activated", files.source, shadow.snapshot.revision, message="promoted shadow")
         )
@@ -408,55 +514,116 @@ class BundleManager:
     # -- persistence --------------------------------------------------------------------------
 
     def restore(self) -> Snapshot | None:
-        """Activate the persisted last good bundle (re-verified, re-tested); ``None`` if there is none."""
+        """Activate the persisted last good bundle (re-verified, re-tested); ``None`` if there is none.
+
+        A damaged or torn persisted state is not restored: it is reported (a ``restore``
+        rejection, in ``last_error`` and the log) and the sidecar waits for its source.
+        """
         if self.persist_dir is None:
             return None
-        path = self.persist_dir / PERSISTED_BUNDLE
-        if not path.exists():
+        try:
+            persisted = self._read_persisted()
+        except _TornState as error:
+            self._torn(str(error))
             return None
-        source = str(path)
-        fingerprint = ""
+        if persisted is None:
+            return None
+        files, state, where = persisted
         try:
-            state = json.loads((self.persist_dir / PERSISTED_STATE).read_text())
-            source = str(state.get("source") or source)
-            fingerprint = str(state.get("fingerprint") or "")
-        except (OSError, ValueError, AttributeError):
-            pass
-        try:
-            files = load_files(path)
-            snapshot = self.prepare(files)
+            snapshot, created = self._prepare(files, None)
         except BundleError as error:
             with self._lock:
-                self._last_error = LoadError("restore", str(error), str(path), self._clock())
-            self._emit(ActivationEvent("rejected", str(path), step="restore", message=str(error)))
+                self._rejections += 1
+                self._last_error = LoadError("restore", str(error), where, self._clock())
+            self._emit(ActivationEvent("rejected", where, step="restore", message=str(error)))
             return None
+        if state.revision and state.revision != snapshot.revision:
+            self._torn(
+                f"{where}: the bundle is revision {snapshot.revision} but its metadata says revision "
+                f"{state.revision} (a torn write)"
+            )
+            return None
+        source = redact(state.source or where)
         restored = _Loaded(
             _with_source(snapshot, f"{source} (persisted)"),
             files,
-            fingerprint or content_fingerprint(files.files),
+            state.fingerprint or content_fingerprint(files.files),
+            created,
         )
+        with self._lock:
+            self._held_back = state.held_back
         self._swap(restored, persist=False)
-        self._emit(ActivationEvent("restored", str(path), snapshot.revision))
+        self._emit(ActivationEvent("restored", where, snapshot.revision))
         return restored.snapshot
 
-    def _persist(self, loaded: _Loaded) -> None:
-        if self.persist_dir is None or loaded.files is None:
+    def _torn(self, reason: str) -> None:
+        message = f"{reason}; ignoring the persisted state and waiting for the source"
+        with self._lock:
+            self._rejections += 1
+            self._last_error = LoadError("restore", message, str(self.persist_dir), self._clock())
+        self._emit(ActivationEvent("rejected", str(self.persist_dir), step="restore", message=message))
+
+    def _read_persisted(self) -> tuple[BundleFiles, _PersistedState, str] | None:
+        """The persisted bundle and its state (new layout, else the legacy two files), or ``None``."""
+        assert self.persist_dir is not None
+        path = self.persist_dir / PERSISTED
+        if path.exists():
+            return _read_single_file(path)
+        legacy = self.persist_dir / LEGACY_BUNDLE
+        if not legacy.exists():
+            return None
+        state = _PersistedState()
+        state_path = self.persist_dir / LEGACY_STATE
+        if state_path.exists():
+            try:
+                document = load_strict(state_path.read_bytes())
+                if not isinstance(document, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as error:
+                raise _TornState(f"{state_path}: unreadable ({error})") from None
+            state = _PersistedState.of(document)
+        try:
+            files = load_files(legacy)
+        except BundleError as error:
+            raise _TornState(f"{legacy}: unreadable ({error})") from None
+        return files, state, str(legacy)
+
+    def _persist(self) -> None:
+        """Commit the active bundle and its state in one file: temp file, fsync, one rename, fsync dir.
+
+        Commits are serialized and each writes what is active when it runs, so a slow commit of
+        a swap can never overwrite the commit of a rollback that followed it.
+        """
+        if self.persist_dir is None:
             return
+        with self._persist_lock:
+            with self._lock:
+                loaded, held = self._active, self._held_back
+            if loaded is not None and loaded.files is not None:
+                self._commit(loaded, held)
+
+    def _commit(self, loaded: _Loaded, held: _HeldBack | None) -> None:
+        assert self.persist_dir is not None
+        archive = archive_bytes(_persistable(loaded))
+        document = {
+            "format": PERSISTED_FORMAT,
+            "name": loaded.snapshot.name,
+            "revision": loaded.snapshot.revision,
+            "source": redact(str(loaded.snapshot.source)),
+            "activated_at": loaded.snapshot.activated_at.isoformat(),
+            # The source's own fingerprint: the persisted copy may carry a generated manifest,
+            # and a restart must not mistake the same bundle for a new revision.
+            "fingerprint": loaded.fingerprint,
+            "held_back": {"revision": held.revision, "fingerprint": held.fingerprint} if held else None,
+            "archive_sha256": hashlib.sha256(archive).hexdigest(),
+            "archive": base64.b64encode(archive).decode("ascii"),
+        }
         try:
             self.persist_dir.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.persist_dir / PERSISTED_BUNDLE, archive_bytes(_persistable(loaded)))
-            state = {
-                "name": loaded.snapshot.name,
-                "revision": loaded.snapshot.revision,
-                "source": loaded.snapshot.source,
-                "activated_at": loaded.snapshot.activated_at.isoformat(),
-                # The source's own fingerprint: the persisted copy may carry a generated manifest,
-                # and a restart must not mistake the same bundle for a new revision.
-                "fingerprint": loaded.fingerprint,
-            }
-            write_atomically(
-                self.persist_dir / PERSISTED_STATE, (json.dumps(state, indent=2) + "\n").encode()
-            )
+            write_atomically(self.persist_dir / PERSISTED, (json.dumps(document) + "\n").encode())
+            _fsync_directory(self.persist_dir)
+            for legacy in (LEGACY_BUNDLE, LEGACY_STATE):  # superseded by the file just committed
+                (self.persist_dir / legacy).unlink(missing_ok=True)
             self._persist_error = ""
         except OSError as error:
             self._persist_error = f"cannot persist the bundle to {self.persist_dir}: {error.strerror}"
@@ -494,3 +661,91 @@ def _persistable(loaded: _Loaded) -> dict[str, bytes]:
 
 def _with_source(snapshot: Snapshot, source: str) -> Snapshot:
     return replace(snapshot, source=source)
+
+
+def _refuse_downgrade(revision: str, created: datetime | None, active: _Loaded) -> None:
+    """Refuse a signed candidate that is not provably as new as the active bundle.
+
+    Signed revisions are ordered by their manifest's ``created`` time (inside the signed bytes,
+    so a server cannot forge it). A candidate created before the active revision is a downgrade
+    (a replay of an old, validly signed bundle); one without a usable ``created`` cannot be
+    ordered and is refused too while the active revision has one. An active revision without a
+    usable ``created`` orders nothing: any verified candidate may replace it.
+    """
+    if active.created is None:
+        return
+    current = active.snapshot.revision
+    since = active.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if created is None:
+        raise ActivationError(
+            Step.VERIFY,
+            f"revision {revision} has no usable manifest created time, so it cannot be ordered after "
+            f"the active revision {current} (created {since}); refused as a possible downgrade [downgrade]",
+        )
+    if created < active.created:
+        raise ActivationError(
+            Step.VERIFY,
+            f"revision {revision} (created {created.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}) "
+            f"is older than the active revision {current} (created {since}); refused as a downgrade "
+            "(an admin rollback is the way back to an older revision) [downgrade]",
+        )
+
+
+class _TornState(Exception):
+    """The persisted state cannot be trusted (damaged, partial, or of two revisions)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PersistedState:
+    revision: str = ""
+    source: str = ""
+    fingerprint: str = ""
+    held_back: _HeldBack | None = None
+
+    @classmethod
+    def of(cls, document: dict[str, object]) -> _PersistedState:
+        held = document.get("held_back")
+        held_back = None
+        if isinstance(held, dict) and held.get("fingerprint"):
+            held_back = _HeldBack(str(held.get("revision") or ""), str(held["fingerprint"]))
+        return cls(
+            str(document.get("revision") or ""),
+            str(document.get("source") or ""),
+            str(document.get("fingerprint") or ""),
+            held_back,
+        )
+
+
+def _read_single_file(path: Path) -> tuple[BundleFiles, _PersistedState, str]:
+    """The one-file layout: JSON state holding the archive (base64) and its SHA-256."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _TornState(f"{path}: unreadable ({error.strerror})") from None
+    try:
+        document = load_strict(data)
+    except ValueError:
+        raise _TornState(f"{path}: not valid JSON ({len(data)} bytes; truncated or damaged)") from None
+    if not isinstance(document, dict) or document.get("format") != PERSISTED_FORMAT:
+        raise _TornState(f"{path}: not a persisted bundle of format {PERSISTED_FORMAT}")
+    try:
+        archive = base64.b64decode(str(document.get("archive") or ""), validate=True)
+    except (ValueError, binascii.Error):
+        raise _TornState(f"{path}: the archive is not base64 (damaged)") from None
+    if hashlib.sha256(archive).hexdigest() != document.get("archive_sha256"):
+        raise _TornState(f"{path}: the archive does not match its SHA-256 (damaged)")
+    try:
+        files = files_from_bytes(archive, str(path))
+    except BundleError as error:
+        raise _TornState(f"{path}: unreadable archive ({error})") from None
+    return files, _PersistedState.of(document), str(path)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (a crash right after it must not bring the old file back)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

@@ -25,6 +25,7 @@ from iamgate.bundle.signing import Verifier, load_signer, signatures_document
 from iamgate.bundle.testing import render_json, render_junit, render_text, run_tests
 from iamgate.bundle.verify import check_bundle, parse_manifest
 from iamgate.errors import IamgateError
+from iamgate.policy.json_text import JsonTextError, load_strict
 
 OUTPUTS = ("text", "json", "junit")
 
@@ -259,8 +260,8 @@ def _source_manifest(files: BundleFiles) -> dict[str, Any] | None:
     if data is None:
         return None
     try:
-        document = json.loads(data)
-    except ValueError:
+        document = load_strict(data)
+    except JsonTextError:
         return None
     return document if isinstance(document, dict) else None
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from iamgate.bundle import context as ctx
-from iamgate.bundle.model import Bundle, Group, InlinePolicy, Organization, OrganizationTree
+from iamgate.bundle.errors import BundleProblem, BundleValidationError
+from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.identity import canonical_resource_or_none, iam_name_index
@@ -23,25 +24,58 @@ from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
 from iamgate.policy.model import PolicyDocument
 
+Identity = tuple[str, ...]
+"""What AWS keys an object by: ``("scp", id)``, ``("managed", arn)``, ``("inline", owner_arn, name)``..."""
+
 
 class _Compiler:
-    """Compiles documents and remembers each result (local to one build)."""
+    """Compiles each document once, remembered under the identity of the object it belongs to.
 
-    def __init__(self) -> None:
-        self.compiled: dict[str, CompiledPolicy] = {}
+    The key is never a display name: two SCPs both named "Guard" are two policies (issue 14). An
+    identity met twice with another document means the organization skipped validation; building
+    it fails (closed) rather than letting one object stand in for the other.
+    """
 
-    def compile(self, document: PolicyDocument, policy_id: str, kind: PolicyKind) -> CompiledPolicy:
-        key = f"{kind.value}\0{policy_id}"
-        policy = self.compiled.get(key)
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.compiled: dict[Identity, CompiledPolicy] = {}
+
+    def compile(
+        self, identity: Identity, document: PolicyDocument, policy_id: str, kind: PolicyKind, origin: Origin
+    ) -> CompiledPolicy:
+        policy = self.compiled.get(identity)
         if policy is None:
             policy = compile_policy(document, policy_id=policy_id, kind=kind)
-            self.compiled[key] = policy
+            self.compiled[identity] = policy
+        elif policy.document != document:
+            raise _conflict(
+                self.source, origin, f"{' '.join(identity)} is declared twice with different documents"
+            )
         return policy
 
     def inline(self, owner_arn: str, policies: tuple[InlinePolicy, ...]) -> list[CompiledPolicy]:
         return [
-            self.compile(p.document, f"{owner_arn}:inline/{p.name}", PolicyKind.IDENTITY) for p in policies
+            self.compile(
+                ("inline", owner_arn, p.name.lower()),
+                p.document,
+                f"{owner_arn}:inline/{p.name}",
+                PolicyKind.IDENTITY,
+                p.origin,
+            )
+            for p in policies
         ]
+
+
+def _conflict(source: str, origin: Origin | None, message: str) -> BundleValidationError:
+    where = origin or Origin("", "")
+    return BundleValidationError(source, [BundleProblem(where.file, where.path, message, code="identity")])
+
+
+def _claim(table: dict, key, value, source: str, origin: Origin | None, what: str) -> None:  # type: ignore[no-untyped-def]
+    """``table[key] = value``, refusing a second object under one identity (validation missed it)."""
+    if key in table:
+        raise _conflict(source, origin, f"{what} is declared twice")
+    table[key] = value
 
 
 def build_snapshot(
@@ -64,24 +98,54 @@ def build_snapshot(
 
 def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetime | None) -> Snapshot:
     organization = bundle.organization
-    compiler = _Compiler()
+    source = source if source is not None else bundle.source
+    compiler = _Compiler(source)
+    documents: dict[str, ManagedPolicy] = {}
+    for policy in organization.policies:
+        known = documents.setdefault(policy.arn, policy)
+        if known is not policy and known.document != policy.document:
+            raise _conflict(source, policy.origin, f"managed policy {policy.arn} is declared twice")
     managed = {
-        policy.arn: compiler.compile(policy.document, policy.arn, PolicyKind.IDENTITY)
-        for policy in organization.policies
+        arn: compiler.compile(("managed", arn), p.document, arn, PolicyKind.IDENTITY, p.origin)
+        for arn, p in documents.items()
     }
-    boundaries: dict[str, CompiledPolicy] = {}
 
-    def boundary(arn: str | None) -> tuple[CompiledPolicy, ...] | None:
+    def resolve(arn: str, origin: Origin | None) -> ManagedPolicy:
+        policy = documents.get(arn)
+        if policy is None:
+            raise _conflict(source, origin, f"managed policy {arn} does not exist in the bundle")
+        return policy
+
+    def attached(arns: tuple[str, ...], origins: tuple[Origin, ...]) -> list[CompiledPolicy]:
+        return [
+            managed[resolve(arn, origin).arn]
+            for arn, origin in zip(arns, origins or (None,) * len(arns), strict=True)
+        ]
+
+    def boundary(arn: str | None, origin: Origin | None) -> tuple[CompiledPolicy, ...] | None:
         if arn is None:
             return None
-        if arn not in boundaries:
-            document = next(p.document for p in organization.policies if p.arn == arn)
-            boundaries[arn] = compiler.compile(document, arn, PolicyKind.BOUNDARY)
-        return (boundaries[arn],)
+        policy = resolve(arn, origin)
+        return (
+            compiler.compile(("boundary", arn), policy.document, arn, PolicyKind.BOUNDARY, policy.origin),
+        )
 
-    groups: dict[tuple[str, str], list[CompiledPolicy]] = {}
+    groups: dict[str, list[CompiledPolicy]] = {}
+    group_arns: dict[tuple[str, str], str] = {}
+    folded: dict[tuple[str, str], str] = {}
     for group in organization.groups:
-        groups[(group.account, group.name)] = _group_policies(compiler, group, managed)
+        _claim(folded, (group.account, group.name.lower()), group.arn, source, group.origin, group.arn)
+        group_arns[(group.account, group.name)] = group.arn
+        groups[group.arn] = compiler.inline(group.arn, group.inline) + attached(
+            group.attached, group.attached_origins
+        )
+
+    def member_of(account: str, name: str, origin: Origin | None) -> list[CompiledPolicy]:
+        arn = group_arns.get((account, name))
+        if arn is None:
+            raise _conflict(source, origin, f"group {name!r} does not exist in account {account}")
+        return groups[arn]
+
     scp_levels = _scp_levels(compiler, organization)
 
     def principal_entry(
@@ -96,7 +160,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
             name=who.name,
             unique_id=unique_id,
             identity=_unique(identity),
-            boundary=boundary(who.boundary),
+            boundary=boundary(who.boundary, who.boundary_origin),
             scp_levels=scp_levels.get(who.account, ()),
             context=ctx.principal_entries(
                 arn=who.arn,
@@ -110,39 +174,65 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
 
     entries: list[PrincipalEntry] = []
     for user in organization.users:
-        identity = compiler.inline(user.arn, user.inline) + [managed[arn] for arn in user.attached]
-        for name in user.groups:
-            identity += groups.get((user.account, name), [])
+        identity = compiler.inline(user.arn, user.inline) + attached(user.attached, user.attached_origins)
+        for name, origin in zip(user.groups, user.group_origins or (None,) * len(user.groups), strict=True):
+            identity += member_of(user.account, name, origin)
         entries.append(principal_entry(PrincipalKind.USER, user, identity, user.user_id))
     trust: dict[str, CompiledPolicy] = {}
     roles: dict[tuple[str, str], PrincipalEntry] = {}
     for role in organization.roles:
-        identity = compiler.inline(role.arn, role.inline) + [managed[arn] for arn in role.attached]
+        identity = compiler.inline(role.arn, role.inline) + attached(role.attached, role.attached_origins)
         entry = principal_entry(PrincipalKind.ROLE, role, identity, role.role_id)
         entries.append(entry)
-        roles[(role.account, role.name)] = entry
+        _claim(roles, (role.account, role.name), entry, source, role.origin, role.arn)
         if role.trust_policy is not None:
-            trust[_key(role.arn)] = compiler.compile(
-                role.trust_policy, f"{role.arn}:trust-policy", PolicyKind.RESOURCE
+            key = _key(role.arn)
+            policy = compiler.compile(
+                ("trust", key),
+                role.trust_policy,
+                f"{role.arn}:trust-policy",
+                PolicyKind.RESOURCE,
+                role.origin,
             )
+            _claim(trust, key, policy, source, role.origin, f"the trust policy of {role.arn}")
 
+    by_arn: dict[str, PrincipalEntry] = {}
     by_name: dict[str, list[PrincipalEntry]] = defaultdict(list)
-    for entry in entries:
+    for entry, declared in zip(entries, (*organization.users, *organization.roles), strict=True):
+        _claim(by_arn, entry.arn, entry, source, declared.origin, entry.arn)
         by_name[entry.name].append(entry)
-    resource_policies = {
-        _key(policy.resource_arn): compiler.compile(
-            policy.document, f"{policy.resource_arn}:resource-policy", PolicyKind.RESOURCE
+    resource_policies: dict[str, CompiledPolicy] = {}
+    for declared in organization.resource_policies:
+        key = _key(declared.resource_arn)
+        policy = compiler.compile(
+            ("resource", key),
+            declared.document,
+            f"{declared.resource_arn}:resource-policy",
+            PolicyKind.RESOURCE,
+            declared.origin,
         )
-        for policy in organization.resource_policies
-    }
-    owners = {_key(p.resource_arn): p.account for p in organization.resource_policies if p.account}
-    owners.update({_key(t.resource_arn): t.account for t in organization.resource_tags if t.account})
+        _claim(resource_policies, key, policy, source, declared.origin, f"the resource policy of {key}")
+    owners: dict[str, str] = {}
+    for declared in (*organization.resource_policies, *organization.resource_tags):
+        if (
+            declared.account
+            and owners.setdefault(_key(declared.resource_arn), declared.account) != declared.account
+        ):
+            raise _conflict(source, declared.origin, f"{declared.resource_arn} has two owning accounts")
     tags: dict[str, Mapping[str, ContextValue]] = {}
     for entity in (*organization.users, *organization.roles):
         if entity.tags:
             tags[_key(entity.arn)] = ctx.resource_tag_entries(entity.arn, entity.tags)
     for tagged in organization.resource_tags:
-        tags[_key(tagged.resource_arn)] = ctx.resource_tag_entries(tagged.resource_arn, tagged.tags)
+        entries_for = ctx.resource_tag_entries(tagged.resource_arn, tagged.tags)
+        _claim(
+            tags,
+            _key(tagged.resource_arn),
+            entries_for,
+            source,
+            tagged.origin,
+            f"the tags of {tagged.resource_arn}",
+        )
 
     compiled = compiler.compiled.values()
     counts = SnapshotCounts(
@@ -155,13 +245,13 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
     return Snapshot(
         name=bundle.name,
         revision=bundle.revision,
-        source=source if source is not None else bundle.source,
+        source=source,
         activated_at=activated_at or datetime.now(UTC),
         counts=counts,
         manifest=bundle.manifest,
         signature=bundle.signature,
         tests=organization.tests,
-        by_arn=MappingProxyType({entry.arn: entry for entry in entries}),
+        by_arn=MappingProxyType(by_arn),
         by_name=MappingProxyType({name: tuple(found) for name, found in by_name.items()}),
         roles=MappingProxyType(roles),
         resource_policies=MappingProxyType(resource_policies),
@@ -178,12 +268,6 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
 def _key(arn: str) -> str:
     """The spelling requests are looked up by (``engine.identity.canonical_resource``)."""
     return canonical_resource_or_none(arn) or arn
-
-
-def _group_policies(
-    compiler: _Compiler, group: Group, managed: dict[str, CompiledPolicy]
-) -> list[CompiledPolicy]:
-    return compiler.inline(group.arn, group.inline) + [managed[arn] for arn in group.attached]
 
 
 def _unique(policies: list[CompiledPolicy]) -> tuple[CompiledPolicy, ...]:
@@ -207,7 +291,8 @@ def _scp_levels(
         return {}
     attached: dict[str, list[CompiledPolicy]] = defaultdict(list)
     for scp in tree.scps:
-        policy = compiler.compile(scp.document, scp.name, PolicyKind.SCP)
+        # Keyed by the SCP's id, never its name (issue 14); the name is what explanations show.
+        policy = compiler.compile(("scp", scp.id), scp.document, scp.name, PolicyKind.SCP, scp.origin)
         for target in scp.targets:
             attached[target].append(policy)
     parents = {unit.id: unit.parent for unit in tree.units}

@@ -8,7 +8,6 @@ document; they are re-rooted at the document's place in the bundle file.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -16,6 +15,7 @@ from iamgate.bundle.jsonread import FileReport, describe
 from iamgate.engine.result import PolicyKind
 from iamgate.policy import PolicyParseError, parse_policy
 from iamgate.policy.errors import Severity
+from iamgate.policy.json_text import JsonTextError, load_strict
 from iamgate.policy.model import PolicyDocument
 
 _NEEDS_PRINCIPAL = frozenset({PolicyKind.RESOURCE})
@@ -31,9 +31,9 @@ def decode_document(value: Any) -> tuple[dict[str, Any] | None, str]:
     if not text.startswith("{"):
         text = unquote(text).strip()
     try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, f"not a JSON policy document: {error.msg} at character {error.pos}"
+        decoded = load_strict(text)
+    except JsonTextError as error:
+        return None, f"not a JSON policy document: {error}"
     if not isinstance(decoded, dict):
         return None, f"expected a policy document object, got {describe(decoded)}"
     return decoded, ""

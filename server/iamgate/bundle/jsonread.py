@@ -12,6 +12,7 @@ from typing import Any
 
 from iamgate.bundle.errors import BundleProblem
 from iamgate.policy.errors import Severity
+from iamgate.policy.json_text import DEFAULT_MAX_DEPTH, JsonTextError, load_strict
 
 MISSING: Any = object()
 """What ``load_json`` returns for a file that is not valid JSON (the problem is already recorded)."""
@@ -43,17 +44,17 @@ def item_path(path: str, index: int) -> str:
     return f"{path}[{index}]"
 
 
-def load_json(report: FileReport, data: bytes) -> Any:
-    """Parse a file's bytes; malformed JSON is reported with its line and column."""
+def load_json(report: FileReport, data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Parse a file's bytes strictly (``iamgate.policy.json_text``); every problem is recorded.
+
+    Malformed JSON is reported with its line and column; a repeated key, nesting deeper than
+    ``max_depth``, text that is not UTF-8 and NaN/Infinity with their JSON path.
+    """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        report.error("", f"not UTF-8 text (byte {error.start})", code="encoding")
-        return MISSING
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        report.error("", f"malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}", "json")
+        return load_strict(data, max_depth=max_depth)
+    except JsonTextError as error:
+        for problem in error.problems:
+            report.error(problem.path, problem.message, problem.code)
         return MISSING
 
 

@@ -133,6 +133,8 @@ class Account:
     name: str = ""
     parent: str | None = None
     """The id of the root or OU the account sits in; ``None`` outside any organization."""
+    origin: Origin | None = field(default=None, compare=False)
+    """Where organization.json lists it (``None`` for an account known only by its directory)."""
 
 
 @dataclass(frozen=True, slots=True)

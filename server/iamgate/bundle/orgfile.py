@@ -73,6 +73,7 @@ def read_organization_file(report: FileReport, document: Any) -> OrganizationFil
                 )
             )
     accounts, origins = [], []
+    seen_accounts: dict[str, Origin] = {}
     for index, value in enumerate(get_list(report, obj, "Accounts", "")):
         path = item_path("Accounts", index)
         entry = expect_object(report, value, path)
@@ -83,15 +84,24 @@ def read_organization_file(report: FileReport, document: Any) -> OrganizationFil
         if account_id and not is_account_id(account_id):
             report.error(key_path(path, "Id"), f"{account_id!r} is not a 12-digit account id")
             continue
+        if account_id in seen_accounts:
+            first = seen_accounts[account_id]
+            report.error(
+                key_path(path, "Id"), f"account {account_id} is listed twice (first at {first})", "duplicate"
+            )
+            continue
         if account_id:
+            origin = Origin(report.file, path)
+            seen_accounts[account_id] = origin
             accounts.append(
                 Account(
                     account_id,
                     get_str(report, entry, "Name", path),
                     get_str(report, entry, "ParentId", path) or root_id,
+                    origin,
                 )
             )
-            origins.append(Origin(report.file, path))
+            origins.append(origin)
     scps = []
     for index, value in enumerate(get_list(report, obj, "ServiceControlPolicies", "")):
         path = item_path("ServiceControlPolicies", index)

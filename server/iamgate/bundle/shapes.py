@@ -384,8 +384,10 @@ class EntityReader:
             if entry is None:
                 continue
             name = self._name(entry, "PolicyName", item_where, limit=128)
-            if name in names:
-                self.report.error(key_path(item_where, "PolicyName"), f"inline policy {name!r} appears twice")
+            if name and name.lower() in names:  # IAM policy names are not distinguished by case
+                self.report.error(
+                    key_path(item_where, "PolicyName"), f"inline policy {name!r} appears twice", "duplicate"
+                )
                 continue
             if "PolicyDocument" not in entry:
                 self.report.error(key_path(item_where, "PolicyDocument"), "is required", "required")
@@ -397,6 +399,6 @@ class EntityReader:
                 PolicyKind.IDENTITY,
             )
             if name and document is not None:
-                names.add(name)
+                names.add(name.lower())
                 policies.append(InlinePolicy(name, document, self.origin(item_where)))
         return tuple(policies)

@@ -16,7 +16,8 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +28,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from iamgate.bundle import format as fmt
 from iamgate.bundle.errors import BundleError, BundleVerificationError
+from iamgate.policy.json_text import JsonTextError, load_strict
+
+_FINGERPRINT_ID = re.compile(r"^(ed25519|hmac):[0-9a-f]{16}$")
+"""The default key ids (``ed25519_key_id``, ``hmac_key_id``): derived from the key itself."""
 
 HMAC_SHA256 = "hmac-sha256"
 ED25519 = "ed25519"
@@ -108,42 +113,63 @@ class Verifier:
         """Return ``verified (KEYID, ALGORITHM)`` or raise BundleVerificationError with the reason."""
         if signatures_bytes is None:
             raise BundleVerificationError(
-                "unsigned", f"bundle is unsigned: {fmt.SIGNATURES} is missing and verification is configured"
+                "unsigned",
+                f"unsigned bundle: {fmt.SIGNATURES} is missing and verification is configured",
             )
         entries = parse_signatures(signatures_bytes)
         if not entries:
-            raise BundleVerificationError(
-                "unsigned", f"bundle is unsigned: {fmt.SIGNATURES} lists no signature"
-            )
+            raise BundleVerificationError("unsigned", f"unsigned bundle: {fmt.SIGNATURES} lists no signature")
         payload = fmt.SIGNATURE_DOMAIN + manifest_bytes
-        same_id_failures = []
+        known_failures: list[str] = []  # a configured key with the entry's id: the manifest was altered
+        checked_failures: list[str] = []  # a key that checks any id of its algorithm: altered or foreign
         for entry in entries:
+            named = f"{entry.keyid} ({entry.algorithm})"
             for key in self.keys:
-                if key.accepts(entry):
-                    if key.verify(payload, entry.signature):
-                        return f"verified ({entry.keyid}, {entry.algorithm})"
-                    if key.key_id == entry.keyid:
-                        same_id_failures.append(f"{entry.keyid} ({entry.algorithm})")
-        if same_id_failures:
-            # the key it claims is trusted, yet the signature fails: the manifest was altered
-            claimed = ", ".join(sorted(set(same_id_failures)))
+                if not key.accepts(entry):
+                    continue
+                if key.verify(payload, entry.signature):
+                    return f"verified ({entry.keyid}, {entry.algorithm})"
+                if key.key_id == entry.keyid:
+                    known_failures.append(named)
+                elif not _FINGERPRINT_ID.match(entry.keyid):
+                    # a chosen id ("ops-2026") says nothing about the key; a fingerprint id that
+                    # is not this key's names another key: that is an untrusted key, below
+                    checked_failures.append(named)
+        if known_failures:
             raise BundleVerificationError(
-                "bad-signature", f"signature by key id {claimed} does not match {fmt.MANIFEST}"
+                "bad-signature",
+                f"bad signature: the signature by trusted key id {_listing(known_failures)} does not "
+                f"verify over {fmt.MANIFEST}: the manifest was altered after signing, or the signature "
+                "is corrupt",
             )
-        listed = ", ".join(sorted({f"{entry.keyid} ({entry.algorithm})" for entry in entries}))
+        if checked_failures:
+            configured = _listing(f"{key.key_id} ({key.algorithm})" for key in self.keys if not key.pinned)
+            raise BundleVerificationError(
+                "bad-signature",
+                f"bad signature: the signature by key id {_listing(checked_failures)} does not verify "
+                f"over {fmt.MANIFEST} with the configured key {configured} (which checks signatures "
+                "whatever key id they carry): the manifest was altered after signing, or it was signed "
+                "by a key that is not configured",
+            )
+        listed = _listing(f"{entry.keyid} ({entry.algorithm})" for entry in entries)
+        trusted = _listing(f"{key.key_id} ({key.algorithm})" for key in self.keys)
         raise BundleVerificationError(
-            "untrusted-key", f"bundle is signed by key id(s) {listed}, none of which is trusted"
+            "untrusted-key",
+            f"untrusted key: the bundle is signed only by key id {listed}, which is not a configured "
+            f"key (configured: {trusted})",
         )
+
+
+def _listing(items: Iterable[str]) -> str:
+    return ", ".join(sorted(set(items)))
 
 
 def parse_signatures(data: bytes) -> list[SignatureEntry]:
     """Read signatures.json; a malformed file is a verification failure, never a traceback."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BundleVerificationError(
-            "bad-signature", f"{fmt.SIGNATURES}: not valid JSON ({error})"
-        ) from None
+        document = load_strict(data)
+    except JsonTextError as error:
+        raise BundleVerificationError("bad-signature", f"{fmt.SIGNATURES}: {error}") from None
     listed = document.get("signatures") if isinstance(document, dict) else None
     if not isinstance(listed, list):
         raise BundleVerificationError(

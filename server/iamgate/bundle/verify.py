@@ -8,7 +8,6 @@ verification the hashes are still checked whenever the bundle has a manifest.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from iamgate.bundle.errors import BundleVerificationError
 from iamgate.bundle.loader import DETAILS, BundleFiles
 from iamgate.bundle.model import Manifest
 from iamgate.bundle.signing import Verifier, parse_signatures
+from iamgate.policy.json_text import JsonTextError, load_strict
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -64,9 +64,9 @@ def check_bundle(
 def parse_manifest(data: bytes) -> Manifest:
     """Read manifest.json strictly: any problem is a refusal naming the JSON path."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BundleVerificationError("bad-manifest", f"{fmt.MANIFEST}: not valid JSON ({error})") from None
+        document = load_strict(data)
+    except JsonTextError as error:
+        raise BundleVerificationError("bad-manifest", f"{fmt.MANIFEST}: {error}") from None
     if not isinstance(document, dict):
         raise BundleVerificationError("bad-manifest", f"{fmt.MANIFEST}: expected a JSON object")
     unknown = sorted(set(document) - {"format", "name", "revision", "created", "metadata", "files"})

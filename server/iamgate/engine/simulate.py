@@ -3,13 +3,19 @@
 The input mirrors the AWS API (PolicyInputList, ActionNames, ResourceArns, ContextEntries, ...)
 plus iamgate's extensions ``ServiceControlPolicyLevels`` and ``SessionPolicyList``. The context is
 exactly what is given: nothing is added, so a simulation is reproducible.
+
+A simulation's cost follows its input (actions x resources evaluations, each over every given
+statement), so every dimension is bounded by ``SimulationLimits``: sizes are checked before any
+policy is parsed, and the wall-clock budget between two evaluations. The same limits serve the
+Simulate RPC and ``iamgate simulate``; each error names the setting (``--max-...`` flag) to raise.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
@@ -18,7 +24,7 @@ from iamgate.engine.evaluator import PolicySet, evaluate
 from iamgate.engine.explain import explanation_json, ref_json
 from iamgate.engine.request import ContextValue, Principal, Request, build_context
 from iamgate.engine.result import PolicyKind
-from iamgate.policy import PolicyParseError, parse_policy
+from iamgate.policy import PolicyDocument, PolicyParseError, parse_policy
 from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_number
 
 FIELDS = (
@@ -68,6 +74,113 @@ class SimulationInputError(EngineError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class SimulationLimitError(SimulationInputError):
+    """A simulation request is well-formed but larger than ``setting`` allows."""
+
+    def __init__(self, path: str, message: str, setting: str) -> None:
+        self.setting = setting
+        super().__init__(path, f"{message} ({flag(setting)})" if setting else message)
+
+
+class SimulationStopped(SimulationLimitError):
+    """Evaluation stopped part-way: the time budget or the caller's own deadline ran out.
+
+    ``caller_deadline`` tells which: the caller's deadline (nothing more to do, the caller has
+    gone) or the sidecar's budget (the request is too expensive).
+    """
+
+    def __init__(self, message: str, setting: str, *, caller_deadline: bool) -> None:
+        self.caller_deadline = caller_deadline
+        super().__init__("", message, setting)
+
+
+def flag(setting: str) -> str:
+    """The command-line flag of a limit setting: ``max_scp_levels`` -> ``--max-scp-levels``."""
+    return "--" + setting.replace("_", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationLimits:
+    """How much one simulation request may ask for; every field is a ``--max-...`` setting.
+
+    The defaults are far above what a hand-written what-if question needs (AWS's own
+    SimulateCustomPolicy pages through results and caps policy sizes at a few KB), and far below
+    what hurts a sidecar: 1,000 x 1,000 evaluations once took 2.4 GB and crashed it.
+    """
+
+    max_simulate_evaluations: int = 10_000
+    """ActionNames x ResourceArns."""
+    max_simulate_statements: int = 5_000
+    """Statements over every given policy (identity, boundary, session, resource, SCPs)."""
+    max_simulate_policy_bytes: int = 1 << 20
+    """Bytes of policy text over every given policy (UTF-8; a JSON object counts as serialized)."""
+    max_scp_levels: int = 10
+    """ServiceControlPolicyLevels (AWS allows root, five levels of OUs and the account)."""
+    max_context_entries: int = 100
+    """ContextEntries."""
+    max_context_values: int = 1_000
+    """ContextKeyValues over every entry."""
+    max_condition_comparisons: int = 10_000
+    """Condition values x the context's values of their key, over every statement: the cost of
+    one evaluation that a time check between evaluations cannot interrupt (1,500 values against
+    1,000 once took 3 minutes)."""
+    max_simulate_response_bytes: int = 4 << 20
+    """An estimate of the answer's size (4 MiB is what gRPC clients accept by default)."""
+    max_expensive_call_seconds: float = 10.0
+    """Wall-clock time from the start of reading the request to the last evaluation."""
+
+    def __post_init__(self) -> None:
+        for setting in fields(self):
+            if getattr(self, setting.name) <= 0:
+                raise ValueError(f"{setting.name} must be positive")
+
+
+def _too_many(path: str, count: int, unit: str, limit: int, setting: str) -> SimulationLimitError:
+    return SimulationLimitError(path, f"{count} {unit}, at most {limit} per call", setting)
+
+
+_YIELD_SECONDS = 0.0005
+"""Work between two voluntary GIL releases of a simulation (a release costs a few microseconds)."""
+
+
+class _Clock:
+    """The time budget of one call: the sidecar's own, and the caller's deadline if earlier."""
+
+    __slots__ = ("budget", "caller_deadline", "deadline", "started", "yielded")
+
+    def __init__(self, budget: float, caller_deadline: float | None) -> None:
+        self.started = self.yielded = time.monotonic()
+        self.budget = budget
+        self.caller_deadline = caller_deadline
+        own = self.started + budget
+        self.deadline = own if caller_deadline is None else min(own, caller_deadline)
+
+    def check(self, done: int, total: int) -> None:
+        """Raise SimulationStopped past the deadline; else, now and then, give up the GIL."""
+        now = time.monotonic()
+        if now < self.deadline:
+            if now - self.yielded >= _YIELD_SECONDS:
+                # A simulation shares its process with Authorize: let a waiting thread take the
+                # GIL now rather than after the interpreter's 5 ms switch interval. Measured with
+                # 16 callers hammering Simulate: Authorize's median went from 82 ms to 9 ms.
+                time.sleep(0)
+                self.yielded = time.monotonic()
+            return
+        spent = now - self.started
+        progress = f"after {spent:.2f} s, {done} of {total} evaluations done"
+        if self.caller_deadline is not None and now >= self.caller_deadline:
+            raise SimulationStopped(
+                f"the caller's deadline passed {progress}",
+                "",
+                caller_deadline=True,
+            )
+        raise SimulationStopped(
+            f"time budget exceeded: stopped {progress}, at most {self.budget:g} s per call",
+            "max_expensive_call_seconds",
+            caller_deadline=False,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Simulation:
     """A simulation request read and compiled: one policy set, one request per action x resource."""
@@ -76,8 +189,13 @@ class Simulation:
     requests: tuple[Request, ...]
 
 
-def read_simulation(request: Mapping[str, Any]) -> Simulation:
-    """Validate and compile a SimulateCustomPolicy-shaped request; raises SimulationInputError."""
+def read_simulation(request: Mapping[str, Any], limits: SimulationLimits | None = None) -> Simulation:
+    """Validate and compile a SimulateCustomPolicy-shaped request.
+
+    Raises SimulationInputError, or SimulationLimitError (a subclass) when the request is larger
+    than ``limits`` allow; sizes are checked before any context value or policy is read.
+    """
+    limits = limits if limits is not None else SimulationLimits()
     if not isinstance(request, Mapping):
         raise SimulationInputError("", "a simulation request must be a JSON object")
     for key in request:
@@ -85,15 +203,17 @@ def read_simulation(request: Mapping[str, Any]) -> Simulation:
             raise SimulationInputError(key, f"unknown field (expected one of {', '.join(FIELDS)})")
     actions = _string_list(request, "ActionNames", required=True)
     resources = _string_list(request, "ResourceArns", required=False) or ["*"]
+    check_sizes(request, len(actions) * len(resources), limits)
     caller = _caller(request)
     owner = _owner(request.get("ResourceOwner"))
     context = build_context(_context_entries(request.get("ContextEntries", [])))
+    statements = _StatementCount(limits.max_simulate_statements, context, limits.max_condition_comparisons)
     policy_set = PolicySet(
-        identity=_policies(request, "PolicyInputList", PolicyKind.IDENTITY) or (),
-        resource=_resource_policy(request.get("ResourcePolicy")),
-        boundary=_policies(request, "PermissionsBoundaryPolicyInputList", PolicyKind.BOUNDARY),
-        session=_policies(request, "SessionPolicyList", PolicyKind.SESSION),
-        scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels")),
+        identity=_policies(request, "PolicyInputList", PolicyKind.IDENTITY, statements) or (),
+        resource=_resource_policy(request.get("ResourcePolicy"), statements),
+        boundary=_policies(request, "PermissionsBoundaryPolicyInputList", PolicyKind.BOUNDARY, statements),
+        session=_policies(request, "SessionPolicyList", PolicyKind.SESSION, statements),
+        scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels"), statements),
     )
     requests = tuple(
         Request(caller, action, resource, context, resource_account=owner)
@@ -103,11 +223,136 @@ def read_simulation(request: Mapping[str, Any]) -> Simulation:
     return Simulation(policy_set, requests)
 
 
-def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, Any]:
-    """Answer one request: one result per action x resource, in that order."""
-    simulation = read_simulation(request)
+def check_sizes(request: Mapping[str, Any], evaluations: int, limits: SimulationLimits) -> None:
+    """Refuse a request whose size alone exceeds a limit, before any of it is read or evaluated.
+
+    Fields of the wrong shape are skipped here; the readers report them.
+    """
+    if evaluations > limits.max_simulate_evaluations:
+        raise _too_many(
+            "ActionNames x ResourceArns",
+            evaluations,
+            "evaluations",
+            limits.max_simulate_evaluations,
+            "max_simulate_evaluations",
+        )
+    entries = request.get("ContextEntries")
+    if isinstance(entries, list):
+        if len(entries) > limits.max_context_entries:
+            raise _too_many(
+                "ContextEntries", len(entries), "entries", limits.max_context_entries, "max_context_entries"
+            )
+        values = sum(
+            len(v) if isinstance(v, list) else 1
+            for v in (e.get("ContextKeyValues", []) for e in entries if isinstance(e, Mapping))
+        )
+        if values > limits.max_context_values:
+            raise _too_many(
+                "ContextEntries", values, "values", limits.max_context_values, "max_context_values"
+            )
+    levels = request.get("ServiceControlPolicyLevels")
+    if isinstance(levels, list) and len(levels) > limits.max_scp_levels:
+        raise _too_many(
+            "ServiceControlPolicyLevels", len(levels), "levels", limits.max_scp_levels, "max_scp_levels"
+        )
+    size = sum(_document_size(document) for document in _documents(request))
+    if size > limits.max_simulate_policy_bytes:
+        raise _too_many(
+            "policies",
+            size,
+            "bytes of policy text",
+            limits.max_simulate_policy_bytes,
+            "max_simulate_policy_bytes",
+        )
+
+
+def _documents(request: Mapping[str, Any]) -> Iterator[Any]:
+    for name in ("PolicyInputList", "PermissionsBoundaryPolicyInputList", "SessionPolicyList"):
+        documents = request.get(name)
+        if isinstance(documents, list):
+            yield from documents
+    if request.get("ResourcePolicy") is not None:
+        yield request["ResourcePolicy"]
+    levels = request.get("ServiceControlPolicyLevels")
+    if isinstance(levels, list):
+        for level in levels:
+            if isinstance(level, list):
+                yield from level
+
+
+def _document_size(document: Any) -> int:
+    if isinstance(document, str):
+        # Characters first: most policies are ASCII and need no encoding to be measured.
+        return len(document) if document.isascii() else len(document.encode("utf-8", "surrogatepass"))
+    if isinstance(document, Mapping):
+        try:
+            return len(json.dumps(document, separators=(",", ":")).encode())
+        except (TypeError, ValueError, RecursionError):
+            return 0  # not JSON data: the policy reader reports it
+    return 0
+
+
+def condition_comparisons(clauses: Iterable[tuple[str, int]], value_counts: Mapping[str, int]) -> int:
+    """How many value comparisons condition clauses ask for, at most, in one evaluation.
+
+    ``clauses`` are (condition key, number of policy values); ``value_counts`` maps lower-cased
+    context keys to their number of values (a key the context lacks counts as one).
+    """
+    return sum(values * max(1, value_counts.get(key.lower(), 1)) for key, values in clauses)
+
+
+class _StatementCount:
+    """Statements and condition comparisons read so far over every policy, against their limits."""
+
+    __slots__ = ("comparisons", "limit", "max_comparisons", "total", "value_counts")
+
+    def __init__(self, limit: int, context: Mapping[str, ContextValue], max_comparisons: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self.value_counts = {key: len(value.values) for key, value in context.items()}
+        self.max_comparisons = max_comparisons
+        self.comparisons = 0
+
+    def add(self, path: str, document: PolicyDocument) -> None:
+        self.total += len(document.statements)
+        if self.total > self.limit:
+            raise SimulationLimitError(
+                path,
+                f"{self.total} statements so far over the given policies, at most {self.limit} per call",
+                "max_simulate_statements",
+            )
+        clauses = ((c.key, len(c.values)) for s in document.statements for c in s.conditions)
+        self.comparisons += condition_comparisons(clauses, self.value_counts)
+        if self.comparisons > self.max_comparisons:
+            raise SimulationLimitError(
+                path,
+                f"{self.comparisons} condition comparisons per evaluation so far (policy values x "
+                f"context values of their key), at most {self.max_comparisons}",
+                "max_condition_comparisons",
+            )
+
+
+def simulate(
+    request: Mapping[str, Any],
+    *,
+    explain: bool = False,
+    limits: SimulationLimits | None = None,
+    caller_deadline: float | None = None,
+) -> dict[str, Any]:
+    """Answer one request: one result per action x resource, in that order.
+
+    ``caller_deadline`` (a ``time.monotonic()`` instant, e.g. a gRPC client's deadline) stops the
+    work early when it comes before the budget of ``limits``; so does the budget itself.
+    Raises SimulationStopped then, SimulationLimitError for an answer too large.
+    """
+    limits = limits if limits is not None else SimulationLimits()
+    clock = _Clock(limits.max_expensive_call_seconds, caller_deadline)
+    simulation = read_simulation(request, limits)
+    total = len(simulation.requests)
+    size_left = limits.max_simulate_response_bytes
     results = []
-    for query in simulation.requests:
+    for done, query in enumerate(simulation.requests):
+        clock.check(done, total)
         evaluation = evaluate(simulation.policy_set, query, explain=True)
         result: dict[str, Any] = {
             "EvalActionName": query.action,
@@ -118,16 +363,37 @@ def simulate(request: Mapping[str, Any], *, explain: bool = False) -> dict[str, 
         }
         if explain:
             result["Explanation"] = explanation_json(evaluation)
+        size_left -= _result_size(result, explain)
+        if size_left < 0:
+            raise SimulationLimitError(
+                "EvaluationResults",
+                f"the answer grew past {limits.max_simulate_response_bytes} bytes after {done + 1} of "
+                f"{total} evaluations, at most {limits.max_simulate_response_bytes} per call",
+                "max_simulate_response_bytes",
+            )
         results.append(result)
     return {"EvaluationResults": results}
 
 
-def simulate_many(items: Sequence[Any], *, explain: bool = False) -> list[dict[str, Any]]:
+def _result_size(result: Mapping[str, Any], explain: bool) -> int:
+    """About the bytes one result takes on the wire (and a few times that in memory)."""
+    size = 16 + len(result["EvalActionName"]) + len(result["EvalResourceName"])
+    refs = result["MatchedStatements"]
+    size += sum(16 + len(ref["SourcePolicyId"]) + len(ref["Sid"] or "") for ref in refs)
+    size += sum(4 + len(key) for key in result["MissingContextValues"])
+    if explain:
+        size += len(json.dumps(result["Explanation"], separators=(",", ":")))
+    return size
+
+
+def simulate_many(
+    items: Sequence[Any], *, explain: bool = False, limits: SimulationLimits | None = None
+) -> list[dict[str, Any]]:
     """Answer every request; a malformed one gets an error entry and the others are still answered."""
     answers: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            answers.append(simulate(item, explain=explain))
+            answers.append(simulate(item, explain=explain, limits=limits))
         except SimulationInputError as error:
             answers.append({"Error": {"Index": index, "Path": error.path, "Message": error.message}})
     return answers
@@ -219,7 +485,9 @@ def _context_entries(raw: Any) -> list[ContextValue]:
     return entries
 
 
-def _document(raw: Any, path: str, policy_id: str, kind: PolicyKind) -> CompiledPolicy:
+def _document(
+    raw: Any, path: str, policy_id: str, kind: PolicyKind, statements: _StatementCount
+) -> CompiledPolicy:
     if not isinstance(raw, str | Mapping):
         raise SimulationInputError(path, "must be a policy document (a JSON object or a JSON string)")
     try:
@@ -229,25 +497,30 @@ def _document(raw: Any, path: str, policy_id: str, kind: PolicyKind) -> Compiled
         where = f"{path}.{first.path}" if first.path else path
         others = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
         raise SimulationInputError(where, first.message + others) from None
+    statements.add(path, document)
     return compile_policy(document, policy_id=policy_id, kind=kind)
 
 
-def _policies(request: Mapping[str, Any], name: str, kind: PolicyKind) -> tuple[CompiledPolicy, ...] | None:
+def _policies(
+    request: Mapping[str, Any], name: str, kind: PolicyKind, statements: _StatementCount
+) -> tuple[CompiledPolicy, ...] | None:
     raw = request.get(name)
     if raw is None:
         return None
     if not isinstance(raw, list):
         raise SimulationInputError(name, "must be a list of policy documents")
-    return tuple(_document(doc, f"{name}[{i}]", f"{name}.{i + 1}", kind) for i, doc in enumerate(raw))
+    return tuple(
+        _document(doc, f"{name}[{i}]", f"{name}.{i + 1}", kind, statements) for i, doc in enumerate(raw)
+    )
 
 
-def _resource_policy(raw: Any) -> CompiledPolicy | None:
+def _resource_policy(raw: Any, statements: _StatementCount) -> CompiledPolicy | None:
     if raw is None:
         return None
-    return _document(raw, "ResourcePolicy", "ResourcePolicy", PolicyKind.RESOURCE)
+    return _document(raw, "ResourcePolicy", "ResourcePolicy", PolicyKind.RESOURCE, statements)
 
 
-def _scp_levels(raw: Any) -> tuple[tuple[CompiledPolicy, ...], ...]:
+def _scp_levels(raw: Any, statements: _StatementCount) -> tuple[tuple[CompiledPolicy, ...], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -267,6 +540,7 @@ def _scp_levels(raw: Any) -> tuple[tuple[CompiledPolicy, ...], ...]:
                     f"ServiceControlPolicyLevels[{level}][{i}]",
                     f"ServiceControlPolicyLevels.{level + 1}.{i + 1}",
                     PolicyKind.SCP,
+                    statements,
                 )
                 for i, doc in enumerate(docs)
             )

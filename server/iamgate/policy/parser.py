@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from iamgate.policy.errors import PolicyParseError, PolicyProblem, Severity
+from iamgate.policy.json_text import DEFAULT_MAX_DEPTH, JsonTextError, load_strict
 from iamgate.policy.model import (
     VERSION_2008,
     VERSION_2012,
@@ -51,14 +52,21 @@ _VALUE_READERS = {
 }
 
 
-def parse_policy(source: str | bytes | Mapping[str, Any], *, source_name: str = "") -> PolicyDocument:
+def parse_policy(
+    source: str | bytes | Mapping[str, Any],
+    *,
+    source_name: str = "",
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> PolicyDocument:
     """Read a policy from JSON text or an already-decoded object.
 
-    Raises ``PolicyParseError`` listing every problem found; warnings (suspicious but valid
-    constructs) are returned on the document instead.
+    Text is read strictly (``iamgate.policy.json_text``): a repeated key, nesting deeper than
+    ``max_depth``, text that is not UTF-8 or NaN/Infinity are errors with their JSON path, as AWS
+    refuses them. Raises ``PolicyParseError`` listing every problem found; warnings (suspicious
+    but valid constructs) are returned on the document instead.
     """
     problems: list[PolicyProblem] = []
-    document = _decode(source, problems)
+    document = _decode(source, problems, max_depth)
     if document is None:
         raise PolicyParseError(source_name, problems)
     parsed = _Parser(problems).document(document)
@@ -69,21 +77,17 @@ def parse_policy(source: str | bytes | Mapping[str, Any], *, source_name: str = 
 
 
 def _decode(
-    source: str | bytes | Mapping[str, Any], problems: list[PolicyProblem]
+    source: str | bytes | Mapping[str, Any], problems: list[PolicyProblem], max_depth: int
 ) -> Mapping[str, Any] | None:
     if isinstance(source, Mapping):
         return source
-    try:
-        value = json.loads(source)
-    except json.JSONDecodeError as error:
-        problems.append(
-            PolicyProblem(
-                "", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}", code="json"
-            )
-        )
+    if not isinstance(source, str | bytes):
+        problems.append(PolicyProblem("", f"unreadable policy text: {type(source).__name__}", code="json"))
         return None
-    except (UnicodeDecodeError, TypeError) as error:
-        problems.append(PolicyProblem("", f"unreadable policy text: {error}", code="json"))
+    try:
+        value = load_strict(source, max_depth=max_depth)
+    except JsonTextError as error:
+        problems.extend(PolicyProblem(p.path, p.message, code=p.code) for p in error.problems)
         return None
     if not isinstance(value, dict):
         problems.append(PolicyProblem("", f"a policy must be a JSON object, not {_kind(value)}", code="type"))

@@ -4,11 +4,12 @@
   metrics and rollback behave as for any other bundle);
 * ``--bundle PATH``: a directory, ``.tar.gz`` or account-details file, watched for changes
   (a Kubernetes ConfigMap swapping its ``..data`` symlink included);
-* ``--bundle http(s)://...``: polled with ``If-None-Match`` (an unchanged bundle costs a 304),
-  backing off with jitter while the server fails;
+* ``--bundle http(s)://...``: polled with ``If-None-Match`` / ``If-Modified-Since`` (an unchanged
+  bundle costs a 304), each download bounded by ``--download-timeout`` and
+  ``--max-download-bytes``, backing off with jitter while the server fails;
 * ``--verify-key`` / ``--hmac-secret-file``: every bundle is verified before it is parsed;
 * ``--persist-dir``: the last good bundle is restored at start-up before the first poll, so a
-  sidecar restarted while its source is down serves it;
+  sidecar restarted while its source is down (or hanging) serves it at once;
 * ``--shadow-bundle``: a candidate evaluated beside the active bundle on live traffic.
 
 ``ManagedBundles`` is the servicer's snapshot source; ``start()`` activates (restore, first
@@ -34,7 +35,13 @@ from iamgate.bundle.activation import ActivationEvent, BundleManager, BundleStat
 from iamgate.bundle.errors import BundleError
 from iamgate.bundle.shadow import Disagreement, ShadowStatus
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
-from iamgate.bundle.sources import Poller
+from iamgate.bundle.sources import (
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    Poller,
+    close_source,
+    is_remote,
+)
 from iamgate.bundle.trust import TrustedKeys
 from iamgate.errors import IamgateError
 from iamgate.service.errors import ServiceError
@@ -74,6 +81,10 @@ class BundleSettings:
     """Decisions cached per revision; 0 switches the decision cache off (``--no-cache``)."""
     trusted_context_keys: tuple[str, ...] = ()
     """Sidecar-owned context keys callers are trusted to assert (``--trust-context-key``)."""
+    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
+    """Seconds one whole HTTP(S) download may take (``--download-timeout``)."""
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    """Bytes of response body (compressed) one download may have (``--max-download-bytes``)."""
 
 
 def verifier_from_files(verify_key: str | None, hmac_secret_file: str | None) -> Any | None:
@@ -113,6 +124,8 @@ def snapshot_source(
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     cache_size: int = DEFAULT_CACHE_SIZE,
     trusted_context_keys: tuple[str, ...] = (),
+    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
 ) -> ManagedBundles:
     """The snapshot source for these settings (not started); raises BundleSetupError with the reason."""
     return ManagedBundles(
@@ -125,6 +138,8 @@ def snapshot_source(
             poll_interval=poll_interval,
             cache_size=cache_size,
             trusted_context_keys=trusted_context_keys,
+            download_timeout=download_timeout,
+            max_download_bytes=max_download_bytes,
         )
     )
 
@@ -146,6 +161,12 @@ class ManagedBundles:
             raise BundleSetupError(f"--poll-interval {settings.poll_interval}: must be more than 0 seconds")
         if settings.cache_size < 0:
             raise BundleSetupError(f"--cache-size {settings.cache_size}: must be 0 (off) or more")
+        if settings.download_timeout <= 0:
+            raise BundleSetupError(
+                f"--download-timeout {settings.download_timeout}: must be more than 0 seconds"
+            )
+        if settings.max_download_bytes < 1:
+            raise BundleSetupError(f"--max-download-bytes {settings.max_download_bytes}: must be at least 1")
         if settings.persist_dir is not None and settings.bundle is None:
             raise BundleSetupError("--persist-dir: needs --bundle (the embedded bundle is never persisted)")
         try:
@@ -182,13 +203,16 @@ class ManagedBundles:
             except IamgateError as error:
                 raise BundleSetupError(f"the embedded default bundle failed to load: {error}") from None
         try:
+            limits = {
+                "interval": settings.poll_interval,
+                "download_timeout": settings.download_timeout,
+                "max_download_bytes": settings.max_download_bytes,
+            }
             self._main = (
-                self.manager.watch(settings.bundle, interval=settings.poll_interval)
-                if settings.bundle is not None
-                else None
+                self.manager.watch(settings.bundle, **limits) if settings.bundle is not None else None
             )
             self._shadow = (
-                self.manager.watch(settings.shadow_bundle, interval=settings.poll_interval, shadow=True)
+                self.manager.watch(settings.shadow_bundle, shadow=True, **limits)
                 if settings.shadow_bundle is not None
                 else None
             )
@@ -243,7 +267,15 @@ class ManagedBundles:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Activate (default bundle, or restore then a first synchronous poll), then poll on threads."""
+        """Activate (default bundle, or restore then a first poll), then poll on threads.
+
+        Start-up never waits on the network once a bundle is active: after a restore (or for a
+        remote shadow) the first poll of an HTTP(S) source runs on its polling thread, so the
+        port opens SERVING at once even if the bundle server hangs. A local source is polled
+        synchronously (it is quick and may hold a newer bundle); so is a remote main source
+        when nothing was restored — there is nothing to serve before it answers, and the
+        download deadline bounds the wait.
+        """
         if self._started:
             return
         self._started = True
@@ -253,7 +285,7 @@ class ManagedBundles:
         else:
             self.manager.restore()  # before the first poll: the source may be down
         first_delays = [
-            (poller, _first_poll(poller)) for poller in (self._main, self._shadow) if poller is not None
+            (poller, self._first_delay(poller)) for poller in (self._main, self._shadow) if poller is not None
         ]
         if self.manager.current() is None:
             _log.warning(
@@ -270,8 +302,14 @@ class ManagedBundles:
             )
             self._reporter.start()
 
+    def _first_delay(self, poller: Poller) -> float:
+        """Poll now and return the delay before the next poll, or 0 to poll first on the thread."""
+        if is_remote(poller.source) and self.manager.current() is not None:
+            return 0.0
+        return _first_poll(poller)
+
     def stop(self) -> None:
-        """Stop polling (graceful shutdown); the active snapshot stays readable."""
+        """Stop polling (graceful shutdown; a download in progress is cut short)."""
         for thread in self._threads:
             thread.stop()
         self._threads = []
@@ -324,8 +362,9 @@ class PollingThread:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling; waits for a poll in progress (an HTTP fetch) up to ``timeout`` seconds."""
+        """Stop polling: a download in progress is cut short; waits up to ``timeout`` seconds."""
         self._stop.set()
+        close_source(self.poller.source)
         if self._thread.is_alive():
             self._thread.join(timeout)
 

@@ -11,6 +11,8 @@ from iamgate.service.errors import ConfigError
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
+MIN_DECISION_LOG_LINE_BYTES = 4096
+"""Room for a decision's identity however long the request's strings (see decision_logs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,12 @@ class ServiceConfig:
     ``metrics_address`` is ``HOST:PORT`` or ``None`` for no metrics endpoint.
     ``decision_log`` is a file path, ``"-"`` for stderr, or ``None`` (off).
     ``sensitive_context_keys`` are redacted in decision logs (compared case-insensitively).
+    ``decision_log_max_bytes`` / ``_max_files``: a log file is rotated before it grows past the
+    first; the second is how many rotated files are kept. The ``decision_log_max_*`` character,
+    key and line limits bound what one line copies from a caller's request.
+    The ``max_*`` settings bound the work of one call (see ``iamgate.service.limits`` and the
+    README's "Limits"); ``max_expensive_calls`` must stay below ``max_workers`` so that Simulate
+    and Explain can never take every thread Authorize needs.
     """
 
     address: str = DEFAULT_ADDRESS
@@ -31,7 +39,30 @@ class ServiceConfig:
     max_workers: int = 16
     max_batch_size: int = 1000
     decision_log_queue_size: int = 10_000
+    decision_log_max_bytes: int = 100 * 1024 * 1024
+    decision_log_max_files: int = 5
+    decision_log_max_value_chars: int = 256
+    decision_log_max_field_chars: int = 1024
+    decision_log_max_context_keys: int = 64
+    decision_log_max_values_per_key: int = 16
+    decision_log_max_line_bytes: int = 16 * 1024
     shutdown_grace_seconds: float = 5.0
+    # Bounded work per call (README "Limits"); each is a `iamgate serve --max-...` flag.
+    max_receive_message_bytes: int = 4 << 20
+    max_request_bytes: int = 64 << 10
+    max_session_policy_bytes: int = 10 << 10
+    max_context_entries: int = 100
+    max_context_values: int = 1_000
+    max_condition_comparisons: int = 10_000
+    max_simulate_evaluations: int = 10_000
+    max_simulate_statements: int = 5_000
+    max_simulate_policy_bytes: int = 1 << 20
+    max_scp_levels: int = 10
+    max_simulate_response_bytes: int = 4 << 20
+    max_explain_statements: int = 10_000
+    max_explain_bytes: int = 4 << 20
+    max_expensive_call_seconds: float = 10.0
+    max_expensive_calls: int = 2
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -43,8 +74,57 @@ class ServiceConfig:
             raise ConfigError("max_batch_size", "must be at least 1")
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
+        self._check_decision_log_limits()
+        for setting in _POSITIVE_LIMITS:
+            if not getattr(self, setting) > 0:
+                raise ConfigError(setting, "must be greater than 0")
+        if not 0 <= self.max_expensive_calls < self.max_workers:
+            raise ConfigError(
+                "max_expensive_calls",
+                f"must be from 0 to {self.max_workers - 1}: fewer than the {self.max_workers} worker "
+                "threads, so that Authorize always finds one free",
+            )
         lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
         object.__setattr__(self, "sensitive_context_keys", lowered)
+
+    def _check_decision_log_limits(self) -> None:
+        for setting in (
+            "decision_log_max_value_chars",
+            "decision_log_max_field_chars",
+            "decision_log_max_context_keys",
+            "decision_log_max_values_per_key",
+        ):
+            if getattr(self, setting) < 1:
+                raise ConfigError(setting, "must be at least 1")
+        if self.decision_log_max_files < 0:
+            raise ConfigError("decision_log_max_files", "must be at least 0")
+        if self.decision_log_max_line_bytes < MIN_DECISION_LOG_LINE_BYTES:
+            raise ConfigError(
+                "decision_log_max_line_bytes", f"must be at least {MIN_DECISION_LOG_LINE_BYTES}"
+            )
+        if self.decision_log_max_bytes < self.decision_log_max_line_bytes:
+            raise ConfigError(
+                "decision_log_max_bytes",
+                f"must be at least decision_log_max_line_bytes ({self.decision_log_max_line_bytes})",
+            )
+
+
+_POSITIVE_LIMITS = (
+    "max_receive_message_bytes",
+    "max_request_bytes",
+    "max_session_policy_bytes",
+    "max_context_entries",
+    "max_context_values",
+    "max_condition_comparisons",
+    "max_simulate_evaluations",
+    "max_simulate_statements",
+    "max_simulate_policy_bytes",
+    "max_scp_levels",
+    "max_simulate_response_bytes",
+    "max_explain_statements",
+    "max_explain_bytes",
+    "max_expensive_call_seconds",
+)
 
 
 def check_address(address: str, *, setting: str) -> None:

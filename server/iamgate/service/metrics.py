@@ -83,6 +83,11 @@ class ServiceMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.decision_log_truncations = Counter(
+            "iamgate_decision_log_truncations",
+            "Decision log lines whose request was cut to fit the line limits.",
+            registry=self.registry,
+        )
         self.internal_errors = Counter(
             "iamgate_internal_errors",
             "Unexpected failures while deciding (each answered INTERNAL, never allowed).",
@@ -114,6 +119,9 @@ class ServiceMetrics:
 
     def count_dropped_log(self, reason: str, count: int = 1) -> None:
         self.decision_logs_dropped.labels(reason).inc(count)
+
+    def count_truncated_log(self, count: int = 1) -> None:
+        self.decision_log_truncations.inc(count)
 
     def count_activation(self, event: Any, shadow: bool = False) -> None:
         """Count one lifecycle event (an ``ActivationEvent``) of the active or the shadow bundle."""

@@ -1,16 +1,13 @@
 """Keep credentials out of logs, status answers and metric labels.
 
-A bundle URL may carry credentials (``https://user:token@bundles.example.com/b.tar.gz``); it is
-shown wherever a source is named, so every such place passes it through ``redact``.
+A bundle URL may carry credentials (``https://user:token@bundles.example.com/b.tar.gz``, or a
+presigned ``?X-Amz-Signature=...``); it is shown wherever a source is named, so every such place
+passes it through ``redact`` — the bundle layer's one redaction function (``iamgate.bundle.redact``),
+which the sources apply already to every name and error they produce.
 """
 
 from __future__ import annotations
 
-import re
+from iamgate.bundle.redact import redact
 
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """``https://user:secret@host/b.tar.gz`` -> ``https://***@host/b.tar.gz``."""
-    return _USERINFO.sub(r"\1***@", text)
+__all__ = ["redact"]

@@ -19,13 +19,13 @@ import grpc
 from grpc_reflection.v1alpha import reflection
 
 from iamgate.service.config import ServiceConfig, split_host_port
-from iamgate.service.decision_logs import DecisionLogger
+from iamgate.service.decision_logs import DecisionLogger, decision_log_limits
 from iamgate.service.errors import ConfigError
 from iamgate.service.health import SERVICE_NAME, HealthReporter
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.servicer import AuthorizerServicer
 from iamgate.service.snapshots import SnapshotSource
-from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
+from iamgate.service.wire import add_authorizer
 
 _log = logging.getLogger(__name__)
 
@@ -47,10 +47,16 @@ def create_server(
     health = health if health is not None else HealthReporter(snapshots)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="iamgate-rpc"),
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            # Explicit, so a bigger default in some grpcio release cannot widen it unnoticed.
+            ("grpc.max_receive_message_length", config.max_receive_message_bytes),
+        ],
     )
     servicer = AuthorizerServicer(snapshots, metrics=metrics, decision_log=decision_log, config=config)
-    pb_grpc.add_AuthorizerServicer_to_server(servicer, server)
+    # not pb_grpc.add_AuthorizerServicer_to_server: request bytes protobuf refuses must answer
+    # INVALID_ARGUMENT, not grpcio's INTERNAL (see wire.py)
+    add_authorizer(servicer, server, metrics)
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
@@ -113,6 +119,10 @@ def start_sidecar(config: ServiceConfig, snapshots: SnapshotSource) -> Sidecar:
                 sensitive_keys=config.sensitive_context_keys,
                 max_queue=config.decision_log_queue_size,
                 on_drop=metrics.count_dropped_log,
+                on_truncate=metrics.count_truncated_log,
+                max_bytes=config.decision_log_max_bytes,
+                max_files=config.decision_log_max_files,
+                limits=decision_log_limits(config),
             )
         except OSError as error:
             raise ConfigError(

@@ -4,6 +4,8 @@ Dependencies arrive through the constructor (the snapshot source, metrics, decis
 config), so tests can hand in fakes and several servers can live in one process. Failure modes:
 
 * malformed request          -> INVALID_ARGUMENT, the message naming the field;
+* over a limit               -> RESOURCE_EXHAUSTED naming the limit's flag (``service/limits.py``);
+* caller's deadline mid-work -> DEADLINE_EXCEEDED (Simulate stops between evaluations);
 * no bundle active yet       -> UNAVAILABLE;
 * anything unexpected        -> INTERNAL, logged with a traceback: never an allow (fail closed),
                                 and the server keeps serving.
@@ -27,8 +29,8 @@ import grpc
 import iamgate
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.engine.errors import RequestError
-from iamgate.engine.simulate import SimulationInputError, simulate
-from iamgate.service import convert
+from iamgate.engine.simulate import SimulationInputError, SimulationLimitError, SimulationStopped, simulate
+from iamgate.service import convert, limits
 from iamgate.service.config import ServiceConfig
 from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
@@ -60,6 +62,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._metrics = metrics if metrics is not None else ServiceMetrics()
         self._log = decision_log
         self._config = config if config is not None else ServiceConfig()
+        self._simulation_limits = limits.simulation_limits(self._config)
+        self._expensive = limits.ExpensiveCallGate(self._config.max_expensive_calls)
         # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
         self._id_prefix = os.urandom(6).hex()
         self._ids = itertools.count(1)
@@ -94,11 +98,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         explain: bool = False,
         pinned: Any | None = None,
     ) -> tuple[pb.AuthorizeResponse, Any]:
-        """Decide one request; raises RequestError for a malformed field, anything else is a bug.
+        """Decide one request; raises RequestError for a malformed field, LimitExceeded for an
+        oversized one; anything else is a bug.
 
         ``pinned`` (a batch's snapshot) keeps a whole batch on one revision: should a new one be
         activated mid-batch, the item is answered again from the pinned snapshot.
         """
+        limits.check_access_request(request, self._config, prefix)
         query = convert.access_query(request, prefix)
         try:
             outcome = self._authorize(query, explain=explain)
@@ -127,6 +133,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
         except RequestError as error:
             self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except limits.LimitExceeded as error:
+            self._abort(context, "Authorize", error.code, error.message)
         except Exception as error:
             self._internal(context, "Authorize", error)
         self._metrics.count_request("Authorize")
@@ -158,6 +166,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                         error=pb.ItemError(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=str(error))
                     )
                 )
+            except limits.LimitExceeded as error:
+                item_error = pb.ItemError(code=error.code.value[0], message=error.message)
+                results.append(pb.AuthorizeBatchResult(error=item_error))
             except Exception as error:
                 _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
                 self._metrics.internal_errors.labels(method).inc()
@@ -171,35 +182,68 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
 
+    def _enter_expensive(self, context: grpc.ServicerContext, method: str) -> None:
+        """Take one of the few expensive-call slots, or refuse at once (RESOURCE_EXHAUSTED)."""
+        if not self._expensive.try_enter():
+            refusal = self._expensive.refusal(method)
+            self._abort(context, method, refusal.code, refusal.message)
+
     def Explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.ExplainResponse:
+        self._enter_expensive(context, "Explain")
+        try:
+            return self._explain(request, context)
+        finally:
+            self._expensive.leave()
+
+    def _explain(self, request: pb.ExplainRequest, context: grpc.ServicerContext) -> pb.ExplainResponse:
         started = time.perf_counter()
+        clock = limits.CallClock(self._config.max_expensive_call_seconds, limits.caller_deadline(context))
         try:
             response, outcome = self._decide(request, "Explain", started, explain=True)
-            policies = convert.policy_traces(outcome.evaluation.trace or ())
+            clock.check("after the evaluation")
+            traces = outcome.evaluation.trace or ()
+            limits.check_explain_statements(traces, self._config)
+            answer = pb.ExplainResponse(result=response, policies=convert.policy_traces(traces))
+            limits.check_explain_bytes(answer.ByteSize(), self._config)
+            clock.check("after building the explanation")
         except NoActiveBundleError:
             self._abort(context, "Explain", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
         except RequestError as error:
             self._abort(context, "Explain", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except limits.LimitExceeded as error:
+            self._abort(context, "Explain", error.code, error.message)
         except Exception as error:
             self._internal(context, "Explain", error)
         self._metrics.count_request("Explain")
-        return pb.ExplainResponse(result=response, policies=policies)
+        return answer
 
     def Simulate(self, request: pb.SimulateRequest, context: grpc.ServicerContext) -> pb.SimulateResponse:
+        self._enter_expensive(context, "Simulate")
         try:
-            result = simulate(convert.simulate_input(request))
+            return self._simulate(request, context)
+        finally:
+            self._expensive.leave()
+
+    def _simulate(self, request: pb.SimulateRequest, context: grpc.ServicerContext) -> pb.SimulateResponse:
+        try:
+            result = simulate(
+                convert.simulate_input(request),
+                limits=self._simulation_limits,
+                caller_deadline=limits.caller_deadline(context),
+            )
             response = convert.simulate_response(result)
         except RequestError as error:
             self._abort(context, "Simulate", grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except SimulationInputError as error:
             path = _snake_path(getattr(error, "path", ""))
             message = getattr(error, "message", str(error))
-            self._abort(
-                context,
-                "Simulate",
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"{path}: {message}" if path else message,
-            )
+            if isinstance(error, SimulationStopped) and error.caller_deadline:
+                code = grpc.StatusCode.DEADLINE_EXCEEDED
+            elif isinstance(error, SimulationLimitError):
+                code = grpc.StatusCode.RESOURCE_EXHAUSTED
+            else:
+                code = grpc.StatusCode.INVALID_ARGUMENT
+            self._abort(context, "Simulate", code, f"{path}: {message}" if path else message)
         except Exception as error:
             self._internal(context, "Simulate", error)
         self._metrics.count_request("Simulate")
@@ -258,7 +302,12 @@ def _authorize_current(snapshots: SnapshotSource) -> Any:
 
 
 def _snake_path(path: str) -> str:
-    """SimulateCustomPolicy field names in a JSON path, as the proto spells them."""
+    """SimulateCustomPolicy field names in a JSON path, as the proto spells them.
+
+    A limit on a product of fields ("ActionNames x ResourceArns") has each part translated.
+    """
+    if " x " in path:
+        return " x ".join(_snake_path(part) for part in path.split(" x "))
     for aws, proto in (
         ("PermissionsBoundaryPolicyInputList", "permissions_boundary_policy_input_list"),
         ("PolicyInputList", "policy_input_list"),
@@ -269,6 +318,8 @@ def _snake_path(path: str) -> str:
         ("ResourceOwner", "resource_owner"),
         ("CallerArn", "caller_arn"),
         ("ContextEntries", "context_entries"),
+        ("EvaluationResults", "evaluation_results"),
+        ("SessionPolicyList", "session_policy_list"),
     ):
         if path.startswith(aws):
             return proto + path[len(aws) :]

@@ -1,0 +1,241 @@
+"""Strict JSON: the one reader for every JSON text iamgate is handed.
+
+Python's ``json`` module is lenient where an authorization service must not be: a repeated key
+silently keeps the last value (``"Effect": "Deny", "Effect": "Allow"`` reads as an Allow), ``NaN``
+and ``Infinity`` are accepted, lone UTF-16 surrogates (``"\\ud800"``) come through as strings no
+encoder can write back, and a document nested a few thousand levels deep raises ``RecursionError``
+from deep inside the scanner. AWS refuses duplicate keys in policies; iamgate refuses all of the
+above in every JSON input (policies, session policies, Simulate input, bundle files, manifest,
+signatures, tests, CLI input), with the JSON path of the offending value.
+
+The text is parsed once by the C scanner; an ``object_pairs_hook`` marks objects with repeated
+keys, and one iterative walk over the result checks nesting depth, reports each marked object's
+path, and (only when the text holds a surrogate escape) looks for lone surrogates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from iamgate.policy.errors import PolicyError
+
+DEFAULT_MAX_DEPTH = 64
+"""Containers (objects and lists) nested inside each other; an IAM policy needs about six."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_:/-]+")
+_PATH_PARTS_SHOWN = 12
+
+
+@dataclass(frozen=True, slots=True)
+class JsonProblem:
+    """One reason a text is not acceptable JSON; ``path`` is empty for the text as a whole."""
+
+    path: str
+    message: str
+    code: str
+    """``json`` (syntax), ``encoding``, ``depth``, ``duplicate-key``, ``number`` or ``size``."""
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class JsonTextError(PolicyError, ValueError):
+    """The text is refused; ``problems`` lists why (every duplicate key, at most one depth problem).
+
+    A ``ValueError`` too, so code that guarded ``json.loads`` with ``except ValueError`` still
+    catches it.
+    """
+
+    def __init__(self, problems: Iterable[JsonProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+class _Refused(ValueError):
+    """Raised from inside the scanner's hooks; turned into a JsonProblem."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class _Duplicated(dict):  # type: ignore[type-arg]
+    """An object whose text repeated keys; never leaves this module (its text is refused)."""
+
+    __slots__ = ("duplicates",)
+    duplicates: tuple[str, ...]
+
+
+def load_strict(
+    data: str | bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, max_bytes: int | None = None
+) -> Any:
+    """Decode JSON text strictly; raise ``JsonTextError`` naming the JSON path of each problem.
+
+    ``data`` as bytes must be UTF-8 (a leading byte-order mark is ignored). ``max_bytes`` caps the
+    size where the caller has no other bound.
+    """
+    if max_bytes is not None and len(data) > max_bytes:
+        unit = "bytes" if isinstance(data, bytes) else "characters"
+        raise JsonTextError(
+            [JsonProblem("", f"is {len(data)} {unit}, more than the limit of {max_bytes}", "size")]
+        )
+    text = _text(data)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_constant=_constant,
+            parse_float=_float,
+        )
+    except json.JSONDecodeError as error:
+        raise JsonTextError(
+            [
+                JsonProblem(
+                    "", f"malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}", "json"
+                )
+            ]
+        ) from None
+    except RecursionError:
+        raise JsonTextError([_too_deep("", max_depth)]) from None
+    except _Refused as error:
+        raise JsonTextError([JsonProblem("", error.message, error.code)]) from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise JsonTextError(
+            [JsonProblem("", "malformed JSON: a number has too many digits", "number")]
+        ) from None
+    problems = _check(value, max_depth, surrogates=_SURROGATE_ESCAPE.search(text) is not None)
+    if problems:
+        raise JsonTextError(problems)
+    return value
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """``("Statement", 0, "Effect")`` -> ``Statement[0].Effect``; odd keys are quoted: ``["a b"]``."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _BARE_KEY.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            # a key holding a lone surrogate is shown escaped: it cannot be printed as it is
+            readable = _LONE_SURROGATE.search(part) is None
+            path += f"[{json.dumps(part, ensure_ascii=not readable)}]"
+    return path
+
+
+def _text(data: str | bytes) -> str:
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            return bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            bad = bytes(data)[error.start : error.start + 1].hex()
+            raise JsonTextError(
+                [JsonProblem("", f"not UTF-8 text: invalid byte 0x{bad} at offset {error.start}", "encoding")]
+            ) from None
+    if not data.isascii():
+        # A str may carry lone surrogates (from surrogateescape, e.g. a command-line argument).
+        match = _LONE_SURROGATE.search(data)
+        if match is not None:
+            raise JsonTextError(
+                [JsonProblem("", f"not UTF-8 text: lone surrogate at character {match.start()}", "encoding")]
+            )
+    return data.removeprefix("\ufeff")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for key, _ in pairs:
+        if key in seen and key not in repeated:
+            repeated.append(key)
+        seen.add(key)
+    marked = _Duplicated(obj)
+    marked.duplicates = tuple(repeated)
+    return marked
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (NaN and Infinity are refused)", "number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"{text} is out of range for a number", "number")
+    return value
+
+
+def _too_deep(path: str, max_depth: int) -> JsonProblem:
+    return JsonProblem(
+        path, f"nested too deeply (the limit is {max_depth} levels of objects and lists)", "depth"
+    )
+
+
+_CONTAINERS = frozenset({dict, list, _Duplicated})
+
+_Link = tuple[Any, str | int] | None
+"""A path as a chain of (parent link, key): built for every container, joined only for a problem."""
+
+
+def _path(link: _Link) -> str:
+    parts: list[str | int] = []
+    while link is not None:
+        link, part = link
+        parts.append(part)
+    parts.reverse()
+    if len(parts) > _PATH_PARTS_SHOWN:
+        return json_path(parts[:_PATH_PARTS_SHOWN]) + "..."
+    return json_path(parts)
+
+
+def _check(value: Any, max_depth: int, *, surrogates: bool) -> list[JsonProblem]:
+    """Walk the decoded value once, iteratively (depth is what is being checked), in document order."""
+    problems: list[JsonProblem] = []
+    too_deep = False
+    stack: list[tuple[Any, int, _Link]] = [(value, 1, None)]
+    while stack:
+        node, depth, link = stack.pop()
+        if depth > max_depth:
+            if not too_deep:  # once is enough: the rest of the text is as deep for the same reason
+                problems.append(_too_deep(_path(link), max_depth))
+                too_deep = True
+            continue
+        if isinstance(node, list):
+            for index in range(len(node) - 1, -1, -1):
+                child = node[index]
+                if child.__class__ in _CONTAINERS or (surrogates and isinstance(child, str)):
+                    stack.append((child, depth + 1, (link, index)))
+            continue
+        if isinstance(node, dict):
+            if type(node) is _Duplicated:
+                problems.extend(
+                    JsonProblem(
+                        _path((link, key)),
+                        "duplicate key (an object may give each key once)",
+                        "duplicate-key",
+                    )
+                    for key in node.duplicates
+                )
+            for key, child in reversed(node.items()):
+                if surrogates and _LONE_SURROGATE.search(key):
+                    problems.append(
+                        JsonProblem(_path((link, key)), "a key holds a lone UTF-16 surrogate", "encoding")
+                    )
+                if child.__class__ in _CONTAINERS or (surrogates and isinstance(child, str)):
+                    stack.append((child, depth + 1, (link, key)))
+            continue
+        if surrogates and isinstance(node, str) and _LONE_SURROGATE.search(node):
+            problems.append(JsonProblem(_path(link), "a lone UTF-16 surrogate is not text", "encoding"))
+    return problems

@@ -1,0 +1,157 @@
+"""The strict JSON reader every JSON input goes through (``iamgate.policy.json_text``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iamgate.policy import PolicyParseError, parse_policy
+from iamgate.policy.json_text import DEFAULT_MAX_DEPTH, JsonTextError, json_path, load_strict
+
+
+def _problems(text: str | bytes, **limits) -> list[tuple[str, str]]:
+    with pytest.raises(JsonTextError) as raised:
+        load_strict(text, **limits)
+    return [(problem.path, problem.code) for problem in raised.value.problems]
+
+
+def test_valid_json_reads_as_the_json_module_reads_it():
+    text = '{"Statement": [{"Effect": "Allow", "Sid": "caf\\u00e9 \\ud83d\\ude00", "n": 1.5}]}'
+    assert load_strict(text) == json.loads(text)
+
+
+def test_bytes_must_be_utf8_and_a_byte_order_mark_is_ignored():
+    assert load_strict(b'\xef\xbb\xbf{"a": "\xc3\xa9"}') == {"a": "é"}
+    with pytest.raises(JsonTextError, match=r"not UTF-8 text: invalid byte 0xff at offset 7"):
+        load_strict(b'{"a": "\xff"}')
+
+
+def test_a_repeated_key_is_an_error_naming_its_path():
+    text = '{"Statement": [{"Effect": "Deny", "Effect": "Allow"}]}'
+    assert _problems(text) == [("Statement[0].Effect", "duplicate-key")]
+
+
+def test_every_repeated_key_is_listed_in_document_order():
+    text = '{"a": 1, "a": 2, "b": [{"c": 1, "c": 1}], "d": {"e": 0, "e": 0}}'
+    assert _problems(text) == [("a", "duplicate-key"), ("b[0].c", "duplicate-key"), ("d.e", "duplicate-key")]
+
+
+def test_a_key_that_is_not_a_plain_name_is_quoted_in_the_path():
+    text = (
+        '{"Condition": {"StringEquals": {"aws:PrincipalTag/team": 1, "aws:PrincipalTag/team": 2}},'
+        ' "a b": {"x": 1, "x": 2}}'
+    )
+    assert [path for path, _ in _problems(text)] == [
+        "Condition.StringEquals.aws:PrincipalTag/team",
+        '["a b"].x',
+    ]
+
+
+def test_nesting_up_to_the_limit_is_accepted_and_one_more_level_refused():
+    assert load_strict("[" * DEFAULT_MAX_DEPTH + "]" * DEFAULT_MAX_DEPTH)
+    deeper = DEFAULT_MAX_DEPTH + 1
+    assert _problems("[" * deeper + "]" * deeper) == [("[0][0][0][0][0][0][0][0][0][0][0][0]...", "depth")]
+
+
+def test_the_nesting_limit_is_configurable():
+    assert _problems('{"a": {"b": [1]}}', max_depth=2) == [("a.b", "depth")]
+    assert load_strict('{"a": {"b": [1]}}', max_depth=3)
+
+
+def test_nesting_deeper_than_python_can_recurse_is_a_depth_error_not_a_recursion_error():
+    assert _problems("[" * 100_000 + "]" * 100_000) == [("", "depth")]
+    assert _problems('{"a": ' * 5000 + "1" + "}" * 5000) == [("", "depth")]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_are_refused(constant):
+    assert _problems(f'{{"n": {constant}}}') == [("", "number")]
+
+
+def test_an_integer_too_long_for_python_is_a_number_error():
+    assert _problems("1" * 5000) == [("", "number")]
+
+
+def test_a_lone_surrogate_escape_is_refused_with_its_path_and_a_pair_is_text():
+    assert _problems('{"Sid": ["ok", "\\ud800"]}') == [("Sid[1]", "encoding")]
+    assert _problems('{"\\udfff": 1}') == [('["\\udfff"]', "encoding")]
+    assert load_strict('"\\ud83d\\ude00"') == "\U0001f600"
+
+
+def test_a_text_holding_a_lone_surrogate_is_refused():
+    assert _problems('{"a": "\udcff"}') == [("", "encoding")]
+
+
+def test_malformed_json_names_line_and_column():
+    with pytest.raises(JsonTextError, match=r"malformed JSON: Expecting ',' delimiter at line 2, column 1"):
+        load_strict('{"a": 1\n"b": 2}')
+
+
+def test_a_size_cap_refuses_longer_text():
+    assert _problems(b'{"a": 1}', max_bytes=4) == [("", "size")]
+    assert load_strict(b'{"a": 1}', max_bytes=8) == {"a": 1}
+
+
+def test_json_path_reads_like_the_parser_paths():
+    assert json_path(["Statement", 0, "Condition", "StringLike", "s3:prefix"]) == (
+        "Statement[0].Condition.StringLike.s3:prefix"
+    )
+    assert json_path([0, "a.b"]) == '[0]["a.b"]'
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=30,
+    )
+)
+def test_whatever_json_dumps_writes_reads_back_unchanged(value):
+    assert load_strict(json.dumps(value)) == value
+
+
+# -- through the policy parser --------------------------------------------------------------------
+
+
+def test_a_policy_repeating_effect_is_refused_not_read_as_the_last_value():
+    text = (
+        '{"Version": "2012-10-17", "Statement": '
+        '[{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+    )
+    with pytest.raises(PolicyParseError) as raised:
+        parse_policy(text, source_name="policy.json")
+    assert [str(problem) for problem in raised.value.problems] == [
+        "Statement[0].Effect: duplicate key (an object may give each key once)"
+    ]
+
+
+def test_a_deep_policy_is_a_parse_error():
+    text = '{"Version": "2012-10-17", "Statement": ' + "[" * 3000 + "]" * 3000 + "}"
+    with pytest.raises(PolicyParseError) as raised:
+        parse_policy(text)
+    assert raised.value.problems[0].code == "depth"
+
+
+def test_the_policy_parser_takes_a_nesting_limit():
+    text = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+    assert parse_policy(text, max_depth=3)
+    with pytest.raises(PolicyParseError, match="nested too deeply"):
+        parse_policy(text, max_depth=2)
+
+
+def test_no_module_of_the_server_reads_json_but_through_the_strict_reader():
+    root = Path(__file__).resolve().parents[2] / "server" / "iamgate"
+    lenient = re.compile(r"\bjson\.loads?\(")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "json_text.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if lenient.search(line)
+    ]
+    assert offenders == [], "read JSON with iamgate.policy.json_text.load_strict"
