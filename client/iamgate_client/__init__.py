@@ -14,6 +14,7 @@ See docs/sdk.md.
 
 from iamgate_client._async_client import AsyncClient
 from iamgate_client._client import Client
+from iamgate_client._embedded import Embedded
 from iamgate_client._errors import (
     ClientClosedError,
     ConfigurationError,
@@ -61,6 +62,7 @@ __all__ = [
     "DateText",
     "DeadlineExceededError",
     "Decision",
+    "Embedded",
     "EvaluationResult",
     "Explanation",
     "FailedPreconditionError",

@@ -29,56 +29,21 @@ Timeout = float | None | EllipsisType
 """Per-call timeout: seconds, ``None`` for no deadline, ``...`` (the default) for the client's."""
 
 
-class Client:
-    """A connection to one iamgate sidecar.
+class SyncApi:
+    """The methods :class:`Client` and :class:`~iamgate_client.Embedded` share: the same requests,
+    answers, retries, fail-closed policy and errors, whatever carries the call.
 
-    ``address`` is ``HOST:PORT`` or ``unix:/path/to.sock``; left out, ``$IAMGATE_ADDRESS`` or
-    127.0.0.1:50051. The channel is insecure unless ``credentials`` are given: the sidecar listens
-    on loopback or a Unix socket by default.
-
-    Every method takes ``timeout=`` (seconds, one deadline over all attempts; default the client's
-    ``timeout``) and ``metadata=`` (sent after the client's own ``metadata``). UNAVAILABLE is
-    retried per ``retry`` (:class:`Retry`; ``NO_RETRY`` turns it off); no other failure, and never
-    a decision, is retried. A deny is a :class:`Decision`, not an exception. When the sidecar
-    cannot be reached, ``authorize`` answers a fail-closed deny whose ``error`` says why
-    (``on_unreachable="raise"`` raises the :class:`TransportError` instead); every other failure
-    raises an :class:`IamgateClientError`.
+    A subclass sets ``address``, ``timeout``, ``retry``, ``on_unreachable``, ``_metadata``,
+    ``_closed`` and ``_stub`` (gRPC's stub, or an in-process one with the same call signature).
     """
 
-    def __init__(
-        self,
-        address: str | None = None,
-        *,
-        timeout: float | None = _base.DEFAULT_TIMEOUT,
-        credentials: grpc.ChannelCredentials | None = None,
-        options: Sequence[tuple[str, Any]] = (),
-        metadata: Metadata = (),
-        retry: Retry = _resilience.DEFAULT_RETRY,
-        on_unreachable: OnUnreachable = "deny",
-    ) -> None:
-        self.address = _resilience.resolve_address(address)
-        self.timeout = timeout
-        self.retry = retry
-        self.on_unreachable = _resilience.check_on_unreachable(on_unreachable)
-        self._metadata = tuple(metadata)
-        channel_options = _resilience.channel_options(list(options))
-        if credentials is None:
-            self._channel = grpc.insecure_channel(self.address, options=channel_options)
-        else:
-            self._channel = grpc.secure_channel(self.address, credentials, options=channel_options)
-        self._stub = pb_grpc.AuthorizerStub(self._channel)
-        self._closed = False
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the channel; later calls raise :class:`ClientClosedError`. Closing twice is fine."""
-        self._closed = True
-        self._channel.close()
+    address: str
+    timeout: float | None
+    retry: Retry
+    on_unreachable: OnUnreachable
+    _metadata: tuple[tuple[str, str | bytes], ...]
+    _closed: bool
+    _stub: Any
 
     def _call(
         self, method: Any, request: Any, timeout: Timeout, metadata: Metadata, *, retryable: bool = True
@@ -215,3 +180,55 @@ class Client:
         request = pb.RollbackRequest(expected_revision=expected_revision)
         response = self._call(self._stub.Rollback, request, timeout, metadata, retryable=False)
         return response.active_revision, response.rolled_back_revision
+
+
+class Client(SyncApi):
+    """A connection to one iamgate sidecar.
+
+    ``address`` is ``HOST:PORT`` or ``unix:/path/to.sock``; left out, ``$IAMGATE_ADDRESS`` or
+    127.0.0.1:50051. The channel is insecure unless ``credentials`` are given: the sidecar listens
+    on loopback or a Unix socket by default.
+
+    Every method takes ``timeout=`` (seconds, one deadline over all attempts; default the client's
+    ``timeout``) and ``metadata=`` (sent after the client's own ``metadata``). UNAVAILABLE is
+    retried per ``retry`` (:class:`Retry`; ``NO_RETRY`` turns it off); no other failure, and never
+    a decision, is retried. A deny is a :class:`Decision`, not an exception. When the sidecar
+    cannot be reached, ``authorize`` answers a fail-closed deny whose ``error`` says why
+    (``on_unreachable="raise"`` raises the :class:`TransportError` instead); every other failure
+    raises an :class:`IamgateClientError`.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        timeout: float | None = _base.DEFAULT_TIMEOUT,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+        metadata: Metadata = (),
+        retry: Retry = _resilience.DEFAULT_RETRY,
+        on_unreachable: OnUnreachable = "deny",
+    ) -> None:
+        self.address = _resilience.resolve_address(address)
+        self.timeout = timeout
+        self.retry = retry
+        self.on_unreachable = _resilience.check_on_unreachable(on_unreachable)
+        self._metadata = tuple(metadata)
+        channel_options = _resilience.channel_options(list(options))
+        if credentials is None:
+            self._channel = grpc.insecure_channel(self.address, options=channel_options)
+        else:
+            self._channel = grpc.secure_channel(self.address, credentials, options=channel_options)
+        self._stub = pb_grpc.AuthorizerStub(self._channel)
+        self._closed = False
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel; later calls raise :class:`ClientClosedError`. Closing twice is fine."""
+        self._closed = True
+        self._channel.close()
