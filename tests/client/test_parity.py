@@ -141,3 +141,25 @@ def test_remote_and_embedded_give_equal_decisions(tmp_path):
             a = remote.authorize(principal, action, resource, context)
             b = embedded.authorize(principal, action, resource, context)
             assert replace(a, decision_id="") == replace(b, decision_id=""), (principal, action, resource)
+
+
+def test_remote_and_embedded_agree_on_the_default_bundles_own_questions():
+    """The guide's organization: explicit denies, SCPs, boundaries, resource policies, roles."""
+    from iamgate.bundle.default import load_default_snapshot
+
+    tests = [t for t in load_default_snapshot().tests if t.now is None]
+    source = ManagedBundles(BundleSettings())
+    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None), source)
+    try:
+        with sdk.Client(f"127.0.0.1:{sidecar.port}") as remote, sdk.Embedded() as embedded:
+            outcomes = set()
+            for test in tests:
+                context = {c.name: list(c.values) if c.multi else c.values[0] for c in test.context}
+                a = remote.authorize(test.principal, test.action, test.resource, context)
+                b = embedded.authorize(test.principal, test.action, test.resource, context)
+                assert replace(a, decision_id="") == replace(b, decision_id=""), test.name
+                assert a.outcome.value == test.expected.value, test.name
+                outcomes.add(a.outcome)
+    finally:
+        sidecar.stop(0)
+    assert outcomes == set(sdk.Outcome)
