@@ -1,12 +1,14 @@
 """A scripted Authorizer on loopback: each Authorize takes the next step of a script.
 
-A step is a gRPC status code to fail with, or ``"allow"`` / ``"deny"`` to answer. The server
+A step is a gRPC status code to fail with, ``"allow"`` / ``"deny"`` to answer, or ``"slow"`` to
+answer allow after half a second. The server
 records how many calls arrived and the metadata of each, so tests can count retries exactly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -37,7 +39,9 @@ class _Scripted(pb_grpc.AuthorizerServicer):
         script.metadata.append({k: v for k, v in context.invocation_metadata()})
         if isinstance(step, grpc.StatusCode):
             context.abort(step, f"scripted {step.name}")
-        outcome = pb.DECISION_ALLOWED if step == "allow" else pb.DECISION_EXPLICIT_DENY
+        if step == "slow":
+            time.sleep(0.5)
+        outcome = pb.DECISION_ALLOWED if step in ("allow", "slow") else pb.DECISION_EXPLICIT_DENY
         return pb.AuthorizeResponse(decision=outcome, message=f"scripted {step}", revision="scripted")
 
 

@@ -144,6 +144,18 @@ def test_the_async_client_retries_unavailable_the_same_way():
     assert script.calls == 2
 
 
+def test_a_sidecar_too_slow_to_answer_is_not_retried_and_fails_closed():
+    with scripted_server("slow") as (where, script), sdk.Client(where, retry=FAST, timeout=0.2) as client:
+        decision = client.authorize("u", "s3:GetObject", "*")
+    assert decision.fail_closed and isinstance(decision.error, sdk.DeadlineExceededError)
+    assert script.calls == 1
+
+
+def test_backoff_grows_and_is_capped():
+    retry = sdk.Retry(initial_backoff=0.1, multiplier=2, max_backoff=0.3, jitter=0)
+    assert [retry.delay(n) for n in (1, 2, 3, 4)] == [0.1, 0.2, 0.3, 0.3]
+
+
 def test_a_retry_policy_below_one_attempt_is_refused():
     with pytest.raises(sdk.ConfigurationError, match="attempts"):
         sdk.Retry(attempts=0)

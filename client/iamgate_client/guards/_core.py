@@ -77,18 +77,20 @@ def _from(question: Question, decision: Any) -> Verdict:
     if isinstance(decision, Decision) and decision.allowed:
         return Verdict(True, "", decision)
     if isinstance(decision, Decision):
-        return Verdict(False, decision.message or _failed(question, "the request was denied"), decision)
-    return _error(question, TypeError(f"authorize returned {type(decision).__name__}, not a Decision"))
+        return Verdict(
+            False, decision.message or _failure_message(question, "the request was denied"), decision
+        )
+    return failed_check(question, TypeError(f"authorize returned {type(decision).__name__}, not a Decision"))
 
 
-def _failed(question: Question, why: str) -> str:
+def _failure_message(question: Question, why: str) -> str:
     return (
         f"User: {question.principal} is not authorized to perform: {question.action} on resource: "
         f"{question.resource} because {why}"
     )
 
 
-def _error(question: Question, error: BaseException) -> Verdict:
+def failed_check(question: Question, error: BaseException) -> Verdict:
     log.error(
         "authorization check failed for %s %s %s; denying",
         question.principal,
@@ -97,7 +99,9 @@ def _error(question: Question, error: BaseException) -> Verdict:
         exc_info=error,
     )
     code = error.code if isinstance(error, IamgateClientError) else "INTERNAL"
-    return Verdict(False, _failed(question, f"the authorization check failed ({code}); denied"), error=error)
+    return Verdict(
+        False, _failure_message(question, f"the authorization check failed ({code}); denied"), error=error
+    )
 
 
 def _kwargs(question: Question) -> dict[str, Any]:
@@ -117,7 +121,7 @@ def decide(authorizer: Authorizer, question: Question) -> Verdict:
             raise TypeError("an async authorizer (AsyncClient) cannot guard synchronous code; use Client")
         return _from(question, answer)
     except Exception as error:
-        return _error(question, error)
+        return failed_check(question, error)
 
 
 async def decide_async(authorizer: Authorizer, question: Question) -> Verdict:
@@ -146,4 +150,4 @@ async def decide_async(authorizer: Authorizer, question: Question) -> Verdict:
             )
         return _from(question, answer)
     except Exception as error:
-        return _error(question, error)
+        return failed_check(question, error)

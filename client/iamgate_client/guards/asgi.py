@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from iamgate_client.guards import _http
-from iamgate_client.guards._core import Authorizer, Question, Verdict, _error, decide_async
+from iamgate_client.guards._core import Authorizer, Question, Verdict, decide_async, failed_check
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -102,7 +102,7 @@ class AsgiGuard:
                 session_tags=self.session_tags(scope) if self.session_tags else None,
             )
         except Exception as error:  # a bug in a hook: deny, never pass
-            return _error(Question("", "", scope.get("path", "")), error)
+            return failed_check(Question("", "", scope.get("path", "")), error)
         return await decide_async(self.authorizer, question)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import grpc
 
 from iamgate_client._errors import ConfigurationError
-from iamgate_client.guards._core import Authorizer, Question, Verdict, _error, decide, refused
+from iamgate_client.guards._core import Authorizer, Question, Verdict, decide, failed_check, refused
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -129,7 +129,7 @@ class GrpcGuard(grpc.ServerInterceptor):
             extra = self.context(context, request) if self.context else None
             question = Question(principal, rule.action, resource, extra)
         except Exception as error:  # a bug in a hook or a template: deny, never pass
-            return _error(Question("", method, "-"), error)
+            return failed_check(Question("", method, "-"), error)
         return decide(self.authorizer, question)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from iamgate_client.guards import _http
-from iamgate_client.guards._core import Authorizer, Question, Verdict, _error, decide
+from iamgate_client.guards._core import Authorizer, Question, Verdict, decide, failed_check
 
 Environ = dict[str, Any]
 
@@ -86,5 +86,5 @@ class WsgiGuard:
                 session_tags=self.session_tags(environ) if self.session_tags else None,
             )
         except Exception as error:  # a bug in a hook: deny, never pass
-            return _error(Question("", "", environ.get("PATH_INFO", "")), error)
+            return failed_check(Question("", "", environ.get("PATH_INFO", "")), error)
         return decide(self.authorizer, question)
