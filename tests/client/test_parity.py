@@ -163,3 +163,17 @@ def test_remote_and_embedded_agree_on_the_default_bundles_own_questions():
     finally:
         sidecar.stop(0)
     assert outcomes == set(sdk.Outcome)
+
+
+def test_embedded_serves_a_bundle_url_and_picks_up_a_new_revision():
+    from service.bundle_helpers import BundleServer, tarball
+
+    server = BundleServer(tarball(bundle_files(revision="A")))
+    try:
+        with sdk.Embedded(server.url, poll_interval=0.05) as embedded:
+            assert not embedded.authorize("alice", "s3:PutObject", OBJECT).allowed
+            server.body = tarball(bundle_files(write=True, revision="B"))
+            wait_until(lambda: embedded.status().active.revision == "B", timeout=10)
+            assert embedded.authorize("alice", "s3:PutObject", OBJECT).allowed
+    finally:
+        server.close()
