@@ -1,29 +1,32 @@
 # iamgate developer tasks. Every target that runs Python first makes sure .venv exists and holds
-# an editable install of *this* checkout matching pyproject.toml (the stamp file records a hash of
-# pyproject.toml and the checkout's path), so a fresh clone needs only python3 >= 3.11 and make.
+# editable installs of *this* checkout's two distributions, iamgate (server/) and iamgate-client
+# (client/), matching their pyproject.toml files (the stamp file records a hash of both and the
+# checkout's path), so a fresh clone needs only python3 >= 3.11 and make.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.iamgate-installed
-VENV_KEY := $(shell sha256sum pyproject.toml | cut -c1-16) $(CURDIR)
+VENV_KEY := $(shell cat pyproject.toml client/pyproject.toml | sha256sum | cut -c1-16) $(CURDIR)
 IAMGATE_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: venv venv-bench serve test lint proto lint-proto bench difftest clean-venv
 
-## venv: create .venv if needed and (re)install iamgate[dev] when pyproject.toml or the path changed
+## venv: create .venv if needed and (re)install iamgate-client and iamgate[dev] (both editable) when
+## either pyproject.toml or the path changed. One pip command: the server's dependency on
+## iamgate-client is satisfied by the checkout's client/, never by an index.
 venv:
 	@if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv --clear $(VENV); fi
 	@if [ "$$(cat $(STAMP) 2>/dev/null)" != "$(VENV_KEY) dev" ]; then \
-		echo "installing iamgate[dev] into $(VENV)"; \
-		$(BIN)/python -m pip install --quiet -e '.[dev]' && echo "$(VENV_KEY) dev" > $(STAMP); \
+		echo "installing iamgate-client and iamgate[dev] into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet -e ./client -e '.[dev]' && echo "$(VENV_KEY) dev" > $(STAMP); \
 	fi
 
 venv-bench: venv
 	@if [ "$$(cat $(STAMP).bench 2>/dev/null)" != "$(VENV_KEY) bench" ]; then \
-		echo "installing iamgate[dev,bench] into $(VENV)"; \
-		$(BIN)/python -m pip install --quiet -e '.[dev,bench]' && echo "$(VENV_KEY) bench" > $(STAMP).bench; \
+		echo "installing iamgate-client and iamgate[dev,bench] into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet -e ./client -e '.[dev,bench]' && echo "$(VENV_KEY) bench" > $(STAMP).bench; \
 	fi
 
 ## serve: start the sidecar on the embedded default bundle (127.0.0.1:50051, metrics :9464)

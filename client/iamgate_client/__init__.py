@@ -2,23 +2,28 @@
 
     from iamgate_client import Client
 
-    with Client("127.0.0.1:50051") as iamgate:
+    with Client() as iamgate:            # $IAMGATE_ADDRESS, else 127.0.0.1:50051
         decision = iamgate.authorize("sarah-developer", "ec2:StopInstances", instance_arn)
         if decision.allowed:
             ...
 
-It depends only on grpc and the generated API in ``iamgate_client.api`` (``make proto``), never
-on the server package.
+It depends only on grpc and the generated API in ``iamgate_client.api`` (``make proto``); only
+:class:`Embedded` (the ``embedded`` extra) imports the server package, and only when used.
+See docs/sdk.md.
 """
 
 from iamgate_client._async_client import AsyncClient
 from iamgate_client._client import Client
+from iamgate_client._embedded import Embedded
 from iamgate_client._errors import (
+    ClientClosedError,
+    ConfigurationError,
     ConnectError,
     DeadlineExceededError,
     FailedPreconditionError,
     IamgateClientError,
     InvalidRequestError,
+    OwnedContextKeyError,
     PermissionDeniedError,
     ServerError,
     TransportError,
@@ -42,17 +47,22 @@ from iamgate_client._models import (
     StatementTrace,
     Status,
 )
+from iamgate_client._resilience import NO_RETRY, Retry
 
 __all__ = [
+    "NO_RETRY",
     "AsyncClient",
     "BundleInfo",
     "Check",
     "Client",
+    "ClientClosedError",
     "ConditionTrace",
+    "ConfigurationError",
     "ConnectError",
     "DateText",
     "DeadlineExceededError",
     "Decision",
+    "Embedded",
     "EvaluationResult",
     "Explanation",
     "FailedPreconditionError",
@@ -60,9 +70,11 @@ __all__ = [
     "InvalidRequestError",
     "Ip",
     "Outcome",
+    "OwnedContextKeyError",
     "PermissionDeniedError",
     "PolicyTrace",
     "PolicyType",
+    "Retry",
     "ServerError",
     "ShadowDisagreement",
     "ShadowStats",

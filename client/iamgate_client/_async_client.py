@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import grpc
 from grpc import aio
 
-from iamgate_client import _base
-from iamgate_client._errors import from_rpc_error
+from iamgate_client import _base, _resilience
+from iamgate_client._client import Metadata, Timeout
+from iamgate_client._errors import ClientClosedError, IamgateClientError, TransportError, from_rpc_error
 from iamgate_client._models import (
     Check,
     ContextInput,
@@ -19,12 +21,13 @@ from iamgate_client._models import (
     SimulateContextEntry,
     Status,
 )
+from iamgate_client._resilience import OnUnreachable, Retry
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
 
 class AsyncClient:
-    """The async twin of :class:`~iamgate_client.Client`; same methods, awaited.
+    """The async twin of :class:`~iamgate_client.Client`; same arguments and methods, awaited.
 
     The channel is created lazily inside the running event loop (grpc.aio channels belong to
     the loop they were created in).
@@ -32,18 +35,25 @@ class AsyncClient:
 
     def __init__(
         self,
-        address: str = _base.DEFAULT_ADDRESS,
+        address: str | None = None,
         *,
         timeout: float | None = _base.DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        metadata: Metadata = (),
+        retry: Retry = _resilience.DEFAULT_RETRY,
+        on_unreachable: OnUnreachable = "deny",
     ) -> None:
-        self.address = address
+        self.address = _resilience.resolve_address(address)
         self.timeout = timeout
+        self.retry = retry
+        self.on_unreachable = _resilience.check_on_unreachable(on_unreachable)
+        self._metadata = tuple(metadata)
         self._credentials = credentials
-        self._options = list(options)
+        self._options = _resilience.channel_options(list(options))
         self._channel: aio.Channel | None = None
         self._stub: pb_grpc.AuthorizerStub | None = None
+        self._closed = False
 
     async def __aenter__(self) -> AsyncClient:
         self._connect()
@@ -53,6 +63,8 @@ class AsyncClient:
         await self.aclose()
 
     def _connect(self) -> pb_grpc.AuthorizerStub:
+        if self._closed:
+            raise ClientClosedError()
         if self._stub is None:
             if self._credentials is None:
                 self._channel = aio.insecure_channel(self.address, options=self._options)
@@ -62,17 +74,40 @@ class AsyncClient:
         return self._stub
 
     async def aclose(self) -> None:
+        """Close the channel; later calls raise :class:`ClientClosedError`. Closing twice is fine."""
+        self._closed = True
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
             self._stub = None
 
-    async def _call(self, name: str, request: Any) -> Any:
+    async def _call(
+        self, name: str, request: Any, timeout: Timeout, metadata: Metadata, *, retryable: bool = True
+    ) -> Any:
         method = getattr(self._connect(), name)
+        plan = _resilience.CallPlan(
+            self.retry, self.timeout if timeout is ... else timeout, retryable=retryable
+        )
+        sent_metadata = self._metadata + tuple(metadata) if metadata else self._metadata
+        while True:
+            attempt_timeout, wait = plan.attempt()
+            try:
+                return await method(
+                    request, timeout=attempt_timeout, metadata=sent_metadata or None, wait_for_ready=wait
+                )
+            except grpc.RpcError as error:
+                failure: IamgateClientError = from_rpc_error(error)
+            except aio.UsageError as error:  # the channel was closed under the call
+                raise ClientClosedError(f"the channel is closed: {error}") from None
+            await asyncio.sleep(plan.failed(failure))
+
+    async def _decide(self, name: str, request: Any, timeout: Timeout, metadata: Metadata) -> Any:
         try:
-            return await method(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+            return await self._call(name, request, timeout, metadata)
+        except TransportError as error:
+            if self.on_unreachable == "raise":
+                raise
+            return error
 
     async def authorize(
         self,
@@ -84,13 +119,27 @@ class AsyncClient:
         *,
         request_id: str = "",
         session_tags: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
     ) -> Decision:
         check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
-        return _base.decision(await self._call("Authorize", _base.authorize_request(check)))
+        request = _base.checked(_base.authorize_request, check)
+        response = await self._decide("Authorize", request, timeout, metadata)
+        if isinstance(response, TransportError):
+            return _resilience.fail_closed(self.address, response, request_id)
+        return _base.decision(response)
 
-    async def authorize_batch(self, checks: Iterable[Check]) -> list[Decision | Exception]:
-        request = pb.AuthorizeBatchRequest(requests=[_base.authorize_request(c) for c in checks])
-        return _base.batch_results(await self._call("AuthorizeBatch", request))
+    async def authorize_batch(
+        self, checks: Iterable[Check], *, timeout: Timeout = ..., metadata: Metadata = ()
+    ) -> list[Decision | Exception]:
+        checks = list(checks)
+        request = _base.checked(
+            lambda: pb.AuthorizeBatchRequest(requests=[_base.authorize_request(c) for c in checks])
+        )
+        response = await self._decide("AuthorizeBatch", request, timeout, metadata)
+        if isinstance(response, TransportError):
+            return [_resilience.fail_closed(self.address, response, c.request_id) for c in checks]
+        return _base.batch_results(response)
 
     async def explain(
         self,
@@ -102,9 +151,12 @@ class AsyncClient:
         *,
         request_id: str = "",
         session_tags: Mapping[str, str] | None = None,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
     ) -> Explanation:
         check = Check(principal, action, resource, context, session_policy, request_id, session_tags)
-        return _base.explanation(await self._call("Explain", _base.explain_request(check)))
+        request = _base.checked(_base.explain_request, check)
+        return _base.explanation(await self._call("Explain", request, timeout, metadata))
 
     async def simulate(
         self,
@@ -119,8 +171,11 @@ class AsyncClient:
         context: Iterable[SimulateContextEntry] = (),
         scp_levels: Sequence[Sequence[str | Mapping[str, Any]]] = (),
         session_policies: Sequence[str | Mapping[str, Any]] = (),
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
     ) -> list[EvaluationResult]:
-        request = _base.simulate_request(
+        request = _base.checked(
+            _base.simulate_request,
             policies,
             actions,
             resources,
@@ -132,12 +187,17 @@ class AsyncClient:
             scp_levels=scp_levels,
             session_policies=session_policies,
         )
-        return _base.evaluation_results(await self._call("Simulate", request))
+        return _base.evaluation_results(await self._call("Simulate", request, timeout, metadata))
 
-    async def status(self, *, disagreements: int = 0) -> Status:
+    async def status(
+        self, *, disagreements: int = 0, timeout: Timeout = ..., metadata: Metadata = ()
+    ) -> Status:
         request = pb.GetStatusRequest(max_disagreements=disagreements)
-        return _base.status(await self._call("GetStatus", request))
+        return _base.status(await self._call("GetStatus", request, timeout, metadata))
 
-    async def rollback(self, *, expected_revision: str = "") -> tuple[str, str]:
-        response = await self._call("Rollback", pb.RollbackRequest(expected_revision=expected_revision))
+    async def rollback(
+        self, *, expected_revision: str = "", timeout: Timeout = ..., metadata: Metadata = ()
+    ) -> tuple[str, str]:
+        request = pb.RollbackRequest(expected_revision=expected_revision)
+        response = await self._call("Rollback", request, timeout, metadata, retryable=False)
         return response.active_revision, response.rolled_back_revision

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from iamgate_client._errors import error_for_number
+from iamgate_client._errors import InvalidRequestError, error_for_number
 from iamgate_client._models import (
     BundleInfo,
     Check,
@@ -36,8 +36,9 @@ from iamgate_client._models import (
 )
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 5.0
+
+T = TypeVar("T")
 
 OUTCOMES: dict[int, Outcome] = {
     pb.DECISION_ALLOWED: Outcome.ALLOWED,
@@ -75,6 +76,17 @@ _ELEMENT: dict[int, bool | None] = {
 
 
 # --- building requests ----------------------------------------------------------------------
+
+
+def checked(build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Build a request; a value the wire cannot carry is an :class:`InvalidRequestError`, not a
+    bare TypeError/ValueError, and nothing is sent."""
+    try:
+        return build(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise InvalidRequestError(
+            f"INVALID_ARGUMENT: {error}", code="INVALID_ARGUMENT", details=str(error)
+        ) from None
 
 
 def context_value(value: Any, *, key: str) -> pb.ContextValue:

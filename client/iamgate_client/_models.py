@@ -112,10 +112,18 @@ class Decision:
     filled_context_keys: tuple[str, ...] = ()
     missing_context_keys: tuple[str, ...] = ()
     denied_by: PolicyType = PolicyType.UNSPECIFIED
+    error: Exception | None = None
+    """Set only on a fail-closed deny: the :class:`~iamgate_client.TransportError` that kept the
+    sidecar from deciding (``message`` says so too). ``None`` on every decision a sidecar made."""
 
     @property
     def allowed(self) -> bool:
         return self.outcome is Outcome.ALLOWED
+
+    @property
+    def fail_closed(self) -> bool:
+        """True when no policy decided this: the sidecar could not be reached, so it denies."""
+        return self.error is not None
 
     def __bool__(self) -> bool:
         # ``if client.authorize(...):`` reads naturally and can only be true when allowed.

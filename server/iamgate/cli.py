@@ -362,7 +362,7 @@ def _client_call(address: str, timeout: float, call: Callable[[Any], Any]) -> An
     import iamgate_client as sdk
 
     try:
-        with sdk.Client(address, timeout=timeout) as client:
+        with sdk.Client(address, timeout=timeout, retry=sdk.NO_RETRY, on_unreachable="raise") as client:
             return call(client)
     except (
         sdk.TransportError,

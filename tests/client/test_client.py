@@ -73,8 +73,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_nothing_listening_raises_connect_error():
-    with sdk.Client(f"127.0.0.1:{_free_port()}", timeout=2) as client, pytest.raises(sdk.ConnectError):
+def test_nothing_listening_raises_connect_error_when_told_to_raise():
+    with (
+        sdk.Client(f"127.0.0.1:{_free_port()}", timeout=2, on_unreachable="raise") as client,
+        pytest.raises(sdk.ConnectError),
+    ):
         client.authorize("u", "s3:GetObject", "*")
 
 
@@ -168,3 +171,23 @@ def test_status_reports_shadow_counters_and_disagreements_with_both_explanations
     assert disagreement.active.decision.outcome is sdk.Outcome.IMPLICIT_DENY
     assert disagreement.shadow.decision.outcome is sdk.Outcome.ALLOWED
     assert disagreement.shadow.policies[0].statements[0].applies
+
+
+def test_a_sidecar_owned_context_key_raises_owned_context_key_error_naming_it():
+    from iamgate.service import BundleSettings, ManagedBundles, ServiceConfig, start_sidecar
+
+    sidecar = start_sidecar(
+        ServiceConfig(address="127.0.0.1:0", metrics_address=None), ManagedBundles(BundleSettings())
+    )
+    try:
+        with sdk.Client(f"127.0.0.1:{sidecar.port}") as client:
+            with pytest.raises(sdk.OwnedContextKeyError) as raised:
+                client.authorize("sarah-developer", "ec2:StopInstances", INSTANCE, {"aws:username": "admin"})
+            [item] = client.authorize_batch(
+                [sdk.Check("sarah-developer", "ec2:StopInstances", INSTANCE, {"aws:username": "admin"})]
+            )
+    finally:
+        sidecar.stop(0)
+    assert raised.value.key == "aws:username" and "session_tags" not in raised.value.details
+    assert isinstance(raised.value, sdk.InvalidRequestError)
+    assert isinstance(item, sdk.OwnedContextKeyError) and item.key == "aws:username"

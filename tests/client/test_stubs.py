@@ -45,13 +45,22 @@ def test_the_stubs_import_as_part_of_the_sdk():
 
 
 def test_the_sdk_never_imports_the_server_package():
+    """Only Embedded (the ``embedded`` extra) uses the engine, and only once one is made."""
     for path in (ROOT / "client" / "iamgate_client").rglob("*.py"):
         for line in path.read_text().splitlines():
             stripped = line.strip()
+            if path.name == "_embedded.py" and line.startswith(" "):
+                continue  # the import inside Embedded.__init__
             assert not stripped.startswith(("import iamgate.", "from iamgate.", "from iamgate import")), (
                 path,
                 line,
             )
+
+
+def test_importing_the_sdk_does_not_import_the_server_package():
+    code = "import sys, iamgate_client, iamgate_client.guards; print('iamgate' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def _buf() -> str | None:

@@ -112,9 +112,8 @@ def test_health_is_not_serving_until_a_first_bundle_activates(tmp_path):
     root = write_tree(tmp_path / "bundle", bundle_files(extra=FAILING_TEST))
     with serving(bundle=str(root)) as (sidecar, client):
         assert _health(sidecar) == health_pb2.HealthCheckResponse.NOT_SERVING
-        with pytest.raises(sdk.IamgateClientError) as raised:
-            client.authorize(*READ)
-        assert raised.value.code == "UNAVAILABLE"
+        denied = client.authorize(*READ)  # UNAVAILABLE: the SDK fails closed (docs/sdk.md)
+        assert not denied.allowed and denied.fail_closed and denied.error.code == "UNAVAILABLE"
         status = client.status()
         assert status.active is None and status.last_error_step == "test"
         write_tree(root, bundle_files())
