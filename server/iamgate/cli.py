@@ -204,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the last good bundle here; restored at start-up when the source is down",
     )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
+    serve.add_argument(
+        "--ext-authz",
+        action="store_true",
+        help="also serve Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check) on --address; "
+        "the bundle's http-routes.json maps requests (docs/mesh.md)",
+    )
     cache = serve.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache-size",
@@ -902,6 +908,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             address=args.address,
             metrics_address=metrics,
             enable_admin=args.enable_admin,
+            ext_authz=args.ext_authz,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
             **_decision_log_limits(args),

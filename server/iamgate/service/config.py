@@ -63,6 +63,8 @@ class ServiceConfig:
     max_explain_bytes: int = 4 << 20
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
+    ext_authz: bool = False
+    """Serve Envoy's envoy.service.auth.v3.Authorization/Check on the same port (docs/mesh.md)."""
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")

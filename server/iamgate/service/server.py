@@ -60,10 +60,10 @@ def create_server(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    if config.ext_authz:
+        services.append(_add_ext_authz(server, snapshots, servicer, metrics))
+    reflection.enable_server_reflection((*services, reflection.SERVICE_NAME), server)
     try:
         port = server.add_insecure_port(config.address)
     except RuntimeError as error:
@@ -72,6 +72,16 @@ def create_server(
         raise ConfigError("address", f"cannot listen on {config.address}")
     health.start()
     return server, (0 if config.address.startswith("unix:") else port)
+
+
+def _add_ext_authz(
+    server: grpc.Server, snapshots: SnapshotSource, authorizer: AuthorizerServicer, metrics: ServiceMetrics
+) -> str:
+    """Envoy's ext_authz Check on the same server (``--ext-authz``); imported only when enabled."""
+    from iamgate.service import ext_authz
+
+    ext_authz.add_ext_authz(ext_authz.ExtAuthzServicer(snapshots, authorizer, metrics), server)
+    return ext_authz.SERVICE_NAME
 
 
 @dataclass
