@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from iamgate.bundle.jsonread import FileReport, check_keys, expect_object, item_path, key_path
+from iamgate.bundle.jsonread import FileReport, expect_object, item_path, key_path
 from iamgate.engine.errors import RequestError
 from iamgate.engine.identity import check_action
 
@@ -241,7 +241,7 @@ def read_http_routes(report: FileReport, document: Any) -> HttpRoutes | None:
     obj = expect_object(report, document, "")
     if obj is None:
         return None
-    check_keys(report, obj, "", _TOP_KEYS)
+    _check_keys(report, obj, "", _TOP_KEYS)
     errors_before = _error_count(report)
     unmapped = obj.get("Unmapped", "deny")
     if unmapped not in UNMAPPED_CHOICES:
@@ -252,6 +252,13 @@ def read_http_routes(report: FileReport, document: Any) -> HttpRoutes | None:
     if _error_count(report) != errors_before:
         return None
     return HttpRoutes(tuple(routes), tuple(sources), tuple(headers), unmapped == "allow")
+
+
+def _check_keys(report: FileReport, obj: dict[str, Any], path: str, known: set[str]) -> None:
+    """Unknown keys are errors here, not warnings: a misspelt ``Methods`` would widen a route."""
+    for key in obj:
+        if key not in known:
+            report.error(key_path(path, key), f"unknown field; expected one of {', '.join(sorted(known))}")
 
 
 def _error_count(report: FileReport) -> int:
@@ -278,7 +285,7 @@ def _read_route(report: FileReport, item: Any, path: str, index: int) -> Route |
     obj = expect_object(report, item, path)
     if obj is None:
         return None
-    check_keys(report, obj, path, _ROUTE_KEYS)
+    _check_keys(report, obj, path, _ROUTE_KEYS)
     ok = True
     for required in ("Path", "Action", "Resource"):
         if not isinstance(obj.get(required), str) or not obj.get(required):
@@ -366,7 +373,7 @@ def _read_sources(report: FileReport, value: Any) -> list[PrincipalSource]:
         obj = expect_object(report, item, path)
         if obj is None:
             continue
-        check_keys(report, obj, path, _SOURCE_KEYS)
+        _check_keys(report, obj, path, _SOURCE_KEYS)
         kind = obj.get("From")
         if kind not in PRINCIPAL_SOURCES:
             report.error(key_path(path, "From"), f"must be one of {', '.join(PRINCIPAL_SOURCES)}")
