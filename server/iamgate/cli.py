@@ -205,6 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
     serve.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on SIGTERM, report NOT_SERVING but keep answering this long before stopping (default 0)",
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="then let calls in flight finish for up to this long (default %(default)g)",
+    )
+    serve.add_argument(
         "--ext-authz",
         action="store_true",
         help="also serve Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check) on --address; "
@@ -909,6 +923,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             metrics_address=metrics,
             enable_admin=args.enable_admin,
             ext_authz=args.ext_authz,
+            drain_seconds=args.drain_seconds,
+            shutdown_grace_seconds=args.shutdown_grace_seconds,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
             **_decision_log_limits(args),

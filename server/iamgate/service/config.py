@@ -47,6 +47,8 @@ class ServiceConfig:
     decision_log_max_values_per_key: int = 16
     decision_log_max_line_bytes: int = 16 * 1024
     shutdown_grace_seconds: float = 5.0
+    drain_seconds: float = 0.0
+    """On SIGTERM: seconds of NOT_SERVING while still answering, before the server stops accepting."""
     # Bounded work per call (README "Limits"); each is a `iamgate serve --max-...` flag.
     max_receive_message_bytes: int = 4 << 20
     max_request_bytes: int = 64 << 10
@@ -77,6 +79,9 @@ class ServiceConfig:
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
         self._check_decision_log_limits()
+        for setting in ("drain_seconds", "shutdown_grace_seconds"):
+            if not 0 <= getattr(self, setting) <= 3600:
+                raise ConfigError(setting, "must be from 0 to 3600 seconds")
         for setting in _POSITIVE_LIMITS:
             if not getattr(self, setting) > 0:
                 raise ConfigError(setting, "must be greater than 0")

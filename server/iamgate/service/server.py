@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,16 @@ class Sidecar:
     _metrics_httpd: Any = field(default=None, repr=False)
     grace: float = 5.0
     snapshots: Any = field(default=None, repr=False)
+
+    def drain(self, seconds: float) -> None:
+        """Report NOT_SERVING (readiness) and keep answering for ``seconds`` before ``stop``.
+
+        Load balancers and meshes stop sending new calls once readiness fails; calls that were
+        already routed here still get answers (``--drain-seconds``, docs/mesh.md).
+        """
+        self.health.shutdown()
+        if seconds > 0:
+            time.sleep(seconds)
 
     def stop(self, grace: float | None = None) -> None:
         """Report NOT_SERVING, stop polling bundles, finish in-flight RPCs, close the rest."""
@@ -216,6 +227,8 @@ def serve(config: ServiceConfig, snapshots: SnapshotSource, *, ready: threading.
             while not stopping.wait(0.2):
                 pass
         finally:
+            _log.info("draining for %gs, then finishing calls in flight", config.drain_seconds)
+            sidecar.drain(config.drain_seconds)
             sidecar.stop()
     finally:
         for sig, handler in previous.items():
