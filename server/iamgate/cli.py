@@ -219,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="then let calls in flight finish for up to this long (default %(default)g)",
     )
     serve.add_argument(
+        "--tls-cert", metavar="FILE", help="PEM certificate chain: the gRPC port speaks TLS only"
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    serve.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="PEM CA bundle: clients must present a certificate it signed (mutual TLS); "
+        "all three files are reloaded when they change",
+    )
+    serve.add_argument(
         "--ext-authz",
         action="store_true",
         help="also serve Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check) on --address; "
@@ -924,6 +934,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             enable_admin=args.enable_admin,
             ext_authz=args.ext_authz,
             drain_seconds=args.drain_seconds,
+            tls_cert_file=args.tls_cert,
+            tls_key_file=args.tls_key,
+            tls_client_ca_file=args.tls_client_ca,
             shutdown_grace_seconds=args.shutdown_grace_seconds,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),

@@ -67,6 +67,11 @@ class ServiceConfig:
     max_expensive_calls: int = 2
     ext_authz: bool = False
     """Serve Envoy's envoy.service.auth.v3.Authorization/Check on the same port (docs/mesh.md)."""
+    tls_cert_file: str | None = None
+    """PEM certificate chain of the gRPC port; with ``tls_key_file``, the port speaks TLS only."""
+    tls_key_file: str | None = None
+    tls_client_ca_file: str | None = None
+    """PEM CA bundle: clients must present a certificate it signed (mutual TLS)."""
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -79,6 +84,13 @@ class ServiceConfig:
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
         self._check_decision_log_limits()
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
+            raise ConfigError(missing, "TLS needs both a certificate and its key")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ConfigError(
+                "tls_client_ca_file", "mutual TLS needs the server's own tls_cert_file and tls_key_file"
+            )
         for setting in ("drain_seconds", "shutdown_grace_seconds"):
             if not 0 <= getattr(self, setting) <= 3600:
                 raise ConfigError(setting, "must be from 0 to 3600 seconds")

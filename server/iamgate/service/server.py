@@ -66,13 +66,26 @@ def create_server(
         services.append(_add_ext_authz(server, snapshots, servicer, metrics))
     reflection.enable_server_reflection((*services, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(config.address)
+        port = _add_port(server, config)
     except RuntimeError as error:
         raise ConfigError("address", f"cannot listen on {config.address}: {error}") from None
     if port == 0 and not config.address.startswith("unix:"):
         raise ConfigError("address", f"cannot listen on {config.address}")
     health.start()
     return server, (0 if config.address.startswith("unix:") else port)
+
+
+def _add_port(server: grpc.Server, config: ServiceConfig) -> int:
+    """Plain, or TLS with ``--tls-cert``/``--tls-key`` (mTLS with ``--tls-client-ca``).
+
+    Raises ConfigError naming a certificate file that cannot serve."""
+    if config.tls_cert_file is None or config.tls_key_file is None:
+        return server.add_insecure_port(config.address)
+    from iamgate.service import tls
+
+    settings = tls.TlsSettings(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+    credentials, _files = tls.server_credentials(settings)
+    return server.add_secure_port(config.address, credentials)
 
 
 def _add_ext_authz(
