@@ -192,3 +192,30 @@ def test_check_is_not_served_unless_enabled(tmp_path):
         assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
     finally:
         sidecar.stop(0)
+
+
+def test_the_client_certificate_subject_can_name_the_principal(tmp_path):
+    from urllib.parse import quote
+
+    from .certs import CertificateAuthority
+
+    routes = {
+        **ROUTES,
+        "Principal": [
+            {
+                "From": "peer-subject",
+                "Match": "CN={name}",
+                "Principal": f"arn:aws:iam::{ACCOUNT}:user/{{name}}",
+            }
+        ],
+    }
+    certificate = CertificateAuthority().issue("alice").cert_pem.decode()
+    request = check_request(headers={})
+    request.attributes.source.certificate = quote(certificate)
+    with (
+        docs_sidecar(tmp_path, routes) as sidecar,
+        grpc.insecure_channel(f"127.0.0.1:{sidecar.port}") as channel,
+    ):
+        response = authz_grpc.AuthorizationStub(channel).Check(request, timeout=5)
+    assert response.status.code == code_pb2.OK
+    assert response.dynamic_metadata["principal"] == f"arn:aws:iam::{ACCOUNT}:user/alice"

@@ -32,7 +32,7 @@ from iamgate.engine.identity import check_action
 FILE = "http-routes.json"
 MAX_ROUTES = 10_000
 """Routes are matched in order; a bundle with more is refused rather than slowing every request."""
-PRINCIPAL_SOURCES = ("header", "jwt", "peer")
+PRINCIPAL_SOURCES = ("header", "jwt", "peer", "peer-subject")
 UNMAPPED_CHOICES = ("deny", "allow")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
 
@@ -134,7 +134,7 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class PrincipalSource:
     source: str
-    """``header``, ``jwt`` or ``peer``."""
+    """``header``, ``jwt``, ``peer`` or ``peer-subject``."""
     name: str = ""
     """The header (``header``) or the metadata namespace (``jwt``, e.g. envoy.filters.http.jwt_authn)."""
     claim_path: tuple[str, ...] = ()
@@ -155,6 +155,8 @@ class HttpRequestView:
     """Envoy's filter metadata (namespace -> plain dict)."""
     peer: str
     """The TLS peer's identity (Envoy: URI SAN, else DNS SAN, else subject); empty without mTLS."""
+    peer_subject: str = ""
+    """The client certificate's subject, RFC 4514 (``CN=alice,O=Example``); empty without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,11 @@ class HttpRoutes:
     context_headers: tuple[tuple[str, str], ...] = ()
     """``(header name, context key)`` pairs."""
     allow_unmapped: bool = False
+
+    @property
+    def reads_peer_subject(self) -> bool:
+        """Whether requests need their client certificate parsed (only then is it)."""
+        return any(source.source == "peer-subject" for source in self.principal_sources)
 
     def route(self, request: HttpRequestView) -> RouteMatch | None:
         """The first route that matches, with its resource ARN; ``None`` maps to nothing."""
@@ -221,6 +228,8 @@ def _source_value(source: PrincipalSource, request: HttpRequestView) -> str:
         return request.headers.get(source.name, "")
     if source.source == "peer":
         return request.peer
+    if source.source == "peer-subject":
+        return request.peer_subject
     value: Any = request.metadata.get(source.name)
     for key in source.claim_path:
         if not isinstance(value, Mapping):
@@ -365,7 +374,9 @@ def _read_path_template(report: FileReport, text: str, path: str) -> PathTemplat
 
 def _read_sources(report: FileReport, value: Any) -> list[PrincipalSource]:
     if not isinstance(value, list) or not value:
-        report.error("Principal", "must be a non-empty list of principal sources (header, jwt, peer)")
+        report.error(
+            "Principal", f"must be a non-empty list of principal sources ({', '.join(PRINCIPAL_SOURCES)})"
+        )
         return []
     sources = []
     for index, item in enumerate(value):

@@ -23,8 +23,10 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
+from cryptography import x509
 from envoy.config.core.v3 import base_pb2 as core_pb2
 from envoy.service.auth.v3 import external_auth_pb2 as authz_pb2
 from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
@@ -75,7 +77,7 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
         if snapshot is None:
             return denied(503, "ServiceUnavailable", "no policy bundle is active yet")
         routes = getattr(snapshot, "http_routes", NO_ROUTES)
-        view = request_view(request)
+        view = request_view(request, with_subject=routes.reads_peer_subject)
         matched = routes.route(view)
         if matched is None:
             if routes.allow_unmapped:
@@ -113,8 +115,8 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
         return denied(403, "AccessDenied", response.message, response.revision, response.decision_id)
 
 
-def request_view(request: authz_pb2.CheckRequest) -> HttpRequestView:
-    """What the route mapping reads of Envoy's CheckRequest."""
+def request_view(request: authz_pb2.CheckRequest, *, with_subject: bool = False) -> HttpRequestView:
+    """What the route mapping reads of Envoy's CheckRequest (the certificate parsed only if needed)."""
     attributes = request.attributes
     http = attributes.request.http
     metadata = {
@@ -128,7 +130,19 @@ def request_view(request: authz_pb2.CheckRequest) -> HttpRequestView:
         headers=http.headers,
         metadata=metadata,
         peer=attributes.source.principal,
+        peer_subject=certificate_subject(attributes.source.certificate) if with_subject else "",
     )
+
+
+def certificate_subject(certificate: str) -> str:
+    """The subject (RFC 4514) of Envoy's ``source.certificate`` (URL-encoded PEM; needs the filter's
+    ``include_peer_certificate``); empty when there is none or it does not parse."""
+    if not certificate:
+        return ""
+    try:
+        return x509.load_pem_x509_certificate(unquote(certificate).encode()).subject.rfc4514_string()
+    except ValueError:
+        return ""
 
 
 def connection_context(request: authz_pb2.CheckRequest) -> list[pb.ContextEntry]:
