@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from iamgate import settings as setting_sources
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -152,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     serve = commands.add_parser("serve", help="run the gRPC sidecar")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file of serve settings (keys: the flags without --); IAMGATE_<FLAG> variables "
+        "override it, flags override both (env: IAMGATE_CONFIG)",
+    )
     serve.add_argument(
         "--address", default=DEFAULT_ADDRESS, help="HOST:PORT or unix:/path (default %(default)s)"
     )
@@ -968,10 +976,14 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         )
     except BundleSetupError as error:
         raise _CommandFailed(str(error), EXIT_FAILED) from None
+    for setting in ("address", "metrics_address"):  # one clear line, never gRPC's own log lines
+        problem = setting_sources.probe_listen(getattr(config, setting) or "", setting)
+        if problem:
+            raise _CommandFailed(problem, EXIT_FAILED)
     try:
         serve(config, source)
     except ConfigError as error:
-        raise _CommandFailed(str(error), EXIT_USAGE) from None
+        raise _CommandFailed(str(error), EXIT_FAILED) from None
     return EXIT_OK
 
 
@@ -991,7 +1003,20 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Entry point of the ``iamgate`` script; returns the exit code."""
     out = out if out is not None else sys.stdout
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        setting_sources.prepare(parser, argv)  # IAMGATE_* variables and --config: flags still win
+    except setting_sources.SettingsError as error:
+        sys.stderr.write(f"iamgate: error: {error}\n")
+        return error.exit_code
+    args = parser.parse_args(argv)
+    if args.command != "serve" and isinstance(getattr(args, "address", None), str):
+        try:
+            setting_sources.check_client_address(args.address)
+        except setting_sources.SettingsError as error:
+            sys.stderr.write(f"iamgate {args.command}: error: {error}\n")
+            return EXIT_USAGE
     try:
         return COMMANDS[args.command](args, out)
     except UsageError as error:

@@ -200,11 +200,12 @@ def _stop_source(snapshots: Any) -> None:
 
 
 def _start_metrics(address: str, metrics: ServiceMetrics) -> tuple[Any, int]:
-    from prometheus_client import start_http_server
+    from iamgate.service.metrics_http import add_process_metrics, start_metrics_server
 
     host, port = split_host_port(address, setting="metrics_address")
     try:
-        httpd, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+        httpd = start_metrics_server(host, port, metrics.registry)
+        add_process_metrics(metrics.registry)
     except OSError as error:
         raise ConfigError("metrics_address", f"cannot listen on {address}: {error.strerror}") from None
     return httpd, httpd.server_address[1]
