@@ -42,7 +42,11 @@ def test_a_variable_sets_a_serve_setting(configs, monkeypatch):
     monkeypatch.setenv("IAMGATE_MAX_REQUEST_BYTES", "7")
     monkeypatch.setenv("IAMGATE_EXT_AUTHZ", "true")
     assert _serve() == EXIT_OK
-    assert (configs[0].address, configs[0].max_request_bytes, configs[0].ext_authz) == ("127.0.0.1:0", 7, True)
+    assert (configs[0].address, configs[0].max_request_bytes, configs[0].ext_authz) == (
+        "127.0.0.1:0",
+        7,
+        True,
+    )
 
 
 def test_a_toml_file_sets_settings_and_variables_then_flags_win(configs, monkeypatch, tmp_path):
@@ -74,7 +78,11 @@ def test_a_repeatable_flag_given_replaces_the_variables_list(configs, monkeypatc
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("IAMGATE_MAX_REQUEST_BYTES", "many", "IAMGATE_MAX_REQUEST_BYTES: 'many' is not a valid value for --max-request-bytes"),
+        (
+            "IAMGATE_MAX_REQUEST_BYTES",
+            "many",
+            "IAMGATE_MAX_REQUEST_BYTES: 'many' is not a valid value for --max-request-bytes",
+        ),
         ("IAMGATE_LOG_LEVEL", "loud", "IAMGATE_LOG_LEVEL: 'loud' is not one of"),
         ("IAMGATE_EXT_AUTHZ", "maybe", "IAMGATE_EXT_AUTHZ: 'maybe' is not true or false"),
     ],
@@ -175,3 +183,18 @@ def test_every_other_path_is_404(metrics_url, path):
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(metrics_url + path, timeout=5)
     assert raised.value.code == 404
+
+
+def test_every_serve_flag_is_in_the_readme():
+    from iamgate.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    commands = next(
+        a for a in build_parser()._actions if hasattr(a, "choices") and a.choices and "serve" in a.choices
+    )
+    flags = {
+        max(action.option_strings, key=len)
+        for action in commands.choices["serve"]._actions
+        if action.option_strings and action.dest != "help"
+    }
+    assert sorted(flag for flag in flags if f"`{flag}" not in readme) == []
