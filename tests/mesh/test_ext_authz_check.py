@@ -13,33 +13,9 @@ import grpc
 import pytest
 from envoy.service.auth.v3 import external_auth_pb2 as authz_pb2
 from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
-from google.protobuf import struct_pb2
 from google.rpc import code_pb2
 
-from .mesh_helpers import ACCOUNT, ROUTES, docs_sidecar
-
-
-def check_request(
-    method: str = "GET",
-    path: str = "/docs/readme",
-    headers: dict[str, str] | None = None,
-    *,
-    source_ip: str = "127.0.0.1",
-    peer: str = "",
-    jwt_sub: str = "",
-    host: str = "docs.local",
-) -> authz_pb2.CheckRequest:
-    request = authz_pb2.CheckRequest()
-    http = request.attributes.request.http
-    http.method, http.path, http.host = method, path, host
-    http.headers.update(headers if headers is not None else {"x-user": "alice"})
-    request.attributes.source.address.socket_address.address = source_ip
-    request.attributes.source.principal = peer
-    if jwt_sub:
-        claims = struct_pb2.Struct()
-        claims.update({"jwt_payload": {"sub": jwt_sub}})
-        request.attributes.metadata_context.filter_metadata["envoy.filters.http.jwt_authn"].CopyFrom(claims)
-    return request
+from .mesh_helpers import ACCOUNT, ROUTES, check_request, docs_sidecar
 
 
 @pytest.fixture(scope="module")
