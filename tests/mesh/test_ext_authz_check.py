@@ -195,3 +195,22 @@ def test_the_client_certificate_subject_can_name_the_principal(tmp_path):
         response = authz_grpc.AuthorizationStub(channel).Check(request, timeout=5)
     assert response.status.code == code_pb2.OK
     assert response.dynamic_metadata["principal"] == f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+def test_envoys_request_id_or_the_trace_id_becomes_the_decision_logs_request_id(tmp_path):
+    import json as _json
+
+    log = tmp_path / "decisions.log"
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    with docs_sidecar(tmp_path, decision_log=str(log)) as sidecar:
+        with grpc.insecure_channel(f"127.0.0.1:{sidecar.port}") as channel:
+            stub = authz_grpc.AuthorizationStub(channel)
+            stub.Check(check_request(headers={"x-user": "alice", "x-request-id": "req-1"}), timeout=5)
+            stub.Check(
+                check_request(headers={"x-user": "alice", "traceparent": f"00-{trace}-b7ad6b7169203331-01"}),
+                timeout=5,
+            )
+        sidecar.decision_log.flush()
+        lines = [_json.loads(line) for line in log.read_text().splitlines()]
+    assert [line["method"] for line in lines] == ["Check", "Check"]
+    assert [line["request"]["request_id"] for line in lines] == ["req-1", trace]

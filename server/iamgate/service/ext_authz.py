@@ -46,6 +46,7 @@ METHOD = "Check"
 REVISION_HEADER = "x-iamgate-revision"
 DECISION_ID_HEADER = "x-iamgate-decision-id"
 METADATA_NAMESPACE = "iamgate"
+MAX_REQUEST_ID_CHARS = 128
 SERVICE_NAME = authz_pb2.DESCRIPTOR.services_by_name["Authorization"].full_name
 
 
@@ -93,6 +94,7 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
                 401, "Unauthenticated", "no principal: none of the bundle's principal sources is present"
             )
         query = pb.AuthorizeRequest(
+            request_id=request_id(view.headers),
             principal=principal,
             action=matched.route.action,
             resource=matched.resource,
@@ -143,6 +145,18 @@ def certificate_subject(certificate: str) -> str:
         return x509.load_pem_x509_certificate(unquote(certificate).encode()).subject.rfc4514_string()
     except ValueError:
         return ""
+
+
+def request_id(headers: Any) -> str:
+    """Envoy's ``x-request-id``, else the W3C trace id of ``traceparent``: it ties the decision log
+    line to the proxy's access log and trace (bounded like any request field by the limits)."""
+    given = headers.get("x-request-id", "")
+    if given:
+        return given[:MAX_REQUEST_ID_CHARS]
+    parts = headers.get("traceparent", "").split("-")
+    if len(parts) >= 4 and len(parts[1]) == 32 and all(c in "0123456789abcdef" for c in parts[1]):
+        return parts[1]
+    return ""
 
 
 def connection_context(request: authz_pb2.CheckRequest) -> list[pb.ContextEntry]:
