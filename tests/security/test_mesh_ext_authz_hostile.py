@@ -73,3 +73,25 @@ def test_a_bundle_mapping_a_header_to_a_key_the_sidecar_sets_is_refused(tmp_path
     routes = {**ROUTES, "ContextHeaders": {"x-evil": key}}
     with pytest.raises(BundleValidationError, match="ContextHeaders"):
         load_snapshot(write_bundle(tmp_path, docs_files(routes)))
+
+
+def test_a_principal_header_shaped_to_make_a_match_template_backtrack_answers_at_once(tmp_path):
+    import time
+
+    routes = {
+        **ROUTES,
+        "Principal": [
+            {"From": "header", "Name": "x-client", "Match": "{a}.{b}.{c}.{d}@corp", "Principal": "{a}"}
+        ],
+    }
+    hostile = "." * 4000 + "x"
+    with (
+        docs_sidecar(tmp_path, routes) as sidecar,
+        grpc.insecure_channel(f"127.0.0.1:{sidecar.port}") as channel,
+    ):
+        started = time.perf_counter()
+        response = authz_grpc.AuthorizationStub(channel).Check(
+            check_request(headers={"x-client": hostile}), timeout=5
+        )
+        elapsed = time.perf_counter() - started
+    assert response.denied_response.status.code == 401 and elapsed < 1.0

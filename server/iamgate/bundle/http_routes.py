@@ -32,6 +32,8 @@ from iamgate.engine.identity import check_action
 FILE = "http-routes.json"
 MAX_ROUTES = 10_000
 """Routes are matched in order; a bundle with more is refused rather than slowing every request."""
+MAX_MATCHED_CHARS = 4096
+"""Principal values longer than this (a hostile header) match no ``Match`` template."""
 PRINCIPAL_SOURCES = ("header", "jwt", "peer", "peer-subject")
 UNMAPPED_CHOICES = ("deny", "allow")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"})
@@ -63,10 +65,12 @@ class Template:
             names.append(found.group(1))
             last = found.end()
         parts.append(text[last:])
-        regex = "".join(
-            re.escape(part) + (f"(?P<{name}>.+?)" if name else "")
-            for part, name in zip(parts, (*names, ""), strict=True)
-        )
+        regex = re.escape(parts[0])
+        for name, after in zip(names, parts[1:], strict=True):
+            # A variable never spans the text that follows it (``{ns}`` in ``/ns/{ns}/sa/`` stops
+            # at ``/``): matching stays linear however a hostile value is shaped.
+            stop = f"[^{re.escape(after[0])}]+" if after else ".+?"
+            regex += f"(?P<{name}>{stop})" + re.escape(after)
         return cls(text, tuple(parts), tuple(names), re.compile(regex, re.DOTALL))
 
     def fill(self, values: Mapping[str, str]) -> str:
@@ -77,7 +81,10 @@ class Template:
         return "".join(out)
 
     def match(self, text: str) -> dict[str, str] | None:
-        """Variables of ``text`` if it has this template's shape (a variable matches non-empty text)."""
+        """Variables of ``text`` if it has this template's shape (a variable matches non-empty text
+        up to the literal that follows it); a value longer than MAX_MATCHED_CHARS matches nothing."""
+        if len(text) > MAX_MATCHED_CHARS:
+            return None
         found = self.pattern.fullmatch(text)
         return None if found is None else found.groupdict()
 
@@ -407,6 +414,9 @@ def _read_sources(report: FileReport, value: Any) -> list[PrincipalSource]:
                 continue
             claim = tuple(raw.split("."))
         match = _optional_template(report, obj, path, "Match")
+        if match is not None and any(not part for part in match.parts[1:-1]):
+            report.error(key_path(path, "Match"), "variables must be separated by text, e.g. {ns}/{sa}")
+            continue
         principal = _optional_template(report, obj, path, "Principal")
         if principal is not None:
             known = {"value", *(match.names if match is not None else ())}
