@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import ssl
 import subprocess
 import threading
 import time
@@ -96,7 +97,24 @@ def _cluster(name: str, port: int, *, http2: bool = False) -> dict[str, Any]:
     return cluster
 
 
-def bootstrap(iamgate_port: int, upstream_port: int) -> dict[str, Any]:
+def downstream_tls(cert: Path, key: Path, client_ca: Path) -> dict[str, Any]:
+    """Mutual TLS on the listener: Envoy reports the client's URI SAN as the peer to ext_authz."""
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "require_client_certificate": True,
+            "common_tls_context": {
+                "tls_certificates": [
+                    {"certificate_chain": {"filename": str(cert)}, "private_key": {"filename": str(key)}}
+                ],
+                "validation_context": {"trusted_ca": {"filename": str(client_ca)}},
+            },
+        },
+    }
+
+
+def bootstrap(iamgate_port: int, upstream_port: int, tls: dict[str, Any] | None = None) -> dict[str, Any]:
     """The same shape as deploy/kubernetes/envoy-configmap.yaml, on loopback ports."""
     ext_authz = {
         "name": "envoy.filters.http.ext_authz",
@@ -133,7 +151,12 @@ def bootstrap(iamgate_port: int, upstream_port: int) -> dict[str, Any]:
         "name": "ingress",
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
         "filter_chains": [
-            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+            {
+                "filters": [
+                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}
+                ],
+                **({"transport_socket": tls} if tls else {}),
+            }
         ],
     }
     return {
@@ -146,10 +169,20 @@ def bootstrap(iamgate_port: int, upstream_port: int) -> dict[str, Any]:
 
 
 class EnvoyProxy:
-    def __init__(self, binary: str, workdir: Path, iamgate_port: int, upstream_port: int) -> None:
+    def __init__(
+        self,
+        binary: str,
+        workdir: Path,
+        iamgate_port: int,
+        upstream_port: int,
+        *,
+        tls: dict[str, Any] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "envoy.json"
-        config.write_text(json.dumps(bootstrap(iamgate_port, upstream_port)))
+        config.write_text(json.dumps(bootstrap(iamgate_port, upstream_port, tls)))
+        self._ssl = ssl_context
         admin_file = workdir / "admin-address"
         self.log = workdir / "envoy.log"
         self._process = subprocess.Popen(
@@ -204,11 +237,12 @@ class EnvoyProxy:
         self, method: str, path: str, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, Any], bytes]:
         """(status, response headers, body) of one HTTP/1.1 request through Envoy."""
+        scheme = "https" if self._ssl is not None else "http"
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", method=method, headers=headers or {}
+            f"{scheme}://127.0.0.1:{self.port}{path}", method=method, headers=headers or {}
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=10, context=self._ssl) as answer:
                 return answer.status, dict(answer.headers), answer.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()

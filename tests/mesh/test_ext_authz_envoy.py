@@ -97,3 +97,31 @@ def test_with_the_sidecar_down_envoy_fails_closed(tmp_path, upstream):
             assert status == 403
         finally:
             proxy.close()
+
+
+def test_over_mutual_tls_the_client_certificates_uri_san_names_the_principal(tmp_path, sidecar, upstream):
+    import ssl
+
+    from .certs import CertificateAuthority
+    from .envoy_harness import downstream_tls
+
+    ca = CertificateAuthority()
+    cert, key = ca.issue("envoy", server=True).write(tmp_path, "envoy")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(ca.pem)
+    client_cert, client_key = ca.issue("alice", uri="spiffe://example.org/sa/alice").write(tmp_path, "alice")
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.load_cert_chain(str(client_cert), str(client_key))
+    proxy = EnvoyProxy(
+        envoy_binary(),
+        tmp_path / "envoy",
+        sidecar.port,
+        upstream.port,
+        tls=downstream_tls(cert, key, ca_file),
+        ssl_context=context,
+    )
+    try:
+        assert proxy.request("GET", "/docs/readme")[0] == 200  # no x-user header: the certificate decides
+        assert proxy.request("GET", "/docs/secret")[0] == 403
+    finally:
+        proxy.close()
