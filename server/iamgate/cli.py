@@ -227,11 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="then let calls in flight finish for up to this long (default %(default)g)",
     )
     serve.add_argument(
-        "--tls-cert", metavar="FILE", help="PEM certificate chain: the gRPC port speaks TLS only"
+        "--tls-cert-file", metavar="FILE", help="PEM certificate chain: the gRPC port speaks TLS only"
     )
-    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    serve.add_argument("--tls-key-file", metavar="FILE", help="PEM private key of --tls-cert-file")
     serve.add_argument(
-        "--tls-client-ca",
+        "--tls-client-ca-file",
         metavar="FILE",
         help="PEM CA bundle: clients must present a certificate it signed (mutual TLS); "
         "all three files are reloaded when they change",
@@ -942,9 +942,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             enable_admin=args.enable_admin,
             ext_authz=args.ext_authz,
             drain_seconds=args.drain_seconds,
-            tls_cert_file=args.tls_cert,
-            tls_key_file=args.tls_key,
-            tls_client_ca_file=args.tls_client_ca,
+            tls_cert_file=args.tls_cert_file,
+            tls_key_file=args.tls_key_file,
+            tls_client_ca_file=args.tls_client_ca_file,
             shutdown_grace_seconds=args.shutdown_grace_seconds,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
@@ -980,6 +980,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         problem = setting_sources.probe_listen(getattr(config, setting) or "", setting)
         if problem:
             raise _CommandFailed(problem, EXIT_FAILED)
+    try:
+        setting_sources.check_tls_files(config)
+    except ConfigError as error:
+        raise _CommandFailed(f"--{error.setting.replace('_', '-')}: {error.detail}", EXIT_FAILED) from None
     try:
         serve(config, source)
     except ConfigError as error:

@@ -187,6 +187,16 @@ def apply_client_environment(
     parser.set_defaults(**defaults)
 
 
+def check_tls_files(config: Any) -> None:
+    """The TLS files of a ServiceConfig can serve (ConfigError naming the setting), checked before
+    anything starts so that the answer is one line."""
+    if config.tls_cert_file is None or config.tls_key_file is None:
+        return
+    from iamgate.service.tls import CertificateFiles, TlsSettings
+
+    CertificateFiles(TlsSettings(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file))
+
+
 def probe_listen(address: str, setting: str) -> str | None:
     """Why ``HOST:PORT`` cannot be listened on (address in use, no such local address), or None.
 

@@ -161,3 +161,33 @@ def test_a_key_that_is_not_the_certificates_is_refused(tmp_path, ca):
 def test_tls_needs_both_the_certificate_and_the_key():
     with pytest.raises(ConfigError, match="tls_key_file"):
         ServiceConfig(tls_cert_file="server.crt")
+
+
+def test_serve_with_an_unreadable_certificate_exits_1_with_one_line_naming_the_flag(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    iamgate = str(Path(sys.executable).parent / "iamgate")
+    result = subprocess.run(
+        [
+            iamgate,
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            "--metrics-address",
+            "off",
+            "--tls-cert-file",
+            str(tmp_path / "missing.crt"),
+            "--tls-key-file",
+            str(tmp_path / "missing.key"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    missing = tmp_path / "missing.crt"
+    assert (
+        result.stderr == f"iamgate serve: --tls-cert-file: cannot read {missing}: No such file or directory\n"
+    )

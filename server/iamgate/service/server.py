@@ -76,7 +76,7 @@ def create_server(
 
 
 def _add_port(server: grpc.Server, config: ServiceConfig) -> int:
-    """Plain, or TLS with ``--tls-cert``/``--tls-key`` (mTLS with ``--tls-client-ca``).
+    """Plain, or TLS with ``--tls-cert-file``/``--tls-key-file`` (mTLS with ``--tls-client-ca-file``).
 
     Raises ConfigError naming a certificate file that cannot serve."""
     if config.tls_cert_file is None or config.tls_key_file is None:

@@ -8,7 +8,7 @@ once per ``check_interval`` and a rotation is seen by the next connection. A hal
 mismatched pair is refused at reload (logged, counted) and the previous configuration keeps
 serving; at start-up it is a ``ConfigError`` naming the file.
 
-With a client CA (``--tls-client-ca``), clients must present a certificate it signed (mTLS).
+With a client CA (``--tls-client-ca-file``), clients must present a certificate it signed (mTLS).
 """
 
 from __future__ import annotations
