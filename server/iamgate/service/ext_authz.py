@@ -37,7 +37,7 @@ from google.rpc import code_pb2, status_pb2
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.bundle.http_routes import NO_ROUTES, HttpRequestView
 from iamgate.engine.errors import RequestError
-from iamgate.service import limits
+from iamgate.service import limits, tracing
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 _log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
             context=connection_context(request) + [_string_entry(k, v) for k, v in routes.context(view)],
         )
         try:
-            response, _ = self._authorizer._decide(query, METHOD, started, pinned=snapshot)
+            trace = tracing.trace_id(view.headers.get(tracing.TRACEPARENT, ""))
+            response, _ = self._authorizer._decide(query, METHOD, started, pinned=snapshot, trace_id=trace)
         except NoActiveBundleError:
             return denied(503, "ServiceUnavailable", "no policy bundle is active yet")
         except RequestError as error:
