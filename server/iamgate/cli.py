@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from iamgate import settings as setting_sources
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -153,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the gRPC sidecar")
     serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML file of serve settings (keys: the flags without --); IAMGATE_<FLAG> variables "
+        "override it, flags override both (env: IAMGATE_CONFIG)",
+    )
+    serve.add_argument(
         "--address", default=DEFAULT_ADDRESS, help="HOST:PORT or unix:/path (default %(default)s)"
     )
     serve.add_argument(
@@ -204,6 +212,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the last good bundle here; restored at start-up when the source is down",
     )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
+    serve.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="on SIGTERM, report NOT_SERVING but keep answering this long before stopping (default 0)",
+    )
+    serve.add_argument(
+        "--shutdown-grace-seconds",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="then let calls in flight finish for up to this long (default %(default)g)",
+    )
+    serve.add_argument(
+        "--tls-cert-file", metavar="FILE", help="PEM certificate chain: the gRPC port speaks TLS only"
+    )
+    serve.add_argument("--tls-key-file", metavar="FILE", help="PEM private key of --tls-cert-file")
+    serve.add_argument(
+        "--tls-client-ca-file",
+        metavar="FILE",
+        help="PEM CA bundle: clients must present a certificate it signed (mutual TLS); "
+        "all three files are reloaded when they change",
+    )
+    serve.add_argument(
+        "--ext-authz",
+        action="store_true",
+        help="also serve Envoy's ext_authz (envoy.service.auth.v3.Authorization/Check) on --address; "
+        "the bundle's http-routes.json maps requests (docs/mesh.md)",
+    )
     cache = serve.add_mutually_exclusive_group()
     cache.add_argument(
         "--cache-size",
@@ -902,6 +940,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             address=args.address,
             metrics_address=metrics,
             enable_admin=args.enable_admin,
+            ext_authz=args.ext_authz,
+            drain_seconds=args.drain_seconds,
+            tls_cert_file=args.tls_cert_file,
+            tls_key_file=args.tls_key_file,
+            tls_client_ca_file=args.tls_client_ca_file,
+            shutdown_grace_seconds=args.shutdown_grace_seconds,
             decision_log=args.decision_log,
             sensitive_context_keys=frozenset(args.sensitive_context_key),
             **_decision_log_limits(args),
@@ -932,10 +976,18 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         )
     except BundleSetupError as error:
         raise _CommandFailed(str(error), EXIT_FAILED) from None
+    for setting in ("address", "metrics_address"):  # one clear line, never gRPC's own log lines
+        problem = setting_sources.probe_listen(getattr(config, setting) or "", setting)
+        if problem:
+            raise _CommandFailed(problem, EXIT_FAILED)
+    try:
+        setting_sources.check_tls_files(config)
+    except ConfigError as error:
+        raise _CommandFailed(f"--{error.setting.replace('_', '-')}: {error.detail}", EXIT_FAILED) from None
     try:
         serve(config, source)
     except ConfigError as error:
-        raise _CommandFailed(str(error), EXIT_USAGE) from None
+        raise _CommandFailed(str(error), EXIT_FAILED) from None
     return EXIT_OK
 
 
@@ -955,7 +1007,20 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Entry point of the ``iamgate`` script; returns the exit code."""
     out = out if out is not None else sys.stdout
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        setting_sources.prepare(parser, argv)  # IAMGATE_* variables and --config: flags still win
+    except setting_sources.SettingsError as error:
+        sys.stderr.write(f"iamgate: error: {error}\n")
+        return error.exit_code
+    args = parser.parse_args(argv)
+    if args.command != "serve" and isinstance(getattr(args, "address", None), str):
+        try:
+            setting_sources.check_client_address(args.address)
+        except setting_sources.SettingsError as error:
+            sys.stderr.write(f"iamgate {args.command}: error: {error}\n")
+            return EXIT_USAGE
     try:
         return COMMANDS[args.command](args, out)
     except UsageError as error:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from iamgate.bundle import context as ctx
 from iamgate.bundle.errors import BundleProblem, BundleValidationError
+from iamgate.bundle.http_routes import NO_ROUTES
 from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
@@ -258,6 +259,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         trust_policies=MappingProxyType(trust),
         owners=MappingProxyType(owners),
         resource_tags=MappingProxyType(tags),
+        http_routes=organization.http_routes or NO_ROUTES,
         iam_arns=iam_name_index(
             e.arn
             for e in (*organization.users, *organization.roles, *organization.groups, *organization.policies)

@@ -6,6 +6,7 @@ A bundle is a directory (or a ``.tar.gz`` of one)::
     signatures.json                                optional signatures over manifest.json
     organization.json                              optional: root, OUs, accounts, SCPs
     aws-managed-policies.json                      optional: documents of AWS-managed policies used
+    http-routes.json                               optional: HTTP request -> access query (ext_authz)
     accounts/<ACCOUNT_ID>/users.json               {"Users": [UserDetail...]}
     accounts/<ACCOUNT_ID>/groups.json              {"Groups": [GroupDetail...]}
     accounts/<ACCOUNT_ID>/roles.json               {"Roles": [RoleDetail...]}
@@ -32,6 +33,7 @@ SIGNATURES = "signatures.json"
 ORGANIZATION = "organization.json"
 AWS_MANAGED_POLICIES = "aws-managed-policies.json"
 AUTHORIZATION_DETAILS = "authorization-details.json"
+HTTP_ROUTES = "http-routes.json"
 ACCOUNTS_DIR = "accounts"
 TESTS_DIR = "tests"
 

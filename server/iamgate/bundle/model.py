@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from iamgate.bundle.errors import BundleProblem
+from iamgate.bundle.http_routes import HttpRoutes
 from iamgate.engine.request import ContextValue
 from iamgate.engine.result import Decision
 from iamgate.policy.model import PolicyDocument
@@ -197,6 +198,8 @@ class Organization:
     resource_tags: tuple[ResourceTags, ...] = ()
     tree: OrganizationTree | None = None
     tests: tuple[PolicyTest, ...] = ()
+    http_routes: HttpRoutes | None = None
+    """``http-routes.json`` compiled (``iamgate.bundle.http_routes.HttpRoutes``), or ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

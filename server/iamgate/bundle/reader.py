@@ -14,6 +14,7 @@ from typing import Any
 from iamgate.bundle import format as fmt
 from iamgate.bundle.documents import read_document
 from iamgate.bundle.errors import BundleProblem
+from iamgate.bundle.http_routes import HttpRoutes, read_http_routes
 from iamgate.bundle.jsonread import (
     MISSING,
     FileReport,
@@ -75,6 +76,7 @@ class _Parts:
     tests: list[PolicyTest] = field(default_factory=list)
     accounts: dict[str, Account] = field(default_factory=dict)
     tree: OrganizationTree | None = None
+    http_routes: HttpRoutes | None = None
     unreadable_policies: set[str] = field(default_factory=set)
     """Managed policies declared with a broken document: references to them are not errors too."""
 
@@ -99,6 +101,7 @@ def read_organization(files: BundleFiles) -> ReadResult:
         resource_tags=tuple(parts.resource_tags),
         tree=parts.tree,
         tests=tuple(parts.tests),
+        http_routes=parts.http_routes,
     )
     problems.extend(validate_organization(organization, unreadable_policies=parts.unreadable_policies))
     return ReadResult(organization, tuple(problems))
@@ -124,6 +127,11 @@ def _read_file(path: str, data: bytes, problems: list[BundleProblem], parts: _Pa
         return
     if path == fmt.AUTHORIZATION_DETAILS:
         _read_details(report, data, None, parts)
+        return
+    if path == fmt.HTTP_ROUTES:
+        document = load_json(report, data)
+        if document is not MISSING:
+            parts.http_routes = read_http_routes(report, document)
         return
     account_kind = fmt.account_file_kind(path)
     if account_kind is not None:

@@ -20,6 +20,7 @@ from cachetools import LRUCache
 
 from iamgate.bundle import context as ctx
 from iamgate.bundle import session_tags as tagging
+from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
@@ -147,6 +148,8 @@ class Snapshot:
     iam_arns: Mapping[IamNameKey, str] = field(default_factory=dict, repr=False)
     """IAM users, roles, groups and policies by ``iam_name_key``: a request naming one in any case
     (or path) is evaluated on its real ARN, as AWS does."""
+    http_routes: HttpRoutes = field(default=NO_ROUTES, repr=False)
+    """How Envoy's HTTP requests map to access queries (``http-routes.json``; none: all unmapped)."""
     trusted_keys: TrustedKeys = field(default=NO_TRUSTED_KEYS, repr=False)
     """Sidecar-owned context keys this deployment lets callers assert (``--trust-context-key``)."""
     decision_cache: DecisionCache | None = field(default=None, repr=False)

@@ -47,6 +47,8 @@ class ServiceConfig:
     decision_log_max_values_per_key: int = 16
     decision_log_max_line_bytes: int = 16 * 1024
     shutdown_grace_seconds: float = 5.0
+    drain_seconds: float = 0.0
+    """On SIGTERM: seconds of NOT_SERVING while still answering, before the server stops accepting."""
     # Bounded work per call (README "Limits"); each is a `iamgate serve --max-...` flag.
     max_receive_message_bytes: int = 4 << 20
     max_request_bytes: int = 64 << 10
@@ -63,6 +65,13 @@ class ServiceConfig:
     max_explain_bytes: int = 4 << 20
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
+    ext_authz: bool = False
+    """Serve Envoy's envoy.service.auth.v3.Authorization/Check on the same port (docs/mesh.md)."""
+    tls_cert_file: str | None = None
+    """PEM certificate chain of the gRPC port; with ``tls_key_file``, the port speaks TLS only."""
+    tls_key_file: str | None = None
+    tls_client_ca_file: str | None = None
+    """PEM CA bundle: clients must present a certificate it signed (mutual TLS)."""
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -75,6 +84,16 @@ class ServiceConfig:
         if self.decision_log_queue_size < 1:
             raise ConfigError("decision_log_queue_size", "must be at least 1")
         self._check_decision_log_limits()
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
+            raise ConfigError(missing, "TLS needs both a certificate and its key")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ConfigError(
+                "tls_client_ca_file", "mutual TLS needs the server's own tls_cert_file and tls_key_file"
+            )
+        for setting in ("drain_seconds", "shutdown_grace_seconds"):
+            if not 0 <= getattr(self, setting) <= 3600:
+                raise ConfigError(setting, "must be from 0 to 3600 seconds")
         for setting in _POSITIVE_LIMITS:
             if not getattr(self, setting) > 0:
                 raise ConfigError(setting, "must be greater than 0")

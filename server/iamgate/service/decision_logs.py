@@ -58,7 +58,8 @@ _POLICY_TYPE_WORDS = {
 
 _log = logging.getLogger(__name__)
 
-Pending = tuple[float, str, Any, Any, float]
+Pending = tuple[Any, ...]
+"""(timestamp, method, request, response, latency) and, when the call carried one, its trace id."""
 """(unix time, method, request message, AuthorizeResponse, latency seconds): what the hot path queues."""
 
 
@@ -186,7 +187,7 @@ def build_event(
     pending: Pending, sensitive: frozenset[str], limits: LineLimits = LineLimits()
 ) -> dict[str, Any]:
     """The JSON-ready event for one queued decision: sensitive values replaced, long values cut."""
-    timestamp, method, request, response, latency = pending
+    timestamp, method, request, response, latency, *traced = pending
     context, redacted, dropped, context_cut = _context(request, sensitive, limits)
     truncated: list[str] = []
 
@@ -228,6 +229,8 @@ def build_event(
         "message": field("message", response.message),
         "latency_ms": round(latency * 1000, 4),
     }
+    if traced and traced[0]:
+        event["trace_id"] = traced[0]  # W3C trace id of the call's traceparent (service/tracing.py)
     if redacted:
         event["redacted"] = redacted
     if context_cut or dropped:
@@ -345,7 +348,9 @@ class DecisionLogger:
             return cls(sys.stderr, **kwargs)
         return cls(RotatingFile(target, max_bytes=max_bytes, max_files=max_files), **kwargs)
 
-    def submit(self, method: str, request: Any, response: Any, latency: float, timestamp: float) -> None:
+    def submit(
+        self, method: str, request: Any, response: Any, latency: float, timestamp: float, trace_id: str = ""
+    ) -> None:
         """Queue one decision. Never blocks on I/O and never raises."""
         with self._lock:
             self._submitted += 1
@@ -353,7 +358,10 @@ class DecisionLogger:
             if dropped:
                 self._buffer.popleft()
                 self._done += 1
-            self._buffer.append((timestamp, method, request, response, latency))
+            if trace_id:
+                self._buffer.append((timestamp, method, request, response, latency, trace_id))
+            else:
+                self._buffer.append((timestamp, method, request, response, latency))
         if dropped:
             self._on_drop("queue_full", 1)
 

@@ -1,7 +1,10 @@
-"""grpc.health.v1 for the sidecar: NOT_SERVING until a bundle is active, then SERVING.
+"""grpc.health.v1 for the sidecar: readiness follows the bundle, liveness only the process.
 
 Readiness probes (Kubernetes ``grpc:`` probes, grpc_health_probe) ask the overall service ("")
-or ``iamgate.v1.Authorizer``; both report the same.
+or ``iamgate.v1.Authorizer``; both are NOT_SERVING until a bundle is active, then SERVING.
+Liveness probes ask ``liveness`` (``LIVENESS_SERVICE``), SERVING for as long as the process
+serves at all: a sidecar without a (good) bundle is alive and must not be restarted, which would
+lose its status and last error (deploy/kubernetes/deployment.yaml, docs/mesh.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from iamgate.service.snapshots import SnapshotSource
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Authorizer"].full_name
+LIVENESS_SERVICE = "liveness"
+"""Health service name of the liveness probe: SERVING while the process runs, whatever the bundle."""
 
 
 class HealthReporter:
@@ -31,6 +36,7 @@ class HealthReporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
     def _set(self, status: Any) -> None:
         for name in ("", SERVICE_NAME):

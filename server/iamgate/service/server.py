@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,18 +61,41 @@ def create_server(
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    if config.ext_authz:
+        services.append(_add_ext_authz(server, snapshots, servicer, metrics))
+    reflection.enable_server_reflection((*services, reflection.SERVICE_NAME), server)
     try:
-        port = server.add_insecure_port(config.address)
+        port = _add_port(server, config)
     except RuntimeError as error:
         raise ConfigError("address", f"cannot listen on {config.address}: {error}") from None
     if port == 0 and not config.address.startswith("unix:"):
         raise ConfigError("address", f"cannot listen on {config.address}")
     health.start()
     return server, (0 if config.address.startswith("unix:") else port)
+
+
+def _add_port(server: grpc.Server, config: ServiceConfig) -> int:
+    """Plain, or TLS with ``--tls-cert-file``/``--tls-key-file`` (mTLS with ``--tls-client-ca-file``).
+
+    Raises ConfigError naming a certificate file that cannot serve."""
+    if config.tls_cert_file is None or config.tls_key_file is None:
+        return server.add_insecure_port(config.address)
+    from iamgate.service import tls
+
+    settings = tls.TlsSettings(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+    credentials, _files = tls.server_credentials(settings)
+    return server.add_secure_port(config.address, credentials)
+
+
+def _add_ext_authz(
+    server: grpc.Server, snapshots: SnapshotSource, authorizer: AuthorizerServicer, metrics: ServiceMetrics
+) -> str:
+    """Envoy's ext_authz Check on the same server (``--ext-authz``); imported only when enabled."""
+    from iamgate.service import ext_authz
+
+    ext_authz.add_ext_authz(ext_authz.ExtAuthzServicer(snapshots, authorizer, metrics), server)
+    return ext_authz.SERVICE_NAME
 
 
 @dataclass
@@ -87,6 +111,16 @@ class Sidecar:
     _metrics_httpd: Any = field(default=None, repr=False)
     grace: float = 5.0
     snapshots: Any = field(default=None, repr=False)
+
+    def drain(self, seconds: float) -> None:
+        """Report NOT_SERVING (readiness) and keep answering for ``seconds`` before ``stop``.
+
+        Load balancers and meshes stop sending new calls once readiness fails; calls that were
+        already routed here still get answers (``--drain-seconds``, docs/mesh.md).
+        """
+        self.health.shutdown()
+        if seconds > 0:
+            time.sleep(seconds)
 
     def stop(self, grace: float | None = None) -> None:
         """Report NOT_SERVING, stop polling bundles, finish in-flight RPCs, close the rest."""
@@ -166,11 +200,12 @@ def _stop_source(snapshots: Any) -> None:
 
 
 def _start_metrics(address: str, metrics: ServiceMetrics) -> tuple[Any, int]:
-    from prometheus_client import start_http_server
+    from iamgate.service.metrics_http import add_process_metrics, start_metrics_server
 
     host, port = split_host_port(address, setting="metrics_address")
     try:
-        httpd, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+        httpd = start_metrics_server(host, port, metrics.registry)
+        add_process_metrics(metrics.registry)
     except OSError as error:
         raise ConfigError("metrics_address", f"cannot listen on {address}: {error.strerror}") from None
     return httpd, httpd.server_address[1]
@@ -206,6 +241,8 @@ def serve(config: ServiceConfig, snapshots: SnapshotSource, *, ready: threading.
             while not stopping.wait(0.2):
                 pass
         finally:
+            _log.info("draining for %gs, then finishing calls in flight", config.drain_seconds)
+            sidecar.drain(config.drain_seconds)
             sidecar.stop()
     finally:
         for sig, handler in previous.items():

@@ -30,7 +30,7 @@ import iamgate
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.engine.errors import RequestError
 from iamgate.engine.simulate import SimulationInputError, SimulationLimitError, SimulationStopped, simulate
-from iamgate.service import convert, limits
+from iamgate.service import convert, limits, tracing
 from iamgate.service.config import ServiceConfig
 from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
@@ -97,6 +97,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         prefix: str = "",
         explain: bool = False,
         pinned: Any | None = None,
+        trace_id: str = "",
     ) -> tuple[pb.AuthorizeResponse, Any]:
         """Decide one request; raises RequestError for a malformed field, LimitExceeded for an
         oversized one; anything else is a bug.
@@ -120,7 +121,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         elapsed = time.perf_counter() - started
         self._metrics.count_decision(outcome.evaluation.decision.value, elapsed)
         if self._log is not None:
-            self._log.submit(method, request, response, elapsed, time.time())
+            self._log.submit(method, request, response, elapsed, time.time(), trace_id)
         return response, outcome
 
     # --- RPCs ---------------------------------------------------------------------------------
@@ -128,7 +129,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     def Authorize(self, request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:
         started = time.perf_counter()
         try:
-            response, _ = self._decide(request, "Authorize", started)
+            trace = tracing.from_context(context) if self._log is not None else ""
+            response, _ = self._decide(request, "Authorize", started, trace_id=trace)
         except NoActiveBundleError:
             self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
         except RequestError as error:
@@ -199,7 +201,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         started = time.perf_counter()
         clock = limits.CallClock(self._config.max_expensive_call_seconds, limits.caller_deadline(context))
         try:
-            response, outcome = self._decide(request, "Explain", started, explain=True)
+            trace = tracing.from_context(context)
+            response, outcome = self._decide(request, "Explain", started, explain=True, trace_id=trace)
             clock.check("after the evaluation")
             traces = outcome.evaluation.trace or ()
             limits.check_explain_statements(traces, self._config)
