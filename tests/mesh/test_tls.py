@@ -39,7 +39,10 @@ def _start(tmp_path, ca, *, mutual: bool = False):
 
 
 def _ask(port: int, credentials: grpc.ChannelCredentials | None):
-    with sdk.Client(f"127.0.0.1:{port}", timeout=5, credentials=credentials) as client:
+    # A refused handshake must surface as an error here, not as the SDK's fail-closed deny.
+    with sdk.Client(
+        f"127.0.0.1:{port}", timeout=5, credentials=credentials, retry=sdk.NO_RETRY, on_unreachable="raise"
+    ) as client:
         return client.authorize(*QUESTION).outcome
 
 
