@@ -63,6 +63,7 @@ class ServiceConfig:
     max_explain_bytes: int = 4 << 20
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
+    max_batch_session_policies: int = 16
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -124,6 +125,7 @@ _POSITIVE_LIMITS = (
     "max_explain_statements",
     "max_explain_bytes",
     "max_expensive_call_seconds",
+    "max_batch_session_policies",
 )
 
 
