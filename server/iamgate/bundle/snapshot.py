@@ -10,6 +10,7 @@ and fills the context; it does no parsing unless the query carries a session pol
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from iamgate.bundle import session_tags as tagging
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
-from iamgate.engine.cache import DecisionCache
+from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import RequestError
 from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
@@ -245,7 +246,10 @@ class Snapshot:
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
-            scope = (self.revision, principal.arn, query.session_policy, query.session_tags)
+            policy_key: str | bytes | None = query.session_policy
+            if policy_key and len(policy_key) > MAX_CACHED_TEXT:  # kept by digest, not pinned whole
+                policy_key = hashlib.sha256(str(policy_key).encode("utf-8", "surrogatepass")).digest()
+            scope = (self.revision, principal.arn, policy_key, query.session_tags)
             evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
