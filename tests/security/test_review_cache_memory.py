@@ -56,3 +56,16 @@ def test_a_long_session_policy_is_kept_by_digest_not_by_text() -> None:
         assert all(len(part) <= MAX_CACHED_TEXT for part in base[0] if isinstance(part, str | bytes))
     finally:
         running.stop(0)
+
+
+def test_a_huge_service_principal_leaves_nothing_huge_in_the_decision_cache() -> None:
+    source = default_source()
+    running = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None), source)
+    try:
+        with sdk.Client(f"127.0.0.1:{running.port}") as client:
+            for n in range(5):
+                client.authorize(f"s{n}{'x' * 60_000}.amazonaws.com", "s3:GetObject", f"{UPLOADS}a.jpg")
+        for base, _signature in source.current().decision_cache._entries.keys():
+            assert all(len(part) <= MAX_CACHED_TEXT for part in base[0] if isinstance(part, str | bytes))
+    finally:
+        running.stop(0)

@@ -246,10 +246,12 @@ class Snapshot:
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
-            policy_key: str | bytes | None = query.session_policy
-            if policy_key and len(policy_key) > MAX_CACHED_TEXT:  # kept by digest, not pinned whole
-                policy_key = hashlib.sha256(str(policy_key).encode("utf-8", "surrogatepass")).digest()
-            scope = (self.revision, principal.arn, policy_key, query.session_tags)
+            scope: tuple = (self.revision, principal.arn, query.session_policy, query.session_tags)
+            size = len(principal.arn) + len(query.session_policy or "")
+            if query.session_tags:
+                size += sum(len(key) + len(value) for key, value in query.session_tags)
+            if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
+                scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
             evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
