@@ -65,7 +65,7 @@ def test_a_huge_service_principal_leaves_nothing_huge_in_the_decision_cache() ->
         with sdk.Client(f"127.0.0.1:{running.port}") as client:
             for n in range(5):
                 client.authorize(f"s{n}{'x' * 60_000}.amazonaws.com", "s3:GetObject", f"{UPLOADS}a.jpg")
-        for base, _signature in source.current().decision_cache._entries.keys():
+        for base, _signature in source.current().decision_cache._entries:
             assert all(len(part) <= MAX_CACHED_TEXT for part in base[0] if isinstance(part, str | bytes))
     finally:
         running.stop(0)
