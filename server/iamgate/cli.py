@@ -69,6 +69,7 @@ LIMITS: tuple[tuple[str, type, float, str], ...] = (
     ("max_explain_bytes", int, 4 << 20, "size of one Explain answer"),
     ("max_expensive_call_seconds", float, 10.0, "wall-clock budget of one Simulate or Explain call"),
     ("max_expensive_calls", int, 2, "Simulate and Explain calls running at once (the rest are refused)"),
+    ("max_batch_session_policies", int, 16, "distinct session policies one AuthorizeBatch may carry"),
 )
 SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
 SIMULATE_LIMITS = (

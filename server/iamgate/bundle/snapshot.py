@@ -10,6 +10,8 @@ and fills the context; it does no parsing unless the query carries a session pol
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -24,11 +26,12 @@ from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
-from iamgate.engine.cache import DecisionCache
+from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import RequestError
 from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
 from iamgate.engine.identity import (
+    _UNPRINTABLE,
     IamNameKey,
     canonical_resource,
     canonical_resource_or_none,
@@ -63,6 +66,9 @@ DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
 SERVICE_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".amazon.com")
+_SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9.-]*\Z")
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{1,64}\Z", re.ASCII)
+"""AWS's RoleSessionName (AWS asks for 2 or more): up to 64 of letters, digits and ``_+=,.@-``."""
 _EMPTY: Mapping[str, ContextValue] = MappingProxyType({})
 _TAGGED_IAM = frozenset({"user", "role"})
 
@@ -243,7 +249,12 @@ class Snapshot:
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
-            scope = (self.revision, principal.arn, query.session_policy, query.session_tags)
+            scope: tuple = (self.revision, principal.arn, query.session_policy, query.session_tags)
+            size = len(principal.arn) + len(query.session_policy or "")
+            if query.session_tags:
+                size += sum(len(key) + len(value) for key, value in query.session_tags)
+            if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
+                scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
             evaluation = cache.evaluate(scope, policy_set, request)
         message = access_message(principal.arn, action, resource, evaluation)
         return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
@@ -361,6 +372,8 @@ class Snapshot:
 
     def _resolve(self, text: str) -> tuple[Principal, PrincipalEntry | None] | str:
         """The caller and its bundle entry (``None`` for a service), or why it is unknown."""
+        if _UNPRINTABLE.search(text):
+            raise RequestError("principal", f"{text!r} contains whitespace or a control character")
         named = self.by_name.get(text)
         if named is not None:
             if len(named) > 1:
@@ -368,7 +381,8 @@ class Snapshot:
                 return f"the name {text!r} is ambiguous in bundle {self.name!r} ({where}); use the ARN"
             return self._entry_principal(named[0]), named[0]
         if not text.startswith("arn:"):
-            if text.endswith(SERVICE_SUFFIXES) and " " not in text:
+            if text.endswith(SERVICE_SUFFIXES) and _SERVICE_NAME.match(text):
+                # Service principals are lower-case names: a policy naming one must see it so.
                 return Principal(arn=text, kind=PrincipalKind.SERVICE, account=None, name=text), None
             return f"the principal {text!r} is unknown to bundle {self.name!r}"
         principal = Principal.parse(text)
@@ -377,6 +391,15 @@ class Snapshot:
             if role is None:
                 who = f"the role {principal.name!r} of account {principal.account}"
                 return f"{who} is unknown to bundle {self.name!r}"
+            # One spelling per session, the one AWS gives it: a Principal element or condition naming
+            # the session must see that spelling, not a variant with a region, path or odd partition.
+            canonical = f"arn:{role.arn.split(':', 2)[1]}:sts::{role.account}:assumed-role/{role.name}/"
+            session = principal.session_name or ""
+            if text != canonical + session or not _SESSION_NAME.match(session):
+                return (
+                    f"the session ARN {text!r} is not spelled as AWS spells it "
+                    f"({canonical}SESSION, SESSION up to 64 letters, digits and _+=,.@-)"
+                )
             return principal.with_role_arn(role.arn), role
         entry = self.by_arn.get(text)
         if entry is None or principal.kind not in (PrincipalKind.USER, PrincipalKind.ROLE):

@@ -40,6 +40,15 @@ def validate_organization(
     _unique(error, "user", ((u.account, u.name.lower(), u.origin) for u in organization.users))
     _unique(error, "group", ((g.account, g.name.lower(), g.origin) for g in organization.groups))
     _unique(error, "role", ((r.account, r.name.lower(), r.origin) for r in organization.roles))
+    # Unique ids are identities too: policies guard with aws:userid, so two entities must never share one.
+    ids: dict[str, tuple[str, Origin]] = {}
+    for entity, unique in (
+        *((u, u.user_id) for u in organization.users),
+        *((r, r.role_id) for r in organization.roles),
+    ):
+        first = ids.setdefault(unique.upper(), (entity.arn, entity.origin))
+        if first[0].lower() != entity.arn.lower():  # one entity declared twice is reported above
+            error(entity.origin, f"unique id {unique!r} of {entity.arn} is also {first[0]}'s", "duplicate")
     _check_managed_policies(organization, error)
     _check_resources(organization, error)
     _unique(error, "test", ((None, t.name, t.origin) for t in organization.tests))

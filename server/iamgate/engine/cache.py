@@ -36,6 +36,11 @@ from iamgate.policy.values import read_date, read_number
 MAX_PLAN_KEYS = 64
 """A plan reading more keys than this is not worth caching (the key would cost an evaluation)."""
 
+MAX_CACHED_TEXT = 2048
+"""A request whose resource, or whose compared context values together, are longer than this is
+evaluated afresh and never kept: the cache holds up to ``maxsize`` keys, and a stream of huge
+caller-chosen strings would otherwise pin ``maxsize`` x their size (S3 object ARNs fit)."""
+
 _PRESENCE = "presence"
 _RAW = "raw"
 
@@ -65,6 +70,17 @@ class CachePlan:
     keys: tuple[tuple[str, object], ...]
     """(lower-cased key, how it matters): ``_RAW``, ``_PRESENCE`` or an ``_Ordered``."""
     cacheable: bool = True
+    raw: tuple[str, ...] = ()
+    """The keys whose exact values go into the cache key."""
+
+    def raw_size(self, context: Mapping[str, ContextValue]) -> int:
+        """Characters of the values the cache key would keep."""
+        size = 0
+        for key in self.raw:
+            value = context.get(key)
+            if value is not None:
+                size += sum(map(len, value.values))
+        return size
 
     def signature(self, context: Mapping[str, ContextValue]) -> tuple:
         parts = []
@@ -147,7 +163,7 @@ def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
             keys.append((key, only))
         else:
             keys.append((key, _RAW))
-    return CachePlan(tuple(keys))
+    return CachePlan(tuple(keys), raw=tuple(key for key, use in keys if use is _RAW))
 
 
 class DecisionCache:
@@ -171,15 +187,19 @@ class DecisionCache:
         return len(self._entries)
 
     def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
-        base = (scope, request.action, request.resource, request.resource_account)
         lock = self._lock
+        if len(request.resource) > MAX_CACHED_TEXT:
+            with lock:
+                self.uncacheable += 1
+            return evaluate(policy_set, request)
+        base = (scope, request.action, request.resource, request.resource_account)
         with lock:
             plan = self._plans.get(base)
         if plan is None:
             plan = build_plan(policy_set, request)  # outside the lock: plans are immutable
             with lock:
                 self._plans[base] = plan
-        if not plan.cacheable:
+        if not plan.cacheable or (plan.raw and plan.raw_size(request.context) > MAX_CACHED_TEXT):
             with lock:
                 self.uncacheable += 1
             return evaluate(policy_set, request)

@@ -14,7 +14,13 @@ from iamgate.engine.arn import ArnPattern, ShortArn
 from iamgate.engine.conditions import CompiledCondition, compile_condition
 from iamgate.engine.glob import Glob
 from iamgate.engine.index import StatementIndex
-from iamgate.engine.principals import PrincipalMatch, match_principal, not_principal_spares
+from iamgate.engine.principals import (
+    INDEXED_ENTRIES,
+    PrincipalIndex,
+    PrincipalMatch,
+    match_principal,
+    not_principal_spares,
+)
 from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
 from iamgate.engine.variables import template_keys
@@ -46,6 +52,8 @@ class CompiledStatement:
     """No Resource element, or Resource ``*``: no need to look at the resource."""
     exact_actions: frozenset[str] = frozenset()
     wild_actions: tuple[Glob, ...] = ()
+    principal_index: PrincipalIndex | None = None
+    """The Principal element as sets, when it is long (``principals.INDEXED_ENTRIES``)."""
 
     def matches_action(self, action: str) -> bool:
         """``action`` is lower-cased by the caller."""
@@ -98,7 +106,7 @@ class CompiledStatement:
             if has_boundary:
                 return PrincipalMatch.DIRECT
             return None if not_principal_spares(self.principal, principal) else PrincipalMatch.DIRECT
-        return match_principal(self.principal, principal)
+        return match_principal(self.principal, principal, self.principal_index)
 
     def conditions_hold(self, context: Context) -> bool:
         for condition in self.conditions:  # noqa: SIM110 - a loop beats all() on the hot path
@@ -159,6 +167,9 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
         exact_actions=frozenset(str(g.literal_text) for g in globs if g.is_literal),
         wild_actions=tuple(g for g in globs if not g.is_literal),
+        principal_index=PrincipalIndex.of(principal)
+        if principal is not None and len(principal.entries) > INDEXED_ENTRIES
+        else None,
     )
 
 

@@ -28,6 +28,11 @@ _UNPRINTABLE = re.compile(
     r"[\s\x00-\x1f\x7f\u0085\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f\u2060\u3000\ufeff]"
 )
 
+S3_TYPED_RESOURCES = frozenset(
+    {"accesspoint", "job", "storage-lens", "storage-lens-group", "access-grants", "async-request"}
+)
+"""S3 resource types whose ARNs carry a region and/or account (the rest are buckets and objects)."""
+
 
 def canonical_resource(text: str, *, field: str = "resource") -> str:
     """The canonical spelling of a request's resource ARN (or ``*``); ``RequestError`` if malformed."""
@@ -57,6 +62,11 @@ def canonical_resource(text: str, *, field: str = "resource") -> str:
         raise RequestError(field, f"{text!r}: account {account!r} is not an account id")
     if not resource:
         raise RequestError(field, f"{text!r}: the resource part is empty")
+    if service == "s3" and (region or account) and resource.split("/", 1)[0] not in S3_TYPED_RESOURCES:
+        # Buckets and objects have no region or account: such a spelling would skip the bucket policy.
+        raise RequestError(
+            field, f"{text!r}: an S3 bucket or object ARN has no region or account (arn:aws:s3:::BUCKET/KEY)"
+        )
     return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 

@@ -9,6 +9,7 @@ says *how* it matched.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import IntEnum
 
 from iamgate.engine.request import Principal, PrincipalKind
@@ -78,12 +79,75 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
     return None
 
 
-def match_principal(spec: PrincipalSpec, principal: Principal) -> PrincipalMatch | None:
-    """The strongest way ``spec`` names ``principal``, or ``None``."""
+INDEXED_ENTRIES = 8
+"""A Principal element with more entries than this is matched through a ``PrincipalIndex``."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalIndex:
+    """A long Principal element as sets, so matching a caller costs the same whatever its length.
+
+    A trust policy may name hundreds of accounts; session tags are checked by trying each of them
+    against the whole policy, which entry by entry took (entries)^2 matches per request.
+    ``match_entry``'s rules, one set per rule.
+    """
+
+    everyone: bool
+    accounts: frozenset[str]
+    arns: frozenset[str]
+    """AWS entries that are not accounts: a caller's own ARN."""
+    roles: frozenset[tuple[str, str]]
+    """(account, lower-cased role name) of role ARNs among ``arns``, for assumed-role sessions."""
+    services: frozenset[str]
+    exact: frozenset[str]
+    """Federated and CanonicalUser entries."""
+
+    @classmethod
+    def of(cls, spec: PrincipalSpec) -> PrincipalIndex:
+        aws = [value for kind, value in spec.entries if kind == "AWS" and value != "*"]
+        accounts = {account for account in map(_named_account, aws) if account is not None}
+        arns = frozenset(value for value in aws if _named_account(value) is None)
+        roles = {(named[0], named[1].lower()) for named in map(_role_identity, arns) if named is not None}
+        return cls(
+            everyone=("AWS", "*") in spec.entries,
+            accounts=frozenset(accounts),
+            arns=arns,
+            roles=frozenset(roles),
+            services=frozenset(value for kind, value in spec.entries if kind == "Service"),
+            exact=frozenset(value for kind, value in spec.entries if kind not in ("AWS", "Service")),
+        )
+
+    def match(self, principal: Principal) -> PrincipalMatch | None:
+        """The strongest match, strongest first (``PrincipalMatch``'s order)."""
+        named = principal.arn in self.arns
+        if (
+            principal.arn in self.exact
+            or (principal.kind is PrincipalKind.SERVICE and principal.arn in self.services)
+            or (named and principal.kind is not PrincipalKind.ROLE)
+        ):
+            return PrincipalMatch.DIRECT
+        if self.everyone:
+            return PrincipalMatch.EVERYONE
+        if named or (
+            principal.kind is PrincipalKind.ASSUMED_ROLE
+            and (principal.account, principal.name.lower()) in self.roles
+        ):
+            return PrincipalMatch.ROLE
+        if principal.account is not None and principal.account in self.accounts:
+            return PrincipalMatch.ACCOUNT
+        return None
+
+
+def match_principal(
+    spec: PrincipalSpec, principal: Principal, index: PrincipalIndex | None = None
+) -> PrincipalMatch | None:
+    """The strongest way ``spec`` names ``principal``, or ``None`` (``index``: ``spec``'s, if built)."""
     if spec.everyone and not spec.entries:
         return PrincipalMatch.EVERYONE
     if principal.kind is PrincipalKind.ANONYMOUS:
         return PrincipalMatch.EVERYONE if spec.everyone else None
+    if index is not None:
+        return index.match(principal)
     best: PrincipalMatch | None = None
     for kind, value in spec.entries:
         found = match_entry(kind, value, principal)

@@ -112,6 +112,16 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+MAX_WILDCARD_SEGMENT = 512
+"""Longest stretch between two ``*`` that may hold a ``?``: such a stretch is matched bit-parallel,
+with one mask per distinct character as long as the stretch (characters x length bits), so a
+40,000-character one took 108 MB, and the 1 MiB a Simulate may carry could take gigabytes."""
+
+
+def _long_wildcard_segment(text: str) -> bool:
+    return "?" in text and any("?" in part and len(part) > MAX_WILDCARD_SEGMENT for part in text.split("*"))
+
+
 def _scalar_text(value: Any) -> str | None:
     """IAM reads JSON booleans and numbers in string positions as their text."""
     if isinstance(value, bool):
@@ -210,6 +220,13 @@ class _Parser:
                         f"{json.dumps(action)} is not an action: expected SERVICE:ACTION, e.g. s3:GetObject",
                     )
         resources, not_resources = self.exclusive_pair(path, raw, "Resource", "NotResource", required=False)
+        for name, values in (
+            ("Action", actions),
+            ("NotAction", not_actions),
+            ("Resource", resources),
+            ("NotResource", not_resources),
+        ):
+            self.bounded_patterns(f"{path}.{name}", values or ())
         principal, not_principal = None, None
         if "Principal" in raw and "NotPrincipal" in raw:
             self.error(path, "has both Principal and NotPrincipal: use one", "exclusive")
@@ -274,6 +291,18 @@ class _Parser:
             self.error(path, "must not be an empty list", "empty")
         return tuple(values)
 
+    def bounded_patterns(self, path: str, values: tuple[str, ...]) -> None:
+        """Refuse a wildcard pattern whose ``?``-holding stretch would cost too much to match."""
+        for position, value in enumerate(values):
+            if _long_wildcard_segment(value):
+                where = path if len(values) == 1 else f"{path}[{position}]"
+                self.error(
+                    where,
+                    f"a pattern may have at most {MAX_WILDCARD_SEGMENT} characters between two * where "
+                    "it uses ?",
+                    "pattern",
+                )
+
     def principal(self, path: str, raw: Any) -> PrincipalSpec | None:
         if raw == "*":
             return PrincipalSpec(everyone=True)
@@ -335,6 +364,8 @@ class _Parser:
             values = self.strings(key_path, raw_values, allow_empty=True)
             if values is None:
                 continue
+            if spec.comparison == "like" or spec.family is Family.ARN:
+                self.bounded_patterns(key_path, values)
             reader = _VALUE_READERS.get(spec.family)
             if reader is not None:
                 read, expected = reader

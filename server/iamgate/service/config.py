@@ -65,6 +65,7 @@ class ServiceConfig:
     max_explain_bytes: int = 4 << 20
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
+    max_batch_session_policies: int = 16
     ext_authz: bool = False
     """Serve Envoy's envoy.service.auth.v3.Authorization/Check on the same port (docs/mesh.md)."""
     tls_cert_file: str | None = None
@@ -143,6 +144,7 @@ _POSITIVE_LIMITS = (
     "max_explain_statements",
     "max_explain_bytes",
     "max_expensive_call_seconds",
+    "max_batch_session_policies",
 )
 
 

@@ -58,6 +58,24 @@ def simulation_limits(config: ServiceConfig) -> SimulationLimits:
     )
 
 
+def check_batch(request: Any, config: ServiceConfig) -> None:
+    """Refuse a batch carrying more distinct session policies than one call may compile.
+
+    Each new session policy is parsed and compiled; hundreds in one batch held a worker thread for
+    seconds, and a few such batches starved Authorize of threads. Repeats cost nothing (memoised).
+    """
+    limit = config.max_batch_session_policies
+    distinct: set[str] = set()
+    for item in request.requests:
+        if item.session_policy:
+            distinct.add(item.session_policy)
+    if len(distinct) > limit:
+        raise LimitExceeded(
+            f"requests: {len(distinct)} distinct session policies, at most {limit} per batch "
+            f"({flag('max_batch_session_policies')})"
+        )
+
+
 def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") -> None:
     """Refuse an Authorize or Explain request (or batch item) larger than the limits allow.
 

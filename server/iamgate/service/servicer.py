@@ -153,6 +153,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"requests: {len(request.requests)} items, at most {self._config.max_batch_size} per call",
             )
+        try:
+            limits.check_batch(request, self._config)
+        except limits.LimitExceeded as error:
+            self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
         results = []
         for index, item in enumerate(request.requests):
