@@ -63,6 +63,11 @@ class ServiceConfig:
     max_explain_bytes: int = 4 << 20
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
+    # Set per worker by ``iamgate serve --workers`` (service/workers.py): the port is shared with
+    # SO_REUSEPORT, and GetStatus says which worker answered.
+    reuse_port: bool = False
+    worker_index: int = 0
+    worker_count: int = 1
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from iamgate.service.redact import redact
 
 DECISIONS = ("allowed", "explicitDeny", "implicitDeny")
-METHODS = ("Authorize", "AuthorizeBatch", "Explain", "Simulate", "GetStatus", "Rollback")
+METHODS = ("Authorize", "AuthorizeBatch", "AuthorizeMany", "Explain", "Simulate", "GetStatus", "Rollback")
 ACTIVATION_RESULTS = (
     "activated",
     "rejected",

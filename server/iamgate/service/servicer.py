@@ -257,6 +257,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 server_version=iamgate.__version__,
                 max_disagreements=request.max_disagreements,
             )
+            worker = response.worker  # which process answered: --workers runs several
+            worker.index, worker.count, worker.pid = (
+                self._config.worker_index,
+                self._config.worker_count,
+                os.getpid(),
+            )
         except Exception as error:
             self._internal(context, "GetStatus", error)
         self._metrics.count_request("GetStatus")
@@ -269,6 +275,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 "Rollback",
                 grpc.StatusCode.PERMISSION_DENIED,
                 "admin RPCs are disabled; start the sidecar with --enable-admin to allow Rollback",
+            )
+        if self._config.worker_count > 1:
+            self._abort(
+                context,
+                "Rollback",
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Rollback would reach one of {self._config.worker_count} worker processes and leave "
+                "them on different revisions; publish the previous bundle to the source instead "
+                "(or run with --workers 1)",
             )
         rollback = getattr(self._snapshots, "rollback", None)
         if rollback is None:
