@@ -113,6 +113,12 @@ class ServiceMetrics:
         self._decision_children[decision].inc()
         self.decision_seconds.observe(seconds)
 
+    def count_decisions(self, tally: dict[str, int]) -> None:
+        """A batch's decisions, counted once per outcome (their times are observed one by one)."""
+        for decision, count in tally.items():
+            if count:
+                self._decision_children[decision].inc(count)
+
     def count_request(self, method: str, code: str = "OK") -> None:
         child = self._ok_children.get(method) if code == "OK" else None
         (child or self.requests.labels(method, code)).inc()
