@@ -166,6 +166,10 @@ def _statement_position(found: tuple[CompiledStatement, PrincipalMatch]) -> int:
     return found[0].ref.index
 
 
+def _ref_index(statement: CompiledStatement) -> int:
+    return statement.ref.index
+
+
 def _tally(
     policies: Sequence[CompiledPolicy],
     request: Request,
@@ -449,7 +453,12 @@ def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tu
     policies += list(policy_set.boundary or ()) + list(policy_set.session or ())
     policies += [p for level in policy_set.scp_levels for p in level]
     for policy in policies:
-        for statement in policy.candidates(action):
+        # The index offers every statement matching the action and the resource (tests/engine/
+        # test_index.py); in statement order, so the keys come in the order a full walk finds them.
+        candidates = policy.candidates(action, request.resource)
+        if len(candidates) > 1:
+            candidates = sorted(candidates, key=_ref_index)
+        for statement in candidates:
             if not statement.matches_action(action) or not statement.matches_resource(
                 request.resource, context
             ):
