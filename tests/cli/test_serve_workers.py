@@ -6,6 +6,8 @@ Each test runs the real `iamgate serve` process; the kernel spreads connections 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import signal
 import subprocess
@@ -228,3 +230,46 @@ def test_workers_must_be_a_positive_count_or_auto(value):
         timeout=60,
     )
     assert result.returncode == 2 and "--workers" in result.stderr
+
+
+def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering():
+    process, address, _, _ = _start("--workers", str(WORKERS), "--metrics-address", "off")
+    try:
+        status = _on_fresh_channels(address, lambda stub: stub.GetStatus(pb.GetStatusRequest(), timeout=10))
+        victim = next(s.worker for s in status if s.worker.index == 0)
+        os.kill(victim.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            # Connections the kernel had queued on the dead worker's socket are reset; a client
+            # retries (as gRPC's wait_for_ready does) and lands on a live worker.
+            with contextlib.suppress(grpc.RpcError):
+                pids = {
+                    s.worker.index: s.worker.pid
+                    for s in _on_fresh_channels(
+                        address, lambda stub: stub.GetStatus(pb.GetStatusRequest(), timeout=10)
+                    )
+                }
+                if pids.get(0) not in (None, victim.pid):
+                    break
+            assert time.monotonic() < deadline, "worker 0 was not replaced"
+            time.sleep(0.2)
+    finally:
+        code, log = _stop(process)
+    assert code == 0
+    assert f"worker 0 (pid {victim.pid}) exited" in log
+
+
+def test_each_worker_writes_a_decision_log_file_of_its_own(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    process, address, _, _ = _start(
+        "--workers", str(WORKERS), "--metrics-address", "off", "--decision-log", str(log)
+    )
+    question = pb.AuthorizeRequest(principal="lisa-finance", action="ec2:RunInstances", resource="*")
+    try:
+        _on_fresh_channels(address, lambda stub: stub.Authorize(question, timeout=10))
+    finally:
+        _stop(process)
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert files == [f"decisions.worker{i}.jsonl" for i in range(WORKERS)]
+    lines = sum(len((tmp_path / name).read_text().splitlines()) for name in files)
+    assert lines == CHANNELS
