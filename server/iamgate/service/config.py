@@ -89,6 +89,8 @@ class ServiceConfig:
                 f"must be from 0 to {self.max_workers - 1}: fewer than the {self.max_workers} worker "
                 "threads, so that Authorize always finds one free",
             )
+        if not 0 <= self.worker_index < self.worker_count:
+            raise ConfigError("worker_index", f"must be from 0 to {self.worker_count - 1} (worker_count)")
         lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
         object.__setattr__(self, "sensitive_context_keys", lowered)
 
