@@ -50,7 +50,7 @@ lint-proto:
 bench: venv-bench
 	$(BIN)/python bench/run.py
 
-BENCH_SERVICE_ARGS ?= --seconds 3 --rounds 3 --write
+BENCH_SERVICE_ARGS ?= --seconds 3 --rounds 3 --aio-floor --write
 
 ## bench-service: `iamgate serve` (1 worker and --workers auto, cache on/off) beside an empty-handler
 ## server of the same stack, driven by a load generator in its own process; table in docs/performance.md

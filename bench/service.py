@@ -45,10 +45,12 @@ class Server:
     checked: bool = True
 
 
-def servers(workers_auto: bool = True) -> list[Server]:
+def servers(workers_auto: bool = True, aio_floor: bool = False) -> list[Server]:
     serve = (str(BIN / "iamgate"), "serve", "--address", "127.0.0.1:0", "--metrics-address", "off")
+    empty = (sys.executable, str(ROOT / "bench" / "empty_server.py"))
     found = [
-        Server("empty handler (floor)", (sys.executable, str(ROOT / "bench" / "empty_server.py")), False),
+        Server("empty handler (floor)", empty, False),
+        *([Server("empty handler, grpc.aio", (*empty, "--aio"), False)] if aio_floor else []),
         Server("iamgate, 1 worker, cache on", serve),
         Server("iamgate, 1 worker, cache off", (*serve, "--no-cache")),
     ]
@@ -145,8 +147,9 @@ def table(names: list[str], cells: dict[tuple[str, str, int], list[dict]], secon
     lines = [
         "| server | unary 1 in flight, RPC/s | unary 8, RPC/s | unary 64, RPC/s "
         "| batch of 100, 1 in flight, decisions/s | batch, 8 in flight, decisions/s "
-        "| p50 / p99 ms (unary 8) | server CPU µs per decision (batch 8) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| p50 / p99 ms (unary 8) | server CPU µs per RPC (unary 64) "
+        "| server CPU µs per decision (batch 8) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in names:
         row = [name]
@@ -157,6 +160,9 @@ def table(names: list[str], cells: dict[tuple[str, str, int], list[dict]], secon
         unary8 = cells[(name, "unary", 8)]
         p50, p99 = median([r["p50_ms"] for r in unary8]), median([r["p99_ms"] for r in unary8])
         row.append(f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-")
+        unary64 = cells[(name, "unary", 64)]
+        per_rpc = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in unary64])
+        row.append(f"{per_rpc:.0f}" if per_rpc is not None else "-")
         batch8 = cells[(name, "batch", 8)]
         cpu = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in batch8])
         row.append(f"{cpu:.1f}" if cpu is not None else "-")
@@ -186,8 +192,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are taken over them")
     parser.add_argument("--no-workers", action="store_true", help="skip the --workers auto servers")
     parser.add_argument("--write", action="store_true", help=f"write the tables into {DOC.name}")
+    parser.add_argument("--aio-floor", action="store_true", help="add an empty handler on grpc.aio")
+    parser.add_argument("--only-floors", action="store_true", help="the empty handlers only")
     args = parser.parse_args()
-    chosen = servers(workers_auto=not args.no_workers)
+    chosen = servers(workers_auto=not args.no_workers, aio_floor=args.aio_floor)
+    if args.only_floors:
+        chosen = [s for s in chosen if not s.checked]
     started = {}
     try:
         for server in chosen:
@@ -214,8 +224,9 @@ def main() -> int:
         for process, _ in started.values():
             stop(process)
     names = [s.name for s in chosen]
+    flags = f"--seconds {args.seconds:g} --rounds {args.rounds}" + (" --aio-floor" if args.aio_floor else "")
     text = (
-        f"`{Path(sys.executable).name} bench/service.py --seconds {args.seconds:g} --rounds {args.rounds}` "
+        f"`{Path(sys.executable).name} bench/service.py {flags}` "
         f"on {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; medians over rounds; the embedded "
         "bundle's test requests (answers checked first).\n\n"
         + table(names, cells, args.seconds)
