@@ -11,7 +11,7 @@ VENV_KEY := $(shell cat pyproject.toml client/pyproject.toml | sha256sum | cut -
 IAMGATE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-bench serve test lint proto lint-proto bench difftest clean-venv
+.PHONY: venv venv-bench serve test lint proto lint-proto bench bench-service difftest clean-venv
 
 ## venv: create .venv if needed and (re)install iamgate-client and iamgate[dev] (both editable) when
 ## either pyproject.toml or the path changed. One pip command: the server's dependency on
@@ -52,6 +52,13 @@ lint-proto:
 ## bench: run the benchmarks (installs the bench extra)
 bench: venv-bench
 	$(BIN)/python bench/run.py
+
+BENCH_SERVICE_ARGS ?= --seconds 3 --rounds 3 --aio-floor --write
+
+## bench-service: `iamgate serve` (1 worker and --workers auto, cache on/off) beside an empty-handler
+## server of the same stack, driven by a load generator in its own process; table in docs/performance.md
+bench-service: venv
+	$(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 
 DIFFTEST_SEEDS ?= 40
 DIFFTEST_SIZE ?= 3

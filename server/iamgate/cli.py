@@ -272,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, metavar, meaning in _DECISION_LOG_LIMIT_FLAGS:
         serve.add_argument(flag, type=int, metavar=metavar, help=meaning)
     serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.add_argument(
+        "--workers",
+        default="1",
+        metavar="N|auto",
+        help="worker processes sharing the port (SO_REUSEPORT), each with its own engine and cache; "
+        "'auto' = the cores this process may use (the container's CPU limit where set). A Unix "
+        "socket is served by one process (default %(default)s)",
+    )
     _add_limits(serve, SERVE_LIMITS)
 
     check = commands.add_parser("check", help="ask a running sidecar for a decision")
@@ -965,8 +973,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         settings["cache_size"] = args.cache_size
     if args.trust_context_key:
         settings["trusted_context_keys"] = tuple(args.trust_context_key)
-    try:
-        source = snapshot_source(
+    workers = _serve_workers(args, config)
+
+    def make_source() -> Any:
+        return snapshot_source(
             bundle=args.bundle,
             shadow_bundle=args.shadow_bundle,
             verify_key=args.verify_key,
@@ -975,6 +985,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             poll_interval=args.poll_interval,
             **settings,
         )
+
+    try:
+        source = make_source()  # with --workers each worker builds its own after the fork
     except BundleSetupError as error:
         raise _CommandFailed(str(error), EXIT_FAILED) from None
     for setting in ("address", "metrics_address"):  # one clear line, never gRPC's own log lines
@@ -986,10 +999,31 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as error:
         raise _CommandFailed(f"--{error.setting.replace('_', '-')}: {error.detail}", EXIT_FAILED) from None
     try:
-        serve(config, source)
+        if workers > 1:
+            from iamgate.service.workers import serve_workers
+
+            del source
+            serve_workers(config, make_source, workers)
+        else:
+            serve(config, source)
     except ConfigError as error:
         raise _CommandFailed(str(error), EXIT_FAILED) from None
     return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, config: Any) -> int:
+    """``--workers``: a count, or auto (a Unix socket gets one process under auto)."""
+    from iamgate.service import ConfigError
+    from iamgate.service.workers import check_workers, parse_workers
+
+    try:
+        workers = parse_workers(args.workers)
+        if args.workers.strip().lower() == "auto" and config.address.startswith("unix:"):
+            workers = 1
+        check_workers(config, workers)
+    except ConfigError as error:
+        raise UsageError(f"--workers: {error.detail}") from None
+    return workers
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {

@@ -135,6 +135,41 @@ def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tal
     return tally
 
 
+def _tally_every(
+    policies: Sequence[CompiledPolicy], request: Request, action: str, has_boundary: bool = False
+) -> _Tally:
+    """Every statement that applies, found through each policy's index (no trace).
+
+    The same statements, in the same order (policy by policy, statement by statement), as the
+    traced walk of ``explain``: what Simulate lists as MatchedStatements, without paying for
+    an explanation nobody asked for.
+    """
+    tally = _Tally()
+    for policy in policies:
+        found = []
+        for statement in policy.candidates(action, request.resource):
+            how = _applies(statement, request, action, has_boundary)
+            if how is not None:
+                found.append((statement, how))
+        if len(found) > 1:
+            found.sort(key=_statement_position)
+        for statement, how in found:
+            if statement.is_deny:
+                tally.denies.append(statement)
+            else:
+                tally.allows.append(statement)
+                tally.principal_matches.append(how)
+    return tally
+
+
+def _statement_position(found: tuple[CompiledStatement, PrincipalMatch]) -> int:
+    return found[0].ref.index
+
+
+def _ref_index(statement: CompiledStatement) -> int:
+    return statement.ref.index
+
+
 def _tally(
     policies: Sequence[CompiledPolicy],
     request: Request,
@@ -228,8 +263,17 @@ _GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, Princ
 _PASSES_BOUNDARY = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE})
 
 
-def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) -> Evaluation:
-    """Decide ``request`` against ``policy_set`` the way AWS IAM does."""
+def evaluate(
+    policy_set: PolicySet, request: Request, *, explain: bool = False, every_match: bool = False
+) -> Evaluation:
+    """Decide ``request`` against ``policy_set`` the way AWS IAM does.
+
+    ``explain`` records a trace of every statement. ``every_match`` (Simulate without an
+    explanation) finds the same determining statements and missing keys as ``explain`` does,
+    through the indexes and without a trace.
+    """
+    if every_match and not explain:
+        return _evaluate_every(policy_set, request)
     action = request.action.lower()
     principal_kind = request.principal.kind
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
@@ -261,7 +305,42 @@ def evaluate(policy_set: PolicySet, request: Request, *, explain: bool = False) 
     )
     trace = tuple(traces) if traces is not None else None
     missing = _missing_context(policy_set, request, action) if explain else ()
+    return _decide(policy_set, request, scp_tallies, resource, identity, boundary, session, missing, trace)
 
+
+def _evaluate_every(policy_set: PolicySet, request: Request) -> Evaluation:
+    """``evaluate(every_match=True)``: the tallies of ``explain`` through the indexes, no trace."""
+    action = request.action.lower()
+    external = request.principal.kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
+    has_boundary = policy_set.boundary is not None
+    scp_tallies = [] if external else [_tally_every(p, request, action) for p in policy_set.scp_levels]
+    resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
+    resource = _tally_every(resource_policies, request, action, has_boundary)
+    identity = _tally_every(() if external else policy_set.identity, request, action)
+    boundary = _tally_every(policy_set.boundary, request, action) if has_boundary and not external else None
+    session = (
+        _tally_every(policy_set.session, request, action)
+        if policy_set.session is not None and not external
+        else None
+    )
+    missing = _missing_context(policy_set, request, action)
+    return _decide(policy_set, request, scp_tallies, resource, identity, boundary, session, missing, None)
+
+
+def _decide(
+    policy_set: PolicySet,
+    request: Request,
+    scp_tallies: list[_Tally],
+    resource: _Tally,
+    identity: _Tally,
+    boundary: _Tally | None,
+    session: _Tally | None,
+    missing: tuple[str, ...],
+    trace: tuple[PolicyTrace, ...] | None,
+) -> Evaluation:
+    """The flow chart over the matching statements of every group of policies."""
+    principal_kind = request.principal.kind
+    external = principal_kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
     # 1. An explicit deny in any applicable policy wins.
     groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
     groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
@@ -374,7 +453,12 @@ def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tu
     policies += list(policy_set.boundary or ()) + list(policy_set.session or ())
     policies += [p for level in policy_set.scp_levels for p in level]
     for policy in policies:
-        for statement in policy.candidates(action):
+        # The index offers every statement matching the action and the resource (tests/engine/
+        # test_index.py); in statement order, so the keys come in the order a full walk finds them.
+        candidates = policy.candidates(action, request.resource)
+        if len(candidates) > 1:
+            candidates = sorted(candidates, key=_ref_index)
+        for statement in candidates:
             if not statement.matches_action(action) or not statement.matches_resource(
                 request.resource, context
             ):

@@ -73,6 +73,11 @@ class ServiceConfig:
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
     """PEM CA bundle: clients must present a certificate it signed (mutual TLS)."""
+    # Set per worker by ``iamgate serve --workers`` (service/workers.py): the port is shared with
+    # SO_REUSEPORT, and GetStatus says which worker answered.
+    reuse_port: bool = False
+    worker_index: int = 0
+    worker_count: int = 1
 
     def __post_init__(self) -> None:
         check_address(self.address, setting="address")
@@ -104,6 +109,8 @@ class ServiceConfig:
                 f"must be from 0 to {self.max_workers - 1}: fewer than the {self.max_workers} worker "
                 "threads, so that Authorize always finds one free",
             )
+        if not 0 <= self.worker_index < self.worker_count:
+            raise ConfigError("worker_index", f"must be from 0 to {self.worker_count - 1} (worker_count)")
         lowered = frozenset(key.lower() for key in self.sensitive_context_keys)
         object.__setattr__(self, "sensitive_context_keys", lowered)
 

@@ -124,17 +124,50 @@ def context_values(entries: Sequence[pb.ContextEntry], field: str = "context") -
     return tuple(result)
 
 
+def check_target(action: str, resource: str, prefix: str = "") -> None:
+    """The action and resource fields of a request (or of an AuthorizeMany item) are usable."""
+    if not action:
+        raise RequestError(f"{prefix}action", "must not be empty")
+    if ":" not in action:
+        raise RequestError(f"{prefix}action", f"{action!r} is not SERVICE:ACTION (e.g. s3:GetObject)")
+    if not resource:
+        raise RequestError(f"{prefix}resource", 'must not be empty (use "*" for actions without a resource)')
+
+
+def shared_query(request: pb.AuthorizeManyRequest) -> AccessQuery:
+    """An AuthorizeMany request's shared part, converted once (its action and resource empty)."""
+    if not request.principal:
+        raise RequestError("principal", "must not be empty")
+    return AccessQuery(
+        principal=request.principal,
+        action="",
+        resource="",
+        context=context_values(request.context) if request.context else (),
+        session_policy=request.session_policy or None,
+        session_tags=tuple((tag.key, tag.value) for tag in request.session_tags),
+    )
+
+
+def item_query(shared: AccessQuery, item: pb.ActionOnResource, prefix: str = "") -> AccessQuery:
+    """One AuthorizeMany item: the shared principal and context, this action and resource."""
+    check_target(item.action, item.resource, prefix)
+    return AccessQuery(
+        principal=shared.principal,
+        action=item.action,
+        resource=item.resource,
+        context=shared.context,
+        session_policy=shared.session_policy,
+        request_id=item.request_id,
+        session_tags=shared.session_tags,
+    )
+
+
 def access_query(request: pb.AuthorizeRequest | pb.ExplainRequest, prefix: str = "") -> AccessQuery:
     """The bundle's query for an Authorize or Explain request (their fields are the same)."""
     if not request.principal:
         raise RequestError(f"{prefix}principal", "must not be empty")
     action = request.action
-    if not action:
-        raise RequestError(f"{prefix}action", "must not be empty")
-    if ":" not in action:
-        raise RequestError(f"{prefix}action", f"{action!r} is not SERVICE:ACTION (e.g. s3:GetObject)")
-    if not request.resource:
-        raise RequestError(f"{prefix}resource", 'must not be empty (use "*" for actions without a resource)')
+    check_target(action, request.resource, prefix)
     return AccessQuery(
         principal=request.principal,
         action=action,
@@ -177,6 +210,44 @@ def authorize_response(outcome: AccessOutcome, decision_id: str, request_id: str
             else pb.POLICY_TYPE_UNSPECIFIED
         ),
     )
+
+
+def _ref_fields(ref: StatementRef) -> dict[str, Any]:
+    return {
+        "policy_id": ref.policy_id,
+        "policy_type": POLICY_TYPES.get(ref.kind, pb.POLICY_TYPE_UNSPECIFIED),
+        "sid": ref.sid or "",
+        "index": ref.index,
+    }
+
+
+def authorize_fields(outcome: AccessOutcome, decision_id: str, request_id: str) -> dict[str, Any]:
+    """``authorize_response`` as a mapping: a batch builds its whole answer from these in one call.
+
+    protobuf copies a message set into another (``AuthorizeBatchResult(response=...)``), but
+    builds nested messages from mappings in C: this is what makes a batch item cost a few
+    microseconds rather than ten. Same fields, same values as ``authorize_response``.
+    """
+    evaluation = outcome.evaluation
+    denied_by = evaluation.denied_by
+    fields: dict[str, Any] = {
+        "decision": DECISIONS[evaluation.decision],
+        "revision": outcome.revision,
+        "decision_id": decision_id,
+        "message": outcome.message,
+        "principal_arn": outcome.principal_arn,
+    }
+    if evaluation.determining:
+        fields["determining_statements"] = [_ref_fields(ref) for ref in evaluation.determining]
+    if outcome.filled_context:
+        fields["filled_context_keys"] = outcome.filled_context
+    if evaluation.missing_context:
+        fields["missing_context_keys"] = evaluation.missing_context
+    if request_id:
+        fields["request_id"] = request_id
+    if denied_by is not None and evaluation.decision is not Decision.ALLOWED:
+        fields["denied_by"] = POLICY_TYPES[denied_by]
+    return fields
 
 
 def _condition(trace: ConditionTrace) -> pb.ConditionTrace:

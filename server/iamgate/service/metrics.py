@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from iamgate.service.redact import redact
 
 DECISIONS = ("allowed", "explicitDeny", "implicitDeny")
-METHODS = ("Authorize", "AuthorizeBatch", "Explain", "Simulate", "GetStatus", "Rollback")
+METHODS = ("Authorize", "AuthorizeBatch", "AuthorizeMany", "Explain", "Simulate", "GetStatus", "Rollback")
 ACTIVATION_RESULTS = (
     "activated",
     "rejected",
@@ -112,6 +112,12 @@ class ServiceMetrics:
     def count_decision(self, decision: str, seconds: float) -> None:
         self._decision_children[decision].inc()
         self.decision_seconds.observe(seconds)
+
+    def count_decisions(self, tally: dict[str, int]) -> None:
+        """A batch's decisions, counted once per outcome (their times are observed one by one)."""
+        for decision, count in tally.items():
+            if count:
+                self._decision_children[decision].inc(count)
 
     def count_request(self, method: str, code: str = "OK") -> None:
         child = self._ok_children.get(method) if code == "OK" else None

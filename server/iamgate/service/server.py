@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="iamgate-rpc"),
         options=[
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if config.reuse_port else 0),  # workers share the port (workers.py)
             # Explicit, so a bigger default in some grpcio release cannot widen it unnoticed.
             ("grpc.max_receive_message_length", config.max_receive_message_bytes),
         ],
@@ -211,11 +212,18 @@ def _start_metrics(address: str, metrics: ServiceMetrics) -> tuple[Any, int]:
     return httpd, httpd.server_address[1]
 
 
-def serve(config: ServiceConfig, snapshots: SnapshotSource, *, ready: threading.Event | None = None) -> None:
+def serve(
+    config: ServiceConfig,
+    snapshots: SnapshotSource,
+    *,
+    ready: threading.Event | None = None,
+    on_start: Callable[[Sidecar], None] | None = None,
+) -> None:
     """Run a sidecar until SIGINT or SIGTERM, then stop gracefully.
 
     The signal handlers are installed before the server starts, so a signal that arrives while
-    it starts still ends in a graceful stop.
+    it starts still ends in a graceful stop. ``on_start`` sees the running sidecar (a worker
+    process tells its parent its metrics port that way, see workers.py).
     """
     stopping = threading.Event()
 
@@ -236,6 +244,8 @@ def serve(config: ServiceConfig, snapshots: SnapshotSource, *, ready: threading.
             if sidecar.metrics_port is not None and config.metrics_address is not None:
                 host = config.metrics_address.rpartition(":")[0]
                 _log.info("metrics on http://%s:%d/metrics", host, sidecar.metrics_port)
+            if on_start is not None:
+                on_start(sidecar)
             if ready is not None:
                 ready.set()
             while not stopping.wait(0.2):

@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import grpc
@@ -29,6 +30,7 @@ import grpc
 import iamgate
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.engine.errors import RequestError
+from iamgate.engine.result import Decision
 from iamgate.engine.simulate import SimulationInputError, SimulationLimitError, SimulationStopped, simulate
 from iamgate.service import convert, limits, tracing
 from iamgate.service.config import ServiceConfig
@@ -39,6 +41,8 @@ from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
 _log = logging.getLogger(__name__)
+
+DECISION_NAMES = tuple(decision.value for decision in Decision)
 
 NO_BUNDLE = "no policy bundle is active yet; try again when the sidecar reports SERVING"
 INTERNAL = "internal error while deciding; the request was not allowed (see the sidecar's log)"
@@ -146,47 +150,147 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
     ) -> pb.AuthorizeBatchResponse:
         method = "AuthorizeBatch"
-        if len(request.requests) > self._config.max_batch_size:
-            self._abort(
-                context,
-                method,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"requests: {len(request.requests)} items, at most {self._config.max_batch_size} per call",
-            )
+        self._check_batch_size(context, method, "requests", len(request.requests))
         try:
             limits.check_batch(request, self._config)
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
-        results = []
-        for index, item in enumerate(request.requests):
-            started = time.perf_counter()
+        config = self._config
+
+        def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
+            try:  # the usual case names no field: the item's prefix is formatted only for an error
+                limits.check_access_request(item, config)
+                return convert.access_query(item)
+            except (RequestError, limits.LimitExceeded):
+                prefix = f"requests[{index}]."
+                limits.check_access_request(item, config, prefix)
+                return convert.access_query(item, prefix)
+
+        results = self._decide_items(method, "requests", request.requests, snapshot, query_of, _same)
+        self._metrics.count_request(method)
+        return pb.AuthorizeBatchResponse(results=results)
+
+    def AuthorizeMany(
+        self, request: pb.AuthorizeManyRequest, context: grpc.ServicerContext
+    ) -> pb.AuthorizeBatchResponse:
+        """One principal, many (action, resource) pairs: the shared fields are checked and
+        converted once; each item is limited and decided exactly as the equivalent
+        AuthorizeRequest would be."""
+        method = "AuthorizeMany"
+        self._check_batch_size(context, method, "items", len(request.items))
+        config = self._config
+        shared_request = pb.AuthorizeRequest(
+            principal=request.principal,
+            context=request.context,
+            session_policy=request.session_policy,
+            session_tags=request.session_tags,
+        )
+        try:
+            # The context and session policy limits depend on the shared fields only; the
+            # request-size limit is checked per item below (shared bytes + the item's bytes).
+            limits.check_access_request(shared_request, config)
+            shared = convert.shared_query(request)
+        except RequestError as error:
+            self._abort(context, method, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except limits.LimitExceeded as error:
+            self._abort(context, method, error.code, error.message)
+        shared_size = shared_request.ByteSize()
+        snapshot = self._snapshot(context, method)
+
+        def query_of(item: pb.ActionOnResource, index: int) -> Any:
+            # ActionOnResource's fields have AuthorizeRequest's wire sizes (one-byte tags), so
+            # this is the ByteSize of the AuthorizeRequest the item stands for.
+            size = shared_size + item.ByteSize()
+            if size > config.max_request_bytes:
+                limit = config.max_request_bytes
+                raise limits.too_many(f"items[{index}]", size, "bytes", limit, "max_request_bytes")
             try:
-                response, _ = self._decide(
-                    item, method, started, prefix=f"requests[{index}].", pinned=snapshot
-                )
-                results.append(pb.AuthorizeBatchResult(response=response))
+                return convert.item_query(shared, item)
+            except RequestError:
+                return convert.item_query(shared, item, f"items[{index}].")
+
+        def log_request(item: pb.ActionOnResource) -> pb.AuthorizeRequest:
+            whole = pb.AuthorizeRequest()
+            whole.CopyFrom(shared_request)
+            whole.action, whole.resource, whole.request_id = item.action, item.resource, item.request_id
+            return whole
+
+        results = self._decide_items(method, "items", request.items, snapshot, query_of, log_request)
+        self._metrics.count_request(method)
+        return pb.AuthorizeBatchResponse(results=results)
+
+    def _check_batch_size(self, context: grpc.ServicerContext, method: str, field: str, count: int) -> None:
+        if count > self._config.max_batch_size:
+            self._abort(
+                context,
+                method,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{field}: {count} items, at most {self._config.max_batch_size} per call",
+            )
+
+    def _decide_items(
+        self,
+        method: str,
+        field: str,
+        items: Any,
+        pinned: Any,
+        query_of: Callable[[Any, int], Any],
+        log_request: Callable[[Any], Any],
+    ) -> list[dict[str, Any]]:
+        """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
+
+        The per-item path is the batch's whole cost around a cached decision, so it is kept
+        flat: results are mappings that protobuf turns into the answer in one call (see
+        ``convert.authorize_fields``), decision counters are added once per batch, and the
+        decision log (when on) gets each item's request and response after the answer is built.
+        Should a new revision be activated mid-batch, the item is answered again from the
+        pinned snapshot, so the whole batch sees one revision.
+        """
+        authorize = self._authorize
+        revision = pinned.revision
+        observe = self._metrics.decision_seconds.observe
+        fields = convert.authorize_fields
+        ids, id_prefix = self._ids, self._id_prefix
+        clock = time.perf_counter
+        tally = dict.fromkeys(DECISION_NAMES, 0)
+        logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            started = clock()
+            try:
+                query = query_of(item, index)
+                try:
+                    outcome = authorize(query)
+                    if outcome.revision != revision:
+                        outcome = pinned.authorize(query)
+                except RequestError as error:  # a batch item names its index
+                    raise RequestError(f"{field}[{index}].{error.field}", error.detail) from None
+                evaluation = outcome.evaluation
+                results.append({"response": fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)})
+                elapsed = clock() - started
+                tally[evaluation.decision.value] += 1
+                observe(elapsed)
+                if logged is not None:
+                    logged.append((index, item, elapsed))
             except RequestError as error:
-                results.append(
-                    pb.AuthorizeBatchResult(
-                        error=pb.ItemError(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=str(error))
-                    )
-                )
+                code = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+                results.append({"error": {"code": code, "message": str(error)}})
             except limits.LimitExceeded as error:
-                item_error = pb.ItemError(code=error.code.value[0], message=error.message)
-                results.append(pb.AuthorizeBatchResult(error=item_error))
+                results.append({"error": {"code": error.code.value[0], "message": error.message}})
             except Exception as error:
                 _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
                 self._metrics.internal_errors.labels(method).inc()
-                results.append(
-                    pb.AuthorizeBatchResult(
-                        error=pb.ItemError(
-                            code=grpc.StatusCode.INTERNAL.value[0], message=f"requests[{index}]: {INTERNAL}"
-                        )
-                    )
-                )
-        self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
+                message = f"{field}[{index}]: {INTERNAL}"
+                results.append({"error": {"code": grpc.StatusCode.INTERNAL.value[0], "message": message}})
+        self._metrics.count_decisions(tally)
+        if logged:
+            assert self._log is not None
+            now = time.time()
+            for index, item, elapsed in logged:
+                response = pb.AuthorizeResponse(**results[index]["response"])
+                self._log.submit(method, log_request(item), response, elapsed, now)
+        return results
 
     def _enter_expensive(self, context: grpc.ServicerContext, method: str) -> None:
         """Take one of the few expensive-call slots, or refuse at once (RESOURCE_EXHAUSTED)."""
@@ -264,6 +368,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 server_version=iamgate.__version__,
                 max_disagreements=request.max_disagreements,
             )
+            worker = response.worker  # which process answered: --workers runs several
+            worker.index, worker.count, worker.pid = (
+                self._config.worker_index,
+                self._config.worker_count,
+                os.getpid(),
+            )
         except Exception as error:
             self._internal(context, "GetStatus", error)
         self._metrics.count_request("GetStatus")
@@ -276,6 +386,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 "Rollback",
                 grpc.StatusCode.PERMISSION_DENIED,
                 "admin RPCs are disabled; start the sidecar with --enable-admin to allow Rollback",
+            )
+        if self._config.worker_count > 1:
+            self._abort(
+                context,
+                "Rollback",
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Rollback would reach one of {self._config.worker_count} worker processes and leave "
+                "them on different revisions; publish the previous bundle to the source instead "
+                "(or run with --workers 1)",
             )
         rollback = getattr(self._snapshots, "rollback", None)
         if rollback is None:
@@ -294,6 +413,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         _log.info("Rollback RPC: rolled back from revision %s to %s", rolled_back, active)
         self._metrics.count_request("Rollback")
         return pb.RollbackResponse(active_revision=active, rolled_back_revision=rolled_back)
+
+
+def _same(item: Any) -> Any:
+    return item
 
 
 def _authorize_current(snapshots: SnapshotSource) -> Any:

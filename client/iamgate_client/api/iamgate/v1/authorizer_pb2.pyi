@@ -181,6 +181,30 @@ class AuthorizeBatchRequest(_message.Message):
     requests: _containers.RepeatedCompositeFieldContainer[AuthorizeRequest]
     def __init__(self, requests: _Optional[_Iterable[_Union[AuthorizeRequest, _Mapping]]] = ...) -> None: ...
 
+class AuthorizeManyRequest(_message.Message):
+    __slots__ = ("principal", "context", "session_policy", "session_tags", "items")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SESSION_TAGS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    context: _containers.RepeatedCompositeFieldContainer[ContextEntry]
+    session_policy: str
+    session_tags: _containers.RepeatedCompositeFieldContainer[SessionTag]
+    items: _containers.RepeatedCompositeFieldContainer[ActionOnResource]
+    def __init__(self, principal: _Optional[str] = ..., context: _Optional[_Iterable[_Union[ContextEntry, _Mapping]]] = ..., session_policy: _Optional[str] = ..., session_tags: _Optional[_Iterable[_Union[SessionTag, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[ActionOnResource, _Mapping]]] = ...) -> None: ...
+
+class ActionOnResource(_message.Message):
+    __slots__ = ("action", "resource", "request_id")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    resource: str
+    request_id: str
+    def __init__(self, action: _Optional[str] = ..., resource: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
 class ItemError(_message.Message):
     __slots__ = ("code", "message")
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -414,7 +438,7 @@ class ShadowStats(_message.Message):
     def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys")
+    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys", "worker")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_REVISION_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -428,6 +452,7 @@ class GetStatusResponse(_message.Message):
     REJECTIONS_FIELD_NUMBER: _ClassVar[int]
     PERSIST_ERROR_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_CONTEXT_KEYS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
     active: BundleInfo
     previous_revision: str
     last_error: LoadError
@@ -441,7 +466,18 @@ class GetStatusResponse(_message.Message):
     rejections: int
     persist_error: str
     trusted_context_keys: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+    worker: WorkerInfo
+    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ..., worker: _Optional[_Union[WorkerInfo, _Mapping]] = ...) -> None: ...
+
+class WorkerInfo(_message.Message):
+    __slots__ = ("index", "count", "pid")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    count: int
+    pid: int
+    def __init__(self, index: _Optional[int] = ..., count: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class RollbackRequest(_message.Message):
     __slots__ = ("expected_revision",)

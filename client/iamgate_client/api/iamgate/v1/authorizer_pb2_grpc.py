@@ -45,6 +45,11 @@ class AuthorizerStub:
                 request_serializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchRequest.SerializeToString,
                 response_deserializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.FromString,
                 _registered_method=True)
+        self.AuthorizeMany = channel.unary_unary(
+                '/iamgate.v1.Authorizer/AuthorizeMany',
+                request_serializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeManyRequest.SerializeToString,
+                response_deserializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.FromString,
+                _registered_method=True)
         self.Explain = channel.unary_unary(
                 '/iamgate.v1.Authorizer/Explain',
                 request_serializer=iamgate_dot_v1_dot_authorizer__pb2.ExplainRequest.SerializeToString,
@@ -82,6 +87,16 @@ class AuthorizerServicer:
     def AuthorizeBatch(self, request, context):
         """AuthorizeBatch decides many requests in one call. Results come back in request order; each
         item carries its own result or its own error, so one malformed item never fails the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AuthorizeMany(self, request, context):
+        """AuthorizeMany decides one principal's many (action, resource) pairs in one call: what a UI
+        asks to decide which buttons to show. The principal, context, session policy and session
+        tags are read once and shared by every item; each item is checked and decided exactly as the
+        AuthorizeRequest with those fields would be, and answered in order like AuthorizeBatch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -135,6 +150,11 @@ def add_AuthorizerServicer_to_server(servicer, server):
             'AuthorizeBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.AuthorizeBatch,
                     request_deserializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchRequest.FromString,
+                    response_serializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.SerializeToString,
+            ),
+            'AuthorizeMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthorizeMany,
+                    request_deserializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeManyRequest.FromString,
                     response_serializer=iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.SerializeToString,
             ),
             'Explain': grpc.unary_unary_rpc_method_handler(
@@ -212,6 +232,33 @@ class Authorizer:
             target,
             '/iamgate.v1.Authorizer/AuthorizeBatch',
             iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchRequest.SerializeToString,
+            iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthorizeMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/iamgate.v1.Authorizer/AuthorizeMany',
+            iamgate_dot_v1_dot_authorizer__pb2.AuthorizeManyRequest.SerializeToString,
             iamgate_dot_v1_dot_authorizer__pb2.AuthorizeBatchResponse.FromString,
             options,
             channel_credentials,

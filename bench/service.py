@@ -1,0 +1,251 @@
+"""``make bench-service``: the sidecar end to end, beside its floor, in one run.
+
+Starts, each in its own process: the empty-handler server of the same gRPC stack (the floor,
+bench/empty_server.py) and ``iamgate serve`` on the embedded bundle with 1 worker and with
+``--workers auto``, each with the decision cache on and off. The load generator
+(bench/loadgen.py) runs in a process of its own for every cell: unary Authorize at 1, 8 and 64
+calls in flight, and AuthorizeBatch of 100 at 1 and 8 in flight. Every server's answers are
+checked first (a wrong answer stops the run). Cells are run in rounds, every server once per
+round, so that the load of a shared machine falls on all of them alike; the table gives the
+median over rounds of throughput, p50/p99 latency per call, and the server's CPU time (all its
+processes) per decision.
+
+    .venv/bin/python bench/service.py [--seconds 3] [--rounds 3] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DOC = ROOT / "docs" / "performance.md"
+BEGIN = "<!-- bench-service:begin -->"
+END = "<!-- bench-service:end -->"
+SHAPES = (("unary", 1), ("unary", 8), ("unary", 64), ("batch", 1), ("batch", 8))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    command: tuple[str, ...]
+    checked: bool = True
+
+
+def servers(workers_auto: bool = True, aio_floor: bool = False) -> list[Server]:
+    serve = (str(BIN / "iamgate"), "serve", "--address", "127.0.0.1:0", "--metrics-address", "off")
+    empty = (sys.executable, str(ROOT / "bench" / "empty_server.py"))
+    found = [
+        Server("empty handler (floor)", empty, False),
+        *([Server("empty handler, grpc.aio", (*empty, "--aio"), False)] if aio_floor else []),
+        Server("iamgate, 1 worker, cache on", serve),
+        Server("iamgate, 1 worker, cache off", (*serve, "--no-cache")),
+    ]
+    if workers_auto:
+        found += [
+            Server("iamgate, --workers auto, cache on", (*serve, "--workers", "auto")),
+            Server("iamgate, --workers auto, cache off", (*serve, "--workers", "auto", "--no-cache")),
+        ]
+    return found
+
+
+def start(server: Server) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(server.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    several = "--workers" in server.command
+    pattern = r"listening on (\S+) \(\d+ worker" if several else r"listening on (\S+)"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        found = re.search(pattern, line)
+        if found:
+            # keep reading stderr in the background so a chatty server never blocks on a full pipe
+            threading.Thread(target=process.stderr.read, daemon=True).start()
+            return process, found.group(1)
+    process.kill()
+    raise SystemExit(f"{server.name}: did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants still alive."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_cell(address: str, pid: int, shape: str, in_flight: int, seconds: float, check: bool) -> dict:
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "loadgen.py"),
+        "--address",
+        address,
+        "--shape",
+        shape,
+        "--in-flight",
+        str(in_flight),
+        "--seconds",
+        str(seconds),
+    ]
+    if check:
+        command.append("--check")
+    loadgen = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert loadgen.stdout is not None
+    before = after = None
+    lines = []
+    for line in loadgen.stdout:
+        lines.append(line)
+        if '"event": "timing"' in line:
+            before = cpu_seconds(pid)
+        elif '"event": "stopped"' in line:
+            after = cpu_seconds(pid)
+    loadgen.wait(120)
+    if loadgen.returncode != 0 or before is None or after is None:
+        raise SystemExit(f"load generator failed on {address}: {''.join(lines)}")
+    result = json.loads(lines[-1])
+    result["server_cpu"] = after - before
+    return result
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def table(names: list[str], cells: dict[tuple[str, str, int], list[dict]], seconds: float) -> str:
+    lines = [
+        "| server | unary 1 in flight, RPC/s | unary 8, RPC/s | unary 64, RPC/s "
+        "| batch of 100, 1 in flight, decisions/s | batch, 8 in flight, decisions/s "
+        "| p50 / p99 ms (unary 8) | server CPU µs per RPC (unary 64) "
+        "| server CPU µs per decision (batch 8) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        row = [name]
+        for shape, in_flight in SHAPES:
+            runs = cells[(name, shape, in_flight)]
+            rate = median([r["decisions"] / r["seconds"] for r in runs])
+            row.append(f"{rate:,.0f}" if rate is not None else "-")
+        unary8 = cells[(name, "unary", 8)]
+        p50, p99 = median([r["p50_ms"] for r in unary8]), median([r["p99_ms"] for r in unary8])
+        row.append(f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-")
+        unary64 = cells[(name, "unary", 64)]
+        per_rpc = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in unary64])
+        row.append(f"{per_rpc:.0f}" if per_rpc is not None else "-")
+        batch8 = cells[(name, "batch", 8)]
+        cpu = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in batch8])
+        row.append(f"{cpu:.1f}" if cpu is not None else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def ratios(names: list[str], cells: dict[tuple[str, str, int], list[dict]]) -> str:
+    floor = names[0]
+    lines = [
+        "| server | " + " | ".join(f"{s} {n}" for s, n in SHAPES) + " |",
+        "|---" * (len(SHAPES) + 1) + "|",
+    ]
+    for name in names[1:]:
+        row = [name]
+        for shape, in_flight in SHAPES:
+            mine = median([r["decisions"] / r["seconds"] for r in cells[(name, shape, in_flight)]])
+            base = median([r["decisions"] / r["seconds"] for r in cells[(floor, shape, in_flight)]])
+            row.append(f"{mine / base:.2f}x" if mine and base else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per cell (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are taken over them")
+    parser.add_argument("--no-workers", action="store_true", help="skip the --workers auto servers")
+    parser.add_argument("--write", action="store_true", help=f"write the tables into {DOC.name}")
+    parser.add_argument("--aio-floor", action="store_true", help="add an empty handler on grpc.aio")
+    parser.add_argument("--only-floors", action="store_true", help="the empty handlers only")
+    args = parser.parse_args()
+    chosen = servers(workers_auto=not args.no_workers, aio_floor=args.aio_floor)
+    if args.only_floors:
+        chosen = [s for s in chosen if not s.checked]
+    started = {}
+    try:
+        for server in chosen:
+            started[server.name] = start(server)
+        cells: dict[tuple[str, str, int], list[dict]] = {
+            (s.name, shape, n): [] for s in chosen for shape, n in SHAPES
+        }
+        for round_number in range(args.rounds):
+            for shape, in_flight in SHAPES:
+                for server in chosen:
+                    process, address = started[server.name]
+                    check = server.checked and round_number == 0 and (shape, in_flight) == SHAPES[0]
+                    result = run_cell(address, process.pid, shape, in_flight, args.seconds, check)
+                    if result["errors"]:
+                        raise SystemExit(f"{server.name}: {result['errors']} calls failed")
+                    cells[(server.name, shape, in_flight)].append(result)
+                    print(
+                        f"round {round_number + 1} {server.name:38} {shape} x{in_flight:<3} "
+                        f"{result['decisions'] / result['seconds']:>10,.0f}/s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    finally:
+        for process, _ in started.values():
+            stop(process)
+    names = [s.name for s in chosen]
+    flags = f"--seconds {args.seconds:g} --rounds {args.rounds}" + (" --aio-floor" if args.aio_floor else "")
+    text = (
+        f"`{Path(sys.executable).name} bench/service.py {flags}` "
+        f"on {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; medians over rounds; the embedded "
+        "bundle's test requests (answers checked first).\n\n"
+        + table(names, cells, args.seconds)
+        + "\n\nThroughput relative to the empty handler (same stack, same run):\n\n"
+        + ratios(names, cells)
+        + "\n"
+    )
+    print(text)
+    if args.write:
+        document = DOC.read_text()
+        block = f"{BEGIN}\n{text}{END}"
+        if BEGIN in document:
+            head, _, rest = document.partition(BEGIN)
+            document = head + block + rest.partition(END)[2]
+        else:
+            document = document.rstrip("\n") + "\n\n## Serving (make bench-service)\n\n" + block + "\n"
+        DOC.write_text(document)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
