@@ -196,9 +196,13 @@ class Catalogue:
         return prefix.lower() in self.own or prefix.lower() in self.prefixes
 
     def suggest_service(self, prefix: str) -> str | None:
-        close = difflib.get_close_matches(
-            prefix.lower(), sorted({*self.prefixes, *self.own}), n=1, cutoff=0.7
-        )
+        """The closest prefix: one edit away (``s4`` -> ``s3``), else the most similar."""
+        prefix = prefix.lower()
+        known = sorted({*self.prefixes, *self.own})
+        for candidate in known:
+            if _one_edit(prefix, candidate):
+                return candidate
+        close = difflib.get_close_matches(prefix, known, n=1, cutoff=0.75)
         return close[0] if close else None
 
     def action(self, text: str) -> Action | None:
@@ -227,6 +231,16 @@ class Catalogue:
         """This catalogue with an application's own services added (they win over AWS's prefixes)."""
         own = {**self.own, **{service.prefix.lower(): service for service in services}}
         return Catalogue(self.version, self.prefixes, self.loader, self.key_homes, own, self._loaded)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether one substitution, insertion or deletion turns ``a`` into ``b``."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _find_key(keys: Mapping[str, ConditionKey], key: str) -> ConditionKey | None:

@@ -268,12 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a bundle; exit 1 on errors")
     validate.add_argument("path", metavar="PATH")
+    validate.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="findings as text, JSON or SARIF 2.1.0 (for CI code scanning); docs/validation.md",
+    )
     _add_verify(validate)
 
     test = commands.add_parser("test", help="run a bundle's policy tests")
     test.add_argument("path", metavar="PATH")
     test.add_argument("--output", "-o", choices=("text", "json", "junit"), default="text")
     _add_verify(test)
+
+    commands.add_parser("version", help="show iamgate's version and the service catalogue's")
 
     bundle = commands.add_parser("bundle", help="build or inspect bundles")
     bundle_commands = bundle.add_subparsers(dest="bundle_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -832,8 +841,18 @@ def _verify_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {} if verifier is None else {"verifier": verifier}
 
 
+def cmd_version(args: argparse.Namespace, out: TextIO) -> int:
+    """The versions that decide a verdict: the sidecar's, and the catalogue validation checks against."""
+    from iamgate.catalogue import aws_catalogue
+
+    out.write(f"iamgate {_version()}\ncatalogue: {aws_catalogue().version}\n")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    return _emit(_bundle_commands().validate_command(args.path, **_verify_kwargs(args)), out)
+    return _emit(
+        _bundle_commands().validate_command(args.path, output=args.output, **_verify_kwargs(args)), out
+    )
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
@@ -947,6 +966,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "rollback": cmd_rollback,
     "simulate": cmd_simulate,
     "validate": cmd_validate,
+    "version": cmd_version,
     "test": cmd_test,
     "bundle": cmd_bundle,
 }
