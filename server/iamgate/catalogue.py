@@ -181,6 +181,7 @@ class Catalogue:
     """Condition key prefixes that are not service prefixes (``saml``, ``token.actions...``) -> services."""
     own: Mapping[str, Service] = field(default_factory=dict)
     _loaded: dict[str, Service | None] = field(default_factory=dict, repr=False)
+    _suggested: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def service(self, prefix: str) -> Service | None:
         prefix = prefix.lower()
@@ -198,12 +199,12 @@ class Catalogue:
     def suggest_service(self, prefix: str) -> str | None:
         """The closest prefix: one edit away (``s4`` -> ``s3``), else the most similar."""
         prefix = prefix.lower()
-        known = sorted({*self.prefixes, *self.own})
-        for candidate in known:
-            if _one_edit(prefix, candidate):
-                return candidate
-        close = difflib.get_close_matches(prefix, known, n=1, cutoff=0.75)
-        return close[0] if close else None
+        if prefix not in self._suggested:
+            known = sorted({*self.prefixes, *self.own})
+            close = [candidate for candidate in known if _one_edit(prefix, candidate)]
+            close = close or difflib.get_close_matches(prefix, known, n=1, cutoff=0.75)
+            self._suggested[prefix] = close[0] if close else None
+        return self._suggested[prefix]
 
     def action(self, text: str) -> Action | None:
         prefix, _, name = text.partition(":")
