@@ -32,7 +32,7 @@ def ordered(problems: Iterable[BundleProblem]) -> list[BundleProblem]:
 
 
 def render_text(problems: Iterable[BundleProblem], summary: str) -> str:
-    lines = [f"{p.severity.value:<16} {p} [{p.code}]" for p in ordered(problems)]
+    lines = [f"{p.severity.value:<7} {p} [{p.code}]" for p in ordered(problems)]
     return "\n".join([*lines, summary]) + "\n"
 
 

@@ -42,6 +42,7 @@ from iamgate.bundle.model import (
 from iamgate.bundle.orgfile import read_organization_file
 from iamgate.bundle.servicefile import SERVICES, VALIDATION, read_services, read_validation_policy
 from iamgate.bundle.shapes import AWS_MANAGED_PREFIX, EntityReader
+from iamgate.bundle.testcheck import lying_test_problems
 from iamgate.bundle.testfile import read_tests
 from iamgate.bundle.validate import validate_organization
 from iamgate.catalogue import Catalogue, aws_catalogue
@@ -111,6 +112,7 @@ def read_organization(files: BundleFiles, *, catalogue: Catalogue | None = None)
         tests=tuple(parts.tests),
     )
     problems.extend(validate_organization(organization, unreadable_policies=parts.unreadable_policies))
+    problems.extend(lying_test_problems(organization, checks.catalogue))
     return ReadResult(organization, tuple(problems))
 
 
