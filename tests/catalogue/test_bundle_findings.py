@@ -1,4 +1,4 @@
-"""Catalogue findings in bundles: `iamgate validate` (text, JSON, SARIF), activation, services.json, validation.json."""
+"""Catalogue findings in bundles: validate (text, JSON, SARIF), activation, services.json, validation.json."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 from iamgate.bundle.activation import BundleManager
 from iamgate.bundle.commands import validate_command
 from iamgate.cli import main
-
 from tests.bundle.helpers import ACCOUNT, minimal_files, write_files
 
 POLICIES = f"accounts/{ACCOUNT}/policies.json"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from iamgate.bundle.commands import test_command, validate_command
-
 from tests.bundle.helpers import minimal_files, write_files
 
 
