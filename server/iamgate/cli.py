@@ -280,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     test = commands.add_parser("test", help="run a bundle's policy tests")
     test.add_argument("path", metavar="PATH")
     test.add_argument("--output", "-o", choices=("text", "json", "junit"), default="text")
+    test.add_argument("--run", metavar="PATTERN", help="run only the tests whose name matches this regex")
+    test.add_argument(
+        "--coverage", action="store_true", help="list the statements no test matched (text and json)"
+    )
     _add_verify(test)
 
     commands.add_parser("version", help="show iamgate's version and the service catalogue's")
@@ -856,7 +860,10 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
-    return _emit(_bundle_commands().test_command(args.path, output=args.output, **_verify_kwargs(args)), out)
+    result = _bundle_commands().test_command(
+        args.path, output=args.output, run=args.run, coverage=args.coverage, **_verify_kwargs(args)
+    )
+    return _emit(result, out)
 
 
 def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:

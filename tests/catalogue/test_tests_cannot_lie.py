@@ -64,3 +64,29 @@ def test_a_context_key_no_condition_reads_and_the_catalogue_does_not_know_is_an_
 
 def test_a_global_context_key_is_known(tmp_path):
     assert validate_command(with_test(tmp_path, context={"aws:SourceIp": "10.0.0.1"})).exit_code == 0
+
+
+def test_run_selects_tests_by_name(tmp_path):
+    result = test_command(with_test(tmp_path), run="^probe$")
+    assert (
+        result.exit_code == 0 and "1 tests, 1 passed" in result.text and "alice may read" not in result.text
+    )
+
+
+def test_run_selecting_nothing_is_an_error(tmp_path):
+    assert test_command(with_test(tmp_path), run="nothing-like-this").exit_code == 1
+
+
+def test_a_bad_run_pattern_is_a_usage_error(tmp_path):
+    assert test_command(with_test(tmp_path), run="(").exit_code == 2
+
+
+def test_coverage_lists_the_statements_no_test_matched(tmp_path):
+    text = test_command(with_test(tmp_path, expected="allowed"), coverage=True).text
+    assert "coverage: 1 of 1 statements matched by a test" in text
+
+
+def test_coverage_names_a_statement_no_test_reaches(tmp_path):
+    path = with_test(tmp_path, principal="alice", action="s3:PutObject", expected="implicitDeny")
+    text = test_command(path, coverage=True, run="probe").text
+    assert "coverage: 0 of 1 statements" in text and "S3Read#Read" in text

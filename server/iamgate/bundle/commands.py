@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from iamgate.bundle import format as fmt
 from iamgate.bundle.archive import archive_bytes, write_atomically
 from iamgate.bundle.compiler import build_snapshot
+from iamgate.bundle.coverage import coverage_json, measure_coverage, render_coverage
 from iamgate.bundle.errors import BundleError, BundleProblem, BundleVerificationError
 from iamgate.bundle.findings_report import FINDING_OUTPUTS, ordered, render_sarif
 from iamgate.bundle.findings_report import render_json as render_findings_json
@@ -25,7 +27,7 @@ from iamgate.bundle.loader import DETAILS, BundleFiles, load_files
 from iamgate.bundle.model import Bundle, Organization
 from iamgate.bundle.reader import read_organization
 from iamgate.bundle.signing import Verifier, load_signer, signatures_document
-from iamgate.bundle.testing import render_json, render_junit, render_text, run_tests
+from iamgate.bundle.testing import render_junit, render_text, report_json, run_tests
 from iamgate.bundle.verify import check_bundle, parse_manifest
 from iamgate.catalogue import aws_catalogue
 from iamgate.errors import IamgateError
@@ -248,11 +250,24 @@ def validate_command(
 
 
 def test_command(
-    path: str | os.PathLike[str], *, output: str = "text", verifier: Verifier | None = None
+    path: str | os.PathLike[str],
+    *,
+    output: str = "text",
+    verifier: Verifier | None = None,
+    run: str | None = None,
+    coverage: bool = False,
 ) -> CommandResult:
-    """Run the bundle's policy tests; exit code 1 if any fails (or the bundle cannot be loaded)."""
+    """Run the bundle's policy tests; exit code 1 if any fails (or the bundle cannot be loaded).
+
+    ``run`` selects the tests whose name matches a regular expression (as ``go test -run``);
+    ``coverage`` adds the statements no selected test matched.
+    """
     if output not in OUTPUTS:
         return CommandResult(f"error: unknown output {output!r}: use one of {', '.join(OUTPUTS)}\n", 2)
+    try:
+        selector = re.compile(run) if run is not None else None
+    except re.error as error:
+        return CommandResult(f"error: --run {run!r} is not a regular expression: {error}\n", 2)
     try:
         files = load_files(path)
     except BundleError as error:
@@ -268,9 +283,23 @@ def test_command(
         snapshot = build_snapshot(Bundle(checked.manifest, result.organization, str(path), checked.signature))
     except IamgateError as error:
         return CommandResult(f"error: {path}: cannot compile the bundle: {error}\n", 1)
-    report = run_tests(snapshot)
-    renderer = {"text": render_text, "json": render_json, "junit": render_junit}[output]
-    return CommandResult(renderer(report), 0 if report.ok else 1)
+    tests = snapshot.tests
+    if selector is not None:
+        tests = tuple(test for test in tests if selector.search(test.name))
+        if not tests:
+            return CommandResult(f"error: --run {run!r} selects none of the {len(snapshot.tests)} tests\n", 1)
+    report = run_tests(snapshot, tests)
+    measured = measure_coverage(snapshot, tests) if coverage else None
+    if output == "json":
+        data = report_json(report)
+        if measured is not None:
+            data["coverage"] = coverage_json(measured)
+        return CommandResult(json.dumps(data, indent=2) + "\n", 0 if report.ok else 1)
+    renderer = {"text": render_text, "junit": render_junit}[output]
+    text = renderer(report)
+    if measured is not None and output == "text":
+        text += "\n" + render_coverage(measured)
+    return CommandResult(text, 0 if report.ok else 1)
 
 
 test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
