@@ -228,6 +228,27 @@ class Catalogue:
         prefix = key.partition(":")[0].lower()
         return prefix == "aws" or self.knows_service(prefix) or prefix in self.key_homes
 
+    def action_hint(self, action: str) -> str | None:
+        """Why ``action`` names nothing, with a "did you mean", or ``None`` when it exists.
+
+        Silent for a service the catalogue does not know and nothing resembles: that is most likely
+        the application's own service, which only the bundle's services.json can vouch for.
+        """
+        prefix, colon, name = action.partition(":")
+        if not colon:
+            return None
+        service = self.service(prefix)
+        if service is None:
+            close = self.suggest_service(prefix) if not self.knows_service(prefix) else None
+            if close is None:
+                return None
+            return f"service {prefix!r} is not in the catalogue ({self.version}); did you mean {close!r}?"
+        if service.action(name) is not None:
+            return None
+        hint = service.suggest_action(name)
+        more = f"; did you mean '{service.prefix}:{hint}'?" if hint else ""
+        return f"{action!r} is not an action of {service.name}{more}"
+
     def with_services(self, services: Iterable[Service]) -> Catalogue:
         """This catalogue with an application's own services added (they win over AWS's prefixes)."""
         own = {**self.own, **{service.prefix.lower(): service for service in services}}

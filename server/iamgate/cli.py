@@ -521,11 +521,21 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
+    hints = action_hints(args.action)
     if args.output == "json":
-        _print_json(decision_json(decision, args.principal, args.action, args.resource), out)
+        data = decision_json(decision, args.principal, args.action, args.resource)
+        _print_json({**data, "hints": hints} if hints else data, out)
     else:
-        out.write(decision_text(decision) + "\n")
+        out.write(decision_text(decision) + "\n" + "".join(f"hint: {hint}\n" for hint in hints))
     return EXIT_OK
+
+
+def action_hints(action: str) -> list[str]:
+    """What the local service catalogue says about an action that does not exist (CLI only)."""
+    from iamgate.catalogue import aws_catalogue
+
+    hint = aws_catalogue().action_hint(action)
+    return [hint] if hint else []
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
@@ -545,12 +555,16 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
+    hints = action_hints(args.action)
     if args.output == "json":
         data = decision_json(explanation.decision, args.principal, args.action, args.resource)
         data["policies"] = [_policy_json(p) for p in explanation.policies]
+        if hints:
+            data["hints"] = hints
         _print_json(data, out)
     else:
-        out.write(explanation_text(explanation, args.principal, args.action, args.resource) + "\n")
+        text = explanation_text(explanation, args.principal, args.action, args.resource)
+        out.write(text + "\n" + "".join(f"hint: {hint}\n" for hint in hints))
     return EXIT_OK
 
 
