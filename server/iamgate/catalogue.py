@@ -193,6 +193,11 @@ class Catalogue:
             self._loaded[prefix] = self.loader(prefix)
         return self._loaded[prefix]
 
+    @property
+    def available(self) -> bool:
+        """Whether the reference is installed: without it, nothing can be called unknown."""
+        return bool(self.prefixes)
+
     def knows_service(self, prefix: str) -> bool:
         return prefix.lower() in self.own or prefix.lower() in self.prefixes
 

@@ -159,3 +159,20 @@ def test_every_code_is_documented():
     text = (Path(__file__).resolve().parents[2] / "docs" / "validation.md").read_text()
     missing = [code for code in CODES if f"`{code}`" not in text]
     assert not missing
+
+
+def test_without_the_reference_nothing_is_called_unknown():
+    from iamgate.catalogue import empty_catalogue
+
+    document = parse_policy({"Statement": [allow("s3:GetObjekt", Condition={"StringEquals": {"s3:x": "y"}})]})
+    assert catalogue_findings(document, CatalogueChecks(empty_catalogue())) == []
+
+
+def test_without_the_reference_the_default_bundle_reads_cleanly():
+    from iamgate.bundle.loader import load_files
+    from iamgate.bundle.reader import read_organization
+    from iamgate.catalogue import empty_catalogue
+
+    from tests.bundle.helpers import default_bundle_dir
+
+    assert read_organization(load_files(default_bundle_dir()), catalogue=empty_catalogue()).problems == ()

@@ -133,7 +133,8 @@ class _Statement:
             service = self.catalogue.service(prefix)
             if service is None:
                 self.expanded = None
-                if "*" in prefix or "?" in prefix or self.catalogue.knows_service(prefix):
+                known = self.catalogue.knows_service(prefix)  # known, but its files did not load
+                if "*" in prefix or "?" in prefix or not self.catalogue.available or known:
                     continue
                 hint = self.catalogue.suggest_service(prefix)
                 more = (
@@ -210,6 +211,8 @@ class _Statement:
 
     def unknown_key(self, clause) -> None:  # type: ignore[no-untyped-def]
         key = clause.key
+        if not self.catalogue.available and key.partition(":")[0].lower() != "aws":
+            return
         if not self.catalogue.knows_key_prefix(key):
             self.report(
                 clause.path,
