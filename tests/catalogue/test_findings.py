@@ -172,7 +172,6 @@ def test_without_the_reference_the_default_bundle_reads_cleanly():
     from iamgate.bundle.loader import load_files
     from iamgate.bundle.reader import read_organization
     from iamgate.catalogue import empty_catalogue
-
     from tests.bundle.helpers import default_bundle_dir
 
     assert read_organization(load_files(default_bundle_dir()), catalogue=empty_catalogue()).problems == ()
