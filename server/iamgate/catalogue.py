@@ -101,6 +101,11 @@ GLOBAL_KEYS: Mapping[str, str] = {
     "aws:VpcSourceIp": "IPAddress",
 }
 
+MAX_REMEMBERED_SUGGESTIONS = 4096
+"""Service suggestions remembered per catalogue (Explain hints name prefixes callers chose)."""
+MAX_SUGGESTED = 128
+"""Names longer than this get no "did you mean": similarity is quadratic in the length."""
+
 _TEMPLATE = re.compile(r"\$\{[^}]*\}|<[^>]*>")
 
 
@@ -160,7 +165,9 @@ class Service:
         return [action for key, action in self.actions.items() if regex.fullmatch(key)]
 
     def suggest_action(self, name: str) -> str | None:
-        """The closest action name, for a "did you mean"."""
+        """The closest action name, for a "did you mean" (none for absurdly long names)."""
+        if len(name) > MAX_SUGGESTED:
+            return None
         spelled = {key: action.name for key, action in self.actions.items()}
         close = difflib.get_close_matches(name.lower(), list(spelled), n=1, cutoff=0.75)
         return spelled[close[0]] if close else None
@@ -204,12 +211,17 @@ class Catalogue:
     def suggest_service(self, prefix: str) -> str | None:
         """The closest prefix: one edit away (``s4`` -> ``s3``), else the most similar."""
         prefix = prefix.lower()
-        if prefix not in self._suggested:
-            known = sorted({*self.prefixes, *self.own})
-            close = [candidate for candidate in known if _one_edit(prefix, candidate)]
-            close = close or difflib.get_close_matches(prefix, known, n=1, cutoff=0.75)
-            self._suggested[prefix] = close[0] if close else None
-        return self._suggested[prefix]
+        if len(prefix) > MAX_SUGGESTED:
+            return None
+        if prefix in self._suggested:
+            return self._suggested[prefix]
+        known = sorted({*self.prefixes, *self.own})
+        close = [candidate for candidate in known if _one_edit(prefix, candidate)]
+        close = close or difflib.get_close_matches(prefix, known, n=1, cutoff=0.75)
+        suggestion = close[0] if close else None
+        if len(self._suggested) < MAX_REMEMBERED_SUGGESTIONS:  # callers choose prefixes: stay bounded
+            self._suggested[prefix] = suggestion
+        return suggestion
 
     def action(self, text: str) -> Action | None:
         prefix, _, name = text.partition(":")

@@ -338,7 +338,7 @@ def _suggest_key(catalogue: Catalogue, key: str) -> str | None:
     return stems[close[0]] if close else None
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def _overlap(pattern: str, arn_format: str) -> bool:
     """Whether a policy's resource pattern and a reference ARN format can name the same ARN.
 
@@ -346,24 +346,25 @@ def _overlap(pattern: str, arn_format: str) -> bool:
     ``${Placeholders}``; each wildcard or placeholder stands for any text. Compared
     case-insensitively, so a finding means no ARN of that shape can ever match.
     """
-    if len(pattern) > MAX_COMPARED_ARN:
+    if len(pattern) > MAX_COMPARED_ARN or len(arn_format) > MAX_COMPARED_ARN:
         return True
     left = _tokens(pattern, policy=True)
     right = _tokens(arn_format, policy=False)
-
-    @functools.cache
-    def fits(i: int, j: int) -> bool:
-        if i == len(left) and j == len(right):
-            return True
-        if i < len(left) and left[i] == "*":
-            return fits(i + 1, j) or (j < len(right) and fits(i, j + 1))
-        if j < len(right) and right[j] == "*":
-            return fits(i, j + 1) or (i < len(left) and fits(i + 1, j))
-        if i == len(left) or j == len(right):
-            return False
-        return (left[i] == right[j] or left[i] == "?") and fits(i + 1, j + 1)
-
-    return fits(0, 0)
+    n, m = len(left), len(right)
+    # fits[i][j]: left[i:] and right[j:] can produce a common string (filled from the ends, no recursion).
+    fits = [[False] * (m + 1) for _ in range(n + 1)]
+    fits[n][m] = True
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n and j == m:
+                continue
+            if i < n and left[i] == "*":
+                fits[i][j] = fits[i + 1][j] or (j < m and fits[i][j + 1])
+            elif j < m and right[j] == "*":
+                fits[i][j] = fits[i][j + 1] or (i < n and fits[i + 1][j])
+            elif i < n and j < m:
+                fits[i][j] = (left[i] == right[j] or left[i] == "?") and fits[i + 1][j + 1]
+    return fits[0][0]
 
 
 def _tokens(text: str, *, policy: bool) -> tuple[str, ...]:
