@@ -7,6 +7,7 @@ path goes into an embedded, string-encoded document).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 from collections.abc import Iterable, Mapping
@@ -125,6 +126,7 @@ class _Walker:
         self.text = text
         self.found = found
         self.decoder = json.JSONDecoder()
+        self.newlines = [at for at, char in enumerate(text) if char == "\n"]
 
     def skip(self, at: int) -> int:
         while self.text[at] in " \t\r\n":
@@ -132,7 +134,7 @@ class _Walker:
         return at
 
     def line(self, at: int) -> int:
-        return self.text.count("\n", 0, at) + 1
+        return bisect.bisect_left(self.newlines, at) + 1
 
     def value(self, path: str, at: int) -> int:
         at = self.skip(at)
