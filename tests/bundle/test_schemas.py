@@ -98,6 +98,8 @@ def _validate(kind: str, document: Any) -> list[str]:
 
 def test_there_is_a_schema_for_every_document_kind():
     kinds = {name.removesuffix(".json") for name in fmt.ACCOUNT_FILES}
+    kinds |= {"manifest", "signatures", "organization", "aws-managed-policies", "tests"}
+    kinds |= {"services", "validation"}
     kinds |= {"manifest", "signatures", "organization", "aws-managed-policies", "tests", "http-routes"}
     assert {path.name.removesuffix(".schema.json") for path in SCHEMAS.glob("*.schema.json")} == kinds
 

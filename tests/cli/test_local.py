@@ -94,8 +94,8 @@ class _Result:
 def fake_commands(monkeypatch):
     calls: list[tuple] = []
     module = types.ModuleType("iamgate.bundle.commands")
-    module.validate_command = lambda path: calls.append(("validate", path)) or _Result("ok", 0)
-    module.test_command = lambda path, output="text": (
+    module.validate_command = lambda path, output="text": calls.append(("validate", path)) or _Result("ok", 0)
+    module.test_command = lambda path, output="text", **kw: (
         calls.append(("test", path, output)) or _Result("<xml/>", 1)
     )
     module.build_command = lambda source, output, **kw: (

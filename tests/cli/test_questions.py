@@ -131,3 +131,22 @@ def test_status_json_is_machine_readable(address, capsys):
 def test_rollback_on_a_sidecar_without_admin_is_refused(address, capsys):
     code, _, err = _run(capsys, "rollback", "--address", address)
     assert code == EXIT_USAGE and "PERMISSION_DENIED" in err
+
+
+def test_check_hints_when_the_action_is_not_in_the_catalogue(address, capsys):
+    _, out, _ = _run(capsys, "check", "sarah-developer", "ec2:StopInstance", INSTANCE, "--address", address)
+    assert "hint: 'ec2:StopInstance' is not an action of Amazon EC2; did you mean 'ec2:StopInstances'?" in out
+
+
+def test_check_json_carries_the_hint(address, capsys):
+    _, out, _ = _run(
+        capsys, "check", "sarah-developer", "ec2:StopInstance", INSTANCE, "-a", address, "-o", "json"
+    )
+    assert json.loads(out)["hints"] == [
+        "'ec2:StopInstance' is not an action of Amazon EC2; did you mean 'ec2:StopInstances'?"
+    ]
+
+
+def test_check_gives_no_hint_for_a_known_action(address, capsys):
+    _, out, _ = _run(capsys, "check", "sarah-developer", "ec2:StopInstances", INSTANCE, "--address", address)
+    assert "hint:" not in out

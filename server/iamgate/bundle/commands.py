@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +18,20 @@ from typing import Any
 from iamgate.bundle import format as fmt
 from iamgate.bundle.archive import archive_bytes, write_atomically
 from iamgate.bundle.compiler import build_snapshot
+from iamgate.bundle.coverage import coverage_json, measure_coverage, render_coverage
 from iamgate.bundle.errors import BundleError, BundleProblem, BundleVerificationError
+from iamgate.bundle.findings_report import FINDING_OUTPUTS, ordered, render_sarif
+from iamgate.bundle.findings_report import render_json as render_findings_json
+from iamgate.bundle.findings_report import render_text as render_findings_text
 from iamgate.bundle.loader import DETAILS, BundleFiles, load_files
 from iamgate.bundle.model import Bundle, Organization
 from iamgate.bundle.reader import read_organization
 from iamgate.bundle.signing import Verifier, load_signer, signatures_document
-from iamgate.bundle.testing import render_json, render_junit, render_text, run_tests
+from iamgate.bundle.testing import render_junit, render_text, report_json, run_tests
 from iamgate.bundle.verify import check_bundle, parse_manifest
+from iamgate.catalogue import aws_catalogue
 from iamgate.errors import IamgateError
+from iamgate.policy.errors import Severity
 from iamgate.policy.json_text import JsonTextError, load_strict
 
 OUTPUTS = ("text", "json", "junit")
@@ -190,8 +197,18 @@ def inspect_command(path: str | os.PathLike[str], *, verifier: Verifier | None =
     return CommandResult("\n".join(lines) + "\n", 1 if result.errors else 0)
 
 
-def validate_command(path: str | os.PathLike[str], *, verifier: Verifier | None = None) -> CommandResult:
-    """Every problem of the bundle with its file and JSON path; exit code 1 if any is an error."""
+def validate_command(
+    path: str | os.PathLike[str], *, verifier: Verifier | None = None, output: str = "text"
+) -> CommandResult:
+    """Every problem of the bundle with its file and JSON path; exit code 1 if any is an error.
+
+    ``output`` is ``text``, ``json`` or ``sarif`` (findings_report); problems that stop the check
+    before the documents are read (no such path, a refused signature) are always text.
+    """
+    if output not in FINDING_OUTPUTS:
+        return CommandResult(
+            f"error: unknown output {output!r}: use one of {', '.join(FINDING_OUTPUTS)}\n", 2
+        )
     try:
         files = load_files(path)
     except BundleError as error:
@@ -203,28 +220,54 @@ def validate_command(path: str | os.PathLike[str], *, verifier: Verifier | None 
             f"error   {error} [{error.reason}]\n{path}: invalid (refused before parsing)\n", 1
         )
     result = read_organization(files)
+    catalogue = aws_catalogue().version
+    if not result.errors:
+        try:
+            snapshot = build_snapshot(
+                Bundle(checked.manifest, result.organization, str(path), checked.signature)
+            )
+        except IamgateError as error:
+            return CommandResult(f"error   {path}: cannot compile the bundle: {error}\n{path}: invalid\n", 1)
+    exit_code = 1 if result.errors else 0
+    if output == "sarif":
+        text = render_sarif(
+            result.problems, version=_iamgate_version(), catalogue=catalogue, files=files.files
+        )
+        return CommandResult(text, exit_code)
+    if output == "json":
+        summary = {"source": str(path), "valid": not result.errors, "catalogue": catalogue}
+        summary.update(_severity_counts(result.problems))
+        return CommandResult(render_findings_json(result.problems, summary), exit_code)
     if result.errors:
         return CommandResult(_problem_text(str(path), result.problems, "invalid"), 1)
-    try:
-        snapshot = build_snapshot(Bundle(checked.manifest, result.organization, str(path), checked.signature))
-    except IamgateError as error:
-        return CommandResult(f"error   {path}: cannot compile the bundle: {error}\n{path}: invalid\n", 1)
     counts = snapshot.counts
-    summary = (
+    summary_line = (
         f"{path}: valid: bundle {checked.manifest.name} revision {checked.manifest.revision}; "
         f"{counts.principals} principals, {counts.policies} policies, {counts.statements} statements, "
         f"{counts.tests} tests; {len(result.warnings)} warning(s)"
     )
-    warnings = [f"warning {problem}" for problem in result.warnings]
-    return CommandResult("\n".join([*warnings, summary]) + "\n", 0)
+    return CommandResult(render_findings_text(result.warnings, summary_line), 0)
 
 
 def test_command(
-    path: str | os.PathLike[str], *, output: str = "text", verifier: Verifier | None = None
+    path: str | os.PathLike[str],
+    *,
+    output: str = "text",
+    verifier: Verifier | None = None,
+    run: str | None = None,
+    coverage: bool = False,
 ) -> CommandResult:
-    """Run the bundle's policy tests; exit code 1 if any fails (or the bundle cannot be loaded)."""
+    """Run the bundle's policy tests; exit code 1 if any fails (or the bundle cannot be loaded).
+
+    ``run`` selects the tests whose name matches a regular expression (as ``go test -run``);
+    ``coverage`` adds the statements no selected test matched.
+    """
     if output not in OUTPUTS:
         return CommandResult(f"error: unknown output {output!r}: use one of {', '.join(OUTPUTS)}\n", 2)
+    try:
+        selector = re.compile(run) if run is not None else None
+    except re.error as error:
+        return CommandResult(f"error: --run {run!r} is not a regular expression: {error}\n", 2)
     try:
         files = load_files(path)
     except BundleError as error:
@@ -240,9 +283,23 @@ def test_command(
         snapshot = build_snapshot(Bundle(checked.manifest, result.organization, str(path), checked.signature))
     except IamgateError as error:
         return CommandResult(f"error: {path}: cannot compile the bundle: {error}\n", 1)
-    report = run_tests(snapshot)
-    renderer = {"text": render_text, "json": render_json, "junit": render_junit}[output]
-    return CommandResult(renderer(report), 0 if report.ok else 1)
+    tests = snapshot.tests
+    if selector is not None:
+        tests = tuple(test for test in tests if selector.search(test.name))
+        if not tests:
+            return CommandResult(f"error: --run {run!r} selects none of the {len(snapshot.tests)} tests\n", 1)
+    report = run_tests(snapshot, tests)
+    measured = measure_coverage(snapshot, tests) if coverage else None
+    if output == "json":
+        data = report_json(report)
+        if measured is not None:
+            data["coverage"] = coverage_json(measured)
+        return CommandResult(json.dumps(data, indent=2) + "\n", 0 if report.ok else 1)
+    renderer = {"text": render_text, "junit": render_junit}[output]
+    text = renderer(report)
+    if measured is not None and output == "text":
+        text += "\n" + render_coverage(measured)
+    return CommandResult(text, 0 if report.ok else 1)
 
 
 test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -284,9 +341,21 @@ def _counts_line(organization: Organization) -> str:
     )
 
 
+def _iamgate_version() -> str:
+    import iamgate
+
+    return iamgate.__version__
+
+
+def _severity_counts(problems: tuple[BundleProblem, ...]) -> dict[str, int]:
+    return {f"{severity.value}s": sum(1 for p in problems if p.severity is severity) for severity in Severity}
+
+
 def _problem_text(source: str, problems: tuple[BundleProblem, ...], verdict: str) -> str:
     errors = [problem for problem in problems if problem.is_error]
     warnings = [problem for problem in problems if not problem.is_error]
-    lines = [f"error   {problem}" for problem in errors] + [f"warning {problem}" for problem in warnings]
+    lines = [f"error   {problem}" for problem in errors] + [
+        f"{problem.severity.value:<7} {problem} [{problem.code}]" for problem in ordered(warnings)
+    ]
     lines.append(f"{source}: {verdict}: {len(errors)} error(s), {len(warnings)} warning(s)")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from iamgate.bundle.jsonread import FileReport, describe
 from iamgate.engine.result import PolicyKind
 from iamgate.policy import PolicyParseError, parse_policy
 from iamgate.policy.errors import Severity
+from iamgate.policy.findings import catalogue_findings
 from iamgate.policy.json_text import JsonTextError, load_strict
 from iamgate.policy.model import PolicyDocument
 
@@ -54,7 +55,10 @@ def read_document(report: FileReport, value: Any, path: str, kind: PolicyKind) -
     for problem in document.warnings:
         if kind is PolicyKind.SCP and problem.code == "allow-all":
             continue  # FullAWSAccess is how an SCP says "no restriction here"
-        _record(report, path, problem.path, problem.message, Severity.WARNING, problem.code)
+        _record(report, path, problem.path, problem.message, problem.severity, problem.code)
+    if report.checks is not None:
+        for problem in catalogue_findings(document, report.checks):
+            _record(report, path, problem.path, problem.message, problem.severity, problem.code)
     ok = True
     for statement in document.statements:
         has_principal = statement.principal is not None or statement.not_principal is not None
@@ -78,10 +82,7 @@ def read_document(report: FileReport, value: Any, path: str, kind: PolicyKind) -
 
 def _record(report: FileReport, root: str, sub: str, message: str, severity: Severity, code: str) -> None:
     where = f"{root}.{sub}" if sub and not sub.startswith("[") else f"{root}{sub}"
-    if severity is Severity.ERROR:
-        report.error(where, message, code or "policy")
-    else:
-        report.warning(where, message, code or "policy")
+    report.problem(where, message, severity, code or "policy")
 
 
 def _article(phrase: str) -> str:

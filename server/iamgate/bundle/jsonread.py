@@ -12,6 +12,7 @@ from typing import Any
 
 from iamgate.bundle.errors import BundleProblem
 from iamgate.policy.errors import Severity
+from iamgate.policy.findings import CatalogueChecks
 from iamgate.policy.json_text import DEFAULT_MAX_DEPTH, JsonTextError, load_strict
 
 MISSING: Any = object()
@@ -21,9 +22,14 @@ MISSING: Any = object()
 class FileReport:
     """Collects the problems of one file into a shared list (owned by one read, never global)."""
 
-    def __init__(self, file: str, sink: list[BundleProblem]) -> None:
+    def __init__(self, file: str, sink: list[BundleProblem], checks: CatalogueChecks | None = None) -> None:
         self.file = file
         self._sink = sink
+        self.checks = checks
+        """What policy documents of this file are checked against (the catalogue), if anything."""
+
+    def problem(self, path: str, message: str, severity: Severity, code: str) -> None:
+        self._sink.append(BundleProblem(self.file, path, message, severity, code))
 
     def error(self, path: str, message: str, code: str = "invalid") -> None:
         self._sink.append(BundleProblem(self.file, path, message, Severity.ERROR, code))
@@ -122,13 +128,29 @@ def check_keys(
     known: Collection[str],
     *,
     strict: bool = True,
+    errors: bool = False,
 ) -> None:
-    """Warn about keys a reader does not know (likely typos); ``strict=False`` ignores them."""
+    """Warn about keys a reader does not know (likely typos); ``strict=False`` ignores them.
+
+    ``errors`` makes them errors, for files whose every field changes a verdict (tests, services).
+    """
     if not strict:
         return
     for key in obj:
         if key not in known:
-            report.warning(key_path(path, key), "unknown field (ignored)", "unknown-field")
+            if errors:
+                hint = _closest(key, known)
+                more = f"; did you mean {hint!r}?" if hint else f"; known: {', '.join(sorted(known))}"
+                report.error(key_path(path, key), f"unknown field{more}", "unknown-field")
+            else:
+                report.warning(key_path(path, key), "unknown field (ignored)", "unknown-field")
+
+
+def _closest(key: str, known: Collection[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def describe(value: Any) -> str:

@@ -183,6 +183,8 @@ class PolicyTest:
     session_policy: str | None = None
     now: datetime | None = None
     session_tags: tuple[tuple[str, str], ...] = ()
+    principal_unknown: bool = False
+    """The test deliberately names a principal outside the bundle (else an unknown one is an error)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,10 +41,14 @@ from iamgate.bundle.model import (
     User,
 )
 from iamgate.bundle.orgfile import read_organization_file
+from iamgate.bundle.servicefile import SERVICES, VALIDATION, read_services, read_validation_policy
 from iamgate.bundle.shapes import AWS_MANAGED_PREFIX, EntityReader
+from iamgate.bundle.testcheck import lying_test_problems
 from iamgate.bundle.testfile import read_tests
 from iamgate.bundle.validate import validate_organization
+from iamgate.catalogue import Catalogue, aws_catalogue
 from iamgate.engine.result import PolicyKind
+from iamgate.policy.findings import CatalogueChecks
 
 DETAILS_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
@@ -81,16 +85,23 @@ class _Parts:
     """Managed policies declared with a broken document: references to them are not errors too."""
 
 
-def read_organization(files: BundleFiles) -> ReadResult:
-    """Read every document of the bundle; all problems are returned, none is raised."""
+def read_organization(files: BundleFiles, *, catalogue: Catalogue | None = None) -> ReadResult:
+    """Read every document of the bundle; all problems are returned, none is raised.
+
+    Policies are checked against ``catalogue`` (default: AWS's reference, ``iamgate.catalogue``)
+    with the bundle's own services and severity policy (``services.json``, ``validation.json``)
+    read first.
+    """
     problems: list[BundleProblem] = []
     parts = _Parts()
+    checks = _catalogue_checks(files, problems, catalogue if catalogue is not None else aws_catalogue())
     if files.kind == DETAILS:
         for path, data in files.files.items():
-            _read_details(FileReport(path, problems), data, None, parts)
+            _read_details(FileReport(path, problems, checks), data, None, parts)
     else:
         for path in sorted(files.files):
-            _read_file(path, files.files[path], problems, parts)
+            if path not in (SERVICES, VALIDATION):
+                _read_file(path, files.files[path], problems, parts, checks)
     organization = Organization(
         accounts=tuple(sorted(parts.accounts.values(), key=lambda account: account.id)),
         users=tuple(parts.users),
@@ -104,11 +115,37 @@ def read_organization(files: BundleFiles) -> ReadResult:
         http_routes=parts.http_routes,
     )
     problems.extend(validate_organization(organization, unreadable_policies=parts.unreadable_policies))
+    problems.extend(lying_test_problems(organization, checks.catalogue))
     return ReadResult(organization, tuple(problems))
 
 
-def _read_file(path: str, data: bytes, problems: list[BundleProblem], parts: _Parts) -> None:
-    report = FileReport(path, problems)
+def _catalogue_checks(
+    files: BundleFiles, problems: list[BundleProblem], catalogue: Catalogue
+) -> CatalogueChecks:
+    if files.kind == DETAILS:
+        return CatalogueChecks(catalogue)
+    strict, severities = False, {}
+    if VALIDATION in files.files:
+        report = FileReport(VALIDATION, problems)
+        document = load_json(report, files.files[VALIDATION])
+        if document is not MISSING:
+            strict, severities = read_validation_policy(report, document)
+    if SERVICES in files.files:
+        report = FileReport(SERVICES, problems)
+        document = load_json(report, files.files[SERVICES])
+        if document is not MISSING:
+            catalogue = catalogue.with_services(read_services(report, document))
+    return CatalogueChecks(catalogue, strict, severities)
+
+
+def _read_file(
+    path: str,
+    data: bytes,
+    problems: list[BundleProblem],
+    parts: _Parts,
+    checks: CatalogueChecks | None = None,
+) -> None:
+    report = FileReport(path, problems, checks)
     if path in fmt.UNHASHED:
         return
     if path == fmt.ORGANIZATION:

@@ -53,6 +53,7 @@ TEST_KEYS = frozenset(
         "sessionTags",
         "now",
         "expected",
+        "principalUnknown",
     }
 )
 _DECISIONS = {decision.value.lower(): decision for decision in Decision}
@@ -62,7 +63,7 @@ def read_tests(report: FileReport, document: Any) -> list[PolicyTest]:
     obj = expect_object(report, document, "")
     if obj is None:
         return []
-    check_keys(report, obj, "", {"tests", "description"})
+    check_keys(report, obj, "", {"tests", "description"}, errors=True)
     tests = []
     for index, value in enumerate(get_list(report, obj, "tests", "", required=True)):
         test = read_test(report, value, item_path("tests", index))
@@ -75,7 +76,7 @@ def read_test(report: FileReport, value: Any, path: str) -> PolicyTest | None:
     obj = expect_object(report, value, path)
     if obj is None:
         return None
-    check_keys(report, obj, path, TEST_KEYS)
+    check_keys(report, obj, path, TEST_KEYS, errors=True)  # a typo'd field would silently test less
     name = get_str(report, obj, "name", path, required=True)
     principal = get_str(report, obj, "principal", path, required=True)
     action = get_str(report, obj, "action", path, required=True)
@@ -94,6 +95,12 @@ def read_test(report: FileReport, value: Any, path: str) -> PolicyTest | None:
             report.error(kp(path, "sessionPolicy"), reason)
             return None
         session_policy = json.dumps(decoded)
+    principal_unknown = obj.get("principalUnknown", False)
+    if not isinstance(principal_unknown, bool):
+        report.error(
+            kp(path, "principalUnknown"), f"expected true or false, got {describe(principal_unknown)}"
+        )
+        principal_unknown = False
     now = _now(report, obj.get("now"), kp(path, "now"))
     session_tags = _session_tags(report, obj.get("sessionTags"), kp(path, "sessionTags"))
     if (
@@ -114,6 +121,7 @@ def read_test(report: FileReport, value: Any, path: str) -> PolicyTest | None:
         session_policy=session_policy,
         now=now or None,
         session_tags=session_tags,
+        principal_unknown=principal_unknown,
     )
 
 

@@ -8,6 +8,7 @@ Reports render as a text table, JSON, or JUnit XML for CI systems.
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -80,12 +81,28 @@ def _run_one(snapshot: Snapshot, test: PolicyTest) -> TestResult:
     except EngineError as error:
         return TestResult(test, None, None, time.perf_counter() - started, error=str(error))
     seconds = time.perf_counter() - started
+    if outcome.principal_known is test.principal_unknown:
+        # An unknown principal is implicitly denied whatever the policies say: such a test cannot
+        # fail, so it must say that it means it ("principalUnknown": true), and then mean it.
+        return TestResult(test, None, None, seconds, error=_principal_error(snapshot, test, outcome))
     decision = outcome.evaluation.decision
     if decision is test.expected:
         return TestResult(test, decision, outcome, seconds)
     explained = snapshot.authorize(query, explain=True, now=test.now)
     tree = explanation_tree(explained.evaluation) if explained.principal_known else ""
     return TestResult(test, decision, outcome, seconds, explanation=tree)
+
+
+def _principal_error(snapshot: Snapshot, test: PolicyTest, outcome: AccessOutcome) -> str:
+    principal = test.principal
+    if test.principal_unknown:
+        return f"the test says principalUnknown, but {principal!r} is a principal of the bundle"
+    reason = outcome.message.partition(" because ")[2].rpartition(" (revision")[0] or outcome.message
+    if "did you mean" not in reason and not principal.startswith("arn:"):
+        close = difflib.get_close_matches(principal, sorted(snapshot.by_name), n=1, cutoff=0.7)
+        if close:
+            reason += f" (did you mean {close[0]!r}?)"
+    return reason + '; a test of a principal outside the bundle says "principalUnknown": true'
 
 
 def _failure_lines(result: TestResult) -> list[str]:

@@ -9,8 +9,12 @@ from iamgate.errors import IamgateError
 
 
 class Severity(StrEnum):
+    """Access Analyzer's four levels. Only ``ERROR`` refuses a document or a bundle."""
+
     ERROR = "error"
+    SECURITY_WARNING = "security-warning"
     WARNING = "warning"
+    SUGGESTION = "suggestion"
 
 
 @dataclass(frozen=True, slots=True)

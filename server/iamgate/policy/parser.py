@@ -213,8 +213,18 @@ class _Parser:
         actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
         for name, values in (("Action", actions), ("NotAction", not_actions)):
             for position, action in enumerate(values or ()):
+                where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
+                if action != "*" and _ACTION.fullmatch("".join(action.split())) and action.strip():
+                    if action != "".join(action.split()):
+                        # AWS accepted published managed policies with "lambda:ListFunctions ": such
+                        # an entry matches no request (engine.compiled), the rest of the policy stands.
+                        self.warn(
+                            where,
+                            f"{json.dumps(action)} has whitespace in it: it matches no action",
+                            "action-whitespace",
+                        )
+                    continue
                 if action != "*" and not _ACTION.fullmatch(action):
-                    where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
                     self.error(
                         where,
                         f"{json.dumps(action)} is not an action: expected SERVICE:ACTION, e.g. s3:GetObject",

@@ -29,6 +29,7 @@ import grpc
 
 import iamgate
 from iamgate.bundle.activation import NoActiveBundleError
+from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.result import Decision
 from iamgate.engine.simulate import SimulationInputError, SimulationLimitError, SimulationStopped, simulate
@@ -314,6 +315,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             clock.check("after the evaluation")
             traces = outcome.evaluation.trace or ()
             limits.check_explain_statements(traces, self._config)
+            response.hints.extend(_action_hints(request.action))
             answer = pb.ExplainResponse(result=response, policies=convert.policy_traces(traces))
             limits.check_explain_bytes(answer.ByteSize(), self._config)
             clock.check("after building the explanation")
@@ -374,6 +376,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 self._config.worker_count,
                 os.getpid(),
             )
+            response.catalogue_version = aws_catalogue().version
         except Exception as error:
             self._internal(context, "GetStatus", error)
         self._metrics.count_request("GetStatus")
@@ -454,3 +457,9 @@ def _snake_path(path: str) -> str:
         if path.startswith(aws):
             return proto + path[len(aws) :]
     return path
+
+
+def _action_hints(action: str) -> list[str]:
+    """What the service catalogue says about an action that does not exist (Explain only)."""
+    hint = aws_catalogue().action_hint(action)
+    return [hint] if hint else []

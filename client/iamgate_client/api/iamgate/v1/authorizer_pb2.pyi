@@ -152,7 +152,7 @@ class StatementRef(_message.Message):
     def __init__(self, policy_id: _Optional[str] = ..., policy_type: _Optional[_Union[PolicyType, str]] = ..., sid: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
 
 class AuthorizeResponse(_message.Message):
-    __slots__ = ("decision", "revision", "decision_id", "determining_statements", "message", "filled_context_keys", "missing_context_keys", "principal_arn", "request_id", "denied_by")
+    __slots__ = ("decision", "revision", "decision_id", "determining_statements", "message", "filled_context_keys", "missing_context_keys", "principal_arn", "request_id", "denied_by", "hints")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +163,7 @@ class AuthorizeResponse(_message.Message):
     PRINCIPAL_ARN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DENIED_BY_FIELD_NUMBER: _ClassVar[int]
+    HINTS_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     revision: str
     decision_id: str
@@ -173,7 +174,8 @@ class AuthorizeResponse(_message.Message):
     principal_arn: str
     request_id: str
     denied_by: PolicyType
-    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., revision: _Optional[str] = ..., decision_id: _Optional[str] = ..., determining_statements: _Optional[_Iterable[_Union[StatementRef, _Mapping]]] = ..., message: _Optional[str] = ..., filled_context_keys: _Optional[_Iterable[str]] = ..., missing_context_keys: _Optional[_Iterable[str]] = ..., principal_arn: _Optional[str] = ..., request_id: _Optional[str] = ..., denied_by: _Optional[_Union[PolicyType, str]] = ...) -> None: ...
+    hints: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., revision: _Optional[str] = ..., decision_id: _Optional[str] = ..., determining_statements: _Optional[_Iterable[_Union[StatementRef, _Mapping]]] = ..., message: _Optional[str] = ..., filled_context_keys: _Optional[_Iterable[str]] = ..., missing_context_keys: _Optional[_Iterable[str]] = ..., principal_arn: _Optional[str] = ..., request_id: _Optional[str] = ..., denied_by: _Optional[_Union[PolicyType, str]] = ..., hints: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AuthorizeBatchRequest(_message.Message):
     __slots__ = ("requests",)
@@ -438,7 +440,7 @@ class ShadowStats(_message.Message):
     def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys", "worker")
+    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys", "worker", "catalogue_version")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_REVISION_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -453,6 +455,7 @@ class GetStatusResponse(_message.Message):
     PERSIST_ERROR_FIELD_NUMBER: _ClassVar[int]
     TRUSTED_CONTEXT_KEYS_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
     active: BundleInfo
     previous_revision: str
     last_error: LoadError
@@ -467,7 +470,8 @@ class GetStatusResponse(_message.Message):
     persist_error: str
     trusted_context_keys: _containers.RepeatedScalarFieldContainer[str]
     worker: WorkerInfo
-    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ..., worker: _Optional[_Union[WorkerInfo, _Mapping]] = ...) -> None: ...
+    catalogue_version: str
+    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ..., worker: _Optional[_Union[WorkerInfo, _Mapping]] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
     __slots__ = ("index", "count", "pid")
