@@ -8,6 +8,8 @@ import shutil
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,7 +18,15 @@ from iamgate.bundle.activation import BundleManager
 from iamgate.bundle.archive import archive_bytes
 from iamgate.bundle.errors import BundleError
 from iamgate.bundle.loader import ARCHIVE, DETAILS, load_files
-from iamgate.bundle.sources import Backoff, BundleSourceError, HttpSource, LocalSource, Poller, open_source
+from iamgate.bundle.sources import (
+    Backoff,
+    BundleSourceError,
+    HttpSource,
+    LocalSource,
+    Poller,
+    _HttpOnlyRedirects,
+    open_source,
+)
 
 from .helpers import DETAILS_FIXTURE
 
@@ -273,3 +283,19 @@ def test_closing_an_http_source_cuts_a_download_in_progress_short():
         with pytest.raises(BundleSourceError, match="cut short"):
             source.poll()
         assert time.monotonic() - started < 5
+
+
+def test_a_redirect_from_https_down_to_http_is_refused():
+    request = urllib.request.Request("https://bundles.example/bundle.tar.gz")
+    with pytest.raises(urllib.error.HTTPError, match="refusing to follow a redirect"):
+        _HttpOnlyRedirects().redirect_request(
+            request, None, 302, "Found", {}, "http://bundles.example/bundle.tar.gz"
+        )
+
+
+def test_a_redirect_from_https_to_https_is_followed():
+    request = urllib.request.Request("https://bundles.example/bundle.tar.gz")
+    followed = _HttpOnlyRedirects().redirect_request(
+        request, None, 302, "Found", {}, "https://mirror.example/bundle.tar.gz"
+    )
+    assert followed.full_url == "https://mirror.example/bundle.tar.gz"

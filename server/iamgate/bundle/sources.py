@@ -288,10 +288,17 @@ class HttpSource:
 
 
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http(s): a bundle URL must not be bounced to ftp:// or elsewhere."""
+    """Follow redirects only to http(s), and never from https down to http.
+
+    A bundle URL must not be bounced to ftp:// or elsewhere, nor lose the transport security it
+    was configured with: an https source redirected to http would let anyone on the path serve
+    (or read) the bundle.
+    """
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if urlsplit(newurl).scheme not in ("http", "https"):
+        scheme = urlsplit(newurl).scheme.lower()
+        downgrade = urlsplit(req.full_url).scheme.lower() == "https" and scheme != "https"
+        if scheme not in ("http", "https") or downgrade:
             raise urllib.error.HTTPError(
                 redact(newurl), code, f"refusing to follow a redirect to {redact(newurl)}", headers, fp
             )
