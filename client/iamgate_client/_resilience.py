@@ -143,6 +143,9 @@ def resolve_address(address: str | None) -> str:
         raise ConfigurationError(f"{where}: {chosen!r} contains whitespace")
     if chosen.startswith("unix:") and not chosen[len("unix:") :].lstrip("/"):
         raise ConfigurationError(f"{where}: {chosen!r} names no socket path")
+    if ":" not in chosen or chosen.endswith(("]", ":")):
+        # gRPC would quietly dial port 443 for a bare host: never guess the sidecar's port.
+        raise ConfigurationError(f"{where}: {chosen!r} has no port; give HOST:PORT, e.g. 127.0.0.1:50051")
     return chosen
 
 

@@ -300,3 +300,15 @@ def test_a_context_value_the_wire_cannot_carry_is_an_invalid_request(address):
 def test_a_non_string_principal_is_an_invalid_request(address):
     with sdk.Client(address) as client, pytest.raises(sdk.InvalidRequestError):
         client.authorize(None, "s3:GetObject", "*")
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "localhost", "[::1]", "127.0.0.1:"])
+def test_an_address_without_a_port_is_refused_rather_than_dialled_on_443(address):
+    with pytest.raises(sdk.ConfigurationError, match="has no port"):
+        sdk.Client(address)
+
+
+def test_an_iamgate_address_without_a_port_is_refused(monkeypatch):
+    monkeypatch.setenv("IAMGATE_ADDRESS", "sidecar.local")
+    with pytest.raises(sdk.ConfigurationError, match=r"\$IAMGATE_ADDRESS: 'sidecar.local' has no port"):
+        sdk.Client()
