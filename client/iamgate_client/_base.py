@@ -267,7 +267,7 @@ def explanation(response: pb.ExplainResponse) -> Explanation:
         )
         for p in response.policies
     )
-    return Explanation(decision=decision(response.result), policies=policies)
+    return Explanation(decision=decision(response.result), policies=policies, trace_id=response.trace_id)
 
 
 def evaluation_results(response: pb.SimulateResponse) -> list[EvaluationResult]:

@@ -171,6 +171,8 @@ class Explanation:
 
     decision: Decision
     policies: tuple[PolicyTrace, ...] = ()
+    trace_id: str = ""
+    """The W3C trace id of the call's ``traceparent`` metadata, as the decision log records it."""
 
     @property
     def allowed(self) -> bool:

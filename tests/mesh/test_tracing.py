@@ -8,6 +8,7 @@ import grpc
 import pytest
 from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
 
+import iamgate_client as sdk
 from iamgate.service import ServiceConfig, start_sidecar
 from iamgate.service.bundles import default_source
 from iamgate.service.tracing import trace_id
@@ -66,6 +67,31 @@ def test_authorize_and_explain_log_the_trace_id_of_their_traceparent(tmp_path):
         ("Authorize", None),
         ("Explain", TRACE),
     ]
+
+
+def test_explain_answers_with_the_trace_id_of_its_traceparent():
+    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None), default_source())
+    question = pb.ExplainRequest(principal="lisa-finance", action="ec2:RunInstances", resource="*")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{sidecar.port}") as channel:
+            stub = pb_grpc.AuthorizerStub(channel)
+            traced = stub.Explain(question, metadata=[("traceparent", TRACEPARENT)], timeout=5)
+            untraced = stub.Explain(question, timeout=5)
+    finally:
+        sidecar.stop(0)
+    assert (traced.trace_id, untraced.trace_id) == (TRACE, "")
+
+
+def test_the_sdk_explanation_carries_the_trace_id():
+    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None), default_source())
+    try:
+        with sdk.Client(f"127.0.0.1:{sidecar.port}", timeout=5) as client:
+            explanation = client.explain(
+                "lisa-finance", "ec2:RunInstances", "*", metadata=[("traceparent", TRACEPARENT)]
+            )
+    finally:
+        sidecar.stop(0)
+    assert explanation.trace_id == TRACE
 
 
 def test_check_logs_the_trace_id_of_envoys_traceparent_header(tmp_path):

@@ -316,7 +316,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             traces = outcome.evaluation.trace or ()
             limits.check_explain_statements(traces, self._config)
             response.hints.extend(_action_hints(request.action))
-            answer = pb.ExplainResponse(result=response, policies=convert.policy_traces(traces))
+            answer = pb.ExplainResponse(
+                result=response, policies=convert.policy_traces(traces), trace_id=trace
+            )
             limits.check_explain_bytes(answer.ByteSize(), self._config)
             clock.check("after building the explanation")
         except NoActiveBundleError:

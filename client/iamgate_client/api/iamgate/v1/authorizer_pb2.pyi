@@ -298,12 +298,14 @@ class PolicyTrace(_message.Message):
     def __init__(self, policy_id: _Optional[str] = ..., policy_type: _Optional[_Union[PolicyType, str]] = ..., statements: _Optional[_Iterable[_Union[StatementTrace, _Mapping]]] = ..., scp_level: _Optional[int] = ...) -> None: ...
 
 class ExplainResponse(_message.Message):
-    __slots__ = ("result", "policies")
+    __slots__ = ("result", "policies", "trace_id")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     POLICIES_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     result: AuthorizeResponse
     policies: _containers.RepeatedCompositeFieldContainer[PolicyTrace]
-    def __init__(self, result: _Optional[_Union[AuthorizeResponse, _Mapping]] = ..., policies: _Optional[_Iterable[_Union[PolicyTrace, _Mapping]]] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, result: _Optional[_Union[AuthorizeResponse, _Mapping]] = ..., policies: _Optional[_Iterable[_Union[PolicyTrace, _Mapping]]] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class SimulateContextEntry(_message.Message):
     __slots__ = ("context_key_name", "context_key_values", "context_key_type")
