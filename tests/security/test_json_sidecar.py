@@ -50,6 +50,8 @@ def _rejected(client: sdk.Client):
 def _assert_old_revision_serves(sidecar, client: sdk.Client, revision: str) -> None:
     answer = client.authorize(*READ)
     assert (answer.outcome, answer.revision) == (sdk.Outcome.ALLOWED, revision)
+    # the rejection is counted by the event listener just after last_error is set: wait for it
+    wait_until(lambda: _sample(sidecar, "iamgate_bundle_activations_total", {"result": "rejected"}) >= 1)
     assert _sample(sidecar, "iamgate_bundle_activations_total", {"result": "rejected"}) == 1
 
 
