@@ -27,7 +27,7 @@ from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
 from iamgate.engine.identity import canonical_resource
-from iamgate.engine.result import Decision, Evaluation, StatementTrace
+from iamgate.engine.result import Decision, Evaluation, PolicyKind, StatementTrace
 
 DEFAULT_LIMIT = 20_000
 """Evaluations one question may cost (``--limit``)."""
@@ -134,9 +134,39 @@ def classify(
         for s in open_statements
         if s.effect == "Allow" and all(c.matched for c in s.conditions if c.request_values is not None)
     ]
-    if not hopeful:
+    if not hopeful or not _could_allow(
+        evaluation, hopeful, _cross_account(snapshot, outcome.principal_arn, resource)
+    ):
         return None
     return CONDITIONAL, tuple(str(s.ref) for s in hopeful), _describe(open_statements)
+
+
+def _cross_account(snapshot: Snapshot, principal_arn: str, resource: str) -> bool:
+    """Whether the resource's owner is known and is not the principal's account (both policies must allow)."""
+    owner = snapshot.resource_facts(resource).owner
+    pieces = principal_arn.split(":", 5)
+    return owner is not None and len(pieces) == 6 and pieces[4] != owner
+
+
+def _could_allow(evaluation: Evaluation, hopeful: list[StatementTrace], cross_account: bool) -> bool:
+    """Whether every layer that must allow has an Allow that applies or could (AWS's flow chart):
+    each SCP level, the boundary and session policy if present, identity or resource-based policy
+    (both across accounts)."""
+    could = {id(statement) for statement in hopeful}
+    levels: dict[int | None, bool] = {}
+    kinds: dict[PolicyKind, bool] = {}
+    for policy in evaluation.trace or ():
+        ok = any(s.effect == "Allow" and (s.applies or id(s) in could) for s in policy.statements)
+        if policy.kind is PolicyKind.SCP:
+            levels[policy.level] = levels.get(policy.level, False) or ok
+        else:
+            kinds[policy.kind] = kinds.get(policy.kind, False) or ok
+    if not all(levels.values()):
+        return False
+    if not all(kinds.get(kind, True) for kind in (PolicyKind.BOUNDARY, PolicyKind.SESSION)):
+        return False
+    identity, resource = kinds.get(PolicyKind.IDENTITY, False), kinds.get(PolicyKind.RESOURCE, False)
+    return (identity and resource) if cross_account else (identity or resource)
 
 
 def _statements(evaluation: Evaluation) -> Iterator[StatementTrace]:
@@ -250,7 +280,8 @@ def expand_actions(patterns: Iterable[str], catalogue: Catalogue, notes: list[st
         service = catalogue.service(prefix)
         if service is None:
             notes.append(
-                f"action pattern {pattern!r}: service {prefix!r} is not in the catalogue ({catalogue.version})"
+                f"action pattern {pattern!r}: service {prefix!r} is not in the catalogue "
+                f"({catalogue.version})"
             )
             continue
         matched = service.actions_matching(name)
