@@ -17,17 +17,18 @@ the row *conditional*: it is never reported as unconditionally allowed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import TRUST_ACTIONS, PrincipalEntry, Snapshot
+from iamgate.bundle.trust import owned_reason
 from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
 from iamgate.engine.identity import canonical_resource
-from iamgate.engine.result import Decision, Evaluation, PolicyKind, StatementTrace
+from iamgate.engine.result import ConditionTrace, Decision, Evaluation, PolicyKind, StatementTrace
 
 DEFAULT_LIMIT = 20_000
 """Evaluations one question may cost (``--limit``)."""
@@ -118,13 +119,27 @@ def classify(
     except EngineError:
         return None
     evaluation = outcome.evaluation
+    knowledge = snapshot.resource_facts(resource).knowledge
+
+    def caller_gives(condition: ConditionTrace) -> bool:
+        """A key the request lacked and a caller could give (never one the sidecar owns and lacks)."""
+        if condition.request_values is not None:
+            return False
+        lowered = condition.key.lower()
+        return owned_reason(lowered, condition.key, knowledge) is None or snapshot.trusted_keys.trusts(
+            lowered
+        )
+
+    def _open_conditions(statement: StatementTrace) -> bool:
+        return any(caller_gives(condition) for condition in statement.conditions)
+
     relevant = [s for s in _statements(evaluation) if _relevant(s)]
     open_statements = [s for s in relevant if _open_conditions(s)]
     if evaluation.allowed:
         determining = tuple(str(ref) for ref in evaluation.determining)
         if not open_statements:
             return ALLOWED, determining, ()
-        return CONDITIONAL, determining, _describe(open_statements)
+        return CONDITIONAL, determining, _describe(open_statements, caller_gives)
     if evaluation.decision is Decision.EXPLICIT_DENY and any(
         not _open_conditions(s) for s in relevant if s.effect == "Deny" and s.applies
     ):
@@ -132,13 +147,13 @@ def classify(
     hopeful = [
         s
         for s in open_statements
-        if s.effect == "Allow" and all(c.matched for c in s.conditions if c.request_values is not None)
+        if s.effect == "Allow" and all(c.matched for c in s.conditions if not caller_gives(c))
     ]
     if not hopeful or not _could_allow(
         evaluation, hopeful, _cross_account(snapshot, outcome.principal_arn, resource)
     ):
         return None
-    return CONDITIONAL, tuple(str(s.ref) for s in hopeful), _describe(open_statements)
+    return CONDITIONAL, tuple(str(s.ref) for s in hopeful), _describe(open_statements, caller_gives)
 
 
 def _cross_account(snapshot: Snapshot, principal_arn: str, resource: str) -> bool:
@@ -182,15 +197,13 @@ def _relevant(statement: StatementTrace) -> bool:
     )
 
 
-def _open_conditions(statement: StatementTrace) -> bool:
-    return any(condition.request_values is None for condition in statement.conditions)
-
-
-def _describe(statements: Iterable[StatementTrace]) -> tuple[str, ...]:
+def _describe(
+    statements: Iterable[StatementTrace], caller_gives: Callable[[ConditionTrace], bool]
+) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for statement in statements:
         for condition in statement.conditions:
-            if condition.request_values is None:
+            if caller_gives(condition):
                 values = ", ".join(condition.policy_values)
                 seen[
                     f"{statement.effect} {statement.ref}: {condition.operator} {condition.key} [{values}]"
