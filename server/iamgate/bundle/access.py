@@ -341,7 +341,8 @@ def _service_of(pattern: str) -> str | None:
     return pieces[2].lower() if len(pieces) == 6 else None
 
 
-def _fits(action: str, pattern: str) -> bool:
+def fits_service(action: str, pattern: str) -> bool:
+    """Whether the pattern can name a resource of the action's service (what-can asks only such pairs)."""
     service = _service_of(pattern)
     prefix = action.partition(":")[0].lower()
     if service is None:
@@ -421,7 +422,7 @@ def _enumerate(
     rows: list[AccessRow] = []
     for action in actions:
         for pattern, sample in samples.items():
-            if not _fits(action, pattern):
+            if not fits_service(action, pattern):
                 continue
             if budget.exhausted:
                 return rows, True
