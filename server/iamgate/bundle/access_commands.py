@@ -2,8 +2,8 @@
 
 Like ``iamgate.bundle.commands``, each returns a ``CommandResult`` and never raises for bad input.
 Exit codes: 0 answered (for ``bundle diff``: no access added), 1 ``bundle diff`` found added
-access (a CI gate) or a bundle cannot be used, 2 the command could not run (bad flag value, no
-such path, unknown principal).
+access (a CI gate) or a bundle cannot be read or compiled (no such path included), 2 the question
+cannot be asked (bad flag value, malformed action or resource, unknown principal).
 """
 
 from __future__ import annotations
