@@ -97,6 +97,12 @@ def test_bundle_diff_renders_for_machines_and_pull_requests(tmp_path, output):
         assert "| + added | s3 | `s3:PutObject` | `arn:aws:s3:::data/*` |" in text
 
 
+def test_a_partial_bundle_diff_fails_closed(tmp_path):
+    old, new = _bundle(tmp_path / "old", READ, PUT), _bundle(tmp_path / "new", READ)
+    code, text = _run("bundle", "diff", old, new, "--limit", "1", *NOW)
+    assert code == EXIT_FAILED and "partial answer: --limit 1 evaluations reached" in text
+
+
 def test_bundle_diff_of_the_embedded_bundle_with_itself_is_empty():
     code, text = _run("bundle", "diff", DEFAULT, DEFAULT, *NOW)
     assert code == EXIT_OK and "0 added, 0 widened, 0 removed, 0 narrowed" in text

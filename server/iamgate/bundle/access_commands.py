@@ -119,7 +119,8 @@ def diff_command(
     now: datetime | None = None,
     verifier: Verifier | None = None,
 ) -> CommandResult:
-    """The access each principal gains and loses from OLD to NEW; exit code 1 when any is gained."""
+    """The access each principal gains and loses from OLD to NEW; exit code 1 when any is gained
+    (or when ``limit`` cut the diff short: it then cannot show that none is)."""
     try:
         _check(output, DIFF_OUTPUTS, limit)
         old = _load(old_path, verifier)
@@ -129,7 +130,8 @@ def diff_command(
     diff = diff_access(old, new, aws_catalogue(), now=now, limit=limit)
     title = f"access changes {old.revision} -> {new.revision} (bundle {new.name})"
     text = {"text": _diff_text, "json": _diff_json, "markdown": _diff_markdown}[output](diff, title, limit)
-    return CommandResult(text, 1 if diff.adds_access else 0)
+    # Fail closed: a partial diff cannot show that no access was added.
+    return CommandResult(text, 1 if diff.adds_access or diff.truncated else 0)
 
 
 # -- rendering -----------------------------------------------------------------------------------
