@@ -41,6 +41,25 @@ def test_a_condition_on_a_caller_given_key_makes_the_row_conditional(tmp_path):
     assert any("IpAddress aws:SourceIp [10.0.0.0/8]" in condition for condition in row.conditions)
 
 
+def test_an_extra_conditional_allow_beside_an_unconditional_one_leaves_the_row_allowed(tmp_path):
+    extra = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": h.SOURCE_IP}
+    snapshot = _snapshot(tmp_path, h.users(alice_inline={"Version": "2012-10-17", "Statement": [extra]}))
+    (row,) = who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows
+    assert row.status == ALLOWED
+
+
+def test_a_deny_a_caller_given_key_could_trigger_makes_the_row_conditional(tmp_path):
+    deny = {
+        "Effect": "Deny",
+        "Action": "s3:*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    snapshot = _snapshot(tmp_path, h.users(alice_inline={"Version": "2012-10-17", "Statement": [deny]}))
+    (row,) = who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows
+    assert row.status == CONDITIONAL and "aws:SecureTransport" in row.conditions[0]
+
+
 def test_a_condition_on_a_principal_tag_the_bundle_knows_is_decided_not_left_open(tmp_path):
     snapshot = _snapshot(tmp_path, h.s3_read({"StringEquals": {"aws:PrincipalTag/team": "data"}}))
     assert who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows == ()

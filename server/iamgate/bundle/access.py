@@ -137,9 +137,12 @@ def classify(
     open_statements = [s for s in relevant if _open_conditions(s)]
     if evaluation.allowed:
         determining = tuple(str(ref) for ref in evaluation.determining)
-        if not open_statements:
+        # Only a Deny that a caller's key could make apply, or a determining Allow that holds only
+        # while a key is missing (``...IfExists``, negated operators), can take this allow away.
+        at_risk = [s for s in open_statements if s.effect == "Deny" or str(s.ref) in determining]
+        if not at_risk:
             return ALLOWED, determining, ()
-        return CONDITIONAL, determining, _describe(open_statements, caller_gives)
+        return CONDITIONAL, determining, _describe(at_risk, caller_gives)
     if evaluation.decision is Decision.EXPLICIT_DENY and any(
         not _open_conditions(s) for s in relevant if s.effect == "Deny" and s.applies
     ):
