@@ -60,6 +60,15 @@ def test_a_deny_a_caller_given_key_could_trigger_makes_the_row_conditional(tmp_p
     assert row.status == CONDITIONAL and "aws:SecureTransport" in row.conditions[0]
 
 
+def test_a_deny_that_holds_only_while_a_caller_key_is_missing_makes_the_denial_conditional(tmp_path):
+    mfa = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    deny = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": mfa}
+    snapshot = _snapshot(tmp_path, h.users(alice_inline={"Version": "2012-10-17", "Statement": [deny]}))
+    (row,) = who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows
+    assert row.status == CONDITIONAL
+    assert row.statements == ("identity:arn:aws:iam::123456789012:policy/S3Read#Read",)
+
+
 def test_a_condition_on_a_principal_tag_the_bundle_knows_is_decided_not_left_open(tmp_path):
     snapshot = _snapshot(tmp_path, h.s3_read({"StringEquals": {"aws:PrincipalTag/team": "data"}}))
     assert who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows == ()

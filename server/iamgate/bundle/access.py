@@ -152,11 +152,14 @@ def classify(
         for s in open_statements
         if s.effect == "Allow" and all(c.matched for c in s.conditions if not caller_gives(c))
     ]
-    if not hopeful or not _could_allow(
+    # Open Denies that apply now only because a key is missing (``BoolIfExists``) could lift too.
+    lifting = [s for s in open_statements if s.effect == "Deny" and s.applies]
+    if not (hopeful or lifting) or not _could_allow(
         evaluation, hopeful, _cross_account(snapshot, outcome.principal_arn, resource)
     ):
         return None
-    return CONDITIONAL, tuple(str(s.ref) for s in hopeful), _describe(open_statements, caller_gives)
+    allows = [s for s in relevant if s.effect == "Allow" and (s.applies or s in hopeful)]
+    return CONDITIONAL, tuple(str(s.ref) for s in allows), _describe(open_statements, caller_gives)
 
 
 def _cross_account(snapshot: Snapshot, principal_arn: str, resource: str) -> bool:
