@@ -29,6 +29,19 @@ def _bundle(root: Path, *statements: dict) -> str:
     return str(root)
 
 
+DOCS = {
+    "Services": [
+        {
+            "Name": "docs",
+            "Actions": [
+                {"Name": "GetDocument", "AccessLevel": "Read"},
+                {"Name": "GetHistory", "AccessLevel": "Read"},
+            ],
+        }
+    ]
+}
+
+
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
@@ -55,6 +68,14 @@ def test_who_can_refuses_a_wildcard_action_naming_the_field():
 def test_what_can_lists_actions_and_patterns_for_one_service(tmp_path):
     code, text = _run("what-can", "alice", _bundle(tmp_path, READ), "--service", "s3", *NOW)
     assert code == EXIT_OK and "s3:GetObject on arn:aws:s3:::data/*  [allowed]" in text
+
+
+def test_what_can_expands_wildcards_of_the_bundles_own_services(tmp_path):
+    root = _bundle(tmp_path, {"Effect": "Allow", "Action": "docs:Get*", "Resource": "*"})
+    (tmp_path / "services.json").write_text(json.dumps(DOCS))
+    code, text = _run("what-can", "alice", root, *NOW)
+    assert code == EXIT_OK
+    assert "docs:GetDocument on *  [allowed]" in text and "docs:GetHistory on *  [allowed]" in text
 
 
 def test_what_can_refuses_an_unknown_principal(tmp_path):

@@ -25,11 +25,15 @@ from iamgate.bundle.access import (
     who_can,
 )
 from iamgate.bundle.commands import CommandResult
+from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import BundleError
-from iamgate.bundle.load import load_snapshot
+from iamgate.bundle.jsonread import MISSING, FileReport, load_json
+from iamgate.bundle.load import open_bundle
+from iamgate.bundle.loader import BundleFiles, load_files
+from iamgate.bundle.servicefile import SERVICES, read_services
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import Snapshot
-from iamgate.catalogue import aws_catalogue
+from iamgate.catalogue import Catalogue, aws_catalogue
 from iamgate.engine.errors import EngineError
 from iamgate.engine.identity import canonical_resource, check_action
 from iamgate.errors import IamgateError
@@ -44,13 +48,25 @@ class _Refused(Exception):
         self.result = CommandResult(text if text.endswith("\n") else text + "\n", exit_code)
 
 
-def _load(path: str | os.PathLike[str], verifier: Verifier | None) -> Snapshot:
+def _load(path: str | os.PathLike[str], verifier: Verifier | None) -> tuple[Snapshot, Catalogue]:
+    """The compiled revision, and the catalogue its wildcards expand through (AWS's + its services.json)."""
     try:
-        return load_snapshot(path, verifier=verifier)
+        files = load_files(path)
+        snapshot = build_snapshot(open_bundle(files, verifier=verifier), source=str(path))
     except BundleError as error:
         raise _Refused(f"error: {error}", 1) from None
     except IamgateError as error:
         raise _Refused(f"error: {path}: cannot compile the bundle: {error}", 1) from None
+    return snapshot, _catalogue(files)
+
+
+def _catalogue(files: BundleFiles) -> Catalogue:
+    catalogue = aws_catalogue()
+    if SERVICES not in files.files:
+        return catalogue
+    report = FileReport(SERVICES, [])  # the bundle was validated: its problems were reported there
+    document = load_json(report, files.files[SERVICES])
+    return catalogue if document is MISSING else catalogue.with_services(read_services(report, document))
 
 
 def _check(output: str, outputs: tuple[str, ...], limit: int) -> None:
@@ -78,7 +94,7 @@ def who_can_command(
             canonical_resource(resource)
         except EngineError as error:
             raise _Refused(f"error: {error}", 2) from None
-        snapshot = _load(path, verifier)
+        snapshot, _ = _load(path, verifier)
         answer = who_can(snapshot, action, resource, now=now, limit=limit)
     except _Refused as refused:
         return refused.result
@@ -99,9 +115,9 @@ def what_can_command(
     """The actions and resource patterns one principal is allowed, with the conditions still open."""
     try:
         _check(output, ANSWER_OUTPUTS, limit)
-        snapshot = _load(path, verifier)
+        snapshot, catalogue = _load(path, verifier)
         try:
-            answer = what_can(snapshot, principal, aws_catalogue(), service=service, now=now, limit=limit)
+            answer = what_can(snapshot, principal, catalogue, service=service, now=now, limit=limit)
         except AccessError as error:
             raise _Refused(f"error: {error}", 2) from None
     except _Refused as refused:
@@ -123,11 +139,14 @@ def diff_command(
     (or when ``limit`` cut the diff short: it then cannot show that none is)."""
     try:
         _check(output, DIFF_OUTPUTS, limit)
-        old = _load(old_path, verifier)
-        new = _load(new_path, verifier)
+        old, old_catalogue = _load(old_path, verifier)
+        new, new_catalogue = _load(new_path, verifier)
     except _Refused as refused:
         return refused.result
-    diff = diff_access(old, new, aws_catalogue(), now=now, limit=limit)
+    catalogue = (
+        new_catalogue.with_services(old_catalogue.own.values()) if old_catalogue.own else new_catalogue
+    )
+    diff = diff_access(old, new, catalogue, now=now, limit=limit)
     title = f"access changes {old.revision} -> {new.revision} (bundle {new.name})"
     text = {"text": _diff_text, "json": _diff_json, "markdown": _diff_markdown}[output](diff, title, limit)
     # Fail closed: a partial diff cannot show that no access was added.
