@@ -74,6 +74,11 @@ def test_a_condition_on_a_principal_tag_the_bundle_knows_is_decided_not_left_ope
     assert who_can(snapshot, "s3:GetObject", "arn:aws:s3:::data/k", now=NOON).rows == ()
 
 
+def test_who_can_refuses_a_wildcard_action(tmp_path):
+    with pytest.raises(AccessError, match="action"):
+        who_can(_snapshot(tmp_path, {}), "s3:Get*", "arn:aws:s3:::data/k", now=NOON)
+
+
 def test_who_can_stops_at_the_limit_and_says_so(tmp_path):
     answer = who_can(_snapshot(tmp_path, {}), "s3:GetObject", "arn:aws:s3:::data/k", now=NOON, limit=1)
     assert answer.truncated and answer.evaluations == 1

@@ -27,7 +27,7 @@ from iamgate.bundle.trust import owned_reason
 from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
-from iamgate.engine.identity import canonical_resource
+from iamgate.engine.identity import canonical_resource, check_action
 from iamgate.engine.result import ConditionTrace, Decision, Evaluation, PolicyKind, StatementTrace
 
 DEFAULT_LIMIT = 20_000
@@ -369,6 +369,11 @@ def who_can(
     Role sessions are not enumerated: a session has its role's rights narrowed by what its
     caller passes (session policy, tags), so its role's row is the bound.
     """
+    try:
+        check_action(action)
+        canonical_resource(resource)
+    except EngineError as error:
+        raise AccessError(str(error)) from None
     now = now or datetime.now(UTC)
     rows: list[AccessRow] = []
     budget = _Budget(limit)

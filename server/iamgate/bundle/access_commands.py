@@ -34,8 +34,6 @@ from iamgate.bundle.servicefile import SERVICES, read_services
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import Snapshot
 from iamgate.catalogue import Catalogue, aws_catalogue
-from iamgate.engine.errors import EngineError
-from iamgate.engine.identity import canonical_resource, check_action
 from iamgate.errors import IamgateError
 
 ANSWER_OUTPUTS = ("text", "json")
@@ -89,13 +87,11 @@ def who_can_command(
     """Every user and role of the bundle allowed ``action`` on ``resource``, with the deciding statements."""
     try:
         _check(output, ANSWER_OUTPUTS, limit)
-        try:
-            check_action(action)
-            canonical_resource(resource)
-        except EngineError as error:
-            raise _Refused(f"error: {error}", 2) from None
         snapshot, _ = _load(path, verifier)
-        answer = who_can(snapshot, action, resource, now=now, limit=limit)
+        try:
+            answer = who_can(snapshot, action, resource, now=now, limit=limit)
+        except AccessError as error:
+            raise _Refused(f"error: {error}", 2) from None
     except _Refused as refused:
         return refused.result
     title = f"who can {action} on {resource} (bundle {snapshot.name} revision {snapshot.revision})"
