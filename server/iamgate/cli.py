@@ -20,6 +20,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -351,7 +352,37 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = bundle_commands.add_parser("inspect", help="show a bundle's manifest and contents")
     inspect.add_argument("path", metavar="FILE")
     _add_verify(inspect)
+    _add_access_commands(commands, bundle_commands)
     return parser
+
+
+def _add_access_commands(commands: Any, bundle_commands: Any) -> None:
+    """``who-can``, ``what-can`` and ``bundle diff``: offline access questions (docs/access.md)."""
+    who = commands.add_parser(
+        "who-can", help="list the principals of a bundle allowed an action on a resource"
+    )
+    who.add_argument("action", metavar="ACTION")
+    who.add_argument("resource", metavar="RESOURCE")
+    who.add_argument("path", metavar="BUNDLE")
+    what = commands.add_parser("what-can", help="list what a principal of a bundle is allowed to do")
+    what.add_argument("principal", metavar="PRINCIPAL")
+    what.add_argument("path", metavar="BUNDLE")
+    what.add_argument("--service", metavar="S", help="only actions of this service prefix (e.g. s3)")
+    diff = bundle_commands.add_parser(
+        "diff", help="the access each principal gains and loses from OLD to NEW; exit 1 when any is added"
+    )
+    diff.add_argument("old", metavar="OLD")
+    diff.add_argument("new", metavar="NEW")
+    answers = ("text", "json")
+    for parser, outputs in ((who, answers), (what, answers), (diff, (*answers, "markdown"))):
+        parser.add_argument("--output", "-o", choices=outputs, default="text")
+        parser.add_argument(
+            "--limit", type=int, default=20_000, metavar="N", help="evaluations at most (default 20000)"
+        )
+        parser.add_argument(
+            "--now", metavar="TIME", help="evaluate at this ISO 8601 time (aws:CurrentTime; default now)"
+        )
+        _add_verify(parser)
 
 
 def _add_verify(parser: argparse.ArgumentParser) -> None:
@@ -936,8 +967,40 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
         result = commands.build_command(
             args.source, args.output, revision=args.revision, sign_key=args.sign_key, key_id=args.key_id
         )
+    elif args.bundle_command == "diff":
+        result = _access_commands().diff_command(args.old, args.new, **_access_kwargs(args))
     else:
         result = commands.inspect_command(args.path, **_verify_kwargs(args))
+    return _emit(result, out)
+
+
+def _access_commands() -> Any:
+    from iamgate.bundle import access_commands
+
+    return access_commands
+
+
+def _access_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    now = None
+    if args.now is not None:
+        try:
+            now = datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--now: {args.now!r} is not an ISO 8601 time") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    return {"output": args.output, "limit": args.limit, "now": now, **_verify_kwargs(args)}
+
+
+def cmd_who_can(args: argparse.Namespace, out: TextIO) -> int:
+    result = _access_commands().who_can_command(args.action, args.resource, args.path, **_access_kwargs(args))
+    return _emit(result, out)
+
+
+def cmd_what_can(args: argparse.Namespace, out: TextIO) -> int:
+    result = _access_commands().what_can_command(
+        args.principal, args.path, service=args.service, **_access_kwargs(args)
+    )
     return _emit(result, out)
 
 
@@ -1080,6 +1143,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "version": cmd_version,
     "test": cmd_test,
     "bundle": cmd_bundle,
+    "who-can": cmd_who_can,
+    "what-can": cmd_what_can,
 }
 
 
