@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, KeysView, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -188,6 +188,12 @@ class _Lru:
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._data)
+
+    def keys(self) -> KeysView:
+        return self._data.keys()
 
     def get(self, key: Hashable) -> Any:
         data = self._data
