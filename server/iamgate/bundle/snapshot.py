@@ -67,6 +67,8 @@ PRINCIPALS_KEPT = 4096
 """Request principal spellings whose resolution is remembered (then all are dropped)."""
 LAYERS_KEPT = 4096
 """Merged filled-context layers remembered per (principal, session, resource, second)."""
+POLICY_SETS_KEPT = 4096
+"""Policy sets remembered per (principal, resource policy, session policy)."""
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -128,6 +130,7 @@ class _Memo:
         "layers",
         "lock",
         "merged_identities",
+        "policy_sets",
         "principals",
         "resources",
         "session_policies",
@@ -145,6 +148,8 @@ class _Memo:
         """Request principal text -> what ``_resolve`` found; a plain dict emptied at PRINCIPALS_KEPT."""
         self.layers: dict[tuple, tuple] = {}
         """(principal, session, facts, second) -> merged filled context; emptied at LAYERS_KEPT."""
+        self.policy_sets: dict[tuple, PolicySet] = {}
+        """(principal entry, resource policy, session policy) -> PolicySet; emptied at POLICY_SETS_KEPT."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -246,19 +251,12 @@ class Snapshot:
                 raise _not_a_session(principal)
             who = (entry, principal.session_name, session_tags) if assumed else entry
             layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
-            policy_set = PolicySet(
-                identity=entry.identity,
-                resource=resource_policy,
-                boundary=entry.boundary,
-                session=session,
-                scp_levels=entry.scp_levels,
-                merged_identity=self._merged_identity(entry),
-            )
+            policy_set = self._policy_set(entry, resource_policy, session)
         else:
             if session_tags:
                 raise _not_a_session(principal)
             layers = self._layers(principal.arn, facts, time_key, now, query.resource, principal, ())
-            policy_set = PolicySet(resource=resource_policy)
+            policy_set = self._policy_set(None, resource_policy, None)
         context, filled = ctx.over_layers(supplied, *layers)
         request = Request(principal, action, resource, context, facts.owner)
         cache = cache if cache is not None else self.decision_cache
@@ -412,6 +410,35 @@ class Snapshot:
             if len(memo) >= LAYERS_KEPT:
                 memo.clear()
             memo[key] = found
+        return found
+
+    def _policy_set(
+        self,
+        entry: PrincipalEntry | None,
+        resource_policy: CompiledPolicy | None,
+        session: tuple[CompiledPolicy, ...] | None,
+    ) -> PolicySet:
+        """The request's policies, kept per (principal, resource policy, session policy): immutable,
+        and kept sets keep what the engine builds on first use (the identity index). Bounded."""
+        memo = self.memo.policy_sets
+        key = (entry, resource_policy, session)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        if entry is None:
+            found = PolicySet(resource=resource_policy)
+        else:
+            found = PolicySet(
+                identity=entry.identity,
+                resource=resource_policy,
+                boundary=entry.boundary,
+                session=session,
+                scp_levels=entry.scp_levels,
+                merged_identity=self._merged_identity(entry),
+            )
+        if len(memo) >= POLICY_SETS_KEPT:
+            memo.clear()
+        memo[key] = found
         return found
 
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
