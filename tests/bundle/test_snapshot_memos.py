@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from iamgate.bundle import snapshot as snapshot_module
 from iamgate.bundle.default import load_default_snapshot
 from iamgate.bundle.query import AccessQuery
+from iamgate.engine.cache import DecisionCache
 from iamgate.engine.request import ContextValue
 
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
@@ -64,3 +65,20 @@ def test_every_bundle_test_answers_the_same_from_the_memos_at_any_second() -> No
                 fresh.filled_context,
                 fresh.message,
             ), test.name
+
+
+def test_context_free_requests_are_kept_bounded_under_a_stream_of_actions(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "REQUESTS_KEPT", 8)
+    snapshot = load_default_snapshot()
+    for number in range(50):
+        snapshot.authorize(AccessQuery("sarah-developer", f"ec2:Action{number}", INSTANCE), now=NOON)
+    assert 0 < len(snapshot.memo.requests) <= 8
+
+
+def test_a_repeated_cached_question_gets_the_same_answer_from_either_cache() -> None:
+    snapshot = load_default_snapshot()
+    other = DecisionCache(100)
+    query = AccessQuery("sarah-developer", "ec2:StopInstances", INSTANCE)
+    answers = [snapshot.authorize(query, now=NOON, cache=cache) for cache in (None, other, None, other)]
+    fresh = load_default_snapshot(cache_size=0).authorize(query, now=NOON)
+    assert all(answer == fresh for answer in answers)

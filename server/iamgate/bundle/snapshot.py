@@ -69,6 +69,8 @@ LAYERS_KEPT = 4096
 """Merged filled-context layers remembered per (principal, session, resource, second)."""
 POLICY_SETS_KEPT = 4096
 """Policy sets remembered per (principal, resource policy, session policy)."""
+REQUESTS_KEPT = 4096
+"""Context-free requests (and their last outcome) remembered per (principal, resource, second, action)."""
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -132,6 +134,7 @@ class _Memo:
         "merged_identities",
         "policy_sets",
         "principals",
+        "requests",
         "resources",
         "session_policies",
         "session_tags",
@@ -149,6 +152,9 @@ class _Memo:
         self.layers: dict[tuple, tuple] = {}
         """(principal, session, facts, second) -> merged filled context; emptied at LAYERS_KEPT."""
         self.policy_sets: dict[tuple, PolicySet] = {}
+        self.requests: dict[tuple, tuple] = {}
+        """(principal, session, facts, second, action) -> (Request, filled names, last evaluation, its
+        outcome), for requests without caller context; emptied at REQUESTS_KEPT."""
         """(principal entry, resource policy, session policy) -> PolicySet; emptied at POLICY_SETS_KEPT."""
 
 
@@ -249,16 +255,30 @@ class Snapshot:
             assumed = principal.kind is PrincipalKind.ASSUMED_ROLE
             if session_tags and not assumed:
                 raise _not_a_session(principal)
-            who = (entry, principal.session_name, session_tags) if assumed else entry
-            layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
+            who: object = (entry, principal.session_name, session_tags) if assumed else entry
             policy_set = self._policy_set(entry, resource_policy, session)
         else:
             if session_tags:
                 raise _not_a_session(principal)
-            layers = self._layers(principal.arn, facts, time_key, now, query.resource, principal, ())
+            who = principal.arn
             policy_set = self._policy_set(None, resource_policy, None)
-        context, filled = ctx.over_layers(supplied, *layers)
-        request = Request(principal, action, resource, context, facts.owner)
+        requests = self.memo.requests
+        slot = memo_key = None
+        if supplied is None:  # the request is a function of these alone: built once, shared read-only
+            memo_key = (who, facts, time_key, action)
+            slot = requests.get(memo_key)
+        if slot is None:
+            layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
+            context, filled = ctx.over_layers(supplied, *layers)
+            request = Request(principal, action, resource, context, facts.owner)
+            if memo_key is not None:
+                size = len(query.resource) + len(action) + sum(len(k) + len(v) for k, v in session_tags)
+                if size <= MEMO_TEXT_LIMIT:
+                    slot = (request, filled, None, None)
+                else:
+                    memo_key = None
+        else:
+            request, filled = slot[0], slot[1]
         cache = cache if cache is not None else self.decision_cache
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
@@ -270,8 +290,15 @@ class Snapshot:
             if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
                 scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
             evaluation = cache.evaluate(scope, policy_set, request)
+        if slot is not None and evaluation is slot[2]:  # the same cached answer: the same outcome
+            return slot[3]
         message = access_message(principal.arn, action, resource, evaluation)
-        return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+        outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+        if memo_key is not None and not explain:
+            if len(requests) >= REQUESTS_KEPT:
+                requests.clear()
+            requests[memo_key] = (request, filled, evaluation, outcome)
+        return outcome
 
     # -- the request's resource -----------------------------------------------------------------
 
