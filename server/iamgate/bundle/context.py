@@ -78,6 +78,38 @@ def time_entries(now: datetime) -> ContextMap:
     }
 
 
+def layered(*layers: ContextMap) -> tuple[ContextMap, tuple[tuple[str, str], ...]]:
+    """The filled layers merged once (earlier ones win), read-only, with each key's (lower-cased key, name).
+
+    What ``merge`` computes before the caller's keys go on top: it depends only on the principal,
+    the resource and the second, so the snapshot keeps it across requests instead of merging per request.
+    """
+    merged: dict[str, ContextValue] = dict(layers[0]) if layers else {}
+    for layer in layers[1:]:
+        for key, value in layer.items():
+            if key not in merged:
+                merged[key] = value
+    return MappingProxyType(merged), tuple((key, value.name) for key, value in merged.items())
+
+
+def over_layers(
+    supplied: dict[str, ContextValue] | None,
+    layers: ContextMap,
+    pairs: tuple[tuple[str, str], ...],
+    names: tuple[str, ...],
+) -> tuple[ContextMap, tuple[str, ...]]:
+    """``merge`` on layers merged by ``layered`` (``names``: every filled name, in order).
+
+    The caller's keys win and are not reported as filled; without any, the shared layers serve as
+    they are (read-only), so the common request allocates nothing here.
+    """
+    if not supplied:
+        return layers, names
+    merged = dict(layers)
+    merged.update(supplied)
+    return merged, tuple(name for key, name in pairs if key not in supplied)
+
+
 def merge(
     supplied: dict[str, ContextValue], *layers: ContextMap
 ) -> tuple[dict[str, ContextValue], tuple[str, ...]]:

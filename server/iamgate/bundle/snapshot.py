@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -62,6 +63,14 @@ RESOURCES_KEPT = 4096
 MEMO_TEXT_LIMIT = 1024
 """Longer resource texts (S3 keys reach 1,024 bytes) are canonicalised afresh each time."""
 SESSION_TAG_SETS_KEPT = 1024
+PRINCIPALS_KEPT = 4096
+"""Request principal spellings whose resolution is remembered (then all are dropped)."""
+LAYERS_KEPT = 4096
+"""Merged filled-context layers remembered per (principal, session, resource, second)."""
+POLICY_SETS_KEPT = 4096
+"""Policy sets remembered per (principal, resource policy, session policy)."""
+REQUESTS_KEPT = 4096
+"""Context-free requests (and their last outcome) remembered per (principal, resource, second, action)."""
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -119,7 +128,17 @@ class ResourceFacts:
 class _Memo:
     """Bounded memos of one snapshot; entries are immutable, so a race only costs duplicate work."""
 
-    __slots__ = ("lock", "merged_identities", "resources", "session_policies", "session_tags")
+    __slots__ = (
+        "layers",
+        "lock",
+        "merged_identities",
+        "policy_sets",
+        "principals",
+        "requests",
+        "resources",
+        "session_policies",
+        "session_tags",
+    )
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -128,6 +147,15 @@ class _Memo:
         self.session_tags: LRUCache = LRUCache(maxsize=SESSION_TAG_SETS_KEPT)
         self.resources: dict[str, ResourceFacts] = {}
         """Request text -> facts; a plain dict (atomic get/set), emptied when it reaches RESOURCES_KEPT."""
+        self.principals: dict[str, tuple[Principal, PrincipalEntry | None] | str] = {}
+        """Request principal text -> what ``_resolve`` found; a plain dict emptied at PRINCIPALS_KEPT."""
+        self.layers: dict[tuple, tuple] = {}
+        """(principal, session, facts, second) -> merged filled context; emptied at LAYERS_KEPT."""
+        self.policy_sets: dict[tuple, PolicySet] = {}
+        self.requests: dict[tuple, tuple] = {}
+        """(principal, session, facts, second, action) -> (Request, filled names, last evaluation, its
+        outcome), for requests without caller context; emptied at REQUESTS_KEPT."""
+        """(principal entry, resource policy, session policy) -> PolicySet; emptied at POLICY_SETS_KEPT."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -160,10 +188,10 @@ class Snapshot:
     """Sidecar-owned context keys this deployment lets callers assert (``--trust-context-key``)."""
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
-    time_memo: dict[str, tuple[int, Mapping[str, ContextValue]]] = field(default_factory=dict, repr=False)
     memo: _Memo = field(default_factory=lambda: _Memo(), repr=False)
-    """Derived, immutable things built on first use: merged identity indexes of active principals
-    and compiled session policies (both bounded, least recently used dropped first)."""
+    """Derived, immutable things built on first use: merged identity indexes of active principals,
+    compiled session policies, resolved principals, canonical resources and merged context layers
+    (all bounded)."""
 
     def with_cache(self, maxsize: int) -> Snapshot:
         """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
@@ -198,16 +226,21 @@ class Snapshot:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
         facts = self.resource_facts(query.resource)
-        supplied = caller_context(query.context, facts.knowledge, self.trusted_keys)
-        if query.session_tags:
-            tagging.check_session_tags(query.session_tags)
+        # No context, nothing to check: an empty request asserts no owned key.
+        supplied = None
+        if query.context:
+            supplied = caller_context(query.context, facts.knowledge, self.trusted_keys)
+        session_tags = query.session_tags
+        if session_tags:
+            tagging.check_session_tags(session_tags)
         resolved = self._resolve(query.principal)
         if isinstance(resolved, str):
             return self._unknown(query, resolved)
         principal, entry = resolved
         action_key = action.lower()
         resource = facts.arn
-        if action_key in TRUST_ACTIONS and facts.untrusting_role:
+        trust_action = action_key in TRUST_ACTIONS
+        if trust_action and facts.untrusting_role:
             # Only a role's trust policy can let anyone assume it; without one, nobody may.
             evaluation = Evaluation(Decision.IMPLICIT_DENY, denied_by=PolicyKind.RESOURCE)
             message = (
@@ -215,36 +248,37 @@ class Snapshot:
                 f"the role has no trust policy in bundle {self.name!r}"
             )
             return AccessOutcome(evaluation, principal.arn, message, (), self.revision)
-        session = self._session_policy(query, principal)
-        time_keys = self._time_entries(now or datetime.now(UTC))
-        resource_policy = facts.trust if action_key in TRUST_ACTIONS and facts.trust else facts.policy
+        session = self._session_policy(query, principal) if query.session_policy else None
+        time_key, now = self._time_key(now)
+        resource_policy = facts.trust if trust_action and facts.trust else facts.policy
         if entry is not None:
-            session_keys: Mapping[str, ContextValue] = _EMPTY
-            if principal.kind is PrincipalKind.ASSUMED_ROLE:  # overrides the role's own aws:userid
-                userid = ContextValue("aws:userid", (f"{entry.unique_id}:{principal.session_name}",))
-                keys = {"aws:userid": userid}
-                if query.session_tags:  # override the role's tags of the same keys, as in AWS
-                    keys.update(self._session_tag_keys(entry, query.session_tags))
-                session_keys = keys
-            elif query.session_tags:
+            assumed = principal.kind is PrincipalKind.ASSUMED_ROLE
+            if session_tags and not assumed:
                 raise _not_a_session(principal)
-            context, filled = ctx.merge(supplied, session_keys, entry.context, time_keys, facts.context)
-            policy_set = PolicySet(
-                identity=entry.identity,
-                resource=resource_policy,
-                boundary=entry.boundary,
-                session=session,
-                scp_levels=entry.scp_levels,
-                merged_identity=self._merged_identity(entry),
-            )
+            who: object = (entry, principal.session_name, session_tags) if assumed else entry
+            policy_set = self._policy_set(entry, resource_policy, session)
         else:
-            if query.session_tags:
+            if session_tags:
                 raise _not_a_session(principal)
-            context, filled = ctx.merge(
-                supplied, ctx.service_entries(principal.arn), time_keys, facts.context
-            )
-            policy_set = PolicySet(resource=resource_policy)
-        request = Request(principal, action, resource, context, facts.owner)
+            who = principal.arn
+            policy_set = self._policy_set(None, resource_policy, None)
+        requests = self.memo.requests
+        slot = memo_key = None
+        if supplied is None:  # the request is a function of these alone: built once, shared read-only
+            memo_key = (who, facts, time_key, action)
+            slot = requests.get(memo_key)
+        if slot is None:
+            layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
+            context, filled = ctx.over_layers(supplied, *layers)
+            request = Request(principal, action, resource, context, facts.owner)
+            if memo_key is not None:
+                size = len(query.resource) + len(action) + sum(len(k) + len(v) for k, v in session_tags)
+                if size <= MEMO_TEXT_LIMIT:
+                    slot = (request, filled, None, None)
+                else:
+                    memo_key = None
+        else:
+            request, filled = slot[0], slot[1]
         cache = cache if cache is not None else self.decision_cache
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
@@ -256,8 +290,15 @@ class Snapshot:
             if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
                 scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
             evaluation = cache.evaluate(scope, policy_set, request)
+        if slot is not None and evaluation is slot[2]:  # the same cached answer: the same outcome
+            return slot[3]
         message = access_message(principal.arn, action, resource, evaluation)
-        return AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+        outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+        if memo_key is not None and not explain:
+            if len(requests) >= REQUESTS_KEPT:
+                requests.clear()
+            requests[memo_key] = (request, filled, evaluation, outcome)
+        return outcome
 
     # -- the request's resource -----------------------------------------------------------------
 
@@ -346,15 +387,86 @@ class Snapshot:
                 return True
         return False
 
-    def _time_entries(self, now: datetime) -> Mapping[str, ContextValue]:
-        """aws:CurrentTime and aws:EpochTime; both change once a second, so they are made once a second."""
-        second = int(now.timestamp())
-        last = self.time_memo.get("last")  # one (second, entries) pair, replaced atomically
-        if last is not None and last[0] == second:
-            return last[1]
-        entries = MappingProxyType(ctx.time_entries(now))
-        self.time_memo["last"] = (second, entries)
-        return entries
+    def _time_key(self, now: datetime | None) -> tuple[object, datetime | None]:
+        """What identifies the request's second for aws:CurrentTime/aws:EpochTime, without building them."""
+        if now is None:
+            return int(time.time()), None
+        moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+        stamp = moment.timestamp()
+        # Both keys are functions of the whole second; before 1970 int() and the clock disagree, so exact.
+        return (int(stamp) if stamp >= 0 else stamp), moment
+
+    def _layers(
+        self,
+        who: object,
+        facts: ResourceFacts,
+        time_key: object,
+        now: datetime | None,
+        resource_text: str,
+        principal: Principal,
+        session_tags: tuple[tuple[str, str], ...],
+    ) -> tuple[Mapping[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]:
+        """The sidecar-filled context layers merged once per (principal, session, resource facts, second).
+
+        ``who`` is the principal's bundle entry (plus session name and tags for a session) or a
+        service name. A hit means every check made on a miss (the session tags' trust policy)
+        passed for exactly these inputs in this snapshot. Bounded; huge inputs are never kept.
+        """
+        memo = self.memo.layers
+        key = (who, facts, time_key)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        moment = now if now is not None else datetime.fromtimestamp(time_key, UTC)  # type: ignore[arg-type]
+        time_keys = ctx.time_entries(moment)
+        if isinstance(who, str):
+            merged = ctx.layered(ctx.service_entries(who), time_keys, facts.context)
+        else:
+            entry = who[0] if isinstance(who, tuple) else who
+            if principal.kind is PrincipalKind.ASSUMED_ROLE:  # overrides the role's own aws:userid
+                userid = ContextValue("aws:userid", (f"{entry.unique_id}:{principal.session_name}",))
+                session_keys: dict[str, ContextValue] = {"aws:userid": userid}
+                if session_tags:  # override the role's tags of the same keys, as in AWS
+                    session_keys.update(self._session_tag_keys(entry, session_tags))
+                merged = ctx.layered(session_keys, entry.context, time_keys, facts.context)
+            else:
+                merged = ctx.layered(entry.context, time_keys, facts.context)
+        found = (merged[0], merged[1], tuple(name for _, name in merged[1]))
+        size = len(resource_text) + sum(len(k) + len(v) for k, v in session_tags)
+        if size <= MEMO_TEXT_LIMIT:  # facts of a longer resource text are not memoised either
+            if len(memo) >= LAYERS_KEPT:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    def _policy_set(
+        self,
+        entry: PrincipalEntry | None,
+        resource_policy: CompiledPolicy | None,
+        session: tuple[CompiledPolicy, ...] | None,
+    ) -> PolicySet:
+        """The request's policies, kept per (principal, resource policy, session policy): immutable,
+        and kept sets keep what the engine builds on first use (the identity index). Bounded."""
+        memo = self.memo.policy_sets
+        key = (entry, resource_policy, session)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        if entry is None:
+            found = PolicySet(resource=resource_policy)
+        else:
+            found = PolicySet(
+                identity=entry.identity,
+                resource=resource_policy,
+                boundary=entry.boundary,
+                session=session,
+                scp_levels=entry.scp_levels,
+                merged_identity=self._merged_identity(entry),
+            )
+        if len(memo) >= POLICY_SETS_KEPT:
+            memo.clear()
+        memo[key] = found
+        return found
 
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
         if len(entry.identity) < MERGED_INDEX_THRESHOLD:
@@ -371,7 +483,22 @@ class Snapshot:
     # -- resolution -----------------------------------------------------------------------------
 
     def _resolve(self, text: str) -> tuple[Principal, PrincipalEntry | None] | str:
-        """The caller and its bundle entry (``None`` for a service), or why it is unknown."""
+        """The caller and its bundle entry (``None`` for a service), or why it is unknown.
+
+        Remembered per spelling (bounded; a malformed one raises afresh each time).
+        """
+        memo = self.memo.principals
+        found = memo.get(text)
+        if found is not None:
+            return found
+        found = self._resolve_afresh(text)
+        if len(text) <= MEMO_TEXT_LIMIT:
+            if len(memo) >= PRINCIPALS_KEPT:
+                memo.clear()
+            memo[text] = found
+        return found
+
+    def _resolve_afresh(self, text: str) -> tuple[Principal, PrincipalEntry | None] | str:
         if _UNPRINTABLE.search(text):
             raise RequestError("principal", f"{text!r} contains whitespace or a control character")
         named = self.by_name.get(text)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, KeysView, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-
-from cachetools import LRUCache
+from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.evaluator import PolicySet, evaluate
@@ -166,6 +166,53 @@ def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
     return CachePlan(tuple(keys), raw=tuple(key for key, use in keys if use is _RAW))
 
 
+def _entry_key(plan: CachePlan, base: tuple, context: Mapping[str, ContextValue]) -> tuple | None:
+    """The cache key of a request under ``plan``; ``None``: not to be cached (see MAX_CACHED_TEXT)."""
+    if not plan.cacheable or (plan.raw and plan.raw_size(context) > MAX_CACHED_TEXT):
+        return None
+    return (base, plan.signature(context))
+
+
+class _Lru:
+    """A least-recently-used map of at most ``maxsize`` entries (not thread-safe: the cache locks).
+
+    An ``OrderedDict``: a hit is two C calls, where cachetools' LRUCache pays several Python ones.
+    Values are never ``None``.
+    """
+
+    __slots__ = ("_data", "_maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self._data: OrderedDict = OrderedDict()
+        self._maxsize = maxsize
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._data)
+
+    def keys(self) -> KeysView:
+        return self._data.keys()
+
+    def get(self, key: Hashable) -> Any:
+        data = self._data
+        value = data.get(key)
+        if value is not None:
+            data.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        data = self._data
+        data[key] = value
+        data.move_to_end(key)
+        while len(data) > self._maxsize:
+            data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
 class DecisionCache:
     """A bounded cache of decisions; thread-safe; one per compiled bundle (never shared across).
 
@@ -175,8 +222,8 @@ class DecisionCache:
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
-        self._entries: LRUCache = LRUCache(maxsize=maxsize)
-        self._plans: LRUCache = LRUCache(maxsize=max(1024, maxsize // 4))
+        self._entries = _Lru(maxsize)
+        self._plans = _Lru(max(1024, maxsize // 4))
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -193,29 +240,34 @@ class DecisionCache:
                 self.uncacheable += 1
             return evaluate(policy_set, request)
         base = (scope, request.action, request.resource, request.resource_account)
-        with lock:
+        context = request.context
+        key = None
+        with lock:  # a hit takes the lock once: plan, key (pure and cheap) and entry
             plan = self._plans.get(base)
+            if plan is not None:
+                key = _entry_key(plan, base, context)
+                if key is not None:
+                    found = self._entries.get(key)
+                    if found is not None:
+                        self.hits += 1
+                        return found
         if plan is None:
             plan = build_plan(policy_set, request)  # outside the lock: plans are immutable
+            key = _entry_key(plan, base, context)
             with lock:
-                self._plans[base] = plan
-        if not plan.cacheable or (plan.raw and plan.raw_size(request.context) > MAX_CACHED_TEXT):
+                self._plans.put(base, plan)
+                found = self._entries.get(key) if key is not None else None
+                if found is not None:
+                    self.hits += 1
+                    return found
+        if key is None:
             with lock:
                 self.uncacheable += 1
             return evaluate(policy_set, request)
-        key = (base, plan.signature(request.context))
-        with lock:
-            try:
-                found = self._entries[key]
-            except KeyError:
-                found = None
-            if found is not None:
-                self.hits += 1
-                return found
         evaluation = evaluate(policy_set, request)
         with lock:
             self.misses += 1
-            self._entries[key] = evaluation
+            self._entries.put(key, evaluation)
         return evaluation
 
     def clear(self) -> None:

@@ -1,0 +1,84 @@
+"""The snapshot's per-request memos: bounded, and never changing an answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from iamgate.bundle import snapshot as snapshot_module
+from iamgate.bundle.default import load_default_snapshot
+from iamgate.bundle.query import AccessQuery
+from iamgate.engine.cache import DecisionCache
+from iamgate.engine.request import ContextValue
+
+INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
+NOON = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+
+
+def test_resolved_principals_are_kept_bounded_under_a_stream_of_unknown_names(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "PRINCIPALS_KEPT", 8)
+    snapshot = load_default_snapshot(cache_size=0)
+    for number in range(50):
+        outcome = snapshot.authorize(AccessQuery(f"nobody-{number}", "ec2:StopInstances", INSTANCE))
+        assert not outcome.principal_known
+    assert len(snapshot.memo.principals) <= 8
+
+
+def test_merged_context_layers_are_kept_bounded_under_a_stream_of_resources(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "LAYERS_KEPT", 8)
+    snapshot = load_default_snapshot(cache_size=0)
+    for number in range(50):
+        snapshot.authorize(
+            AccessQuery("sarah-developer", "ec2:StopInstances", f"{INSTANCE}{number}"), now=NOON
+        )
+    assert 0 < len(snapshot.memo.layers) <= 8
+
+
+def test_a_resource_too_long_to_memoise_leaves_no_merged_layers_behind() -> None:
+    snapshot = load_default_snapshot(cache_size=0)
+    long_key = "arn:aws:s3:::my-app-images/" + "k" * (snapshot_module.MEMO_TEXT_LIMIT + 1)
+    snapshot.authorize(AccessQuery("sarah-developer", "s3:GetObject", long_key), now=NOON)
+    assert len(snapshot.memo.layers) == 0
+
+
+def test_a_callers_context_never_leaks_into_the_next_request_of_the_same_principal() -> None:
+    memoised = load_default_snapshot(cache_size=0)
+    with_context = AccessQuery(
+        "sarah-developer", "ec2:StopInstances", INSTANCE, (ContextValue("aws:SourceIp", ("10.0.0.1",)),)
+    )
+    without = AccessQuery("sarah-developer", "ec2:StopInstances", INSTANCE)
+    memoised.authorize(with_context, now=NOON)
+    again = memoised.authorize(without, now=NOON)
+    fresh = load_default_snapshot(cache_size=0).authorize(without, now=NOON)
+    assert again.filled_context == fresh.filled_context and "aws:SourceIp" not in again.filled_context
+    assert again.evaluation == fresh.evaluation
+
+
+def test_every_bundle_test_answers_the_same_from_the_memos_at_any_second() -> None:
+    snapshot = load_default_snapshot(cache_size=0)
+    for test in snapshot.tests:
+        query = AccessQuery(test.principal, test.action, test.resource, test.context, test.session_policy)
+        for now in (test.now, test.now, test.now + timedelta(hours=1) if test.now else None):
+            answer = snapshot.authorize(query, now=now)
+            fresh = load_default_snapshot(cache_size=0).authorize(query, now=now)
+            assert (answer.evaluation, answer.filled_context, answer.message) == (
+                fresh.evaluation,
+                fresh.filled_context,
+                fresh.message,
+            ), test.name
+
+
+def test_context_free_requests_are_kept_bounded_under_a_stream_of_actions(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "REQUESTS_KEPT", 8)
+    snapshot = load_default_snapshot()
+    for number in range(50):
+        snapshot.authorize(AccessQuery("sarah-developer", f"ec2:Action{number}", INSTANCE), now=NOON)
+    assert 0 < len(snapshot.memo.requests) <= 8
+
+
+def test_a_repeated_cached_question_gets_the_same_answer_from_either_cache() -> None:
+    snapshot = load_default_snapshot()
+    other = DecisionCache(100)
+    query = AccessQuery("sarah-developer", "ec2:StopInstances", INSTANCE)
+    answers = [snapshot.authorize(query, now=NOON, cache=cache) for cache in (None, other, None, other)]
+    fresh = load_default_snapshot(cache_size=0).authorize(query, now=NOON)
+    assert all(answer == fresh for answer in answers)
