@@ -305,7 +305,7 @@ class BundleManager:
             raise ActivationError(Step.VERIFY, str(error)) from None
         created = manifest_time(checked.manifest.created)
         if newer_than is not None and self.verifier is not None:
-            _refuse_downgrade(checked.manifest.revision, created, newer_than)
+            _refuse_downgrade(checked.manifest.revision, created, newer_than, files.files.get(fmt.MANIFEST))
         progress.append(Step.VALIDATE)
         result = read_organization(files)
         if result.errors:
@@ -682,19 +682,24 @@ def _with_source(snapshot: Snapshot, source: str) -> Snapshot:
     return replace(snapshot, source=source)
 
 
-def _refuse_downgrade(revision: str, created: datetime | None, active: _Loaded) -> None:
+def _refuse_downgrade(
+    revision: str, created: datetime | None, active: _Loaded, manifest: bytes | None = None
+) -> None:
     """Refuse a signed candidate that is not provably as new as the active bundle.
 
     Signed revisions are ordered by their manifest's ``created`` time (inside the signed bytes,
     so a server cannot forge it). A candidate created before the active revision is a downgrade
     (a replay of an old, validly signed bundle); one without a usable ``created`` cannot be
-    ordered and is refused too while the active revision has one. An active revision without a
-    usable ``created`` orders nothing: any verified candidate may replace it.
+    ordered and is refused too while the active revision has one. A candidate created at the
+    same moment is accepted only if its manifest is the active one's byte for byte (the same
+    content, re-signed): two different revisions of equal ``created`` cannot be ordered, and
+    accepting either would let a server flip between them. An active revision without a usable
+    ``created`` orders nothing: any verified candidate may replace it.
     """
     if active.created is None:
         return
     current = active.snapshot.revision
-    since = active.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = fmt.created_stamp(active.created)
     if created is None:
         raise ActivationError(
             Step.VERIFY,
@@ -704,9 +709,17 @@ def _refuse_downgrade(revision: str, created: datetime | None, active: _Loaded) 
     if created < active.created:
         raise ActivationError(
             Step.VERIFY,
-            f"revision {revision} (created {created.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}) "
+            f"revision {revision} (created {fmt.created_stamp(created)}) "
             f"is older than the active revision {current} (created {since}); refused as a downgrade "
             "(an admin rollback is the way back to an older revision) [downgrade]",
+        )
+    active_manifest = active.files.files.get(fmt.MANIFEST) if active.files is not None else None
+    if created == active.created and (manifest is None or manifest != active_manifest):
+        raise ActivationError(
+            Step.VERIFY,
+            f"revision {revision} has the same created time ({since}) as the active revision {current} "
+            "but different content, so neither can be ordered after the other; refused as a possible "
+            "downgrade (build each revision with a later created time) [downgrade]",
         )
 
 
