@@ -188,3 +188,14 @@ def test_a_private_persist_dir_restores(tmp_path, mode):
     assert oct(os.stat(persist).st_mode & 0o777) == oct(0o700)  # created private
     os.chmod(persist, mode)
     assert BundleManager(persist_dir=persist).restore().revision == "A"
+
+
+def test_persisting_into_a_group_writable_dir_says_at_once_that_a_restart_will_not_restore(tmp_path):
+    persist = tmp_path / "state"
+    persist.mkdir(mode=0o775)
+    os.chmod(persist, 0o775)
+    (tmp_path / "a.tar.gz").write_bytes(tarball(bundle_files(revision="A")))
+    manager = BundleManager(persist_dir=persist)
+    manager.activate_path(tmp_path / "a.tar.gz")
+    assert manager.status().persist_error.startswith("persisted, but a restart will not restore it: ")
+    assert "writable by group or others (mode 775)" in manager.status().persist_error

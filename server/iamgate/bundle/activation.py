@@ -644,6 +644,9 @@ class BundleManager:
             for legacy in (LEGACY_BUNDLE, LEGACY_STATE):  # superseded by the file just committed
                 (self.persist_dir / legacy).unlink(missing_ok=True)
             self._persist_error = ""
+            _check_private(self.persist_dir)  # say now, not at the restart, that it will not restore
+        except _TornState as error:
+            self._persist_error = f"persisted, but a restart will not restore it: {error}"
         except OSError as error:
             self._persist_error = f"cannot persist the bundle to {self.persist_dir}: {error.strerror}"
 
