@@ -44,10 +44,19 @@ def test_an_older_signed_revision_is_refused_at_the_verify_step_naming_both_revi
     assert (manager.current().revision, manager.status().rejections) == ("2", 1)
 
 
-def test_a_revision_created_at_the_same_time_is_not_a_downgrade():
+def test_a_different_revision_created_at_the_same_time_is_refused():
     manager = _manager()
     manager.activate_files(_signed("1", "2026-01-01T00:00:00Z"))
-    assert manager.activate_files(_signed("1b", "2026-01-01T00:00:00Z", write=True)).revision == "1b"
+    with pytest.raises(ActivationError, match=r"revision 1b has the same created time .* revision 1 "):
+        manager.activate_files(_signed("1b", "2026-01-01T00:00:00Z", write=True))
+    assert manager.current().revision == "1"
+
+
+def test_equal_created_times_compare_as_instants_not_strings():
+    manager = _manager()
+    manager.activate_files(_signed("1", "2026-01-01T00:00:00Z"))
+    with pytest.raises(ActivationError, match="same created time"):
+        manager.activate_files(_signed("1b", "2026-01-01T01:00:00+01:00", write=True))
 
 
 def test_an_active_revision_without_a_created_time_orders_nothing():

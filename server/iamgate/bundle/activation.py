@@ -18,6 +18,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -223,6 +224,7 @@ class BundleManager:
         self._rejections = 0
         self._held_back: _HeldBack | None = None
         self._persist_lock = threading.Lock()
+        self._state_key = _state_key(verifier)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -303,7 +305,7 @@ class BundleManager:
             raise ActivationError(Step.VERIFY, str(error)) from None
         created = manifest_time(checked.manifest.created)
         if newer_than is not None and self.verifier is not None:
-            _refuse_downgrade(checked.manifest.revision, created, newer_than)
+            _refuse_downgrade(checked.manifest.revision, created, newer_than, files.files.get(fmt.MANIFEST))
         progress.append(Step.VALIDATE)
         result = read_organization(files)
         if result.errors:
@@ -529,6 +531,13 @@ class BundleManager:
         if persisted is None:
             return None
         files, state, where = persisted
+        if self.verifier is not None and state.fingerprint:
+            own = content_fingerprint(files.files)
+            if state.fingerprint != own and not state.fingerprint.startswith(own + "@"):
+                # a signed bundle is persisted byte for byte: its fingerprint is its content's. A
+                # different one would make the source's next revision look "unchanged" (a pin).
+                self._torn(f"{where}: the persisted fingerprint is not the bundle's own (altered)")
+                return None
         try:
             snapshot, created = self._prepare(files, None)
         except BundleError as error:
@@ -567,14 +576,22 @@ class BundleManager:
         """The persisted bundle and its state (new layout, else the legacy two files), or ``None``."""
         assert self.persist_dir is not None
         path = self.persist_dir / PERSISTED
-        if path.exists():
-            return _read_single_file(path)
         legacy = self.persist_dir / LEGACY_BUNDLE
-        if not legacy.exists():
+        if not path.exists() and not legacy.exists():
             return None
+        _check_private(self.persist_dir)
+        if path.exists():
+            _check_private(path)
+            return _read_single_file(path, self._state_key)
+        if self._state_key is not None:
+            raise _TornState(
+                f"{legacy}: the legacy persisted layout carries no MAC and --hmac-secret-file is configured"
+            )
+        _check_private(legacy)
         state = _PersistedState()
         state_path = self.persist_dir / LEGACY_STATE
         if state_path.exists():
+            _check_private(state_path)
             try:
                 document = load_strict(state_path.read_bytes())
                 if not isinstance(document, dict):
@@ -618,13 +635,18 @@ class BundleManager:
             "archive_sha256": hashlib.sha256(archive).hexdigest(),
             "archive": base64.b64encode(archive).decode("ascii"),
         }
+        if self._state_key is not None:
+            document["mac"] = _state_mac(self._state_key, document)
         try:
-            self.persist_dir.mkdir(parents=True, exist_ok=True)
+            self.persist_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             write_atomically(self.persist_dir / PERSISTED, (json.dumps(document) + "\n").encode())
             _fsync_directory(self.persist_dir)
             for legacy in (LEGACY_BUNDLE, LEGACY_STATE):  # superseded by the file just committed
                 (self.persist_dir / legacy).unlink(missing_ok=True)
             self._persist_error = ""
+            _check_private(self.persist_dir)  # say now, not at the restart, that it will not restore
+        except _TornState as error:
+            self._persist_error = f"persisted, but a restart will not restore it: {error}"
         except OSError as error:
             self._persist_error = f"cannot persist the bundle to {self.persist_dir}: {error.strerror}"
 
@@ -663,19 +685,24 @@ def _with_source(snapshot: Snapshot, source: str) -> Snapshot:
     return replace(snapshot, source=source)
 
 
-def _refuse_downgrade(revision: str, created: datetime | None, active: _Loaded) -> None:
+def _refuse_downgrade(
+    revision: str, created: datetime | None, active: _Loaded, manifest: bytes | None = None
+) -> None:
     """Refuse a signed candidate that is not provably as new as the active bundle.
 
     Signed revisions are ordered by their manifest's ``created`` time (inside the signed bytes,
     so a server cannot forge it). A candidate created before the active revision is a downgrade
     (a replay of an old, validly signed bundle); one without a usable ``created`` cannot be
-    ordered and is refused too while the active revision has one. An active revision without a
-    usable ``created`` orders nothing: any verified candidate may replace it.
+    ordered and is refused too while the active revision has one. A candidate created at the
+    same moment is accepted only if its manifest is the active one's byte for byte (the same
+    content, re-signed): two different revisions of equal ``created`` cannot be ordered, and
+    accepting either would let a server flip between them. An active revision without a usable
+    ``created`` orders nothing: any verified candidate may replace it.
     """
     if active.created is None:
         return
     current = active.snapshot.revision
-    since = active.created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = fmt.created_stamp(active.created)
     if created is None:
         raise ActivationError(
             Step.VERIFY,
@@ -685,9 +712,17 @@ def _refuse_downgrade(revision: str, created: datetime | None, active: _Loaded) 
     if created < active.created:
         raise ActivationError(
             Step.VERIFY,
-            f"revision {revision} (created {created.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}) "
+            f"revision {revision} (created {fmt.created_stamp(created)}) "
             f"is older than the active revision {current} (created {since}); refused as a downgrade "
             "(an admin rollback is the way back to an older revision) [downgrade]",
+        )
+    active_manifest = active.files.files.get(fmt.MANIFEST) if active.files is not None else None
+    if created == active.created and (manifest is None or manifest != active_manifest):
+        raise ActivationError(
+            Step.VERIFY,
+            f"revision {revision} has the same created time ({since}) as the active revision {current} "
+            "but different content, so neither can be ordered after the other; refused as a possible "
+            "downgrade (build each revision with a later created time) [downgrade]",
         )
 
 
@@ -716,8 +751,59 @@ class _PersistedState:
         )
 
 
-def _read_single_file(path: Path) -> tuple[BundleFiles, _PersistedState, str]:
-    """The one-file layout: JSON state holding the archive (base64) and its SHA-256."""
+STATE_MAC_DOMAIN = b"iamgate-persisted-state/v1\n"
+"""Derives the persisted state's MAC key from the bundle HMAC secret: a state MAC can never pass
+for a bundle signature (or the other way round)."""
+
+
+def _state_key(verifier: Verifier | None) -> bytes | None:
+    """The key authenticating the persisted state: derived from the first configured HMAC secret.
+
+    Without an HMAC secret (no verification, or Ed25519 only) the state is not authenticated and
+    its integrity rests on the persist directory's permissions (``_check_private``).
+    """
+    if verifier is None:
+        return None
+    for key in verifier.keys:
+        if key.secret is not None:
+            return hmac.new(key.secret, STATE_MAC_DOMAIN, hashlib.sha256).digest()
+    return None
+
+
+def _state_mac(key: bytes, document: dict[str, object]) -> str:
+    """HMAC-SHA256 over the state's canonical JSON (every field but ``mac``: the archive's SHA-256,
+    revision, fingerprint, held_back, source, activated_at)."""
+    content = {name: value for name, value in document.items() if name not in ("mac", "archive")}
+    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def _check_private(path: Path) -> None:
+    """Refuse persisted state that someone else could have written, as ssh does for its keys.
+
+    Whoever can write the persist directory can choose what a restarted sidecar serves (an older,
+    validly signed revision, a forged hold-back), so it must belong to the running user and be
+    writable by nobody else.
+    """
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise _TornState(f"{path}: unreadable ({error.strerror})") from None
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise _TornState(
+            f"{path}: owned by uid {info.st_uid}, not by the running user (uid {os.geteuid()}); "
+            "refusing to restore from it"
+        )
+    if info.st_mode & 0o022:
+        raise _TornState(
+            f"{path}: writable by group or others (mode {info.st_mode & 0o777:o}); refusing to restore "
+            f"from it (chmod go-w {path})"
+        )
+
+
+def _read_single_file(path: Path, key: bytes | None = None) -> tuple[BundleFiles, _PersistedState, str]:
+    """The one-file layout: JSON state holding the archive (base64) and its SHA-256 (and, with an
+    HMAC secret configured, the state's MAC)."""
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -734,6 +820,13 @@ def _read_single_file(path: Path) -> tuple[BundleFiles, _PersistedState, str]:
         raise _TornState(f"{path}: the archive is not base64 (damaged)") from None
     if hashlib.sha256(archive).hexdigest() != document.get("archive_sha256"):
         raise _TornState(f"{path}: the archive does not match its SHA-256 (damaged)")
+    if key is not None:
+        mac = document.get("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _state_mac(key, document)):
+            what = "carries no MAC" if mac is None else "has a MAC that does not verify"
+            raise _TornState(
+                f"{path}: the persisted state {what} (altered, or written without this --hmac-secret-file)"
+            )
     try:
         files = files_from_bytes(archive, str(path))
     except BundleError as error:

@@ -76,7 +76,7 @@ def build_command(
     manifest = fmt.manifest_object(
         name=bundle_name,
         revision=revision or _current_revision(previous, content) or fmt.content_revision(content),
-        created=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=fmt.created_stamp(stamp),
         files=fmt.file_hashes(content),
         metadata=(previous or {}).get("metadata") or {},
     )
@@ -140,7 +140,7 @@ def manifest_command(
     manifest = fmt.manifest_object(
         name=name or previous.get("name") or files.default_name,
         revision=revision or fmt.content_revision(content),
-        created=(created or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=fmt.created_stamp(created or datetime.now(UTC)),
         files=fmt.file_hashes(content),
         metadata=previous.get("metadata") or {},
     )

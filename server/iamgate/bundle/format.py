@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 FORMAT = "iamgate-bundle/v1"
@@ -84,6 +85,19 @@ def content_revision(files: Mapping[str, bytes]) -> str:
 def file_hashes(files: Mapping[str, bytes]) -> dict[str, str]:
     """The manifest's ``files`` object: every file but the manifest and the signatures."""
     return {path: sha256_hex(data) for path, data in sorted(files.items()) if path not in UNHASHED}
+
+
+def created_stamp(moment: datetime) -> str:
+    """A manifest's ``created``: RFC 3339 in UTC, with milliseconds when the moment has a fraction.
+
+    Signed revisions are ordered by ``created`` and two different revisions of equal ``created``
+    are refused as unorderable, so builds stamp the time to the millisecond: two builds in one
+    second still order. A whole-second moment (a reproducible build's fixed time) keeps the
+    short form.
+    """
+    utc = moment.astimezone(UTC)
+    fraction = f".{utc.microsecond // 1000:03d}" if utc.microsecond else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def manifest_object(
