@@ -70,7 +70,6 @@ def test_the_service_package_exports_exactly_its_public_names():
     public = {
         name
         for name in dir(service)
-        if not name.startswith("_")
-        and not isinstance(getattr(service, name), type(service))  # submodules
+        if not name.startswith("_") and not isinstance(getattr(service, name), type(service))  # submodules
     }
     assert public == set(service.__all__)
