@@ -20,7 +20,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from iamgate.bundle.default import load_default_snapshot
+from bench.service_requests import embedded_requests
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
@@ -88,25 +88,7 @@ def _on_fresh_channels(address: str, call):
 
 def _requests() -> list[pb.AuthorizeRequest]:
     """The embedded bundle's own test questions (those that need no fixed clock)."""
-    requests = []
-    for test in load_default_snapshot(cache_size=0).tests:
-        if test.now is not None:
-            continue
-        request = pb.AuthorizeRequest(
-            principal=test.principal,
-            action=test.action,
-            resource=test.resource,
-            session_policy=test.session_policy or "",
-            session_tags=[pb.SessionTag(key=k, value=v) for k, v in test.session_tags],
-        )
-        for value in test.context:
-            request.context.add(
-                key=value.name,
-                values=[pb.ContextValue(string_value=v) for v in value.values],
-                multi_valued=value.multi,
-            )
-        requests.append(request)
-    return requests
+    return embedded_requests()[0]
 
 
 def test_every_worker_answers_on_the_one_port_and_status_names_it(workers):

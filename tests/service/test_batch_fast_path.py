@@ -12,7 +12,7 @@ import contextlib
 import grpc
 import pytest
 
-from iamgate.bundle.default import load_default_snapshot
+from bench.service_requests import embedded_requests
 from iamgate.service import ServiceConfig, start_sidecar
 from iamgate.service.bundles import default_source
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -39,25 +39,9 @@ def stub():
 
 
 def _embedded_requests() -> list[pb.AuthorizeRequest]:
-    requests = []
-    for number, test in enumerate(load_default_snapshot(cache_size=0).tests):
-        if test.now is not None:
-            continue
-        request = pb.AuthorizeRequest(
-            principal=test.principal,
-            action=test.action,
-            resource=test.resource,
-            session_policy=test.session_policy or "",
-            request_id=f"r{number}" if number % 2 else "",
-            session_tags=[pb.SessionTag(key=k, value=v) for k, v in test.session_tags],
-        )
-        for value in test.context:
-            request.context.add(
-                key=value.name,
-                values=[pb.ContextValue(string_value=v) for v in value.values],
-                multi_valued=value.multi,
-            )
-        requests.append(request)
+    requests = embedded_requests()[0]
+    for number, request in enumerate(requests):
+        request.request_id = f"r{number}" if number % 2 else ""
     return requests
 
 
