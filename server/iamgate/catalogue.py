@@ -189,6 +189,7 @@ class Catalogue:
     own: Mapping[str, Service] = field(default_factory=dict)
     _loaded: dict[str, Service | None] = field(default_factory=dict, repr=False)
     _suggested: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _multivalued: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def service(self, prefix: str) -> Service | None:
         prefix = prefix.lower()
@@ -240,6 +241,23 @@ class Catalogue:
             if found is not None:
                 return found
         return None
+
+    def multivalued(self, key: str) -> bool:
+        """Whether a condition key as written in a policy is declared ``ArrayOf...`` (multivalued).
+
+        The engine's ``MultivaluedKeys`` typing, asked once per condition clause when a policy is
+        compiled (never per request). A key the catalogue does not know is not multivalued here;
+        the engine keeps AWS's documented global multivalued keys whatever this says.
+        """
+        lowered = key.lower()
+        known = self._multivalued.get(lowered)
+        if known is not None:
+            return known
+        declared = self.condition_key(lowered)
+        answer = declared is not None and declared.multivalued
+        if len(self._multivalued) < MAX_REMEMBERED_SUGGESTIONS:  # policies choose keys: stay bounded
+            self._multivalued[lowered] = answer
+        return answer
 
     def knows_key_prefix(self, key: str) -> bool:
         prefix = key.partition(":")[0].lower()

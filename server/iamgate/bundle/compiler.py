@@ -19,7 +19,9 @@ from iamgate.bundle.errors import BundleProblem, BundleValidationError
 from iamgate.bundle.http_routes import NO_ROUTES
 from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
+from iamgate.catalogue import aws_catalogue
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
+from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
 from iamgate.engine.identity import canonical_resource_or_none, iam_name_index
 from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
@@ -37,8 +39,10 @@ class _Compiler:
     it fails (closed) rather than letting one object stand in for the other.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, multivalued: MultivaluedKeys = documented_multivalued) -> None:
         self.source = source
+        self.multivalued = multivalued
+        """Which condition keys are multivalued: the catalogue's ``ArrayOf...`` keys."""
         self.compiled: dict[Identity, CompiledPolicy] = {}
 
     def compile(
@@ -46,7 +50,7 @@ class _Compiler:
     ) -> CompiledPolicy:
         policy = self.compiled.get(identity)
         if policy is None:
-            policy = compile_policy(document, policy_id=policy_id, kind=kind)
+            policy = compile_policy(document, policy_id=policy_id, kind=kind, multivalued=self.multivalued)
             self.compiled[identity] = policy
         elif policy.document != document:
             raise _conflict(
@@ -100,7 +104,8 @@ def build_snapshot(
 def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetime | None) -> Snapshot:
     organization = bundle.organization
     source = source if source is not None else bundle.source
-    compiler = _Compiler(source)
+    catalogue = organization.catalogue if organization.catalogue is not None else aws_catalogue()
+    compiler = _Compiler(source, catalogue.multivalued)
     documents: dict[str, ManagedPolicy] = {}
     for policy in organization.policies:
         known = documents.setdefault(policy.arn, policy)
@@ -258,6 +263,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         resource_policies=MappingProxyType(resource_policies),
         trust_policies=MappingProxyType(trust),
         owners=MappingProxyType(owners),
+        multivalued_keys=catalogue.multivalued,
         resource_tags=MappingProxyType(tags),
         http_routes=organization.http_routes or NO_ROUTES,
         iam_arns=iam_name_index(

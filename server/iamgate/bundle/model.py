@@ -13,6 +13,7 @@ from datetime import datetime
 
 from iamgate.bundle.errors import BundleProblem
 from iamgate.bundle.http_routes import HttpRoutes
+from iamgate.catalogue import Catalogue
 from iamgate.engine.request import ContextValue
 from iamgate.engine.result import Decision
 from iamgate.policy.model import PolicyDocument
@@ -202,6 +203,9 @@ class Organization:
     tests: tuple[PolicyTest, ...] = ()
     http_routes: HttpRoutes | None = None
     """``http-routes.json`` compiled (``iamgate.bundle.http_routes.HttpRoutes``), or ``None``."""
+    catalogue: Catalogue | None = field(default=None, compare=False, repr=False)
+    """What the bundle was validated against (AWS's reference plus its ``services.json``): it also
+    types condition keys when compiling (multivalued keys). ``None``: AWS's reference."""
 
 
 @dataclass(frozen=True, slots=True)

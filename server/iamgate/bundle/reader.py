@@ -113,6 +113,7 @@ def read_organization(files: BundleFiles, *, catalogue: Catalogue | None = None)
         tree=parts.tree,
         tests=tuple(parts.tests),
         http_routes=parts.http_routes,
+        catalogue=checks.catalogue,
     )
     problems.extend(validate_organization(organization, unreadable_policies=parts.unreadable_policies))
     problems.extend(lying_test_problems(organization, checks.catalogue))

@@ -29,6 +29,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
 from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
+from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
 from iamgate.engine.errors import RequestError
 from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
 from iamgate.engine.identity import (
@@ -188,6 +189,9 @@ class Snapshot:
     """Sidecar-owned context keys this deployment lets callers assert (``--trust-context-key``)."""
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
+    multivalued_keys: MultivaluedKeys = field(default=documented_multivalued, repr=False)
+    """Which condition keys are multivalued, as the bundle's policies were compiled (the catalogue's
+    ``ArrayOf...`` keys); session policies are compiled with it too."""
     memo: _Memo = field(default_factory=lambda: _Memo(), repr=False)
     """Derived, immutable things built on first use: merged identity indexes of active principals,
     compiled session policies, resolved principals, canonical resources and merged context layers
@@ -567,7 +571,14 @@ class Snapshot:
             ) from None
         if any(s.principal is not None or s.not_principal is not None for s in document.statements):
             raise RequestError("session_policy", "Principal/NotPrincipal is not allowed in a session policy")
-        compiled = (compile_policy(document, policy_id="session-policy", kind=PolicyKind.SESSION),)
+        compiled = (
+            compile_policy(
+                document,
+                policy_id="session-policy",
+                kind=PolicyKind.SESSION,
+                multivalued=self.multivalued_keys,
+            ),
+        )
         with memo.lock:
             memo.session_policies[text] = compiled
         return compiled

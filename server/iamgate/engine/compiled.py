@@ -11,7 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from iamgate.engine.arn import ArnPattern, ShortArn
-from iamgate.engine.conditions import CompiledCondition, compile_condition
+from iamgate.engine.conditions import (
+    CompiledCondition,
+    MultivaluedKeys,
+    compile_condition,
+    documented_multivalued,
+)
 from iamgate.engine.glob import Glob
 from iamgate.engine.index import StatementIndex
 from iamgate.engine.principals import (
@@ -129,7 +134,13 @@ def _action_glob(text: str) -> Glob | None:
     return Glob.compile(text, ignore_case=True)
 
 
-def compile_statement(statement: Statement, ref: StatementRef, *, variables: bool) -> CompiledStatement:
+def compile_statement(
+    statement: Statement,
+    ref: StatementRef,
+    *,
+    variables: bool,
+    multivalued: MultivaluedKeys = documented_multivalued,
+) -> CompiledStatement:
     """Compile one statement; policy variables are substituted only when ``variables`` is set."""
     actions = statement.actions if statement.actions is not None else statement.not_actions or ()
     resource_texts = statement.resources if statement.resources is not None else statement.not_resources
@@ -141,7 +152,9 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         if resource_texts is not None
         else None
     )
-    conditions = tuple(compile_condition(c, variables=variables) for c in statement.conditions)
+    conditions = tuple(
+        compile_condition(c, variables=variables, multivalued=multivalued) for c in statement.conditions
+    )
     reads = {key for condition in conditions for key in condition.reads}
     for pattern in resources or ():
         if pattern.template is not None:
@@ -188,11 +201,24 @@ class CompiledPolicy:
         return self.index.candidates(action, resource)
 
 
-def compile_policy(document: PolicyDocument, *, policy_id: str, kind: PolicyKind) -> CompiledPolicy:
-    """Compile a parsed document once; the result is immutable and can be shared freely."""
+def compile_policy(
+    document: PolicyDocument,
+    *,
+    policy_id: str,
+    kind: PolicyKind,
+    multivalued: MultivaluedKeys = documented_multivalued,
+) -> CompiledPolicy:
+    """Compile a parsed document once; the result is immutable and can be shared freely.
+
+    ``multivalued`` says which condition keys are multivalued (``Catalogue.multivalued``: the
+    service authorization reference's and a bundle's own ``ArrayOf...`` keys); by default the
+    global keys AWS documents as multivalued.
+    """
     variables = document.variables_enabled
     statements = tuple(
-        compile_statement(s, StatementRef(policy_id, kind, s.index, s.sid), variables=variables)
+        compile_statement(
+            s, StatementRef(policy_id, kind, s.index, s.sid), variables=variables, multivalued=multivalued
+        )
         for s in document.statements
     )
     return CompiledPolicy(policy_id, kind, document, statements, StatementIndex.build(statements))

@@ -40,7 +40,20 @@ MULTIVALUED_KEYS = frozenset(
     }
 )
 """Global condition keys AWS documents as multivalued (ArrayOf...): only set operators read them.
-Other keys given several values are compared value by value (any value may match)."""
+Other keys given several values are compared value by value (any value may match). The default
+of ``MultivaluedKeys`` when no catalogue types the keys (``iamgate.catalogue`` adds every key the
+service authorization reference or a bundle's services.json declares ``ArrayOf...``)."""
+
+MultivaluedKeys = Callable[[str], bool]
+"""Whether a lower-cased condition key is multivalued. Asked once per clause at compile time, never
+at evaluation: a policy compiled under one typing keeps it."""
+
+
+def documented_multivalued(key: str) -> bool:
+    """The default typing: the global keys of ``MULTIVALUED_KEYS``."""
+    return key in MULTIVALUED_KEYS
+
+
 ValueTest = Callable[[str, Context], bool]
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -66,6 +79,8 @@ class CompiledCondition:
     """The policy values that hold policy variables."""
     readable: Callable[[str], bool] | None = field(default=None, repr=False)
     """Whether a request value can be read by this operator family (``None``: any can)."""
+    multivalued: bool = False
+    """The key is declared multivalued (``ArrayOf...``): a plain operator never matches a set of values."""
 
     def evaluate(self, context: Context) -> bool:
         clause = self.clause
@@ -86,7 +101,7 @@ class CompiledCondition:
         test = self.value_test
         negated = self.spec.negated
         set_operator = clause.set_operator
-        if set_operator is None and present.multi and self.key in MULTIVALUED_KEYS:
+        if set_operator is None and present.multi and self.multivalued:
             # AWS's multivalued keys need ForAllValues/ForAnyValue: a plain operator never matches.
             return False
         if negated:
@@ -122,8 +137,14 @@ class CompiledCondition:
         return all(substitute(parts, context) is not None for parts in self.templates)
 
 
-def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
-    """Compile one clause; ``variables`` is False under Version 2008-10-17 (values are literal)."""
+def compile_condition(
+    clause: ConditionClause, *, variables: bool, multivalued: MultivaluedKeys = documented_multivalued
+) -> CompiledCondition:
+    """Compile one clause; ``variables`` is False under Version 2008-10-17 (values are literal).
+
+    ``multivalued`` types the clause's key; the documented global multivalued keys stay multivalued
+    whatever it says.
+    """
     spec = lookup_operator(clause.base_operator)
     if spec is None:  # the parser rejects unknown operators; stay fail-closed regardless
         raise ValueError(f"unknown condition operator {clause.base_operator!r}")
@@ -134,14 +155,16 @@ def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCo
             reads.extend(k for k in template_keys(parts) if k not in reads)
     builder = _BUILDERS[spec.family]
     test = builder(spec, clause.values, templates)
+    key = clause.key.lower()
     return CompiledCondition(
         clause,
-        clause.key.lower(),
+        key,
         spec,
         test,
         tuple(reads),
         tuple(t for t in templates if t is not None),
         _READABLE.get(spec.family),
+        documented_multivalued(key) or bool(multivalued(key)),
     )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from iamgate.catalogue import aws_catalogue
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import EngineError, RequestError
 from iamgate.engine.evaluator import PolicySet, evaluate
@@ -556,7 +557,8 @@ def _document(
         others = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
         raise SimulationInputError(where, first.message + others) from None
     statements.add(path, document)
-    policy = compile_policy(document, policy_id=policy_id, kind=kind)
+    # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
+    policy = compile_policy(document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued)
     if memo is not None and key is not None:
         memo.put(key, (document, policy))
     return policy
