@@ -849,6 +849,82 @@ def m_notprincipal_pb(r, rng):
     return "notprincipal_deny"
 
 
+# Service keys the catalogue types ArrayOfString, by the actions of the cases that carry them: a
+# plain operator never matches their sets of values, the set operators compare them.
+TYPED_KEYS = {
+    "dynamodb:Attributes": ("dynamodb:", ["id", "name", "email", "secret"], ["id", "name", "e*"]),
+    "dynamodb:LeadingKeys": ("dynamodb:", ["user-1", "user-2", "admin"], ["user-1", "user-*"]),
+    "s3:RequestObjectTagKeys": ("s3:PutObject", ["team", "env", "cost"], ["team", "env", "c*"]),
+    "sts:TransitiveTagKeys": ("sts:AssumeRole", ["team", "project", "cost"], ["team", "pro*"]),
+}
+TYPED_OPS = [
+    "StringEquals",
+    "StringNotEquals",
+    "StringLike",
+    "StringNotLike",
+    "ForAnyValue:StringEquals",
+    "ForAnyValue:StringLike",
+    "ForAnyValue:StringNotEquals",
+    "ForAllValues:StringEquals",
+    "ForAllValues:StringLike",
+    "ForAllValues:StringNotLike",
+    "ForAnyValue:StringEqualsIfExists",
+    "ForAllValues:StringEqualsIfExists",
+]
+
+
+def m_typed_key(r, rng):
+    """A condition on a service key the catalogue types multivalued, given as a list (or not at all)."""
+    action = r["ActionNames"][0]
+    keys = [k for k, (applies, _, _) in TYPED_KEYS.items() if action.startswith(applies)]
+    stmts = [s for p in r["PolicyInputList"] for s in statements(p)]
+    if not keys or not stmts:
+        return None
+    key = rng.choice(keys)
+    _, reqvals, polvals = TYPED_KEYS[key]
+    op = rng.choice(TYPED_OPS)
+    value = rng.choice(polvals) if rng.random() < 0.6 else rng.sample(polvals, 2)
+    rng.choice(stmts).setdefault("Condition", {}).setdefault(op, {})[key] = value
+    if rng.random() < 0.85:
+        r["ContextEntries"] = [e for e in r["ContextEntries"] if e["ContextKeyName"].lower() != key.lower()]
+        values = rng.sample(reqvals, rng.choice([1, 1, 2, 3]))
+        r["ContextEntries"].append(
+            {"ContextKeyName": key, "ContextKeyValues": values, "ContextKeyType": "stringList"}
+        )
+    return "typed_key:" + ("set" if ":" in op else "plain")
+
+
+# Actions the catalogue lists without resource types: AWS evaluates them against resource "*", where
+# only a policy Resource matching "*" applies (an ARN pattern, even arn:aws:s3:::*, never does).
+WILDCARD_ONLY = {
+    "s3": "s3:ListAllMyBuckets",
+    "ec2": "ec2:DescribeInstances",
+    "iam": "iam:ListUsers",
+    "dynamodb": "dynamodb:ListTables",
+    "sqs": "sqs:ListQueues",
+    "sns": "sns:ListTopics",
+    "lambda": "lambda:ListFunctions",
+    "secretsmanager": "secretsmanager:ListSecrets",
+    "logs": "logs:DescribeLogGroups",
+}
+
+
+def m_wildcard_only(r, rng):
+    """Ask a wildcard-only action of the case's service on resource "*", its policies unchanged (their
+    Actions sometimes widened to the service, so ARN-only Resources are put to the test)."""
+    service = r["ActionNames"][0].split(":")[0].lower()
+    action = WILDCARD_ONLY.get(service)
+    if action is None:
+        return None
+    r["ActionNames"] = [action]
+    r["ResourceArns"] = ["*"]
+    r.pop("ResourcePolicy", None)  # no resource, so no resource-based policy
+    stmts = [s for p in r["PolicyInputList"] for s in statements(p) if "Action" in s]
+    if stmts and rng.random() < 0.7:
+        rng.choice(stmts)["Action"] = rng.choice([action, service + ":*", service + ":List*", "*"])
+    return "wildcard_only_star"
+
+
 MUTATIONS = [
     (m_ctx_value, 10),
     (m_ctx_drop, 4),
@@ -871,6 +947,8 @@ MUTATIONS = [
     (m_resource, 4),
     (m_var, 4),
     (m_notprincipal_pb, 2),
+    (m_typed_key, 4),
+    (m_wildcard_only, 3),
 ]
 
 
