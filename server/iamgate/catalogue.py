@@ -103,6 +103,8 @@ GLOBAL_KEYS: Mapping[str, str] = {
 
 MAX_REMEMBERED_SUGGESTIONS = 4096
 """Service suggestions remembered per catalogue (Explain hints name prefixes callers chose)."""
+MAX_COMPARED_RESOURCE = 2048
+"""Request resources longer than this (AWS's own ARN limit) get no resource hint."""
 MAX_SUGGESTED = 128
 """Names longer than this get no "did you mean": similarity is quadratic in the length."""
 
@@ -284,6 +286,46 @@ class Catalogue:
         more = f"; did you mean '{service.prefix}:{hint}'?" if hint else ""
         return f"{action!r} is not an action of {service.name}{more}"
 
+    def resource_hint(self, action: str, resource: str) -> str | None:
+        """Why ``resource`` does not fit ``action``'s resource types, or ``None`` when it does.
+
+        iamgate matches a request's resource as given (docs/validation.md, "Typed evaluation"):
+        AWS evaluates an action without resource types against resource ``*``, where only a policy
+        Resource matching ``*`` applies, and a request for ``*`` of an action with resource types
+        is matched by such statements alone (as AWS's policy simulator does). Silent for an action
+        the catalogue does not know (``action_hint`` speaks about those).
+        """
+        found = self.action(action)
+        if found is None or len(resource) > MAX_COMPARED_RESOURCE:
+            return None
+        if not found.resource_types:
+            if resource == "*":
+                return None
+            return (
+                f"{found.service}:{found.name} has no resource types: AWS evaluates it against resource "
+                f"'*' (only a policy Resource of '*' grants it); ask for '*' rather than {resource}"
+            )
+        service = self.service(found.service)
+        types = [
+            service.resource_types.get(name.lower()) if service else None for name in found.resource_types
+        ]
+        if any(kind is None for kind in types):
+            return None  # the reference names a type it does not describe: do not guess
+        if resource == "*":
+            names = ", ".join(found.resource_types[:4]) + (", ..." if len(found.resource_types) > 4 else "")
+            return (
+                f"{found.service}:{found.name} acts on {names}: for resource '*' only statements whose "
+                f"Resource matches '*' apply (as in AWS's policy simulator); if the call names a "
+                f"resource, ask for its ARN"
+            )
+        shapes = [(kind.name, arn) for kind in types if kind is not None for arn in kind.arn_formats]
+        if not shapes or any(_arn_format_regex(arn).fullmatch(resource) for _, arn in shapes):
+            return None
+        listed = "; ".join(f"{name}: {arn}" for name, arn in shapes[:2]) + (
+            "; ..." if len(shapes) > 2 else ""
+        )
+        return f"{resource} fits no resource type of {found.service}:{found.name} ({listed})"
+
     def with_services(self, services: Iterable[Service]) -> Catalogue:
         """This catalogue with an application's own services added (they win over AWS's prefixes)."""
         own = {**self.own, **{service.prefix.lower(): service for service in services}}
@@ -314,6 +356,13 @@ def _find_key(keys: Mapping[str, ConditionKey], key: str) -> ConditionKey | None
 def _template_regex(name: str) -> re.Pattern[str]:
     parts = _TEMPLATE.split(name.lower())
     return re.compile(".+".join(re.escape(part) for part in parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _arn_format_regex(arn_format: str) -> re.Pattern[str]:
+    """An ARN format of the reference (``arn:${Partition}:s3:::${BucketName}``) as a lenient regex."""
+    parts = _TEMPLATE.split(arn_format)
+    return re.compile(".*".join(re.escape(part) for part in parts), re.IGNORECASE | re.DOTALL)
 
 
 @functools.lru_cache(maxsize=4096)

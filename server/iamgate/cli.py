@@ -599,7 +599,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
-    hints = action_hints(args.action)
+    hints = action_hints(args.action, args.resource)
     if args.output == "json":
         data = decision_json(decision, args.principal, args.action, args.resource)
         _print_json({**data, "hints": hints} if hints else data, out)
@@ -608,12 +608,14 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def action_hints(action: str) -> list[str]:
-    """What the local service catalogue says about an action that does not exist (CLI only)."""
+def action_hints(action: str, resource: str | None = None) -> list[str]:
+    """What the local service catalogue says about an action that does not exist, or a resource
+    that does not fit the action's resource types (CLI only)."""
     from iamgate.catalogue import aws_catalogue
 
-    hint = aws_catalogue().action_hint(action)
-    return [hint] if hint else []
+    catalogue = aws_catalogue()
+    hints = [catalogue.action_hint(action), catalogue.resource_hint(action, resource) if resource else None]
+    return [hint for hint in hints if hint]
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
@@ -633,7 +635,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
             session_tags=tags,
         ),
     )
-    hints = list(getattr(explanation.decision, "hints", ())) or action_hints(args.action)
+    hints = list(getattr(explanation.decision, "hints", ())) or action_hints(args.action, args.resource)
     if args.output == "json":
         data = decision_json(explanation.decision, args.principal, args.action, args.resource)
         data["policies"] = [_policy_json(p) for p in explanation.policies]

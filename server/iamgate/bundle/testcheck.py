@@ -37,6 +37,13 @@ def lying_test_problems(organization: Organization, catalogue: Catalogue) -> lis
         why = _unknown_action(test.action, catalogue, patterns)
         if why:
             error(test.origin, "action", why, "test-unknown-action")
+        else:
+            misfit = catalogue.resource_hint(test.action, test.resource) if test.resource != "*" else None
+            if misfit:  # an ARN AWS would never authorize the action against: worth a look, not wrong
+                path = f"{test.origin.path}.resource" if test.origin.path else "resource"
+                problems.append(
+                    BundleProblem(test.origin.file, path, misfit, Severity.WARNING, "test-resource-type")
+                )
         for value in test.context:
             if value.name.lower() in keys or catalogue.condition_key(value.name) is not None:
                 continue

@@ -315,7 +315,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             clock.check("after the evaluation")
             traces = outcome.evaluation.trace or ()
             limits.check_explain_statements(traces, self._config)
-            response.hints.extend(_action_hints(request.action))
+            response.hints.extend(_action_hints(request.action, request.resource))
             answer = pb.ExplainResponse(
                 result=response, policies=convert.policy_traces(traces), trace_id=trace
             )
@@ -461,7 +461,9 @@ def _snake_path(path: str) -> str:
     return path
 
 
-def _action_hints(action: str) -> list[str]:
-    """What the service catalogue says about an action that does not exist (Explain only)."""
-    hint = aws_catalogue().action_hint(action)
-    return [hint] if hint else []
+def _action_hints(action: str, resource: str = "") -> list[str]:
+    """What the service catalogue says about an action that does not exist, or a resource that
+    does not fit the action's resource types (Explain only)."""
+    catalogue = aws_catalogue()
+    hints = [catalogue.action_hint(action), catalogue.resource_hint(action, resource) if resource else None]
+    return [hint for hint in hints if hint]
