@@ -280,3 +280,29 @@ def test_a_bundles_own_multivalued_key_needs_a_set_operator(tmp_path):
 
 def test_without_services_json_the_same_key_is_compared_value_by_value(tmp_path):
     assert _bundle_decision(tmp_path, "StringEquals", services=False) is Decision.ALLOWED
+
+
+def test_an_explanation_says_why_a_plain_operator_missed_a_multivalued_key():
+    request: dict[str, Any] = {
+        "CallerArn": ALICE,
+        "ActionNames": ["events:PutEvents"],
+        "ResourceArns": ["arn:aws:events:us-east-1:111122223333:event-bus/default"],
+        "PolicyInputList": [
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "*",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"events:detail-type": "Order Placed"}},
+                    }
+                ],
+            }
+        ],
+        "ContextEntries": [_list("events:detail-type", "Order Placed")],
+    }
+    explanation = simulate(request, explain=True)["EvaluationResults"][0]["Explanation"]
+    [condition] = explanation["Policies"][0]["Statements"][0]["Conditions"]
+    assert condition["Matched"] is False
+    assert "a plain operator never matches a set of values" in condition["Note"]

@@ -19,7 +19,7 @@ from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
 from iamgate.engine.conditions import CompiledCondition
 from iamgate.engine.index import StatementIndex
 from iamgate.engine.principals import PrincipalMatch
-from iamgate.engine.request import PrincipalKind, Request
+from iamgate.engine.request import ContextValue, PrincipalKind, Request
 from iamgate.engine.result import (
     ConditionTrace,
     Decision,
@@ -218,7 +218,7 @@ def _trace_statement(
             policy_values=condition.clause.values,
             request_values=None if (present := context.get(condition.key)) is None else present.values,
             matched=condition.evaluate(context),
-            note=_missing_key_note(condition) if present is None else "",
+            note=_missing_key_note(condition) if present is None else _multivalued_note(condition, present),
         )
         for condition in statement.conditions
     )
@@ -257,6 +257,15 @@ def _missing_key_note(condition: CompiledCondition) -> str:
     else:
         rule = "a positive operator is false on a missing key"
     return f"key missing: {rule}"
+
+
+def _multivalued_note(condition: CompiledCondition, present: ContextValue) -> str:
+    """Why a plain operator did not match a multivalued key given as a set (explanations only)."""
+    if condition.multivalued and present.multi and condition.clause.set_operator is None:
+        return (
+            "multivalued key: a plain operator never matches a set of values; use ForAnyValue or ForAllValues"
+        )
+    return ""
 
 
 _GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, PrincipalMatch.ROLE})
