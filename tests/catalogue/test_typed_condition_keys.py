@@ -306,3 +306,15 @@ def test_an_explanation_says_why_a_plain_operator_missed_a_multivalued_key():
     [condition] = explanation["Policies"][0]["Statements"][0]["Conditions"]
     assert condition["Matched"] is False
     assert "a plain operator never matches a set of values" in condition["Note"]
+
+
+def test_the_catalogue_imports_no_layer_above_the_policy_language():
+    """The engine (simulate) and the bundle both ask it for key types: it must stay beneath them."""
+    import ast
+
+    import iamgate.catalogue
+
+    tree = ast.parse(Path(iamgate.catalogue.__file__).read_text())
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {m for m in modules if m.startswith("iamgate.")} <= {"iamgate.policy.json_text"}
