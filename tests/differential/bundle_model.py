@@ -49,6 +49,14 @@ REQUEST_ACTIONS = (
     "sts:AssumeRole",
 )
 ACTION_PATTERNS = (*REQUEST_ACTIONS, "s3:*", "s3:Get*", "sqs:*", "ec2:Describe*", "iam:*", "*")
+TYPED_CONDITIONS = (
+    # s3:RequestObjectTagKeys is typed ArrayOfString by the catalogue: a plain operator never matches
+    # its set of values, whichever path (bundle, session policy, simulate) compiled the policy.
+    {"StringEquals": {"s3:RequestObjectTagKeys": "team"}},
+    {"StringNotEquals": {"s3:RequestObjectTagKeys": "cost"}},
+    {"ForAnyValue:StringEquals": {"s3:RequestObjectTagKeys": "team"}},
+    {"ForAllValues:StringLike": {"s3:RequestObjectTagKeys": ["team", "e*"]}},
+)
 
 
 @dataclass
@@ -101,7 +109,8 @@ class Request:
     principal: str
     action: str
     resource: str
-    context: dict[str, str]
+    context: dict[str, str | tuple[str, ...]]
+    """A tuple is a multivalued key (``s3:RequestObjectTagKeys``, typed ``ArrayOfString``)."""
     session_policy: dict[str, Any] | None
     now: datetime
 
@@ -175,6 +184,7 @@ class _Draw:
                 {"StringLike": {"aws:userid": self.pick(("AIDA*", "AROA*:*"))}},
                 {"StringEquals": {"aws:username": self.pick(USER_NAMES)}},
                 {"StringEquals": {"sqs:ResourceTag/env": "prod"}},
+                *TYPED_CONDITIONS,
             )
         )
 
@@ -286,7 +296,11 @@ def random_world(seed: int, size: int = 1) -> World:
         wide["Resource"] = "*"
         if rng.random() < 0.5:
             wide["Condition"] = draw.condition()
-        managed[f"arn:aws:iam::{account}:policy/Wide"] = ("Wide", _doc([wide]))
+        statements = [wide]
+        if rng.random() < 0.6:
+            typed = {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}
+            statements.append({**typed, "Condition": draw.pick(TYPED_CONDITIONS)})
+        managed[f"arn:aws:iam::{account}:policy/Wide"] = ("Wide", _doc(statements))
         files[f"accounts/{account}/policies.json"] = {
             "Policies": [{"PolicyName": name, "Document": doc} for name, doc in managed.values()]
         }
@@ -468,10 +482,21 @@ def random_requests(world: World, count: int, rng: random.Random) -> list[Reques
             context["aws:RequestTag/project"] = rng.choice(("alpha", "beta"))
         if resource in world.untagged and rng.random() < 0.3:
             context["aws:ResourceTag/env"] = rng.choice(("prod", "dev"))
+        if action == "s3:PutObject" and rng.random() < 0.6:
+            context["s3:RequestObjectTagKeys"] = tuple(
+                rng.sample(("team", "env", "cost"), rng.choice((1, 2)))
+            )
         caller = rng.choice(callers if rng.random() < 0.85 else others)
         session = None
         if (":role/" in caller or ":assumed-role/" in caller) and rng.random() < 0.25:
-            session = _doc([{"Effect": "Allow", "Action": rng.choice(ACTION_PATTERNS), "Resource": "*"}])
+            statement: dict[str, Any] = {
+                "Effect": "Allow",
+                "Action": rng.choice(ACTION_PATTERNS),
+                "Resource": "*",
+            }
+            if rng.random() < 0.3:  # session policies are compiled with the catalogue's typing too
+                statement["Condition"] = {"StringEquals": {"s3:RequestObjectTagKeys": "team"}}
+            session = _doc([statement])
         requests.append(Request(caller, action, resource, context, session, rng.choice(TIMES)))
     return requests
 
@@ -494,7 +519,9 @@ def resolve(world: World, text: str) -> tuple[str, Principal | None] | None:
     return (text, principal) if principal is not None else None
 
 
-def _string(name: str, value: str) -> dict[str, Any]:
+def _string(name: str, value: str | tuple[str, ...]) -> dict[str, Any]:
+    if isinstance(value, tuple):
+        return {"ContextKeyName": name, "ContextKeyValues": list(value), "ContextKeyType": "stringList"}
     return {"ContextKeyName": name, "ContextKeyValues": [value], "ContextKeyType": "string"}
 
 

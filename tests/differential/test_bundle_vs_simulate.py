@@ -87,7 +87,10 @@ def query(request: Request) -> AccessQuery:
         request.principal,
         request.action,
         request.resource,
-        tuple(ContextValue(key, (value,)) for key, value in request.context.items()),
+        tuple(
+            ContextValue(key, value, multi=True) if isinstance(value, tuple) else ContextValue(key, (value,))
+            for key, value in request.context.items()
+        ),
         json.dumps(request.session_policy) if request.session_policy else None,
     )
 
