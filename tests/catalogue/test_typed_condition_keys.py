@@ -10,6 +10,7 @@ when a policy is compiled (AWS's reference, plus a bundle's own ``services.json`
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +319,49 @@ def test_the_catalogue_imports_no_layer_above_the_policy_language():
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert {m for m in modules if m.startswith("iamgate.")} <= {"iamgate.policy.json_text"}
+
+
+def test_a_session_policy_is_compiled_with_the_bundles_typing(tmp_path):
+    role = {
+        "RoleName": "worker",
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+        "RolePolicyList": [
+            {
+                "PolicyName": "Docs",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "docs:*", "Resource": "*"}],
+                },
+            }
+        ],
+    }
+    files = {f"accounts/{ACCOUNT}/roles.json": {"Roles": [role]}, "services.json": DOCS_SERVICE}
+    snapshot = BundleManager().activate_path(write_files(tmp_path / "bundle", minimal_files(files)))
+
+    def decide(operator: str) -> Decision:
+        statement = {
+            "Effect": "Allow",
+            "Action": "docs:*",
+            "Resource": "*",
+            "Condition": {operator: {"docs:Labels": "draft"}},
+        }
+        query = AccessQuery(
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/worker/task-1",
+            "docs:UpdateDocument",
+            "arn:aws:docs:::document/a",
+            (ContextValue("docs:Labels", ("draft",), multi=True),),
+            session_policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        return snapshot.authorize(query, now=NOON).evaluation.decision
+
+    assert decide("StringEquals") is Decision.IMPLICIT_DENY
+    assert decide("ForAnyValue:StringEquals") is Decision.ALLOWED
