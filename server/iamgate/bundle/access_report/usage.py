@@ -20,6 +20,7 @@ from datetime import datetime
 from iamgate.bundle.access_report.logs import LoggedDecision, LogProblem
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
+from iamgate.engine.result import PolicyKind
 
 DEFAULT_MAX_ENTRIES = 100_000
 MAX_PROBLEMS_SHOWN = 20
@@ -175,7 +176,15 @@ def allow_statements(snapshot: Snapshot, principal: str | None = None) -> list[C
     else:
         scps = (p for level in entry.scp_levels for p in level)
         policies = list({id(p): p for p in (*entry.identity, *(entry.boundary or ()), *scps)}.values())
-    return [s for policy in policies for s in policy.statements if not s.is_deny]
+    # Authorize names no SCP Allow among the determining statements (an SCP only bounds), so
+    # the log cannot show one as used: they are left out rather than reported unused.
+    return [
+        s
+        for policy in policies
+        if policy.kind is not PolicyKind.SCP
+        for s in policy.statements
+        if not s.is_deny
+    ]
 
 
 def granted_services(entry: PrincipalEntry) -> tuple[str, ...]:
