@@ -140,3 +140,10 @@ def test_the_period_keeps_since_and_drops_until(tmp_path):
         read_logs([path]), since=datetime(2026, 6, 2, tzinfo=UTC), until=datetime(2026, 6, 3, tzinfo=UTC)
     )
     assert report.in_period == 1 and report.first == datetime(2026, 6, 2, tzinfo=UTC)
+
+
+def test_explain_calls_are_not_counted_as_use(tmp_path):
+    path = tmp_path / "d.log"
+    path.write_text(event(method="Explain") + "\n" + event(method="AuthorizeBatch") + "\n")
+    report = summarise(read_logs([path]))
+    assert report.explained == 1 and report.principals[SARAH].actions["ec2:stopinstances"].allowed == 1

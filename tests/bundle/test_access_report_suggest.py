@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from iamgate.bundle.access_report.logs import read_logs
+from iamgate.bundle.access_report.logs import parse_line, read_logs
 from iamgate.bundle.access_report.suggest import ReplaySet, suggest, validate
 from iamgate.bundle.access_report.usage import summarise
 from iamgate.bundle.default import load_default_snapshot
@@ -198,3 +198,20 @@ def test_validation_reports_every_request_a_suggestion_loses(embedded):
     replay = validate(embedded, embedded.with_identity_policies(SARAH, ()), requests)
     assert [str(r) for r in replay.lost] == [str(requests[0])] and not replay.same
     assert suggestion.replay.same
+
+
+def test_a_roles_sessions_are_reported_under_the_role_and_its_suggestion_covers_them(embedded):
+    role = "arn:aws:iam::123456789012:role/EC2-S3-Upload-Role"
+    session = "arn:aws:sts::123456789012:assumed-role/EC2-S3-Upload-Role/i-0abc"
+    lines = [
+        logged_line(embedded, session, "s3:PutObject", f"arn:aws:s3:::my-app-uploads/{n}.png")
+        for n in range(2)
+    ]
+    items = [parse_line(line, f"t:{n}") for n, line in enumerate(lines)]
+    assert list(summarise(items, snapshot=embedded, only=role).principals[role].actions) == ["s3:putobject"]
+    suggestion = suggestion_for(embedded, lines, role)
+    assert (
+        suggestion.actions == ("s3:PutObject",) and suggestion.replay.replayed == 2 and suggestion.replay.same
+    )
+    after = with_suggestion(embedded, suggestion)
+    assert not _allowed(after, session, "s3:PutObject", "arn:aws:s3:::my-app-uploads/other.png")

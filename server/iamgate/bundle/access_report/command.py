@@ -182,6 +182,8 @@ def _footer_lines(report: UsageReport, replay_set: ReplaySet | None, limits: Rep
         lines.extend(f"  {problem}" for problem in report.shown_problems)
         if report.problems > len(report.shown_problems):
             lines.append(f"  ... and {report.problems - len(report.shown_problems):,} more")
+    if report.explained:
+        lines.append(f"{report.explained:,} Explain call(s) not counted as use")
     if report.unattributable:
         lines.append(
             f"{report.unattributable:,} decision(s) whose principal or action the sidecar had cut: "
@@ -341,6 +343,7 @@ def render_json(
         "suggestion": _suggestion_json(suggestion) if suggestion is not None else None,
         "problems": {"count": report.problems, "shown": [str(p) for p in report.shown_problems]},
         "unattributable": report.unattributable,
+        "explained": report.explained,
         "partial": report.partial,
         "untracked": report.untracked,
         "not_replayed": dict(replay_set.not_replayable) if replay_set else {},

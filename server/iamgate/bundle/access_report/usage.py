@@ -106,6 +106,8 @@ class UsageReport:
     shown_problems: list[LogProblem] = field(default_factory=list)
     unattributable: int = 0
     """Decisions whose principal or action the sidecar had cut (``truncated``)."""
+    explained: int = 0
+    """``Explain`` calls: logged as decisions, but asking about access is not using it."""
     untracked: int = 0
     """Decisions not tracked because ``max_entries`` was reached."""
     revisions: dict[str, int] = field(default_factory=dict)
@@ -236,6 +238,9 @@ def summarise(
             continue
         report.decisions += 1
         if (since is not None and item.timestamp < since) or (until is not None and item.timestamp >= until):
+            continue
+        if item.method == "Explain":  # a question about access, not a use of it
+            report.explained += 1
             continue
         if item.identity_cut:
             report.unattributable += 1
