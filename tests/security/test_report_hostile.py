@@ -137,3 +137,11 @@ def test_many_distinct_principals_and_resources_are_tracked_only_up_to_the_limit
     result, peak = _peak(lambda: access_report_command([path], limits=limits))
     assert peak < 4 * 1024 * 1024, f"peak {peak:,} bytes"
     assert "partial report: 7,900 decision(s) not tracked (--max-entries 200 reached)" in result.text
+
+
+def test_terminal_control_characters_from_a_log_are_shown_escaped(tmp_path):
+    path = tmp_path / "d.log"
+    path.write_text(_line("evil\x1b[2J\nuser", BUCKET + "a") + "\n" + '{"\x1b[31m": 1}\n')
+    for output in ("text", "markdown"):
+        text = access_report_command([path], output=output).text
+        assert "\x1b" not in text and "evil\\x1b[2J\\nuser" in text

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from iamgate.bundle.access import AccessError, find_principal
@@ -70,6 +70,7 @@ def access_report_command(
     verifier: Verifier | None = None,
 ) -> CommandResult:
     """Per principal, what was allowed and denied and when; unused Allow statements; a suggestion."""
+    since, until = (t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in (since, until))
     refused = _refuse(output, limits, since, until, logs)
     if refused is not None:
         return refused
@@ -126,6 +127,14 @@ def _refuse(
 # -- rendering -----------------------------------------------------------------------------------
 
 
+def _clean(text: object) -> str:
+    """Text from a log file, safe for a terminal: control characters shown escaped (``\\x1b``)."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "-"
 
@@ -143,14 +152,15 @@ def _header(
 
 def _principal_lines(use: PrincipalUse) -> list[str]:
     note = "" if use.known else "  (not in the bundle)"
-    lines = [f"{use.principal}  ({use.decisions:,} decision(s)){note}"]
+    lines = [f"{_clean(use.principal)}  ({use.decisions:,} decision(s)){note}"]
     services: dict[str, list[Any]] = {}
     for action in use.actions.values():
         services.setdefault(action.service, []).append(action)
     for service in sorted(services):
         actions = sorted(services[service], key=lambda a: a.action.lower())
         last = max((a.last_allowed for a in actions if a.last_allowed), default=None)
-        lines.append(f"  {service}  last used {_time(last)}" if last else f"  {service}  never allowed")
+        name = _clean(service)
+        lines.append(f"  {name}  last used {_time(last)}" if last else f"  {name}  never allowed")
         for action in actions:
             parts = []
             if action.allowed:
@@ -163,7 +173,7 @@ def _principal_lines(use: PrincipalUse) -> list[str]:
                     f"denied {action.denied:,}x ({action.explicit_denied:,} explicit, "
                     f"{action.implicit_denied:,} implicit), last {_time(action.last_denied)}"
                 )
-            lines.append(f"    {action.action}: {'; '.join(parts)}")
+            lines.append(f"    {_clean(action.action)}: {'; '.join(parts)}")
     if not use.actions:
         lines.append("  no activity in the period")
     if use.granted_services:
@@ -179,7 +189,7 @@ def _footer_lines(report: UsageReport, replay_set: ReplaySet | None, limits: Rep
     lines = []
     if report.problems:
         lines.append(f"{report.problems:,} line(s) could not be read:")
-        lines.extend(f"  {problem}" for problem in report.shown_problems)
+        lines.extend(f"  {_clean(problem)}" for problem in report.shown_problems)
         if report.problems > len(report.shown_problems):
             lines.append(f"  ... and {report.problems - len(report.shown_problems):,} more")
     if report.explained:
@@ -226,9 +236,9 @@ def _replay_lines(suggestion: Suggestion) -> list[str]:
         f"replay: {replay.replayed:,} request(s) asked again with the suggestion: {verdict}; "
         f"{replay.not_reproduced_count:,} not reproduced by the bundle (not compared)"
     )
-    lines.extend(f"  lost: {request}" for request in replay.lost[:20])
-    lines.extend(f"  GAINED: {request}" for request in replay.gained[:20])
-    lines.extend(f"  not reproduced: {request}" for request in replay.not_reproduced)
+    lines.extend(f"  lost: {_clean(request)}" for request in replay.lost[:20])
+    lines.extend(f"  GAINED: {_clean(request)}" for request in replay.gained[:20])
+    lines.extend(f"  not reproduced: {_clean(request)}" for request in replay.not_reproduced)
     lines.extend(f"note: {note}" for note in suggestion.notes)
     return lines
 
@@ -360,7 +370,7 @@ def render_json(
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    return _clean(text).replace("|", "\\|").replace("`", "'")
 
 
 def render_markdown(

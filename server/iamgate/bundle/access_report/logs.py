@@ -62,6 +62,8 @@ class LoggedDecision:
     context: tuple[tuple[str, tuple[str, ...]], ...]
     """The caller's context keys and values; redacted keys are left out (see ``redacted``)."""
     session_policy: bool
+    session_tags: tuple[tuple[str, str], ...]
+    """A role session's tags (logged since the access report needs them; redacted ones left out)."""
     decision: str
     determining: tuple[Determining, ...]
     truncated: frozenset[str]
@@ -148,7 +150,7 @@ def _lines(
         try:
             yield parse_line(raw, where, max_field_chars)
         except _Bad as bad:
-            yield LogProblem(where, str(bad))
+            yield LogProblem(where, _cut(str(bad)))
 
 
 def parse_line(
@@ -205,6 +207,7 @@ def parse_line(
         resource=text(request, "resource", "request.resource"),
         context=context,
         session_policy=request.get("session_policy") is True,
+        session_tags=_tags(request.get("session_tags", {}), max_field_chars),
         decision=decision,
         determining=_determining(event.get("determining", []), max_field_chars),
         truncated=truncated,
@@ -238,6 +241,14 @@ def _context(value: Any, limit: int) -> tuple[tuple[tuple[str, tuple[str, ...]],
     return tuple(entries), lossy
 
 
+def _tags(value: Any, limit: int) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) and len(k) <= limit and len(v) <= limit for k, v in value.items()
+    ):
+        raise _Bad("request.session_tags: not an object of strings")
+    return tuple((key, tag) for key, tag in value.items() if tag != REDACTED)
+
+
 def _determining(value: Any, limit: int) -> tuple[Determining, ...]:
     if not isinstance(value, list):
         raise _Bad("determining: not a list")
@@ -255,6 +266,10 @@ def _determining(value: Any, limit: int) -> tuple[Determining, ...]:
             raise _Bad(f"{path}: a field longer than {limit:,} characters (--max-field-chars)")
         refs.append(Determining(kind, policy_id, index, sid))
     return tuple(refs)
+
+
+def _cut(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def _short(value: Any) -> str:

@@ -65,12 +65,15 @@ class ReplayRequest:
     action: str
     resource: str
     context: tuple[tuple[str, tuple[str, ...]], ...]
+    session_tags: tuple[tuple[str, str], ...]
     logged: str
     """The logged decision: ``allowed``, ``explicitDeny`` or ``implicitDeny``."""
 
     def query(self) -> AccessQuery:
         context = tuple(ContextValue(key, values, len(values) > 1) for key, values in self.context)
-        return AccessQuery(self.principal, self.action, self.resource, context)
+        return AccessQuery(
+            self.principal, self.action, self.resource, context, session_tags=self.session_tags
+        )
 
     def __str__(self) -> str:
         return f"{self.where}: {self.action} on {self.resource} ({self.logged} in the log)"
@@ -98,12 +101,14 @@ class ReplaySet:
             decision.action.lower(),
             decision.resource,
             decision.context,
+            decision.session_tags,
             decision.decision,
         )
         if key in self.requests:
             return
         size = len(decision.principal) + len(decision.action) + len(decision.resource)
         size += sum(len(k) + sum(map(len, vs)) for k, vs in decision.context)
+        size += sum(len(k) + len(v) for k, v in decision.session_tags)
         if len(self.requests) >= self.max_requests or self.chars + size > MAX_REPLAY_CHARS:
             self.dropped += 1
             return
@@ -115,6 +120,7 @@ class ReplaySet:
             decision.action,
             decision.resource,
             decision.context,
+            decision.session_tags,
             decision.decision,
         )
 

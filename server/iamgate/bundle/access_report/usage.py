@@ -246,7 +246,7 @@ def summarise(
             report.unattributable += 1
             continue
         key = principal_key(item, snapshot)
-        if only is not None and key != only:
+        if only is not None and key != only and item.principal != only:
             continue
         report.in_period += 1
         report.first = item.timestamp if report.first is None else min(report.first, item.timestamp)
