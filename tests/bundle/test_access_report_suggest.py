@@ -215,3 +215,20 @@ def test_a_roles_sessions_are_reported_under_the_role_and_its_suggestion_covers_
     )
     after = with_suggestion(embedded, suggestion)
     assert not _allowed(after, session, "s3:PutObject", "arn:aws:s3:::my-app-uploads/other.png")
+
+
+def test_a_resource_that_is_no_arn_is_granted_on_star_only_where_the_statement_was(tmp_path):
+    snapshot = _bundle(
+        tmp_path,
+        [
+            {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"},
+        ],
+    )
+    lines = [logged_line(snapshot, ALICE, action, "*") for action in ("s3:ListAllMyBuckets", "s3:GetObject")]
+    suggestion = suggestion_for(snapshot, lines, ALICE)
+    assert [s["Action"] for s in suggestion.document["Statement"]] == ["s3:ListAllMyBuckets"]
+    assert any("is no ARN" in note for note in suggestion.notes)
+    assert [str(r).split(": ", 1)[1] for r in suggestion.replay.lost] == [
+        "s3:GetObject on * (allowed in the log)"
+    ]

@@ -17,7 +17,7 @@ How it is built (docs/access-report.md):
   (``arn:aws:s3:::data/reports/``), they become ``parent*`` — only if the determining statement's
   own Resource covers ``parent*`` (a pattern ending in ``*`` that matches ``parent``), so the
   suggestion never reaches a resource the original did not. A resource that is not an ARN (``*``)
-  is kept as ``*``: only a ``Resource: "*"`` statement can have allowed it.
+  is kept as ``*`` when a ``Resource: "*"`` statement granted it, else left out (noted).
 - **Conditions**: the determining statement's Condition block, copied: it held for every request
   it decided, and it only narrows.
 - **Denies**: the principal's identity Deny statements that can match a used action, copied, so a
@@ -350,7 +350,11 @@ def generalise(
         for resource in members:
             pieces = resource.split(":", 5)
             if len(pieces) != 6 or pieces[0] != "arn":
-                patterns.append("*")  # only a Resource "*" statement matches a resource that is no ARN
+                # Only "*" can name a resource that is no ARN; granted by a NotResource, it would be broader.
+                if compiled.any_resource:
+                    patterns.append("*")
+                else:
+                    notes.append(f'{resource!r} is no ARN and its statement has no Resource "*"; left out')
             elif any(c in field for field in pieces[:5] for c in _WILD):
                 notes.append(f"{resource!r} has a wildcard character outside its resource part; left out")
             else:
