@@ -148,3 +148,9 @@ def test_a_suggestion_whose_replay_loses_an_allow_fails_the_command(log, monkeyp
         str(log / "d.log"), str(log / "d.log.1"), "--bundle", DEFAULT, "--principal", "sarah-developer"
     )
     assert code == EXIT_FAILED and "3 lost, 0 gained" in text and "  lost: " in text
+
+
+def test_an_unreadable_file_fails_the_command_however_many_bad_lines_come_first(tmp_path):
+    (tmp_path / "bad.log").write_text("x\n" * 50)
+    code, text = _run(str(tmp_path / "bad.log"), str(tmp_path / "missing.log"))
+    assert code == EXIT_FAILED and "51 problem(s) reading the logs" in text

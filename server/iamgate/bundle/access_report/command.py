@@ -102,10 +102,9 @@ def access_report_command(
     suggestion = None
     if snapshot is not None and only is not None and replay_set is not None:
         suggestion = suggest(snapshot, snapshot.by_arn[only], replay_set, collapse_at=limits.collapse_at)
-    unreadable = any(problem.where in map(os.fspath, logs) for problem in report.shown_problems)
     render = {"text": render_text, "json": render_json, "markdown": render_markdown}[output]
     text = render(report, suggestion, replay_set, snapshot, since, until, limits)
-    failed = unreadable or (suggestion is not None and not suggestion.replay.same)
+    failed = report.unreadable_files > 0 or (suggestion is not None and not suggestion.replay.same)
     return CommandResult(text, 1 if failed else 0)
 
 
@@ -188,7 +187,7 @@ def _principal_lines(use: PrincipalUse) -> list[str]:
 def _footer_lines(report: UsageReport, replay_set: ReplaySet | None, limits: ReportLimits) -> list[str]:
     lines = []
     if report.problems:
-        lines.append(f"{report.problems:,} line(s) could not be read:")
+        lines.append(f"{report.problems:,} problem(s) reading the logs:")
         lines.extend(f"  {_clean(problem)}" for problem in report.shown_problems)
         if report.problems > len(report.shown_problems):
             lines.append(f"  ... and {report.problems - len(report.shown_problems):,} more")
@@ -351,7 +350,11 @@ def render_json(
         ],
         "unused_statements": [s.ref for s in report.statements if not s.decided],
         "suggestion": _suggestion_json(suggestion) if suggestion is not None else None,
-        "problems": {"count": report.problems, "shown": [str(p) for p in report.shown_problems]},
+        "problems": {
+            "count": report.problems,
+            "unreadable_files": report.unreadable_files,
+            "shown": [str(p) for p in report.shown_problems],
+        },
         "unattributable": report.unattributable,
         "explained": report.explained,
         "partial": report.partial,

@@ -91,6 +91,8 @@ class LogProblem:
     where: str
     """``file:line``, or the file alone when it cannot be opened."""
     message: str
+    whole_file: bool = False
+    """The file could not be read (or not to its end): the report is incomplete."""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -112,13 +114,13 @@ def read_logs(
         try:
             stream = _open(name)
         except OSError as error:
-            yield LogProblem(name, f"cannot read: {error.strerror or error}")
+            yield LogProblem(name, f"cannot read: {error.strerror or error}", whole_file=True)
             continue
         with stream:
             try:
                 yield from _lines(stream, name, max_line_bytes, max_field_chars)
             except (OSError, EOFError, gzip.BadGzipFile) as error:  # a cut or corrupt .gz
-                yield LogProblem(name, f"stopped reading: {error}")
+                yield LogProblem(name, f"stopped reading: {error}", whole_file=True)
 
 
 def _open(name: str) -> IO[bytes]:

@@ -104,6 +104,8 @@ class UsageReport:
     in_period: int = 0
     problems: int = 0
     shown_problems: list[LogProblem] = field(default_factory=list)
+    unreadable_files: int = 0
+    """Files that could not be read, or not to their end."""
     unattributable: int = 0
     """Decisions whose principal or action the sidecar had cut (``truncated``)."""
     explained: int = 0
@@ -233,6 +235,7 @@ def summarise(
         report.lines += 1
         if isinstance(item, LogProblem):
             report.problems += 1
+            report.unreadable_files += item.whole_file
             if len(report.shown_problems) < MAX_PROBLEMS_SHOWN:
                 report.shown_problems.append(item)
             continue
