@@ -353,7 +353,35 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path", metavar="FILE")
     _add_verify(inspect)
     _add_access_commands(commands, bundle_commands)
+    _add_access_report_command(commands)
     return parser
+
+
+def _add_access_report_command(commands: Any) -> None:
+    """``access-report``: Access Advisor from decision logs and a tightened policy (docs/access-report.md)."""
+    report = commands.add_parser(
+        "access-report",
+        help="per principal, what decision logs show was used; unused statements; a tighter policy",
+    )
+    report.add_argument(
+        "logs", nargs="+", metavar="LOG", help="decision-log files (rotated and .gz ones too)"
+    )
+    report.add_argument("--bundle", metavar="BUNDLE", help="the bundle the decisions came from")
+    report.add_argument("--since", metavar="TIME", help="only decisions at or after this ISO 8601 time")
+    report.add_argument("--until", metavar="TIME", help="only decisions before this ISO 8601 time")
+    report.add_argument(
+        "--principal", metavar="P", help="only this user or role; with --bundle, suggest a tightened policy"
+    )
+    report.add_argument("--output", "-o", choices=("text", "json", "markdown"), default="text")
+    for flag, default, what in (
+        ("--max-line-bytes", 64 * 1024, "longer log lines are skipped and reported"),
+        ("--max-field-chars", 4096, "a line with a longer principal, action or resource is reported"),
+        ("--max-entries", 100_000, "principals and (principal, action) pairs tracked"),
+        ("--max-replay", 10_000, "distinct requests replayed against the suggestion"),
+        ("--collapse-at", 5, "ARNs sharing a parent path before they become parent* (0: never)"),
+    ):
+        report.add_argument(flag, type=int, default=default, metavar="N", help=f"{what} (default {default})")
+    _add_verify(report)
 
 
 def _add_access_commands(commands: Any, bundle_commands: Any) -> None:
@@ -1006,6 +1034,39 @@ def cmd_what_can(args: argparse.Namespace, out: TextIO) -> int:
     return _emit(result, out)
 
 
+def _iso_time(flag: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_access_report(args: argparse.Namespace, out: TextIO) -> int:
+    from iamgate.bundle.access_report.command import ReportLimits, access_report_command
+
+    limits = ReportLimits(
+        max_line_bytes=args.max_line_bytes,
+        max_field_chars=args.max_field_chars,
+        max_entries=args.max_entries,
+        max_replay=args.max_replay,
+        collapse_at=args.collapse_at,
+    )
+    result = access_report_command(
+        args.logs,
+        bundle=args.bundle,
+        since=_iso_time("--since", args.since),
+        until=_iso_time("--until", args.until),
+        principal=args.principal,
+        output=args.output,
+        limits=limits,
+        **_verify_kwargs(args),
+    )
+    return _emit(result, out)
+
+
 _DECISION_LOG_LIMIT_FLAGS = (
     (
         "--decision-log-max-bytes",
@@ -1147,6 +1208,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "bundle": cmd_bundle,
     "who-can": cmd_who_can,
     "what-can": cmd_what_can,
+    "access-report": cmd_access_report,
 }
 
 

@@ -208,6 +208,24 @@ class Snapshot:
             return self
         return replace(self, trusted_keys=trusted_keys)
 
+    def with_identity_policies(self, arn: str, policies: tuple[CompiledPolicy, ...]) -> Snapshot:
+        """This revision with one user's or role's identity policies replaced, for the access
+        report's replay of logged requests against a suggested policy (``bundle/access_report``):
+        a fresh memo and no decision cache, so nothing of the original answers for it."""
+        entry = replace(self.by_arn[arn], identity=policies)
+
+        def swapped(other: PrincipalEntry) -> PrincipalEntry:
+            return entry if other.arn == arn else other
+
+        return replace(
+            self,
+            by_arn=MappingProxyType({**self.by_arn, arn: entry}),
+            by_name=MappingProxyType({n: tuple(map(swapped, es)) for n, es in self.by_name.items()}),
+            roles=MappingProxyType({key: swapped(e) for key, e in self.roles.items()}),
+            decision_cache=None,
+            memo=_Memo(),
+        )
+
     def authorize(
         self,
         query: AccessQuery,

@@ -9,7 +9,7 @@ Event shape (version 1)::
 
     {"version": 1, "decision_id": ..., "timestamp": "2026-11-28T12:00:00.123456Z", "method": "Authorize",
      "revision": ..., "request": {"request_id", "principal", "action", "resource",
-     "context": {KEY: [VALUES]}, "session_policy": bool}, "decision": "allowed",
+     "context": {KEY: [VALUES]}, "session_policy": bool, "session_tags": {KEY: VALUE}}, "decision": "allowed",
      "principal_arn": ..., "determining": [{"policy_id", "policy_type", "sid", "index"}],
      "filled_context_keys": [...], "message": ..., "latency_ms": 0.042, "redacted": [KEYS],
      "truncated": [FIELDS], "context_keys_dropped": N}
@@ -20,6 +20,12 @@ string is cut at a limit and marked (``"abc…[truncated 13,520 chars]"``, the f
 ``context_keys_dropped``), and a line that still encodes longer than ``line_bytes`` loses context
 keys from the end, then everything but the decision's identity (``"truncated": ["line"]``).
 Sensitive keys are recognised by their full name before any cutting.
+
+``session_tags`` is present only when the call passed some (a role session's tags, which decide
+its ``aws:PrincipalTag/K`` keys): ``iamgate access-report`` needs them to ask a session's request
+again. They are bounded like the context (AWS allows 50 tags of 128 + 256 characters); a tag whose
+key, or whose ``aws:PrincipalTag/KEY``, is sensitive is redacted and named in ``redacted`` as
+``aws:PrincipalTag/KEY``.
 """
 
 from __future__ import annotations
@@ -178,6 +184,26 @@ def _context(
     return context, redacted, 0, was_cut
 
 
+def _session_tags(
+    tags: Any, sensitive: frozenset[str], limits: LineLimits
+) -> tuple[dict[str, str], list[str], bool]:
+    """The loggable session tags: (tags, redacted ``aws:PrincipalTag/K`` names, anything cut or left out)."""
+    logged: dict[str, str] = {}
+    redacted: list[str] = []
+    was_cut = len(tags) > limits.context_keys
+    for tag in islice(tags, limits.context_keys):
+        key, key_cut = cut(tag.key, limits.value_chars)
+        lowered = tag.key.lower()
+        if lowered in sensitive or f"aws:principaltag/{lowered}" in sensitive:
+            logged[key] = REDACTED
+            redacted.append(f"aws:PrincipalTag/{key}")
+            continue
+        value, value_cut = cut(tag.value, limits.value_chars)
+        logged[key] = value
+        was_cut = was_cut or key_cut or value_cut
+    return logged, redacted, was_cut
+
+
 def _mark_extra_values(context: dict[str, Any], extra_values: dict[str, int]) -> None:
     for key, count in extra_values.items():
         context[key].append(f"…[{count:,} more values]")
@@ -229,6 +255,13 @@ def build_event(
         "message": field("message", response.message),
         "latency_ms": round(latency * 1000, 4),
     }
+    tags = getattr(request, "session_tags", ())
+    if tags:
+        logged_tags, redacted_tags, tags_cut = _session_tags(tags, sensitive, limits)
+        event["request"]["session_tags"] = logged_tags
+        redacted.extend(redacted_tags)
+        if tags_cut:
+            truncated.append("request.session_tags")
     if traced and traced[0]:
         event["trace_id"] = traced[0]  # W3C trace id of the call's traceparent (service/tracing.py)
     if redacted:
