@@ -322,11 +322,9 @@ class Embedded(SyncApi):
         # Four strings of at most this many ASCII characters always fit in max_request_bytes: each
         # field costs its bytes plus a tag and a length (at most 6 bytes up to 2**35).
         self._plain_chars = config.max_request_bytes - 4 * 6
-        self._outcomes = {engine: Outcome(engine.value) for engine in convert.DECISIONS}
+        self._outcome_of = {id(engine): Outcome(engine.value) for engine in convert.DECISIONS}
         self._allowed = next(engine for engine in convert.DECISIONS if engine.value == Outcome.ALLOWED.value)
-        self._policy_types = {
-            kind: _base.POLICY_TYPES[number] for kind, number in convert.POLICY_TYPES.items()
-        }
+        self._kinds = {id(kind): _base.POLICY_TYPES[number] for kind, number in convert.POLICY_TYPES.items()}
         self._refs: dict[int, tuple[Any, StatementRef]] = {}
         self._queries: dict[tuple[str, str, str], Any] = {}
         self._authorized = {outcome: self._counters.authorized[outcome.value] for outcome in Outcome}
@@ -497,39 +495,45 @@ class Embedded(SyncApi):
         return decision
 
     def _parts(self, outcome: Any) -> tuple[Any, ...]:
-        """An outcome's fields in the client's types: what every Decision for it shares."""
+        """An outcome's fields in the client's types: what every Decision for it shares.
+
+        The engine's enum members are looked up by identity (an Enum hashes in Python code).
+        """
         evaluation = outcome.evaluation
+        decision = evaluation.decision
         denied_by = evaluation.denied_by
-        refs = self._refs
-        determining = []
-        for ref in evaluation.determining:
-            # Statement refs come from the compiled bundle: convert each once. Keyed by identity
-            # (holding the ref keeps its id from being reused); bounded.
-            known = refs.get(id(ref))
-            if known is None or known[0] is not ref:
-                if len(refs) >= MEMO_ENTRIES:
-                    refs.clear()
-                known = refs[id(ref)] = (
-                    ref,
-                    StatementRef(
+        kinds = self._kinds
+        determining: tuple[StatementRef, ...] = ()
+        if evaluation.determining:
+            refs = self._refs
+            converted = []
+            for ref in evaluation.determining:
+                # Statement refs come from the compiled bundle: convert each once. Keyed by
+                # identity (holding the ref keeps its id from being reused); bounded.
+                known = refs.get(id(ref))
+                if known is None or known[0] is not ref:
+                    if len(refs) >= MEMO_ENTRIES:
+                        refs.clear()
+                    client_ref = StatementRef(
                         ref.policy_id,
-                        self._policy_types.get(ref.kind, PolicyType.UNSPECIFIED),
+                        kinds.get(id(ref.kind), PolicyType.UNSPECIFIED),
                         ref.sid or "",
                         ref.index,
-                    ),
-                )
-            determining.append(known[1])
+                    )
+                    known = refs[id(ref)] = (ref, client_ref)
+                converted.append(known[1])
+            determining = tuple(converted)
         return (
-            self._outcomes[evaluation.decision],
+            self._outcome_of[id(decision)],
             outcome.message,
             outcome.revision,
             outcome.principal_arn,
-            tuple(determining),
+            determining,
             tuple(outcome.filled_context),
             tuple(evaluation.missing_context),
             (
-                self._policy_types.get(denied_by, PolicyType.UNSPECIFIED)
-                if denied_by is not None and evaluation.decision is not self._allowed
+                kinds.get(id(denied_by), PolicyType.UNSPECIFIED)
+                if denied_by is not None and decision is not self._allowed
                 else PolicyType.UNSPECIFIED
             ),
         )
