@@ -43,6 +43,7 @@ from iamgate_client._models import (
     Check,
     ContextInput,
     Decision,
+    Ip,
     Outcome,
     PolicyType,
     StatementRef,
@@ -160,9 +161,22 @@ class _LazyMessage:
         return getattr(message, name)
 
 
-def _plain_request(parts: tuple[str, str, str, str]) -> pb.AuthorizeRequest:
-    principal, action, resource, request_id = parts
-    return pb.AuthorizeRequest(principal=principal, action=action, resource=resource, request_id=request_id)
+def _plain_request(parts: tuple[Any, ...]) -> pb.AuthorizeRequest:
+    """The request a plain question would have been sent as; each context value as its text,
+    which is what the decision log writes of any value."""
+    principal, action, resource, request_id, plain = parts
+    return pb.AuthorizeRequest(
+        principal=principal,
+        action=action,
+        resource=resource,
+        request_id=request_id,
+        context=[
+            pb.ContextEntry(
+                key=key, values=[pb.ContextValue(string_value=text) for text in texts], multi_valued=multi
+            )
+            for key, texts, multi in plain
+        ],
+    )
 
 
 def _response_message(decision: Decision) -> pb.AuthorizeResponse:
@@ -193,6 +207,35 @@ MEMO_ENTRIES = 4096
 """Answers the embedded memo keeps per bundle revision before it starts afresh."""
 MEMO_TEXT_LIMIT = 1024
 """Longer questions (principal + action + resource characters) are never memoised."""
+
+
+_EXACT_INTEGERS = 2**53
+"""Integers a double holds exactly: the wire carries numbers as doubles."""
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A context value's text as the sidecar's conversion gives it, for the types that need no
+    protobuf to know it; None for anything else (the general path converts it)."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else None
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value) if -_EXACT_INTEGERS < value < _EXACT_INTEGERS else None
+    if kind is Ip:
+        address = value.address
+        return address if type(address) is str and address.isascii() else None
+    return None
+
+
+def _text_size(value: Any) -> int:
+    """Characters of the strings in a (nested) tuple of strings and flags."""
+    if type(value) is str:
+        return len(value)
+    if type(value) is tuple:
+        return sum(_text_size(item) for item in value)
+    return 0
 
 
 class Embedded(SyncApi):
@@ -236,6 +279,7 @@ class Embedded(SyncApi):
         try:
             from iamgate.bundle.query import AccessQuery
             from iamgate.engine.errors import RequestError
+            from iamgate.engine.request import ContextValue
             from iamgate.service import (
                 AuthorizerServicer,
                 BundleSettings,
@@ -326,10 +370,14 @@ class Embedded(SyncApi):
         self._allowed = next(engine for engine in convert.DECISIONS if engine.value == Outcome.ALLOWED.value)
         self._kinds = {id(kind): _base.POLICY_TYPES[number] for kind, number in convert.POLICY_TYPES.items()}
         self._refs: dict[int, tuple[Any, StatementRef]] = {}
-        self._queries: dict[tuple[str, str, str], Any] = {}
+        self._queries: dict[tuple[Any, ...], Any] = {}
+        self._known_values: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+        self._ContextValue = ContextValue
+        self._max_context_entries = config.max_context_entries
+        self._max_context_values = config.max_context_values
         self._authorized = {outcome: self._counters.authorized[outcome.value] for outcome in Outcome}
         self._memo_hits = self._counters.memo_hits
-        self._memo: dict[tuple[str, str, str], tuple[Any, int, tuple[Any, ...]]] | None = (
+        self._memo: dict[tuple[Any, ...], tuple[Any, int, tuple[Any, ...]]] | None = (
             {} if cache_size != 0 else None
         )
         self._memo_for: Any = None
@@ -364,8 +412,7 @@ class Embedded(SyncApi):
         log = self._log
         started = _perf_counter() if log is not None else 0.0
         if (
-            context
-            or session_tags
+            session_tags
             or (session_policy is not None and session_policy != "")
             or type(principal) is not str
             or type(action) is not str
@@ -374,22 +421,31 @@ class Embedded(SyncApi):
             or len(principal) + len(action) + len(resource) + len(request_id) > self._plain_chars
             or not (principal.isascii() and action.isascii() and resource.isascii() and request_id.isascii())
         ):
+            plain = None
+        elif context:
+            room = self._plain_chars - len(principal) - len(action) - len(resource) - len(request_id)
+            plain, size = self._plain_context(context, room)
+        else:
+            plain, size = (), 0
+        if plain is None:
             return self._authorize_message(
                 Check(principal, action, resource, context, session_policy, request_id, session_tags), started
             )
         snapshot = self._current()
         if snapshot is None:
             return self._no_bundle_answer(request_id)
+        key = (principal, action, resource, plain)
         memo = self._memo
         if memo is not None:
-            # Memoised answers are the snapshot's own for this snapshot and this second: the
-            # answer to a context-free question is a function of the snapshot, the question and
-            # the whole second the snapshot reads from the clock (aws:CurrentTime and
-            # aws:EpochTime); a hit also means these strings passed validation before.
+            # Memoised answers are the snapshot's own for this snapshot and this second: a plain
+            # question's answer is a function of the snapshot, the question (its principal,
+            # action, resource and context as text; the bundle layer never reads request_id,
+            # which is only echoed) and the whole second the snapshot reads from the clock for
+            # aws:CurrentTime and aws:EpochTime. A hit also means this very question passed
+            # validation and the trust model before; an error is never memoised.
             if self._memo_for is not snapshot:
                 memo = self._memo = {}
                 self._memo_for = snapshot
-            key = (principal, action, resource)
             second = int(_time())
             entry = memo.get(key)
             if entry is not None and entry[0] is snapshot and entry[1] == second:
@@ -409,19 +465,20 @@ class Embedded(SyncApi):
                 next(self._authorized[parts[0]])
                 next(self._memo_hits)
                 if log is not None:
-                    self._submit(decision, (principal, action, resource, request_id), started)
+                    self._submit(decision, (principal, action, resource, request_id, plain), started)
                 return decision
-        else:
-            key = (principal, action, resource)
+        memorable = len(principal) + len(action) + len(resource) + size <= MEMO_TEXT_LIMIT
+        keep = memorable and not request_id
         try:
-            query = self._queries.get(key) if not request_id else None
+            query = self._queries.get(key) if keep else None
             if query is None:
                 if not principal:
                     raise self._RequestError("principal", "must not be empty")
                 self._check_target(action, resource)
-                query = self._AccessQuery(principal, action, resource, (), None, request_id, ())
-                if not request_id and len(principal) + len(action) + len(resource) <= MEMO_TEXT_LIMIT:
-                    # A query is a value checked without the snapshot: build and check it once.
+                context_values = self._context_values(plain) if plain else ()
+                query = self._AccessQuery(principal, action, resource, context_values, None, request_id, ())
+                if keep:
+                    # A query is a value, checked without the snapshot: build and check it once.
                     if len(self._queries) >= MEMO_ENTRIES:
                         self._queries.clear()
                     self._queries[key] = query
@@ -434,7 +491,7 @@ class Embedded(SyncApi):
         parts = self._parts(outcome)
         if (
             memo is not None
-            and len(principal) + len(action) + len(resource) <= MEMO_TEXT_LIMIT
+            and memorable
             and int(_time()) == second  # the snapshot read this very second too
         ):
             if len(memo) >= MEMO_ENTRIES:
@@ -454,8 +511,59 @@ class Embedded(SyncApi):
         )
         next(self._authorized[parts[0]])
         if log is not None:
-            self._submit(decision, (principal, action, resource, request_id), started)
+            self._submit(decision, (principal, action, resource, request_id, plain), started)
         return decision
+
+    def _plain_context(self, context: Any, room: int) -> tuple[Any, int]:
+        """The context as (key, texts, multi) entries, exactly as the sidecar would convert it,
+        and their characters; or (None, 0) when it needs the general path: a value other than
+        ASCII text, a bool, an integer a double holds exactly or an :class:`Ip` (or a list or
+        tuple of them), an empty or non-ASCII key, or a size near a limit. ``room`` is what the
+        request's wire size may still take under max_request_bytes; each entry and value is
+        charged its text plus 16 bytes, more than protobuf spends on framing.
+        """
+        if type(context) is not dict or len(context) > self._max_context_entries:
+            return None, 0
+        entries = []
+        count = chars = 0
+        for key, raw in context.items():
+            if type(key) is not str or not key or not key.isascii():
+                return None, 0
+            kind = type(raw)
+            if kind is list or kind is tuple:
+                texts = tuple(_scalar_text(item) for item in raw)
+                if None in texts:
+                    return None, 0
+                entry = (key, texts, True)
+            else:
+                text = _scalar_text(raw)
+                if text is None:
+                    return None, 0
+                texts = (text,)
+                entry = (key, texts, False)
+            count += len(texts)
+            size = len(key) + sum(len(text) for text in texts)  # type: ignore[arg-type]
+            chars += size
+            room -= size + 16 + 16 * len(texts)
+            entries.append(entry)
+        if room < 0 or count > self._max_context_values:
+            return None, 0
+        return tuple(entries), chars
+
+    def _context_values(self, plain: tuple[tuple[str, tuple[str, ...], bool], ...]) -> tuple[Any, ...]:
+        """The engine's ContextValues for plain entries; each distinct entry is built once (bounded)."""
+        known = self._known_values
+        values = []
+        for entry in plain:
+            value = known.get(entry)
+            if value is None:
+                value = self._ContextValue(*entry)
+                if _text_size(entry) <= MEMO_TEXT_LIMIT:
+                    if len(known) >= MEMO_ENTRIES:
+                        known.clear()
+                    known[entry] = value
+            values.append(value)
+        return tuple(values)
 
     def _authorize_message(self, check: Check, started: float) -> Decision:
         """The general path: the request message a sidecar would receive, its limits and conversion."""
@@ -555,7 +663,7 @@ class Embedded(SyncApi):
     def _times(self, started: float) -> tuple[float, float]:
         return _perf_counter() - started, _time()
 
-    def _submit(self, decision: Decision, parts: tuple[str, str, str, str], started: float) -> None:
+    def _submit(self, decision: Decision, parts: tuple[Any, ...], started: float) -> None:
         self._log.submit(
             "Authorize",
             _LazyMessage(_plain_request, parts),

@@ -7,6 +7,8 @@ import dataclasses
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from service.bundle_helpers import ACCOUNT, OBJECT, bundle_files, wait_until, write_tree
 
 import iamgate_client as sdk
@@ -199,3 +201,68 @@ def test_a_non_ascii_question_is_answered_like_the_sidecar_would(bundle):
         assert not decision.allowed and not decision.fail_closed
         with pytest.raises(sdk.InvalidRequestError):
             embedded.authorize("alice\ud800", "s3:GetObject", OBJECT)
+
+
+_KEYS = st.sampled_from(
+    [
+        "team",
+        "Team",
+        "aws:SourceIp",
+        "aws:SecureTransport",
+        "aws:PrincipalArn",
+        "s3:prefix",
+        "",
+        "clé",
+        "aws:TagKeys",
+    ]
+)
+_SCALARS = st.one_of(
+    st.text(max_size=12),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([sdk.Ip("10.0.0.1"), sdk.Ip("not an ip"), sdk.Ip("::1")]),
+    st.binary(max_size=4),
+)
+_VALUES = st.one_of(_SCALARS, st.lists(_SCALARS, max_size=4), st.tuples(_SCALARS, _SCALARS))
+_CONTEXTS = st.dictionaries(_KEYS, _VALUES, max_size=5)
+
+
+def _answer(ask, check):
+    try:
+        return _comparable(ask(check))
+    except sdk.IamgateClientError as error:
+        return type(error).__name__, str(error)
+
+
+@pytest.fixture(scope="module")
+def tight():
+    """Limits small enough that random contexts reach them; the default bundle."""
+    options = {"max_request_bytes": 400, "max_context_entries": 3, "max_context_values": 5}
+    with (
+        sdk.Embedded(service_options=options) as memoised,
+        sdk.Embedded(cache_size=0, service_options=options) as fresh,
+    ):
+        yield memoised, fresh
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    context=_CONTEXTS,
+    who=st.sampled_from(["sarah-developer", "alex-contractor", "nobody"]),
+    request_id=st.sampled_from(["", "r-1"]),
+)
+def test_any_context_is_answered_as_the_general_path_answers_it(tight, context, who, request_id):
+    memoised, fresh = tight
+    check = Check(
+        who, "ec2:StopInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-1", context, None, request_id
+    )
+    expected = _answer(lambda c: fresh._authorize_message(c, 0.0), check)
+    for embedded in (fresh, memoised, memoised):
+        got = _answer(
+            lambda c, e=embedded: e.authorize(
+                c.principal, c.action, c.resource, c.context, request_id=c.request_id
+            ),
+            check,
+        )
+        assert got == expected

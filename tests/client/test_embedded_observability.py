@@ -32,7 +32,7 @@ def _lines(path):
 def _ask(iamgate):
     for principal, action, resource, context, request_id in QUESTIONS:
         iamgate.authorize(principal, action, resource, context, request_id=request_id)
-        iamgate.authorize(principal, action, resource, context, request_id=request_id)  # memoised when plain
+        iamgate.authorize(principal, action, resource, context, request_id=request_id)  # memoised
 
 
 def test_embedded_writes_the_sidecars_decision_log_lines(bundle, tmp_path):
@@ -98,7 +98,7 @@ def test_stats_count_decisions_requests_and_memo_hits(bundle):
     assert stats.requests[("Authorize", "OK")] == 6
     assert stats.requests[("Authorize", "INVALID_ARGUMENT")] == 1
     assert stats.requests[("AuthorizeBatch", "OK")] == 1 and stats.requests[("Explain", "OK")] == 1
-    assert stats.memo_hits == 2 and stats.fail_closed == 0
+    assert stats.memo_hits == 3 and stats.fail_closed == 0
 
 
 def test_the_prometheus_registry_exports_the_counters_under_the_sidecars_names(bundle):
