@@ -432,10 +432,8 @@ class Embedded(SyncApi):
                 Check(principal, action, resource, context, session_policy, request_id, session_tags), started
             )
         snapshot = self._current()
-        if snapshot is None:
-            return self._no_bundle_answer(request_id)
         key = (principal, action, resource, plain)
-        memo = self._memo
+        memo = self._memo if snapshot is not None else None
         if memo is not None:
             # Memoised answers are the snapshot's own for this snapshot and this second: a plain
             # question's answer is a function of the snapshot, the question (its principal,
@@ -482,12 +480,15 @@ class Embedded(SyncApi):
                     if len(self._queries) >= MEMO_ENTRIES:
                         self._queries.clear()
                     self._queries[key] = query
-            outcome = snapshot.authorize(query)
+            # No bundle: the question is still validated first, as a sidecar does.
+            outcome = snapshot.authorize(query) if snapshot is not None else None
         except self._RequestError as error:
             self._counters.request("Authorize", "INVALID_ARGUMENT")
             raise error_for_code(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
         except Exception as error:
             raise self._internal_error(error) from None
+        if outcome is None:
+            return self._no_bundle_answer(request_id)
         parts = self._parts(outcome)
         if (
             memo is not None
@@ -572,9 +573,7 @@ class Embedded(SyncApi):
             self._check_limits(request, self._config)
             query = self._access_query(request)
             snapshot = self._current()
-            if snapshot is None:
-                return self._no_bundle_answer(check.request_id)
-            outcome = snapshot.authorize(query)
+            outcome = snapshot.authorize(query) if snapshot is not None else None
         except self._RequestError as error:
             self._counters.request("Authorize", "INVALID_ARGUMENT")
             raise error_for_code(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
@@ -583,6 +582,8 @@ class Embedded(SyncApi):
             raise error_for_code(error.code, error.message) from None
         except Exception as error:
             raise self._internal_error(error) from None
+        if outcome is None:
+            return self._no_bundle_answer(check.request_id)
         parts = self._parts(outcome)
         decision = decision_of(
             parts[0],

@@ -266,3 +266,41 @@ def test_any_context_is_answered_as_the_general_path_answers_it(tight, context, 
             check,
         )
         assert got == expected
+
+
+@pytest.fixture
+def bundleless(free_port):
+    """An Embedded whose bundle URL cannot be fetched: no bundle is ever active."""
+    with sdk.Embedded(f"http://127.0.0.1:{free_port}/bundle.tar.gz", poll_interval=60) as embedded:
+        assert embedded.status().active is None
+        yield embedded
+
+
+@pytest.fixture
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("context", [None, {"team": "blue"}, {"rate": 1.5}])
+def test_with_no_bundle_active_every_path_fails_closed(bundleless, context):
+    decision = bundleless.authorize("alice", "s3:GetObject", OBJECT, context, request_id="r-9")
+    assert not decision.allowed and decision.fail_closed and decision.request_id == "r-9"
+    assert isinstance(decision.error, sdk.ConnectError)
+
+
+@pytest.mark.parametrize("context", [None, {"team": "blue"}, {"rate": 1.5}])
+def test_with_no_bundle_active_every_path_raises_when_told(bundleless, context):
+    bundleless.on_unreachable = "raise"
+    with pytest.raises(sdk.ConnectError, match="no policy bundle is active"):
+        bundleless.authorize("alice", "s3:GetObject", OBJECT, context)
+
+
+@pytest.mark.parametrize("context", [None, {"team": "blue"}, {"rate": 1.5}])
+def test_with_no_bundle_active_an_invalid_question_is_still_invalid(bundleless, context):
+    with pytest.raises(sdk.InvalidRequestError) as raised:
+        bundleless.authorize("alice", "nocolon", OBJECT, context)
+    assert raised.value.details.startswith("action:")
