@@ -14,12 +14,24 @@ call context. Requests, limits, the trust model, answers and status codes are th
 remote ones, and :class:`Embedded` shares :class:`Client`'s methods, result types, error mapping
 and fail-closed policy. The server package is imported only when an ``Embedded`` is made.
 
-``authorize`` alone takes a shorter path for speed: the same request message, limit check and
-conversion (``limits.check_access_request``, ``convert.access_query``) and the bundle source's
-``authorize``, then the outcome is read straight into a :class:`Decision` (what
-``convert.authorize_response`` and the client's reader do over the wire, without the message in
-between); no servicer metrics, no retry bookkeeping. The parity tests compare its decisions with
-a sidecar's field by field.
+``authorize`` alone takes shorter paths for speed, and answers as the servicer would:
+
+* a *plain* question (ASCII strings, a context of text, bools, exact integers and ``Ip`` values,
+  no session policy or tags) builds no protobuf message: its wire size is bounded from its text
+  (which clears ``max_request_bytes`` and the context limits, or sends it down the general
+  path), its query is built and checked once per distinct question (when no request_id is
+  given), and the active snapshot's
+  ``authorize`` (which owns validation, the trust model and the clock) answers it;
+* anything else is the sidecar's request message, limit check and conversion
+  (``limits.check_access_request``, ``convert.access_query``), then the same snapshot call;
+* with the decision cache on, a plain question's answer is memoised for its snapshot and the
+  current second (see :meth:`Embedded.authorize`);
+* the outcome is read straight into a :class:`Decision` (engine refs converted once, the
+  Decision built through a layout twin: ``_models.decision_of``), no servicer metrics, no retry
+  bookkeeping; counting is one C-level increment, the decision log gets lazily built messages.
+
+``tests/client/test_embedded_fast.py`` holds the paths to the same answers and errors; the parity
+tests compare them with a sidecar's field by field.
 """
 
 from __future__ import annotations
