@@ -20,8 +20,8 @@ and fail-closed policy. The server package is imported only when an ``Embedded``
   no session policy or tags) builds no protobuf message: its wire size is bounded from its text
   (which clears ``max_request_bytes`` and the context limits, or sends it down the general
   path), its query is built and checked once per distinct question (when no request_id is
-  given), and the active snapshot's
-  ``authorize`` (which owns validation, the trust model and the clock) answers it;
+  given), and the active snapshot's ``authorize`` (which owns validation, the trust model and
+  the clock) answers it;
 * anything else is the sidecar's request message, limit check and conversion
   (``limits.check_access_request``, ``convert.access_query``), then the same snapshot call;
 * with the decision cache on, a plain question's answer is memoised for its snapshot and the
