@@ -414,10 +414,11 @@ class Embedded(SyncApi):
     ) -> Decision:
         """May ``principal`` perform ``action`` on ``resource``? Answered in-process.
 
-        A question of plain ASCII strings alone (no context, session policy or tags: most of
-        them) takes the plain path below, with no protobuf message at all; anything else is
-        built, limited and converted exactly as the sidecar receives it. Both end in the active
-        snapshot's ``authorize``, which owns validation, the trust model and the clock.
+        A plain question (ASCII strings, a context of plain values as ``_plain_context`` says,
+        no session policy or tags: what most callers and every guard send) takes the path below,
+        with no protobuf message at all; anything else is built, limited and converted exactly
+        as the sidecar receives it (``_authorize_message``). Both end in the active snapshot's
+        ``authorize``, which owns validation, the trust model and the clock.
         """
         if self._closed:
             raise ClientClosedError()
