@@ -27,7 +27,7 @@ and fail-closed policy. The server package is imported only when an ``Embedded``
 * with the decision cache on, a plain question's answer is memoised for its snapshot and the
   current second (see :meth:`Embedded.authorize`);
 * the outcome is read straight into a :class:`Decision` (engine refs converted once, the
-  Decision built through a layout twin: ``_models.decision_of``), no servicer metrics, no retry
+  Decision built through a layout twin: ``_models.decision_from``), no servicer metrics, no retry
   bookkeeping; counting is one C-level increment, the decision log gets lazily built messages.
 
 ``tests/client/test_embedded_fast.py`` holds the paths to the same answers and errors; the parity
@@ -55,11 +55,12 @@ from iamgate_client._models import (
     Check,
     ContextInput,
     Decision,
+    DecisionShare,
     Ip,
     Outcome,
     PolicyType,
     StatementRef,
-    decision_of,
+    decision_from,
 )
 from iamgate_client._resilience import OnUnreachable, Retry
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -461,18 +462,7 @@ class Embedded(SyncApi):
             entry = memo.get(key)
             if entry is not None and entry[0] is snapshot and entry[1] == second:
                 parts = entry[2]
-                decision = decision_of(
-                    parts[0],
-                    parts[1],
-                    parts[2],
-                    f"{self._id_prefix}-{next(self._ids)}",
-                    parts[3],
-                    request_id,
-                    parts[4],
-                    parts[5],
-                    parts[6],
-                    parts[7],
-                )
+                decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", request_id)
                 next(self._authorized[parts[0]])
                 next(self._memo_hits)
                 if log is not None:
@@ -511,18 +501,7 @@ class Embedded(SyncApi):
             if len(memo) >= MEMO_ENTRIES:
                 memo.clear()
             memo[key] = (snapshot, second, parts)
-        decision = decision_of(
-            parts[0],
-            parts[1],
-            parts[2],
-            f"{self._id_prefix}-{next(self._ids)}",
-            parts[3],
-            request_id,
-            parts[4],
-            parts[5],
-            parts[6],
-            parts[7],
-        )
+        decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", request_id)
         next(self._authorized[parts[0]])
         if log is not None:
             self._submit(decision, (principal, action, resource, request_id, plain), started)
@@ -598,25 +577,14 @@ class Embedded(SyncApi):
         if outcome is None:
             return self._no_bundle_answer(check.request_id)
         parts = self._parts(outcome)
-        decision = decision_of(
-            parts[0],
-            parts[1],
-            parts[2],
-            f"{self._id_prefix}-{next(self._ids)}",
-            parts[3],
-            check.request_id,
-            parts[4],
-            parts[5],
-            parts[6],
-            parts[7],
-        )
+        decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", check.request_id)
         next(self._authorized[parts[0]])
         if self._log is not None:
             response = _LazyMessage(_response_message, decision)
             self._log.submit("Authorize", request, response, *self._times(started))
         return decision
 
-    def _parts(self, outcome: Any) -> tuple[Any, ...]:
+    def _parts(self, outcome: Any) -> DecisionShare:
         """An outcome's fields in the client's types: what every Decision for it shares.
 
         The engine's enum members are looked up by identity (an Enum hashes in Python code).

@@ -13,7 +13,7 @@ from service.bundle_helpers import ACCOUNT, OBJECT, bundle_files, wait_until, wr
 
 import iamgate_client as sdk
 from iamgate_client import _embedded
-from iamgate_client._models import Check, Decision, Outcome, PolicyType, StatementRef, decision_of
+from iamgate_client._models import Check, Decision, Outcome, PolicyType, StatementRef, decision_from
 
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 DEADLINE = 1893456000  # 2030-01-01T00:00:00Z
@@ -28,10 +28,11 @@ def bundle(tmp_path):
     return str(write_tree(tmp_path / "bundle", bundle_files(revision="A")))
 
 
-def test_decision_of_builds_the_same_frozen_decision_as_the_constructor():
+def test_decision_from_builds_the_same_frozen_decision_as_the_constructor():
     ref = StatementRef("p", PolicyType.IDENTITY, "S", 0)
+    share = (Outcome.ALLOWED, "m", "r", "arn", (ref,), ("k",), ("x",), PolicyType.UNSPECIFIED)
+    made = decision_from(share, "d", "q")
     fields = (Outcome.ALLOWED, "m", "r", "d", "arn", "q", (ref,), ("k",), ("x",), PolicyType.UNSPECIFIED)
-    made = decision_of(*fields)
     assert type(made) is Decision and made == Decision(*fields) and hash(made) == hash(Decision(*fields))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.outcome = Outcome.EXPLICIT_DENY  # type: ignore[misc]
@@ -39,10 +40,10 @@ def test_decision_of_builds_the_same_frozen_decision_as_the_constructor():
 
 
 def test_the_decision_twin_keeps_the_slots_of_decision_in_order():
-    assert _embedded.decision_of is decision_of
-    from iamgate_client._models import _DecisionParts
+    assert _embedded.decision_from is decision_from
+    from iamgate_client._models import _DecisionTwin
 
-    assert _DecisionParts.__slots__ == Decision.__slots__
+    assert _DecisionTwin.__slots__ == Decision.__slots__
     assert [field.name for field in dataclasses.fields(Decision)] == list(Decision.__slots__)
 
 
