@@ -1,6 +1,6 @@
 """Embedded mode: the sidecar's engine in the application's process, behind the client's API.
 
-    from iamgate_client import Embedded          # pip install 'iamgate-client[embedded]'
+    from iamgate_client import Embedded          # the `embedded` extra (docs/sdk.md, Install)
 
     with Embedded(bundle="policies/bundle.tar.gz") as iamgate:
         if iamgate.authorize("alice", "s3:GetObject", "arn:aws:s3:::data/x"):
@@ -307,7 +307,8 @@ class Embedded(SyncApi):
             from iamgate.service.servicer import INTERNAL, NO_BUNDLE
         except ImportError as error:  # pragma: no cover - depends on the installation
             raise ConfigurationError(
-                f"Embedded needs the iamgate engine: pip install 'iamgate-client[embedded]' ({error})"
+                "Embedded needs the iamgate engine: install the iamgate distribution from the iamgate "
+                f"repository or its wheel, never by bare name (docs/sdk.md, Install) ({error})"
             ) from None
         self._counters = Counters()
         self._closed = True  # until everything below is up: close() then releases only what exists
