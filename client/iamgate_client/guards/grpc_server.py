@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import grpc.aio
 
 from iamgate_client._errors import ConfigurationError
 from iamgate_client.guards._core import (
