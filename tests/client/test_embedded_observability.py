@@ -10,6 +10,7 @@ from service.bundle_helpers import OBJECT, bundle_files, write_tree
 
 import iamgate_client as sdk
 from iamgate.service import BundleSettings, ManagedBundles, ServiceConfig, start_sidecar
+from iamgate_client import _embedded
 
 QUESTIONS = [
     ("alice", "s3:GetObject", OBJECT, None, "plain"),
@@ -86,7 +87,8 @@ def test_a_bad_limit_is_a_configuration_error_naming_it(bundle):
         sdk.Embedded(bundle, service_options={"max_request_bytes": 0})
 
 
-def test_stats_count_decisions_requests_and_memo_hits(bundle):
+def test_stats_count_decisions_requests_and_memo_hits(bundle, monkeypatch):
+    monkeypatch.setattr(_embedded, "_time", lambda: 1_900_000_000.5)  # no second boundary mid-test
     with sdk.Embedded(bundle) as embedded:
         _ask(embedded)
         with pytest.raises(sdk.InvalidRequestError):
