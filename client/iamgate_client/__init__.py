@@ -14,6 +14,7 @@ See docs/sdk.md.
 
 from iamgate_client._async_client import AsyncClient
 from iamgate_client._client import Client
+from iamgate_client._counters import EmbeddedStats
 from iamgate_client._embedded import Embedded
 from iamgate_client._errors import (
     ClientClosedError,
@@ -63,6 +64,7 @@ __all__ = [
     "DeadlineExceededError",
     "Decision",
     "Embedded",
+    "EmbeddedStats",
     "EvaluationResult",
     "Explanation",
     "FailedPreconditionError",

@@ -1,6 +1,6 @@
 """Guards: authorization at the edge of your code, in the idioms of each framework.
 
-* :class:`GrpcGuard` - a ``grpc.ServerInterceptor``;
+* :class:`GrpcGuard` - a ``grpc.ServerInterceptor``; :class:`AioGrpcGuard` - its ``grpc.aio`` twin;
 * :class:`AsgiGuard` - ASGI middleware (Starlette, FastAPI);
 * :class:`WsgiGuard` - WSGI middleware (Flask, Django);
 * :func:`guard` - a decorator for plain functions.
@@ -15,11 +15,18 @@ from iamgate_client.guards._core import AccessDeniedError, Authorizer, Verdict
 from iamgate_client.guards._routes import Match, Route, RouteMap
 from iamgate_client.guards.asgi import AsgiGuard
 from iamgate_client.guards.decorator import guard
-from iamgate_client.guards.grpc_server import GrpcGuard, GrpcRule, certificate_principal, metadata_principal
+from iamgate_client.guards.grpc_server import (
+    AioGrpcGuard,
+    GrpcGuard,
+    GrpcRule,
+    certificate_principal,
+    metadata_principal,
+)
 from iamgate_client.guards.wsgi import WsgiGuard
 
 __all__ = [
     "AccessDeniedError",
+    "AioGrpcGuard",
     "AsgiGuard",
     "Authorizer",
     "GrpcGuard",

@@ -10,6 +10,7 @@
         action_prefix="shop",                                # unlisted methods: shop:<MethodName>
     )
     server = grpc.server(executor, interceptors=[guard])
+    # grpc.aio: AioGrpcGuard(...) with the same arguments, in grpc.aio.server(interceptors=[...])
 
 The action comes from the method (``rules``, else ``action_prefix:<Method>``), the resource from a
 template over the request's fields (``{order_id}``, nested ``{order.id}``). A deny, a missing
@@ -21,15 +22,25 @@ without request fields (a field cannot be read before the handler reads the stre
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import grpc.aio
 
 from iamgate_client._errors import ConfigurationError
-from iamgate_client.guards._core import Authorizer, Question, Verdict, decide, failed_check, refused
+from iamgate_client.guards._core import (
+    Authorizer,
+    Question,
+    Verdict,
+    decide,
+    decide_async,
+    failed_check,
+    refused,
+)
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -75,7 +86,9 @@ def certificate_principal(
     return principal
 
 
-class GrpcGuard(grpc.ServerInterceptor):
+class _MethodRules:
+    """What both interceptors share: the rules, and the question a call asks (or why it asks none)."""
+
     def __init__(
         self,
         authorizer: Authorizer,
@@ -106,6 +119,24 @@ class GrpcGuard(grpc.ServerInterceptor):
             rule = GrpcRule(f"{self.action_prefix}:{method.rpartition('/')[2]}", self.default_resource)
         return rule
 
+    def _question(self, method: str, rule: GrpcRule | None, request: Any, context: Any) -> Question | Verdict:
+        """The question to ask, or the denial when none can be asked; never raises."""
+        try:
+            principal = self.principal(context)
+            if rule is None:
+                return refused(principal or "", method, "-", f"no rule maps {method} to an action")
+            resource = _render(rule.resource, request)
+            if not principal:
+                return refused("", rule.action, resource, "the call carries no authenticated principal")
+            extra = self.context(context, request) if self.context else None
+            return Question(principal, rule.action, resource, extra)
+        except Exception as error:  # a bug in a hook or a template: deny, never pass
+            return failed_check(Question("", method, "-"), error)
+
+
+class GrpcGuard(_MethodRules, grpc.ServerInterceptor):
+    """For ``grpc.server``: checks each call on the server's thread before its handler runs."""
+
     def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
         method = handler_call_details.method
         handler = continuation(handler_call_details)
@@ -119,18 +150,28 @@ class GrpcGuard(grpc.ServerInterceptor):
     def _check(
         self, method: str, rule: GrpcRule | None, request: Any, context: grpc.ServicerContext
     ) -> Verdict:
-        try:
-            principal = self.principal(context)
-            if rule is None:
-                return refused(principal or "", method, "-", f"no rule maps {method} to an action")
-            resource = _render(rule.resource, request)
-            if not principal:
-                return refused("", rule.action, resource, "the call carries no authenticated principal")
-            extra = self.context(context, request) if self.context else None
-            question = Question(principal, rule.action, resource, extra)
-        except Exception as error:  # a bug in a hook or a template: deny, never pass
-            return failed_check(Question("", method, "-"), error)
-        return decide(self.authorizer, question)
+        question = self._question(method, rule, request, context)
+        return question if isinstance(question, Verdict) else decide(self.authorizer, question)
+
+
+class AioGrpcGuard(_MethodRules, grpc.aio.ServerInterceptor):
+    """For ``grpc.aio.server``: the same rules and answers as :class:`GrpcGuard`, checked on the
+    event loop (an :class:`~iamgate_client.AsyncClient` is awaited, :class:`~iamgate_client.Embedded`
+    called directly, a blocking :class:`~iamgate_client.Client` run on a worker thread)."""
+
+    async def intercept_service(
+        self, continuation: Any, handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        method = handler_call_details.method
+        handler = await continuation(handler_call_details)
+        if handler is None or method.startswith(self.skip):
+            return handler
+        rule = self._rule(method)
+        return _wrap_aio(handler, lambda request, context: self._check(method, rule, request, context))
+
+    async def _check(self, method: str, rule: GrpcRule | None, request: Any, context: Any) -> Verdict:
+        question = self._question(method, rule, request, context)
+        return question if isinstance(question, Verdict) else await decide_async(self.authorizer, question)
 
 
 def _render(template: str, request: Any) -> str:
@@ -186,6 +227,51 @@ def _wrap_streaming(handler: Any, check: Callable[[grpc.ServicerContext], Verdic
 
     return make(
         guarded,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _wrap_aio(handler: Any, check: Callable[[Any, Any], Awaitable[Verdict]]) -> Any:
+    """The handler, run only after an allow; a streamed request is checked with no request fields.
+
+    Handlers of ``grpc.aio`` may be coroutines, async generators or plain functions (and a
+    streaming one may also write with ``context.write`` and return nothing): each shape is run
+    as it is, after the check.
+    """
+    streaming_requests = handler.request_streaming
+    streaming_responses = handler.response_streaming
+    kind = (
+        ("stream" if streaming_requests else "unary") + "_" + ("stream" if streaming_responses else "unary")
+    )
+    inner = getattr(handler, kind)
+    make = getattr(grpc, f"{kind}_rpc_method_handler")
+
+    async def allowed(request: Any, context: Any) -> None:
+        verdict = await check(None if streaming_requests else request, context)
+        if not verdict.allowed:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, verdict.message)
+            raise PermissionError(verdict.message)  # abort raises; never run the handler regardless
+
+    async def guarded(request: Any, context: Any) -> Any:
+        await allowed(request, context)
+        answer = inner(request, context)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    async def guarded_stream(request: Any, context: Any) -> AsyncIterator[Any]:
+        await allowed(request, context)
+        answers = inner(request, context)
+        if inspect.isasyncgen(answers):
+            async for answer in answers:
+                yield answer
+        elif inspect.isawaitable(answers):
+            await answers  # wrote its responses with context.write
+        elif answers is not None:
+            for answer in answers:
+                yield answer
+
+    return make(
+        guarded_stream if streaming_responses else guarded,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
