@@ -29,6 +29,8 @@ from iamgate_client._errors import (
     TransportError,
 )
 from iamgate_client._models import (
+    AccessAnswer,
+    AccessGrant,
     BundleInfo,
     Check,
     ConditionTrace,
@@ -51,6 +53,8 @@ from iamgate_client._resilience import NO_RETRY, Retry
 
 __all__ = [
     "NO_RETRY",
+    "AccessAnswer",
+    "AccessGrant",
     "AsyncClient",
     "BundleInfo",
     "Check",

