@@ -384,8 +384,34 @@ def _add_access_commands(commands: Any, bundle_commands: Any) -> None:
     )
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
+    check = commands.add_parser(
+        "check-access",
+        help="CI checks on a bundle: no new access, access not granted, no public access; exit 1 on findings",
+    )
+    check.add_argument("path", metavar="BUNDLE", help="the bundle checked (the new revision)")
+    check.add_argument(
+        "--no-new-access", metavar="OLD", help="fail on access BUNDLE allows that OLD did not (bundle diff)"
+    )
+    check.add_argument(
+        "--not-granted",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("ACTION", "RESOURCE"),
+        help="fail when any principal is allowed ACTION (wildcards expand) on RESOURCE; repeatable",
+    )
+    check.add_argument(
+        "--no-public-access",
+        action="store_true",
+        help="fail on resource or trust policies allowing Principal '*' without a restricting condition",
+    )
     answers = ("text", "json")
-    for parser, outputs in ((who, answers), (what, answers), (diff, (*answers, "markdown"))):
+    for parser, outputs in (
+        (who, answers),
+        (what, answers),
+        (diff, (*answers, "markdown")),
+        (check, (*answers, "sarif")),
+    ):
         parser.add_argument("--output", "-o", choices=outputs, default="text")
         parser.add_argument(
             "--limit", type=int, default=20_000, metavar="N", help="evaluations at most (default 20000)"
@@ -1015,6 +1041,18 @@ def cmd_what_can(args: argparse.Namespace, out: TextIO) -> int:
     return _emit(result, out)
 
 
+def cmd_check_access(args: argparse.Namespace, out: TextIO) -> int:
+    from iamgate.bundle import check_access
+
+    checks = check_access.Checks(
+        no_new_access_from=args.no_new_access,
+        not_granted=check_access.parse_not_granted(args.not_granted),
+        no_public_access=args.no_public_access,
+    )
+    result = check_access.check_access_command(args.path, checks, **_access_kwargs(args))
+    return _emit(result, out)
+
+
 _DECISION_LOG_LIMIT_FLAGS = (
     (
         "--decision-log-max-bytes",
@@ -1157,6 +1195,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "bundle": cmd_bundle,
     "who-can": cmd_who_can,
     "what-can": cmd_what_can,
+    "check-access": cmd_check_access,
 }
 
 

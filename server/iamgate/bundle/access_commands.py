@@ -55,10 +55,10 @@ def _load(path: str | os.PathLike[str], verifier: Verifier | None) -> tuple[Snap
         raise _Refused(f"error: {error}", 1) from None
     except IamgateError as error:
         raise _Refused(f"error: {path}: cannot compile the bundle: {error}", 1) from None
-    return snapshot, _catalogue(files)
+    return snapshot, catalogue_of(files)
 
 
-def _catalogue(files: BundleFiles) -> Catalogue:
+def catalogue_of(files: BundleFiles) -> Catalogue:
     catalogue = aws_catalogue()
     if SERVICES not in files.files:
         return catalogue
