@@ -23,6 +23,7 @@ from cachetools import LRUCache
 
 from iamgate.bundle.access import CONDITIONAL, AccessAnswer, AccessRow
 from iamgate.engine.errors import RequestError
+from iamgate.policy.json_text import JsonTextError, load_strict
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 DEFAULT_PAGE_SIZE = 100
@@ -64,9 +65,9 @@ def decode_token(token: str, revision: str, question: str) -> int:
         raise RequestError("page_token", "is not a token this sidecar issued (too long)")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw.decode())
+        data = load_strict(raw)
         version, token_revision, token_question, offset = data["v"], data["r"], data["q"], data["o"]
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+    except (JsonTextError, ValueError, TypeError, KeyError):
         raise RequestError("page_token", "is not a token this sidecar issued") from None
     if version != _TOKEN_VERSION or not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise RequestError("page_token", "is not a token this sidecar issued")
