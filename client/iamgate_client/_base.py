@@ -29,6 +29,8 @@ from iamgate_client._models import (
     Outcome,
     PolicyTrace,
     PolicyType,
+    PrincipalAccessChanges,
+    ShadowAccessDiff,
     ShadowDisagreement,
     ShadowStats,
     SimulateContextEntry,
@@ -319,6 +321,27 @@ def _shadow_stats(stats: pb.ShadowStats) -> ShadowStats:
             )
             for d in stats.recent
         ),
+        access_diff=_access_diff(stats.access_diff) if stats.HasField("access_diff") else None,
+    )
+
+
+def _access_diff(diff: pb.ShadowAccessDiff) -> ShadowAccessDiff:
+    return ShadowAccessDiff(
+        state=diff.state,
+        active_revision=diff.active_revision,
+        added=diff.added,
+        removed=diff.removed,
+        widened=diff.widened,
+        narrowed=diff.narrowed,
+        principals=tuple(
+            PrincipalAccessChanges(p.principal, p.added, p.removed, p.widened, p.narrowed)
+            for p in diff.principals
+        ),
+        principals_omitted=diff.principals_omitted,
+        truncated=diff.truncated,
+        evaluations=diff.evaluations,
+        error=diff.error,
+        computed_at=_timestamp(diff, "computed_at"),
     )
 
 

@@ -231,6 +231,41 @@ class ShadowDisagreement:
 
 
 @dataclass(frozen=True, slots=True)
+class PrincipalAccessChanges:
+    """One principal's access changes from the active bundle to the shadow."""
+
+    principal: str
+    added: int = 0
+    removed: int = 0
+    widened: int = 0
+    narrowed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowAccessDiff:
+    """What the shadow bundle changes in access against the active one (``iamgate bundle diff``)."""
+
+    state: str
+    """``computing``, ``done`` or ``failed``."""
+    active_revision: str = ""
+    added: int = 0
+    removed: int = 0
+    widened: int = 0
+    narrowed: int = 0
+    principals: tuple[PrincipalAccessChanges, ...] = ()
+    principals_omitted: int = 0
+    truncated: bool = False
+    """The diff was cut short by its evaluation limit: it cannot show that no access is added."""
+    evaluations: int = 0
+    error: str = ""
+    computed_at: datetime | None = None
+
+    @property
+    def adds_access(self) -> bool:
+        return self.added > 0 or self.widened > 0
+
+
+@dataclass(frozen=True, slots=True)
 class ShadowStats:
     """How the shadow bundle compared with the active one on live traffic since it was loaded."""
 
@@ -241,6 +276,8 @@ class ShadowStats:
     last_error: str = ""
     recent: tuple[ShadowDisagreement, ...] = ()
     """The most recent disagreements, newest last (as many as ``status(disagreements=N)`` asked)."""
+    access_diff: ShadowAccessDiff | None = None
+    """The verdict: the shadow's access changes against the active bundle (None before it starts)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -731,6 +731,57 @@ def _error_json(message: str, step: str, source: str = "", at: Any = None) -> di
     return {"step": step, "message": message, "source": source, "at": at.isoformat() if at else None}
 
 
+def _verdict_lines(verdict: Any) -> list[str]:
+    """The shadow's access diff against the active bundle (bundle/shadow_diff.py), one line per principal."""
+    if verdict is None:
+        return []
+    if verdict.state != "done":
+        detail = f": {verdict.error}" if verdict.error else ""
+        return [f"access:     diff against {verdict.active_revision} {verdict.state}{detail}"]
+    head = (
+        f"access:     against {verdict.active_revision}: {verdict.added} added, {verdict.widened} widened, "
+        f"{verdict.removed} removed, {verdict.narrowed} narrowed ({verdict.evaluations} evaluations)"
+    )
+    lines = [head + (" PARTIAL: the evaluation limit was reached" if verdict.truncated else "")]
+    for p in verdict.principals:
+        lines.append(
+            f"            {p.principal}: {p.added} added, {p.widened} widened, "
+            f"{p.removed} removed, {p.narrowed} narrowed"
+        )
+    if verdict.principals_omitted:
+        lines.append(f"            ... and {verdict.principals_omitted} more principals")
+    return lines
+
+
+def _verdict_json(verdict: Any) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "state": verdict.state,
+        "activeRevision": verdict.active_revision,
+        "addsAccess": verdict.adds_access,
+        "added": verdict.added,
+        "widened": verdict.widened,
+        "removed": verdict.removed,
+        "narrowed": verdict.narrowed,
+        "truncated": verdict.truncated,
+        "evaluations": verdict.evaluations,
+        "error": verdict.error or None,
+        "computedAt": verdict.computed_at.isoformat() if verdict.computed_at else None,
+        "principals": [
+            {
+                "principal": p.principal,
+                "added": p.added,
+                "widened": p.widened,
+                "removed": p.removed,
+                "narrowed": p.narrowed,
+            }
+            for p in verdict.principals
+        ],
+        "principalsOmitted": verdict.principals_omitted,
+    }
+
+
 def status_json(status: Any) -> dict[str, Any]:
     """``status --output json``."""
     stats = status.shadow_stats
@@ -746,6 +797,7 @@ def status_json(status: Any) -> dict[str, Any]:
                     "errors": stats.errors,
                     "lastError": stats.last_error or None,
                     "recentDisagreements": [_disagreement_json(d) for d in stats.recent],
+                    "accessDiff": _verdict_json(stats.access_diff),
                 }
             )
     return {
@@ -842,6 +894,7 @@ def status_text(status: Any) -> str:
             )
             if stats.last_error:
                 lines.append(f"            last shadow evaluation error: {stats.last_error}")
+            lines.extend(_verdict_lines(stats.access_diff))
             for disagreement in stats.recent:
                 lines.extend(_disagreement_lines(disagreement))
     if status.shadow_error:

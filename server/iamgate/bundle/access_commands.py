@@ -24,16 +24,15 @@ from iamgate.bundle.access import (
     what_can,
     who_can,
 )
+from iamgate.bundle.access_catalogue import catalogue_of
 from iamgate.bundle.commands import CommandResult
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import BundleError
-from iamgate.bundle.jsonread import MISSING, FileReport, load_json
 from iamgate.bundle.load import open_bundle
-from iamgate.bundle.loader import BundleFiles, load_files
-from iamgate.bundle.servicefile import SERVICES, read_services
+from iamgate.bundle.loader import load_files
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import Snapshot
-from iamgate.catalogue import Catalogue, aws_catalogue
+from iamgate.catalogue import Catalogue
 from iamgate.errors import IamgateError
 
 ANSWER_OUTPUTS = ("text", "json")
@@ -56,15 +55,6 @@ def _load(path: str | os.PathLike[str], verifier: Verifier | None) -> tuple[Snap
     except IamgateError as error:
         raise _Refused(f"error: {path}: cannot compile the bundle: {error}", 1) from None
     return snapshot, catalogue_of(files)
-
-
-def catalogue_of(files: BundleFiles) -> Catalogue:
-    catalogue = aws_catalogue()
-    if SERVICES not in files.files:
-        return catalogue
-    report = FileReport(SERVICES, [])  # the bundle was validated: its problems were reported there
-    document = load_json(report, files.files[SERVICES])
-    return catalogue if document is MISSING else catalogue.with_services(read_services(report, document))
 
 
 def _check(output: str, outputs: tuple[str, ...], limit: int) -> None:

@@ -31,6 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from iamgate.bundle import format as fmt
+from iamgate.bundle.access_catalogue import catalogue_of
 from iamgate.bundle.archive import archive_bytes, write_atomically
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import (
@@ -260,7 +261,7 @@ class BundleManager:
                 last_success=self._last_success,
                 activations=self._activations,
                 rejections=self._rejections,
-                shadow=shadow.status() if shadow else None,
+                shadow=shadow.status(active.snapshot if active else None) if shadow else None,
                 shadow_error=self._shadow_error,
                 persist_error=self._persist_error,
                 trusted_context_keys=self.trusted_keys.names,
@@ -486,15 +487,24 @@ class BundleManager:
             return self._emit(
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
+        evaluator = ShadowEvaluator(
+            snapshot.with_cache(self.cache_size), catalogue=lambda: catalogue_of(files)
+        )
         with self._lock:
-            self._shadow = ShadowEvaluator(snapshot.with_cache(self.cache_size))
+            if self._shadow is not None:
+                self._shadow.close()
+            self._shadow = evaluator
             self._shadow_files = files
             self._shadow_created = created
             self._shadow_error = None
+            active = self._active
+        evaluator.compare_with(active.snapshot if active else None)  # the verdict starts computing now
         return self._emit(ActivationEvent("shadowed", files.source, snapshot.revision))
 
     def clear_shadow(self) -> None:
         with self._lock:
+            if self._shadow is not None:
+                self._shadow.close()
             self._shadow = None
             self._shadow_files = None
 
@@ -506,6 +516,7 @@ class BundleManager:
             self._shadow_files = None
         if shadow is None or files is None:
             raise BundleError("there is no shadow bundle to promote")
+        shadow.close()
         # an explicit operator action, like a rollback: no downgrade check
         self._swap(_Loaded(shadow.snapshot, files, content_fingerprint(files.files), created))
         self._emit(

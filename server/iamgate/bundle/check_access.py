@@ -32,7 +32,7 @@ from iamgate.bundle.access import (
     expand_actions,
     who_can,
 )
-from iamgate.bundle.access_commands import catalogue_of
+from iamgate.bundle.access_catalogue import catalogue_of
 from iamgate.bundle.commands import CommandResult
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import BundleError, BundleProblem
