@@ -384,6 +384,11 @@ def _add_access_commands(commands: Any, bundle_commands: Any) -> None:
     )
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
+    diff.add_argument(
+        "--summary",
+        action="store_true",
+        help="counts per principal and service, and only the rows that add access in full",
+    )
     check = commands.add_parser(
         "check-access",
         help="CI checks on a bundle: no new access, access not granted, no public access; exit 1 on findings",
@@ -1058,7 +1063,9 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
             args.source, args.output, revision=args.revision, sign_key=args.sign_key, key_id=args.key_id
         )
     elif args.bundle_command == "diff":
-        result = _access_commands().diff_command(args.old, args.new, **_access_kwargs(args))
+        result = _access_commands().diff_command(
+            args.old, args.new, summary=args.summary, **_access_kwargs(args)
+        )
     else:
         result = commands.inspect_command(args.path, **_verify_kwargs(args))
     return _emit(result, out)

@@ -122,7 +122,7 @@ def new_access_findings(
         if change.change not in ("added", "widened"):
             continue
         row = change.row
-        how = "allowed only when " + "; ".join(row.conditions) if row.status == CONDITIONAL else "allowed"
+        how = "allowed depending on " + "; ".join(row.conditions) if row.status == CONDITIONAL else "allowed"
         was = "not allowed" if change.change == "added" else "allowed only under conditions"
         message = (
             f"now {how}: {row.action} on {row.resource} (in {old.revision}: {was}); "
@@ -165,7 +165,7 @@ def not_granted_findings(
             conditional = row.status == CONDITIONAL
             message = (
                 f"allowed {action} on {requirement.resource}"
-                + (" when " + "; ".join(row.conditions) if conditional else "")
+                + (" depending on " + "; ".join(row.conditions) if conditional else "")
                 + f"; by {', '.join(row.statements) or 'no statement'}"
             )
             code = "access-granted-conditionally" if conditional else "access-granted"
