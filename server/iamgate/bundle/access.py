@@ -17,7 +17,7 @@ the row *conditional*: it is never reported as unconditionally allowed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,6 +28,7 @@ from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
 from iamgate.engine.identity import canonical_resource, check_action
+from iamgate.engine.request import ContextValue
 from iamgate.engine.result import ConditionTrace, Decision, Evaluation, PolicyKind, StatementTrace
 
 DEFAULT_LIMIT = 20_000
@@ -326,15 +327,25 @@ def expand_actions(patterns: Iterable[str], catalogue: Catalogue, notes: list[st
     return sorted(actions.values(), key=str.lower)
 
 
-def sample_resource(pattern: str) -> str | None:
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def sample_resource(pattern: str, variables: Mapping[str, ContextValue] | None = None) -> str | None:
     """A concrete resource the pattern matches (``*`` -> ``x``), or ``None`` when there is none to ask about.
 
-    Patterns with policy variables (``${aws:username}``) are skipped: their meaning is per request.
+    A policy variable (``${aws:username}``) takes the asking principal's own value from
+    ``variables`` (what the sidecar fills for it: ``aws:username``, ``aws:userid``,
+    ``aws:PrincipalTag/...``), as evaluation substitutes it; a pattern with a variable the
+    principal has no single value for (a role's ``${aws:username}``) has no representative.
     """
     if pattern == "*":
         return "*"
     if "${" in pattern:
-        return None
+        if variables is None:
+            return None
+        pattern = _substitute(pattern, variables)
+        if pattern is None:
+            return None
     pieces = pattern.split(":", 5)
     if len(pieces) != 6:
         return None
@@ -349,6 +360,27 @@ def sample_resource(pattern: str) -> str | None:
         return canonical_resource(text)
     except EngineError:
         return None
+
+
+def _substitute(pattern: str, variables: Mapping[str, ContextValue]) -> str | None:
+    unresolved = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        found = variables.get(match.group(1).lower())
+        if found is None or len(found.values) != 1 or any(c in found.values[0] for c in "*?$"):
+            unresolved = True
+            return ""
+        return found.values[0]
+
+    text = _VARIABLE.sub(value, pattern)
+    return None if unresolved or "${" in text else text
+
+
+def principal_variables(snapshot: Snapshot, principal_arn: str) -> Mapping[str, ContextValue]:
+    """The policy variables the sidecar fills for a principal of the revision (empty if unknown)."""
+    entry = snapshot.by_arn.get(principal_arn)
+    return entry.context if entry is not None else {}
 
 
 def _service_of(pattern: str) -> str | None:
@@ -441,8 +473,9 @@ def _enumerate(
     notes: list[str],
 ) -> tuple[list[AccessRow], bool]:
     samples: dict[str, str] = {}
+    variables = principal_variables(snapshot, principal)
     for pattern in resources:
-        sample = sample_resource(pattern)
+        sample = sample_resource(pattern, variables)
         if sample is None:
             notes.append(f"resource pattern {pattern!r} has no concrete representative (not asked)")
         else:
