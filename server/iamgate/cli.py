@@ -189,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         "are counted, logged and shown by `iamgate status`",
     )
     serve.add_argument(
+        "--shadow-diff-limit",
+        type=int,
+        metavar="N",
+        help="evaluations the shadow bundle's access diff against the active one may cost, on a "
+        "background thread (default 20000; 0 switches the diff off)",
+    )
+    serve.add_argument(
         "--poll-interval",
         type=float,
         default=10.0,
@@ -1189,6 +1196,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         settings["cache_size"] = args.cache_size
     if args.trust_context_key:
         settings["trusted_context_keys"] = tuple(args.trust_context_key)
+    if args.shadow_diff_limit is not None:
+        if args.shadow_diff_limit < 0:
+            raise UsageError("--shadow-diff-limit: must be 0 (off) or more")
+        settings["shadow_diff_limit"] = args.shadow_diff_limit
     workers = _serve_workers(args, config)
 
     def make_source() -> Any:

@@ -60,3 +60,15 @@ def test_a_huge_page_size_is_capped():
     with sidecar(enable_access_queries=True) as (_, stub):
         response = stub.WhatCan(pb.WhatCanRequest(principal="mike-devops", page_size=2**31 - 1), timeout=60)
     assert len(response.grants) == 1000 and response.next_page_token
+
+
+def test_the_kept_answers_stay_within_their_row_bound():
+    from iamgate.bundle.access import AccessAnswer, AccessRow
+    from iamgate.service.access_queries import AnswerCache
+
+    row = AccessRow("p", "s3:GetObject", "*", "allowed", ())
+    cache = AnswerCache(rows=100)
+    for question in range(50):
+        cache.answer(question, lambda: AccessAnswer((row,) * 30, 30))
+    cache.answer("huge", lambda: AccessAnswer((row,) * 1000, 1000))
+    assert cache.rows <= 100

@@ -116,3 +116,24 @@ def test_a_failing_diff_says_so():
     job = AccessDiffJob(active, active, broken, start=False)
     job.run()
     assert job.verdict().state == "failed" and "no catalogue" in job.verdict().error
+
+
+def test_a_shadow_diff_limit_of_zero_switches_the_verdict_off(tmp_path):
+    active = write_tree(tmp_path / "a", bundle_files(revision="A"))
+    candidate = write_tree(tmp_path / "b", bundle_files(write=True, revision="B"))
+    with serving(bundle=str(active), shadow_bundle=str(candidate), shadow_diff_limit=0) as (_, client):
+        status = wait_until(lambda: client.status() if client.status().shadow is not None else None)
+    assert status.shadow_stats.access_diff is None
+
+
+def test_the_shadow_diff_limit_marks_a_partial_verdict(tmp_path):
+    active = write_tree(tmp_path / "a", bundle_files(revision="A"))
+    candidate = write_tree(tmp_path / "b", bundle_files(write=True, revision="B"))
+    with serving(bundle=str(active), shadow_bundle=str(candidate), shadow_diff_limit=1) as (_, client):
+        verdict = wait_until(lambda: _verdict(client), timeout=30)
+    assert verdict.truncated and verdict.evaluations == 1
+
+
+def test_a_negative_shadow_diff_limit_is_a_usage_error(capsys):
+    code = cli.main(["serve", "--shadow-diff-limit", "-1"], out=io.StringIO())
+    assert code == cli.EXIT_USAGE and "--shadow-diff-limit" in capsys.readouterr().err

@@ -46,6 +46,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.reader import read_organization
 from iamgate.bundle.redact import redact
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
+from iamgate.bundle.shadow_diff import DEFAULT_SHADOW_DIFF_LIMIT
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import (
@@ -202,8 +203,10 @@ class BundleManager:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = DEFAULT_CACHE_SIZE,
         trusted_keys: TrustedKeys = NO_TRUSTED_KEYS,
+        shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT,
     ) -> None:
         self.cache_size = cache_size
+        self.shadow_diff_limit = shadow_diff_limit
         self.trusted_keys = trusted_keys
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
@@ -488,7 +491,9 @@ class BundleManager:
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
         evaluator = ShadowEvaluator(
-            snapshot.with_cache(self.cache_size), catalogue=lambda: catalogue_of(files)
+            snapshot.with_cache(self.cache_size),
+            catalogue=lambda: catalogue_of(files),
+            diff_limit=self.shadow_diff_limit,
         )
         with self._lock:
             if self._shadow is not None:

@@ -138,7 +138,7 @@ class ShadowEvaluator:
     def compare_with(self, active: Snapshot | None) -> AccessVerdict | None:
         """The access diff against ``active``: started on a thread of its own the first time a
         revision is asked about (the previous pair's job is cancelled), read afterwards."""
-        if active is None or self._catalogue is None:
+        if active is None or self._catalogue is None or self._diff_limit <= 0:
             return None
         with self._lock:
             job = self._diff

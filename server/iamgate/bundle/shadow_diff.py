@@ -25,6 +25,9 @@ from iamgate.catalogue import Catalogue
 
 _LOG = logging.getLogger("iamgate.bundle.shadow")
 
+DEFAULT_SHADOW_DIFF_LIMIT = DEFAULT_LIMIT
+"""Evaluations one shadow access diff may cost (``iamgate serve --shadow-diff-limit``)."""
+
 COMPUTING = "computing"
 DONE = "done"
 FAILED = "failed"

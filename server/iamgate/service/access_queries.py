@@ -28,8 +28,10 @@ from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-CACHED_ANSWERS = 16
-"""Answers kept per process: enough for a few callers paging at once, each at most the limit's rows."""
+CACHED_ROWS = 20_000
+"""Rows of answers kept per process (least recently used first out): a few callers paging at once.
+
+An answer larger than this is not kept; its later pages are computed again."""
 _TOKEN_VERSION = 1
 
 
@@ -99,9 +101,9 @@ def grant(row: AccessRow) -> pb.AccessGrant:
 class AnswerCache:
     """The last few answers, keyed by (revision, question): later pages are read, not recomputed."""
 
-    def __init__(self, size: int = CACHED_ANSWERS) -> None:
+    def __init__(self, rows: int = CACHED_ROWS) -> None:
         self._lock = threading.Lock()
-        self._answers: LRUCache[Hashable, AccessAnswer] = LRUCache(maxsize=size)
+        self._answers: LRUCache[Hashable, AccessAnswer] = LRUCache(maxsize=rows, getsizeof=_rows)
 
     def answer(self, key: Hashable, compute: Callable[[], AccessAnswer]) -> AccessAnswer:
         with self._lock:
@@ -109,9 +111,19 @@ class AnswerCache:
         if cached is not None:
             return cached
         answer = compute()  # outside the lock: two callers may compute the same answer once each
-        with self._lock:
-            self._answers[key] = answer
+        if _rows(answer) <= self._answers.maxsize:
+            with self._lock:
+                self._answers[key] = answer
         return answer
+
+    @property
+    def rows(self) -> int:
+        """Rows held now (``currsize``), never more than the bound."""
+        return int(self._answers.currsize)
+
+
+def _rows(answer: AccessAnswer) -> int:
+    return len(answer.rows) + 1
 
 
 def page(
