@@ -145,3 +145,10 @@ def test_the_sdk_raises_permission_denied_when_disabled(snapshot):
         pytest.raises(sdk.PermissionDeniedError),
     ):
         client.who_can("ec2:StartInstances", "*")
+
+
+def test_access_questions_leave_the_served_snapshots_memos_alone(served, snapshot):
+    stub, _, _ = served
+    before = len(snapshot.memo.resources)
+    stub.WhatCan(pb.WhatCanRequest(principal="mike-devops", page_size=1))
+    assert len(snapshot.memo.resources) == before

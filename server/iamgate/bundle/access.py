@@ -16,6 +16,7 @@ the row *conditional*: it is never reported as unconditionally allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -398,6 +399,15 @@ def fits_service(action: str, pattern: str) -> bool:
     if action.lower() in TRUST_ACTIONS:
         return service == "iam"
     return service == prefix
+
+
+def detached(snapshot: Snapshot) -> Snapshot:
+    """The same revision with memos of its own and no decision cache.
+
+    A sidecar asks its access questions of a detached copy: their thousands of sample requests
+    then never displace what the request path keeps in the snapshot's memos and cache.
+    """
+    return dataclasses.replace(snapshot, memo=type(snapshot.memo)(), decision_cache=None)
 
 
 # -- the questions -------------------------------------------------------------------------------

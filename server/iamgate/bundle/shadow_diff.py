@@ -11,7 +11,6 @@ truncated) and stops early when the pair it was computing is replaced.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections import defaultdict
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from iamgate.bundle.access import DEFAULT_LIMIT, AccessDiff, diff_access
+from iamgate.bundle.access import DEFAULT_LIMIT, AccessDiff, detached, diff_access
 from iamgate.bundle.snapshot import Snapshot
 from iamgate.catalogue import Catalogue
 
@@ -110,8 +109,8 @@ class AccessDiffJob:
 
         try:
             diff = diff_access(
-                _private(self.active),
-                _private(self.candidate),
+                detached(self.active),
+                detached(self.candidate),
                 self._catalogue(),
                 limit=self._limit,
                 check=check,
@@ -125,11 +124,6 @@ class AccessDiffJob:
             )
             return
         self._verdict = AccessVerdict(DONE, self.active.revision, diff, computed_at=_now())
-
-
-def _private(snapshot: Snapshot) -> Snapshot:
-    """The same revision with memos of its own and no decision cache: the request path's stay untouched."""
-    return dataclasses.replace(snapshot, memo=type(snapshot.memo)(), decision_cache=None)
 
 
 def _now() -> datetime:

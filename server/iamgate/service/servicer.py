@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import grpc
 
 import iamgate
-from iamgate.bundle.access import AccessError, what_can, who_can
+from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
@@ -483,8 +483,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         try:
             clock = limits.CallClock(self._config.max_expensive_call_seconds, limits.caller_deadline(context))
 
-            def compute() -> Any:
-                return answer(snapshot, lambda: clock.check(f"{method} while evaluating"))
+            def compute() -> Any:  # on a detached copy: the request path's memos stay as they are
+                return answer(detached(snapshot), lambda: clock.check(f"{method} while evaluating"))
 
             page = access_queries.page(self._access_answers, snapshot, question, request, compute)
             response = response_type(
