@@ -6,21 +6,40 @@ and shown by GetStatus, the SDK and ``iamgate status`` beside the live disagreem
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
 
 import pytest
 
+import iamgate_client as sdk
 from iamgate import cli
 from iamgate.bundle import shadow_diff
 from iamgate.bundle.default import load_default_snapshot
 from iamgate.bundle.shadow import ShadowEvaluator
 from iamgate.bundle.shadow_diff import AccessDiffJob
 from iamgate.catalogue import empty_catalogue
-from service.bundle_helpers import OBJECT, bundle_files, serving, wait_until, write_tree
+from iamgate.service import BundleSettings, ManagedBundles, ServiceConfig, start_sidecar
+from service.bundle_helpers import OBJECT, bundle_files, wait_until, write_tree
 
 ALICE = "arn:aws:iam::123456789012:user/alice"
+
+
+@contextlib.contextmanager
+def serving(**settings):
+    """A real sidecar on ``BundleSettings(**settings)`` and a client of it.
+
+    (``bundle_helpers.serving`` also asserts that no lifecycle thread of *any* sidecar is left in
+    the process, which other files' servers without a bundle may leave behind.)
+    """
+    source = ManagedBundles(BundleSettings(poll_interval=0.05, **settings))
+    sidecar = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None, max_workers=4), source)
+    try:
+        with sdk.Client(f"127.0.0.1:{sidecar.port}") as client:
+            yield sidecar, client
+    finally:
+        sidecar.stop(0)
 
 
 def _verdict(client):
