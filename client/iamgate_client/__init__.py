@@ -30,6 +30,8 @@ from iamgate_client._errors import (
     TransportError,
 )
 from iamgate_client._models import (
+    AccessAnswer,
+    AccessGrant,
     BundleInfo,
     Check,
     ConditionTrace,
@@ -41,6 +43,8 @@ from iamgate_client._models import (
     Outcome,
     PolicyTrace,
     PolicyType,
+    PrincipalAccessChanges,
+    ShadowAccessDiff,
     ShadowDisagreement,
     ShadowStats,
     SimulateContextEntry,
@@ -52,6 +56,8 @@ from iamgate_client._resilience import NO_RETRY, Retry
 
 __all__ = [
     "NO_RETRY",
+    "AccessAnswer",
+    "AccessGrant",
     "AsyncClient",
     "BundleInfo",
     "Check",
@@ -76,8 +82,10 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyTrace",
     "PolicyType",
+    "PrincipalAccessChanges",
     "Retry",
     "ServerError",
+    "ShadowAccessDiff",
     "ShadowDisagreement",
     "ShadowStats",
     "SimulateContextEntry",

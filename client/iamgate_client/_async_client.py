@@ -13,6 +13,7 @@ from iamgate_client import _base, _resilience
 from iamgate_client._client import Metadata, Timeout
 from iamgate_client._errors import ClientClosedError, IamgateClientError, TransportError, from_rpc_error
 from iamgate_client._models import (
+    AccessAnswer,
     Check,
     ContextInput,
     Decision,
@@ -201,3 +202,36 @@ class AsyncClient:
         request = pb.RollbackRequest(expected_revision=expected_revision)
         response = await self._call("Rollback", request, timeout, metadata, retryable=False)
         return response.active_revision, response.rolled_back_revision
+
+    async def who_can(
+        self,
+        action: str,
+        resource: str,
+        *,
+        page_size: int = 0,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
+    ) -> AccessAnswer:
+        request = pb.WhoCanRequest(action=action, resource=resource, page_size=page_size)
+        return await self._access_pages("WhoCan", request, timeout, metadata)
+
+    async def what_can(
+        self,
+        principal: str,
+        *,
+        service: str = "",
+        page_size: int = 0,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
+    ) -> AccessAnswer:
+        request = pb.WhatCanRequest(principal=principal, service=service, page_size=page_size)
+        return await self._access_pages("WhatCan", request, timeout, metadata)
+
+    async def _access_pages(
+        self, method: str, request: Any, timeout: Timeout, metadata: Metadata
+    ) -> AccessAnswer:
+        pages = [await self._call(method, request, timeout, metadata)]
+        while pages[-1].next_page_token:
+            request.page_token = pages[-1].next_page_token
+            pages.append(await self._call(method, request, timeout, metadata))
+        return _base.access_answer(pages)

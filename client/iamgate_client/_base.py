@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 from iamgate_client._errors import InvalidRequestError, error_for_number
 from iamgate_client._models import (
+    AccessAnswer,
+    AccessGrant,
     BundleInfo,
     Check,
     ConditionTrace,
@@ -27,6 +29,8 @@ from iamgate_client._models import (
     Outcome,
     PolicyTrace,
     PolicyType,
+    PrincipalAccessChanges,
+    ShadowAccessDiff,
     ShadowDisagreement,
     ShadowStats,
     SimulateContextEntry,
@@ -317,6 +321,27 @@ def _shadow_stats(stats: pb.ShadowStats) -> ShadowStats:
             )
             for d in stats.recent
         ),
+        access_diff=_access_diff(stats.access_diff) if stats.HasField("access_diff") else None,
+    )
+
+
+def _access_diff(diff: pb.ShadowAccessDiff) -> ShadowAccessDiff:
+    return ShadowAccessDiff(
+        state=diff.state,
+        active_revision=diff.active_revision,
+        added=diff.added,
+        removed=diff.removed,
+        widened=diff.widened,
+        narrowed=diff.narrowed,
+        principals=tuple(
+            PrincipalAccessChanges(p.principal, p.added, p.removed, p.widened, p.narrowed)
+            for p in diff.principals
+        ),
+        principals_omitted=diff.principals_omitted,
+        truncated=diff.truncated,
+        evaluations=diff.evaluations,
+        error=diff.error,
+        computed_at=_timestamp(diff, "computed_at"),
     )
 
 
@@ -342,4 +367,28 @@ def status(response: pb.GetStatusResponse) -> Status:
         persist_error=response.persist_error,
         trusted_context_keys=tuple(response.trusted_context_keys),
         catalogue_version=response.catalogue_version,
+        access_queries_enabled=response.access_queries_enabled,
+    )
+
+
+def access_grant(grant: pb.AccessGrant) -> AccessGrant:
+    return AccessGrant(
+        principal=grant.principal,
+        action=grant.action,
+        resource=grant.resource,
+        conditional=grant.status == pb.ACCESS_STATUS_CONDITIONAL,
+        statements=tuple(grant.statements),
+        conditions=tuple(grant.conditions),
+    )
+
+
+def access_answer(pages: list[Any]) -> AccessAnswer:
+    """The pages of one WhoCan/WhatCan answer joined (the sidecar keeps them on one revision)."""
+    last = pages[-1]
+    return AccessAnswer(
+        revision=last.revision,
+        grants=tuple(access_grant(grant) for page in pages for grant in page.grants),
+        truncated=last.truncated,
+        evaluations=last.evaluations,
+        notes=tuple(last.notes),
     )

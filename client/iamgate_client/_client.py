@@ -12,6 +12,7 @@ import grpc
 from iamgate_client import _base, _resilience
 from iamgate_client._errors import ClientClosedError, IamgateClientError, TransportError, from_rpc_error
 from iamgate_client._models import (
+    AccessAnswer,
     Check,
     ContextInput,
     Decision,
@@ -180,6 +181,44 @@ class SyncApi:
         request = pb.RollbackRequest(expected_revision=expected_revision)
         response = self._call(self._stub.Rollback, request, timeout, metadata, retryable=False)
         return response.active_revision, response.rolled_back_revision
+
+    def who_can(
+        self,
+        action: str,
+        resource: str,
+        *,
+        page_size: int = 0,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
+    ) -> AccessAnswer:
+        """Every user and role of the active bundle allowed ``action`` on ``resource`` (all pages).
+
+        Needs a sidecar started with ``--enable-access-queries`` (else PermissionDeniedError).
+        Should the sidecar activate another revision between two pages, the next page is refused
+        (InvalidRequestError): ask again.
+        """
+        request = pb.WhoCanRequest(action=action, resource=resource, page_size=page_size)
+        return self._access_pages(self._stub.WhoCan, request, timeout, metadata)
+
+    def what_can(
+        self,
+        principal: str,
+        *,
+        service: str = "",
+        page_size: int = 0,
+        timeout: Timeout = ...,
+        metadata: Metadata = (),
+    ) -> AccessAnswer:
+        """The actions and resource patterns one user or role is allowed (all pages); as :meth:`who_can`."""
+        request = pb.WhatCanRequest(principal=principal, service=service, page_size=page_size)
+        return self._access_pages(self._stub.WhatCan, request, timeout, metadata)
+
+    def _access_pages(self, method: Any, request: Any, timeout: Timeout, metadata: Metadata) -> AccessAnswer:
+        pages = [self._call(method, request, timeout, metadata)]
+        while pages[-1].next_page_token:
+            request.page_token = pages[-1].next_page_token
+            pages.append(self._call(method, request, timeout, metadata))
+        return _base.access_answer(pages)
 
 
 class Client(SyncApi):

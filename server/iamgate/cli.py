@@ -71,6 +71,12 @@ LIMITS: tuple[tuple[str, type, float, str], ...] = (
     ("max_expensive_call_seconds", float, 10.0, "wall-clock budget of one Simulate or Explain call"),
     ("max_expensive_calls", int, 2, "Simulate and Explain calls running at once (the rest are refused)"),
     ("max_batch_session_policies", int, 16, "distinct session policies one AuthorizeBatch may carry"),
+    (
+        "max_access_query_evaluations",
+        int,
+        10_000,
+        "evaluations one WhoCan/WhatCan answer may cost (then it is marked truncated)",
+    ),
 )
 SERVE_LIMITS = tuple(limit[0] for limit in LIMITS)
 SIMULATE_LIMITS = (
@@ -183,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         "are counted, logged and shown by `iamgate status`",
     )
     serve.add_argument(
+        "--shadow-diff-limit",
+        type=int,
+        metavar="N",
+        help="evaluations the shadow bundle's access diff against the active one may cost, on a "
+        "background thread (default 20000; 0 switches the diff off)",
+    )
+    serve.add_argument(
         "--poll-interval",
         type=float,
         default=10.0,
@@ -214,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the last good bundle here; restored at start-up when the source is down",
     )
     serve.add_argument("--enable-admin", action="store_true", help="allow admin RPCs (Rollback)")
+    serve.add_argument(
+        "--enable-access-queries",
+        action="store_true",
+        help="answer WhoCan and WhatCan (they reveal the whole access model; docs/access.md)",
+    )
     serve.add_argument(
         "--drain-seconds",
         type=float,
@@ -401,8 +419,39 @@ def _add_access_commands(commands: Any, bundle_commands: Any) -> None:
     )
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
+    diff.add_argument(
+        "--summary",
+        action="store_true",
+        help="counts per principal and service, and only the rows that add access in full",
+    )
+    check = commands.add_parser(
+        "check-access",
+        help="CI checks on a bundle: no new access, access not granted, no public access; exit 1 on findings",
+    )
+    check.add_argument("path", metavar="BUNDLE", help="the bundle checked (the new revision)")
+    check.add_argument(
+        "--no-new-access", metavar="OLD", help="fail on access BUNDLE allows that OLD did not (bundle diff)"
+    )
+    check.add_argument(
+        "--not-granted",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("ACTION", "RESOURCE"),
+        help="fail when any principal is allowed ACTION (wildcards expand) on RESOURCE; repeatable",
+    )
+    check.add_argument(
+        "--no-public-access",
+        action="store_true",
+        help="fail on resource or trust policies allowing Principal '*' without a restricting condition",
+    )
     answers = ("text", "json")
-    for parser, outputs in ((who, answers), (what, answers), (diff, (*answers, "markdown"))):
+    for parser, outputs in (
+        (who, answers),
+        (what, answers),
+        (diff, (*answers, "markdown")),
+        (check, (*answers, "sarif")),
+    ):
         parser.add_argument("--output", "-o", choices=outputs, default="text")
         parser.add_argument(
             "--limit", type=int, default=20_000, metavar="N", help="evaluations at most (default 20000)"
@@ -724,6 +773,57 @@ def _error_json(message: str, step: str, source: str = "", at: Any = None) -> di
     return {"step": step, "message": message, "source": source, "at": at.isoformat() if at else None}
 
 
+def _verdict_lines(verdict: Any) -> list[str]:
+    """The shadow's access diff against the active bundle (bundle/shadow_diff.py), one line per principal."""
+    if verdict is None:
+        return []
+    if verdict.state != "done":
+        detail = f": {verdict.error}" if verdict.error else ""
+        return [f"access:     diff against {verdict.active_revision} {verdict.state}{detail}"]
+    head = (
+        f"access:     against {verdict.active_revision}: {verdict.added} added, {verdict.widened} widened, "
+        f"{verdict.removed} removed, {verdict.narrowed} narrowed ({verdict.evaluations} evaluations)"
+    )
+    lines = [head + (" PARTIAL: the evaluation limit was reached" if verdict.truncated else "")]
+    for p in verdict.principals:
+        lines.append(
+            f"            {p.principal}: {p.added} added, {p.widened} widened, "
+            f"{p.removed} removed, {p.narrowed} narrowed"
+        )
+    if verdict.principals_omitted:
+        lines.append(f"            ... and {verdict.principals_omitted} more principals")
+    return lines
+
+
+def _verdict_json(verdict: Any) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "state": verdict.state,
+        "activeRevision": verdict.active_revision,
+        "addsAccess": verdict.adds_access,
+        "added": verdict.added,
+        "widened": verdict.widened,
+        "removed": verdict.removed,
+        "narrowed": verdict.narrowed,
+        "truncated": verdict.truncated,
+        "evaluations": verdict.evaluations,
+        "error": verdict.error or None,
+        "computedAt": verdict.computed_at.isoformat() if verdict.computed_at else None,
+        "principals": [
+            {
+                "principal": p.principal,
+                "added": p.added,
+                "widened": p.widened,
+                "removed": p.removed,
+                "narrowed": p.narrowed,
+            }
+            for p in verdict.principals
+        ],
+        "principalsOmitted": verdict.principals_omitted,
+    }
+
+
 def status_json(status: Any) -> dict[str, Any]:
     """``status --output json``."""
     stats = status.shadow_stats
@@ -739,6 +839,7 @@ def status_json(status: Any) -> dict[str, Any]:
                     "errors": stats.errors,
                     "lastError": stats.last_error or None,
                     "recentDisagreements": [_disagreement_json(d) for d in stats.recent],
+                    "accessDiff": _verdict_json(stats.access_diff),
                 }
             )
     return {
@@ -835,6 +936,7 @@ def status_text(status: Any) -> str:
             )
             if stats.last_error:
                 lines.append(f"            last shadow evaluation error: {stats.last_error}")
+            lines.extend(_verdict_lines(stats.access_diff))
             for disagreement in stats.recent:
                 lines.extend(_disagreement_lines(disagreement))
     if status.shadow_error:
@@ -998,7 +1100,9 @@ def cmd_bundle(args: argparse.Namespace, out: TextIO) -> int:
             args.source, args.output, revision=args.revision, sign_key=args.sign_key, key_id=args.key_id
         )
     elif args.bundle_command == "diff":
-        result = _access_commands().diff_command(args.old, args.new, **_access_kwargs(args))
+        result = _access_commands().diff_command(
+            args.old, args.new, summary=args.summary, **_access_kwargs(args)
+        )
     else:
         result = commands.inspect_command(args.path, **_verify_kwargs(args))
     return _emit(result, out)
@@ -1067,6 +1171,18 @@ def cmd_access_report(args: argparse.Namespace, out: TextIO) -> int:
     return _emit(result, out)
 
 
+def cmd_check_access(args: argparse.Namespace, out: TextIO) -> int:
+    from iamgate.bundle import check_access
+
+    checks = check_access.Checks(
+        no_new_access_from=args.no_new_access,
+        not_granted=check_access.parse_not_granted(args.not_granted),
+        no_public_access=args.no_public_access,
+    )
+    result = check_access.check_access_command(args.path, checks, **_access_kwargs(args))
+    return _emit(result, out)
+
+
 _DECISION_LOG_LIMIT_FLAGS = (
     (
         "--decision-log-max-bytes",
@@ -1118,6 +1234,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             address=args.address,
             metrics_address=metrics,
             enable_admin=args.enable_admin,
+            enable_access_queries=args.enable_access_queries,
             ext_authz=args.ext_authz,
             drain_seconds=args.drain_seconds,
             tls_cert_file=args.tls_cert_file,
@@ -1142,6 +1259,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         settings["cache_size"] = args.cache_size
     if args.trust_context_key:
         settings["trusted_context_keys"] = tuple(args.trust_context_key)
+    if args.shadow_diff_limit is not None:
+        if args.shadow_diff_limit < 0:
+            raise UsageError("--shadow-diff-limit: must be 0 (off) or more")
+        settings["shadow_diff_limit"] = args.shadow_diff_limit
     workers = _serve_workers(args, config)
 
     def make_source() -> Any:
@@ -1209,6 +1330,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "who-can": cmd_who_can,
     "what-can": cmd_what_can,
     "access-report": cmd_access_report,
+    "check-access": cmd_check_access,
 }
 
 

@@ -19,6 +19,7 @@ from iamgate.bundle.access import (
     action_patterns,
     expand_actions,
     fits_service,
+    principal_variables,
     principals,
     resource_patterns,
     sample_resource,
@@ -90,14 +91,15 @@ def _check_agreement(snapshot, principal_arns, rng: random.Random, samples_per_p
             for row in what_can(snapshot, arn, catalogue, now=NOON).rows
         }
         actions = expand_actions(action_patterns(snapshot, entry), catalogue, [])
+        variables = principal_variables(snapshot, arn)
         universe = [
             (a, r)
             for a in actions
             for r in resources
-            if sample_resource(r) is not None and fits_service(a, r)
+            if sample_resource(r, variables) is not None and fits_service(a, r)
         ]
         for action, pattern in rng.sample(universe, min(samples_per_principal, len(universe))):
-            sample = sample_resource(pattern)
+            sample = sample_resource(pattern, variables)
             outcome = snapshot.authorize(AccessQuery(arn, action, sample), now=NOON)
             row = rows.get((action.lower(), pattern))
             if row is not None and row.status == ALLOWED:

@@ -141,3 +141,31 @@ def test_what_can_honours_time_given_through_now():
     inside = what_can(snapshot, "alex-contractor", aws_catalogue(), now=NOON, service="s3")
     after = what_can(snapshot, "alex-contractor", aws_catalogue(), now=datetime(2027, 1, 1, tzinfo=UTC))
     assert inside.rows and not [row for row in after.rows if row.service == "s3"]
+
+
+def test_a_policy_variable_resource_is_asked_as_the_principals_own():
+    snapshot = load_default_snapshot(cache_size=0)
+    answer = what_can(snapshot, "sarah-developer", aws_catalogue(), service="iam", now=NOON)
+    own = "arn:aws:iam::123456789012:user/${aws:username}"
+    rows = {(row.action, row.resource): row for row in answer.rows}
+    row = rows[("iam:CreateAccessKey", own)]
+    assert row.status == ALLOWED and row.sample == "arn:aws:iam::123456789012:user/sarah-developer"
+
+
+def test_a_policy_variable_the_principal_has_no_value_for_is_noted_not_asked(tmp_path):
+    own_user = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/${aws:username}"}
+        ],
+    }
+    roles = {
+        f"accounts/{h.ACCOUNT}/roles.json": {
+            "Roles": [
+                {"RoleName": "app", "RolePolicyList": [{"PolicyName": "own", "PolicyDocument": own_user}]}
+            ]
+        }
+    }
+    answer = what_can(_snapshot(tmp_path, roles), "app", empty_catalogue(), now=NOON)
+    assert not [row for row in answer.rows if "${" in row.resource]
+    assert any("${aws:username}" in note for note in answer.notes)

@@ -132,3 +132,21 @@ def test_bundle_diff_of_the_embedded_bundle_with_itself_is_empty():
 def test_bundle_diff_names_a_missing_bundle(tmp_path):
     code, text = _run("bundle", "diff", str(tmp_path / "nope"), DEFAULT)
     assert code == EXIT_FAILED and "nope" in text
+
+
+def test_bundle_diff_summary_counts_removals_and_lists_additions_in_full(tmp_path):
+    old, new = _bundle(tmp_path / "old", READ), _bundle(tmp_path / "new", PUT)
+    code, text = _run("bundle", "diff", old, new, "--summary", *NOW)
+    assert code == EXIT_FAILED
+    assert "  s3: 1 added, 0 widened, 1 removed, 0 narrowed" in text
+    assert "+ added    s3:PutObject on arn:aws:s3:::data/*" in text and "- removed" not in text
+
+
+def test_bundle_diff_summary_in_markdown_tables_counts_and_additions(tmp_path):
+    old, new = _bundle(tmp_path / "old", READ), _bundle(tmp_path / "new", PUT)
+    code, text = _run("bundle", "diff", old, new, "--summary", "-o", "markdown", *NOW)
+    assert code == EXIT_FAILED
+    assert f"| `arn:aws:iam::{ACCOUNT}:user/alice` | s3 | 1 | 0 | 1 | 0 |" in text
+    assert (
+        f"| + added | `arn:aws:iam::{ACCOUNT}:user/alice` | `s3:PutObject` | `arn:aws:s3:::data/*` |" in text
+    )

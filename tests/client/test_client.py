@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -162,6 +163,9 @@ def test_status_reports_shadow_counters_and_disagreements_with_both_explanations
             async with sdk.AsyncClient(f"127.0.0.1:{sidecar.port}") as async_client:
                 return await async_client.status(disagreements=1)
 
+        deadline = time.monotonic() + 30  # the shadow's access verdict is computed in the background
+        while client.status().shadow_stats.access_diff.state == "computing" and time.monotonic() < deadline:
+            time.sleep(0.05)
         sync_status, async_status = client.status(disagreements=1), asyncio.run(ask())
     assert sync_status == async_status
     stats = sync_status.shadow_stats

@@ -27,6 +27,7 @@ from iamgate.engine import (
 )
 from iamgate.policy import parse_policy
 from iamgate.service import ServiceConfig, ServiceMetrics, StaticSnapshots, create_server
+from iamgate.service.health import HealthReporter
 
 ACCOUNT = "123456789012"
 
@@ -114,14 +115,17 @@ def running_server(
 ) -> Iterator[tuple[str, Any]]:
     """A real gRPC server on an ephemeral loopback port; yields (address, snapshots)."""
     snapshots = snapshots if snapshots is not None else StaticSnapshots(FakeSnapshot())
+    health = HealthReporter(snapshots)  # shut down below: a server without a bundle leaves no watcher
     server, port = create_server(
         ServiceConfig(address="127.0.0.1:0", metrics_address=None, max_workers=4, **config),
         snapshots=snapshots,
         metrics=metrics,
         decision_log=logger,
+        health=health,
     )
     server.start()
     try:
         yield f"127.0.0.1:{port}", snapshots
     finally:
+        health.shutdown()
         server.stop(None).wait()

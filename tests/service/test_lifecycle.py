@@ -90,7 +90,8 @@ def test_a_broken_bundle_is_rejected_and_the_old_revision_keeps_answering(tmp_pa
         answer = client.authorize(*READ)
         assert (answer.outcome, answer.revision) == (sdk.Outcome.ALLOWED, "A")
         assert _health(sidecar) == health_pb2.HealthCheckResponse.SERVING
-        assert _sample(sidecar, "iamgate_bundle_activations_total", {"result": "rejected"}) == 1
+        # the counter is raised by the rejection's event, just after the status records it
+        wait_until(lambda: _sample(sidecar, "iamgate_bundle_activations_total", {"result": "rejected"}) == 1)
 
 
 def test_a_rejection_is_one_log_line_naming_the_step(tmp_path, caplog):

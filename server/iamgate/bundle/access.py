@@ -16,8 +16,9 @@ the row *conditional*: it is never reported as unconditionally allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,12 +29,16 @@ from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
 from iamgate.engine.identity import canonical_resource, check_action
+from iamgate.engine.request import ContextValue
 from iamgate.engine.result import ConditionTrace, Decision, Evaluation, PolicyKind, StatementTrace
 
 DEFAULT_LIMIT = 20_000
 """Evaluations one question may cost (``--limit``)."""
 MAX_EXPANDED_PER_PATTERN = 2_000
 """Catalogue actions one action pattern may expand to (``s3:*`` has ~150; ``*`` is never expanded blindly)."""
+
+CHECK_EVERY = 32
+"""Evaluations between two calls of a question's ``check`` (its time budget)."""
 
 ALLOWED = "allowed"
 CONDITIONAL = "conditional"
@@ -94,12 +99,19 @@ class AccessAnswer:
 @dataclass
 class _Budget:
     limit: int
+    check: Callable[[], None] | None = None
+    """Called every ``CHECK_EVERY`` evaluations; raises to stop the question (a caller's deadline)."""
     used: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def exhausted(self) -> bool:
         return self.used >= self.limit
+
+    def spend(self) -> None:
+        self.used += 1
+        if self.check is not None and self.used % CHECK_EVERY == 0:
+            self.check()
 
 
 # -- classification: one concrete evaluation -> a row or nothing ---------------------------------
@@ -316,15 +328,25 @@ def expand_actions(patterns: Iterable[str], catalogue: Catalogue, notes: list[st
     return sorted(actions.values(), key=str.lower)
 
 
-def sample_resource(pattern: str) -> str | None:
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def sample_resource(pattern: str, variables: Mapping[str, ContextValue] | None = None) -> str | None:
     """A concrete resource the pattern matches (``*`` -> ``x``), or ``None`` when there is none to ask about.
 
-    Patterns with policy variables (``${aws:username}``) are skipped: their meaning is per request.
+    A policy variable (``${aws:username}``) takes the asking principal's own value from
+    ``variables`` (what the sidecar fills for it: ``aws:username``, ``aws:userid``,
+    ``aws:PrincipalTag/...``), as evaluation substitutes it; a pattern with a variable the
+    principal has no single value for (a role's ``${aws:username}``) has no representative.
     """
     if pattern == "*":
         return "*"
     if "${" in pattern:
-        return None
+        if variables is None:
+            return None
+        pattern = _substitute(pattern, variables)
+        if pattern is None:
+            return None
     pieces = pattern.split(":", 5)
     if len(pieces) != 6:
         return None
@@ -339,6 +361,27 @@ def sample_resource(pattern: str) -> str | None:
         return canonical_resource(text)
     except EngineError:
         return None
+
+
+def _substitute(pattern: str, variables: Mapping[str, ContextValue]) -> str | None:
+    unresolved = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        found = variables.get(match.group(1).lower())
+        if found is None or len(found.values) != 1 or any(c in found.values[0] for c in "*?$"):
+            unresolved = True
+            return ""
+        return found.values[0]
+
+    text = _VARIABLE.sub(value, pattern)
+    return None if unresolved or "${" in text else text
+
+
+def principal_variables(snapshot: Snapshot, principal_arn: str) -> Mapping[str, ContextValue]:
+    """The policy variables the sidecar fills for a principal of the revision (empty if unknown)."""
+    entry = snapshot.by_arn.get(principal_arn)
+    return entry.context if entry is not None else {}
 
 
 def _service_of(pattern: str) -> str | None:
@@ -358,11 +401,26 @@ def fits_service(action: str, pattern: str) -> bool:
     return service == prefix
 
 
+def detached(snapshot: Snapshot) -> Snapshot:
+    """The same revision with memos of its own and no decision cache.
+
+    A sidecar asks its access questions of a detached copy: their thousands of sample requests
+    then never displace what the request path keeps in the snapshot's memos and cache.
+    """
+    return dataclasses.replace(snapshot, memo=type(snapshot.memo)(), decision_cache=None)
+
+
 # -- the questions -------------------------------------------------------------------------------
 
 
 def who_can(
-    snapshot: Snapshot, action: str, resource: str, *, now: datetime | None = None, limit: int = DEFAULT_LIMIT
+    snapshot: Snapshot,
+    action: str,
+    resource: str,
+    *,
+    now: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    check: Callable[[], None] | None = None,
 ) -> AccessAnswer:
     """Every user and role the revision allows ``action`` on ``resource`` (outright or conditionally).
 
@@ -376,11 +434,11 @@ def who_can(
         raise AccessError(str(error)) from None
     now = now or datetime.now(UTC)
     rows: list[AccessRow] = []
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     for entry in principals(snapshot):
         if budget.exhausted:
             return AccessAnswer(tuple(rows), budget.used, truncated=True)
-        budget.used += 1
+        budget.spend()
         verdict = classify(snapshot, entry.arn, action, resource, now=now)
         if verdict is not None:
             status, statements, conditions = verdict
@@ -398,10 +456,11 @@ def what_can(
     limit: int = DEFAULT_LIMIT,
     extra_actions: Iterable[str] = (),
     extra_resources: Iterable[str] = (),
+    check: Callable[[], None] | None = None,
 ) -> AccessAnswer:
     """What one principal may do: its named actions x the revision's resource patterns, each evaluated."""
     entry = find_principal(snapshot, principal)
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     notes = not_action_notes(snapshot, entry)
     patterns = action_patterns(snapshot, entry) | set(extra_actions)
     actions = expand_actions(patterns, catalogue, notes)
@@ -424,8 +483,9 @@ def _enumerate(
     notes: list[str],
 ) -> tuple[list[AccessRow], bool]:
     samples: dict[str, str] = {}
+    variables = principal_variables(snapshot, principal)
     for pattern in resources:
-        sample = sample_resource(pattern)
+        sample = sample_resource(pattern, variables)
         if sample is None:
             notes.append(f"resource pattern {pattern!r} has no concrete representative (not asked)")
         else:
@@ -437,7 +497,7 @@ def _enumerate(
                 continue
             if budget.exhausted:
                 return rows, True
-            budget.used += 1
+            budget.spend()
             verdict = classify(snapshot, principal, action, sample, now=now)
             if verdict is not None:
                 status, statements, conditions = verdict
@@ -476,6 +536,7 @@ def diff_access(
     *,
     now: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
+    check: Callable[[], None] | None = None,
 ) -> AccessDiff:
     """Per principal (matched by ARN), the rows allowed in one revision and not the other.
 
@@ -483,7 +544,7 @@ def diff_access(
     resource patterns named in either, so a statement removed on one side still shows.
     """
     now = now or datetime.now(UTC)
-    budget = _Budget(limit)
+    budget = _Budget(limit, check)
     notes: list[str] = []
     resources = sorted(resource_patterns(old) | resource_patterns(new))
     changes: list[AccessChange] = []

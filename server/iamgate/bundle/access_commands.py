@@ -24,16 +24,15 @@ from iamgate.bundle.access import (
     what_can,
     who_can,
 )
+from iamgate.bundle.access_catalogue import catalogue_of
 from iamgate.bundle.commands import CommandResult
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import BundleError
-from iamgate.bundle.jsonread import MISSING, FileReport, load_json
 from iamgate.bundle.load import open_bundle
-from iamgate.bundle.loader import BundleFiles, load_files
-from iamgate.bundle.servicefile import SERVICES, read_services
+from iamgate.bundle.loader import load_files
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import Snapshot
-from iamgate.catalogue import Catalogue, aws_catalogue
+from iamgate.catalogue import Catalogue
 from iamgate.errors import IamgateError
 
 ANSWER_OUTPUTS = ("text", "json")
@@ -55,16 +54,7 @@ def _load(path: str | os.PathLike[str], verifier: Verifier | None) -> tuple[Snap
         raise _Refused(f"error: {error}", 1) from None
     except IamgateError as error:
         raise _Refused(f"error: {path}: cannot compile the bundle: {error}", 1) from None
-    return snapshot, _catalogue(files)
-
-
-def _catalogue(files: BundleFiles) -> Catalogue:
-    catalogue = aws_catalogue()
-    if SERVICES not in files.files:
-        return catalogue
-    report = FileReport(SERVICES, [])  # the bundle was validated: its problems were reported there
-    document = load_json(report, files.files[SERVICES])
-    return catalogue if document is MISSING else catalogue.with_services(read_services(report, document))
+    return snapshot, catalogue_of(files)
 
 
 def _check(output: str, outputs: tuple[str, ...], limit: int) -> None:
@@ -130,9 +120,13 @@ def diff_command(
     limit: int,
     now: datetime | None = None,
     verifier: Verifier | None = None,
+    summary: bool = False,
 ) -> CommandResult:
     """The access each principal gains and loses from OLD to NEW; exit code 1 when any is gained
-    (or when ``limit`` cut the diff short: it then cannot show that none is)."""
+    (or when ``limit`` cut the diff short: it then cannot show that none is).
+
+    ``summary`` (text and markdown): counts per principal and service, and only the rows that
+    add access in full (a principal leaving a group can remove hundreds of rows)."""
     try:
         _check(output, DIFF_OUTPUTS, limit)
         old, old_catalogue = _load(old_path, verifier)
@@ -144,7 +138,12 @@ def diff_command(
     )
     diff = diff_access(old, new, catalogue, now=now, limit=limit)
     title = f"access changes {old.revision} -> {new.revision} (bundle {new.name})"
-    text = {"text": _diff_text, "json": _diff_json, "markdown": _diff_markdown}[output](diff, title, limit)
+    if summary and output != "json":
+        text = (_summary_markdown if output == "markdown" else _summary_text)(diff, title, limit)
+    else:
+        text = {"text": _diff_text, "json": _diff_json, "markdown": _diff_markdown}[output](
+            diff, title, limit
+        )
     # Fail closed: a partial diff cannot show that no access was added.
     return CommandResult(text, 1 if diff.adds_access or diff.truncated else 0)
 
@@ -256,5 +255,63 @@ def _diff_markdown(diff: AccessDiff, title: str, limit: int) -> str:
                     f"| `{_md(row.resource)}` | {conditions} |"
                 )
         lines.append("")
+    lines.extend(f"> {_md(line)}" for line in _footer(diff, limit))
+    return "\n".join(lines) + "\n"
+
+
+def _counts(rows: list[tuple[str, AccessRow]]) -> str:
+    kinds = ("added", "widened", "removed", "narrowed")
+    return ", ".join(f"{sum(change == kind for change, _ in rows)} {kind}" for kind in kinds)
+
+
+_ADDS = ("added", "widened")
+
+
+def _summary_text(diff: AccessDiff, title: str, limit: int) -> str:
+    lines = [f"{title}: {_summary(diff)} ({diff.evaluations} evaluations)"]
+    for principal, services in sorted(_grouped(diff).items()):
+        lines.append(principal)
+        for service, rows in sorted(services.items()):
+            lines.append(f"  {service}: {_counts(rows)}")
+            for change, row in rows:
+                if change in _ADDS:
+                    lines.append(f"    {_row_text(change, row)}")
+                    lines.extend(f"        if {condition}" for condition in row.conditions)
+    lines.extend(_footer(diff, limit))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_markdown(diff: AccessDiff, title: str, limit: int) -> str:
+    lines = [
+        f"### {_md(title)}",
+        "",
+        f"**{_summary(diff)}**",
+        "",
+        "| principal | service | added | widened | removed | narrowed |",
+        "|---|---|---|---|---|---|",
+    ]
+    adding: list[tuple[str, AccessRow]] = []
+    for principal, services in sorted(_grouped(diff).items()):
+        for service, rows in sorted(services.items()):
+            counts = [
+                str(sum(change == kind for change, _ in rows)) for kind in (*_ADDS, "removed", "narrowed")
+            ]
+            lines.append(f"| `{principal}` | {service} | {' | '.join(counts)} |")
+            adding += [(change, row) for change, row in rows if change in _ADDS]
+    if adding:
+        lines += [
+            "",
+            "Access added:",
+            "",
+            "| | principal | action | resource | conditions |",
+            "|---|---|---|---|---|",
+        ]
+        for change, row in adding:
+            conditions = "<br>".join(_md(c) for c in row.conditions)
+            lines.append(
+                f"| {_SIGNS[change]} {change} | `{row.principal}` | `{row.action}` | `{_md(row.resource)}` "
+                f"| {conditions} |"
+            )
+    lines.append("")
     lines.extend(f"> {_md(line)}" for line in _footer(diff, limit))
     return "\n".join(lines) + "\n"

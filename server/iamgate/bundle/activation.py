@@ -31,6 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from iamgate.bundle import format as fmt
+from iamgate.bundle.access_catalogue import catalogue_of
 from iamgate.bundle.archive import archive_bytes, write_atomically
 from iamgate.bundle.compiler import build_snapshot
 from iamgate.bundle.errors import (
@@ -45,6 +46,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.reader import read_organization
 from iamgate.bundle.redact import redact
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
+from iamgate.bundle.shadow_diff import DEFAULT_SHADOW_DIFF_LIMIT
 from iamgate.bundle.signing import Verifier
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import (
@@ -201,8 +203,10 @@ class BundleManager:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = DEFAULT_CACHE_SIZE,
         trusted_keys: TrustedKeys = NO_TRUSTED_KEYS,
+        shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT,
     ) -> None:
         self.cache_size = cache_size
+        self.shadow_diff_limit = shadow_diff_limit
         self.trusted_keys = trusted_keys
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
@@ -260,7 +264,7 @@ class BundleManager:
                 last_success=self._last_success,
                 activations=self._activations,
                 rejections=self._rejections,
-                shadow=shadow.status() if shadow else None,
+                shadow=shadow.status(active.snapshot if active else None) if shadow else None,
                 shadow_error=self._shadow_error,
                 persist_error=self._persist_error,
                 trusted_context_keys=self.trusted_keys.names,
@@ -486,15 +490,26 @@ class BundleManager:
             return self._emit(
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
+        evaluator = ShadowEvaluator(
+            snapshot.with_cache(self.cache_size),
+            catalogue=lambda: catalogue_of(files),
+            diff_limit=self.shadow_diff_limit,
+        )
         with self._lock:
-            self._shadow = ShadowEvaluator(snapshot.with_cache(self.cache_size))
+            if self._shadow is not None:
+                self._shadow.close()
+            self._shadow = evaluator
             self._shadow_files = files
             self._shadow_created = created
             self._shadow_error = None
+            active = self._active
+        evaluator.compare_with(active.snapshot if active else None)  # the verdict starts computing now
         return self._emit(ActivationEvent("shadowed", files.source, snapshot.revision))
 
     def clear_shadow(self) -> None:
         with self._lock:
+            if self._shadow is not None:
+                self._shadow.close()
             self._shadow = None
             self._shadow_files = None
 
@@ -506,6 +521,7 @@ class BundleManager:
             self._shadow_files = None
         if shadow is None or files is None:
             raise BundleError("there is no shadow bundle to promote")
+        shadow.close()
         # an explicit operator action, like a rollback: no downgrade check
         self._swap(_Loaded(shadow.snapshot, files, content_fingerprint(files.files), created))
         self._emit(

@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from iamgate.bundle.access import DEFAULT_LIMIT
 from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.bundle.shadow_diff import AccessDiffJob, AccessVerdict
 from iamgate.bundle.snapshot import Snapshot
+from iamgate.catalogue import Catalogue
 
 _LOG = logging.getLogger("iamgate.bundle.shadow")
 
@@ -52,13 +56,26 @@ class ShadowStatus:
     errors: int
     recent: tuple[Disagreement, ...]
     last_error: str = ""
+    access: AccessVerdict | None = None
+    """What the candidate changes in access against the active revision (``bundle/shadow_diff.py``)."""
 
 
 class ShadowEvaluator:
     """Evaluates one candidate snapshot beside the active one and records disagreements."""
 
-    def __init__(self, snapshot: Snapshot, *, keep: int = 100, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        keep: int = 100,
+        logger: logging.Logger | None = None,
+        catalogue: Callable[[], Catalogue] | None = None,
+        diff_limit: int = DEFAULT_LIMIT,
+    ) -> None:
         self.snapshot = snapshot
+        self._catalogue = catalogue
+        self._diff_limit = diff_limit
+        self._diff: AccessDiffJob | None = None
         self._log = logger or _LOG
         self._lock = threading.Lock()
         self._recent: deque[_Pending | Disagreement] = deque(maxlen=keep)
@@ -118,7 +135,29 @@ class ShadowEvaluator:
             active, shadow = entry.answer, entry.candidate
         return Disagreement(entry.query, entry.at, active, shadow)
 
-    def status(self) -> ShadowStatus:
+    def compare_with(self, active: Snapshot | None) -> AccessVerdict | None:
+        """The access diff against ``active``: started on a thread of its own the first time a
+        revision is asked about (the previous pair's job is cancelled), read afterwards."""
+        if active is None or self._catalogue is None or self._diff_limit <= 0:
+            return None
+        with self._lock:
+            job = self._diff
+            if job is None or job.active is not active:
+                if job is not None:
+                    job.cancel()
+                job = self._diff = AccessDiffJob(
+                    active, self.snapshot, self._catalogue, limit=self._diff_limit
+                )
+        return job.verdict()
+
+    def close(self) -> None:
+        """Stop the access diff, if one is running (the candidate was replaced or promoted)."""
+        with self._lock:
+            if self._diff is not None:
+                self._diff.cancel()
+
+    def status(self, active: Snapshot | None = None) -> ShadowStatus:
+        access = self.compare_with(active)
         with self._lock:
             pending = list(self._recent)
         explained = [self._explained(entry) for entry in pending]
@@ -137,4 +176,5 @@ class ShadowEvaluator:
                 errors=self._errors,
                 recent=tuple(explained),
                 last_error=self._last_error,
+                access=access,
             )

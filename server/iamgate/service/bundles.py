@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from iamgate.bundle.activation import ActivationEvent, BundleManager, BundleStatus
 from iamgate.bundle.errors import BundleError
 from iamgate.bundle.shadow import Disagreement, ShadowStatus
+from iamgate.bundle.shadow_diff import DEFAULT_SHADOW_DIFF_LIMIT
 from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
 from iamgate.bundle.sources import (
     DEFAULT_DOWNLOAD_TIMEOUT,
@@ -85,6 +86,8 @@ class BundleSettings:
     """Seconds one whole HTTP(S) download may take (``--download-timeout``)."""
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     """Bytes of response body (compressed) one download may have (``--max-download-bytes``)."""
+    shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT
+    """Evaluations the shadow's access diff may cost (``--shadow-diff-limit``); 0 switches it off."""
 
 
 def verifier_from_files(verify_key: str | None, hmac_secret_file: str | None) -> Any | None:
@@ -126,6 +129,7 @@ def snapshot_source(
     trusted_context_keys: tuple[str, ...] = (),
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT,
 ) -> ManagedBundles:
     """The snapshot source for these settings (not started); raises BundleSetupError with the reason."""
     return ManagedBundles(
@@ -138,6 +142,7 @@ def snapshot_source(
             poll_interval=poll_interval,
             cache_size=cache_size,
             trusted_context_keys=trusted_context_keys,
+            shadow_diff_limit=shadow_diff_limit,
             download_timeout=download_timeout,
             max_download_bytes=max_download_bytes,
         )
@@ -192,6 +197,7 @@ class ManagedBundles:
             listener=self._on_event,
             cache_size=settings.cache_size,
             trusted_keys=trusted_keys,
+            shadow_diff_limit=settings.shadow_diff_limit,
         )
         self.authorize = self.manager.authorize  # type: ignore[method-assign]
         self._default: Snapshot | None = None

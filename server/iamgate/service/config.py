@@ -34,6 +34,8 @@ class ServiceConfig:
     address: str = DEFAULT_ADDRESS
     metrics_address: str | None = DEFAULT_METRICS_ADDRESS
     enable_admin: bool = False
+    enable_access_queries: bool = False
+    """Answer WhoCan and WhatCan: they reveal the whole access model (docs/access.md)."""
     decision_log: str | None = None
     sensitive_context_keys: frozenset[str] = field(default_factory=frozenset)
     max_workers: int = 16
@@ -66,6 +68,8 @@ class ServiceConfig:
     max_expensive_call_seconds: float = 10.0
     max_expensive_calls: int = 2
     max_batch_session_policies: int = 16
+    max_access_query_evaluations: int = 10_000
+    """Evaluations one WhoCan or WhatCan answer may cost; past it the answer is marked truncated."""
     ext_authz: bool = False
     """Serve Envoy's envoy.service.auth.v3.Authorization/Check on the same port (docs/mesh.md)."""
     tls_cert_file: str | None = None
@@ -152,6 +156,7 @@ _POSITIVE_LIMITS = (
     "max_explain_bytes",
     "max_expensive_call_seconds",
     "max_batch_session_policies",
+    "max_access_query_evaluations",
 )
 
 

@@ -435,7 +435,40 @@ def shadow_stats(shadow: Any, max_disagreements: int) -> pb.ShadowStats:
         item.occurred_at.FromDatetime(disagreement.at.astimezone(UTC))
         item.active.CopyFrom(explained(disagreement.active))
         item.shadow.CopyFrom(explained(disagreement.shadow))
+    access = getattr(shadow, "access", None)
+    if access is not None:
+        stats.access_diff.CopyFrom(access_verdict(access))
     return stats
+
+
+MAX_VERDICT_PRINCIPALS = 100
+"""Principals a shadow access verdict lists; the rest are counted in ``principals_omitted``."""
+
+
+def access_verdict(verdict: Any) -> pb.ShadowAccessDiff:
+    """The shadow's ``AccessVerdict`` (bundle/shadow_diff.py): totals and per-principal counts, bounded."""
+    diff = verdict.diff
+    message = pb.ShadowAccessDiff(
+        state=verdict.state,
+        active_revision=verdict.active_revision,
+        error=verdict.error,
+        truncated=diff.truncated if diff is not None else False,
+        evaluations=diff.evaluations if diff is not None else 0,
+        **verdict.totals(),
+    )
+    principals = verdict.by_principal()
+    for changes in principals[:MAX_VERDICT_PRINCIPALS]:
+        message.principals.add(
+            principal=changes.principal,
+            added=changes.added,
+            removed=changes.removed,
+            widened=changes.widened,
+            narrowed=changes.narrowed,
+        )
+    message.principals_omitted = max(len(principals) - MAX_VERDICT_PRINCIPALS, 0)
+    if verdict.computed_at is not None:
+        message.computed_at.FromDatetime(verdict.computed_at.astimezone(UTC))
+    return message
 
 
 def status_response(

@@ -28,12 +28,13 @@ from typing import Any, NoReturn
 import grpc
 
 import iamgate
+from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.result import Decision
 from iamgate.engine.simulate import SimulationInputError, SimulationLimitError, SimulationStopped, simulate
-from iamgate.service import convert, limits, tracing
+from iamgate.service import access_queries, convert, limits, tracing
 from iamgate.service.config import ServiceConfig
 from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
@@ -69,6 +70,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._config = config if config is not None else ServiceConfig()
         self._simulation_limits = limits.simulation_limits(self._config)
         self._expensive = limits.ExpensiveCallGate(self._config.max_expensive_calls)
+        self._access_answers = access_queries.AnswerCache()
         # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
         self._id_prefix = os.urandom(6).hex()
         self._ids = itertools.count(1)
@@ -372,6 +374,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 server_version=iamgate.__version__,
                 max_disagreements=request.max_disagreements,
             )
+            response.access_queries_enabled = self._config.enable_access_queries
             worker = response.worker  # which process answered: --workers runs several
             worker.index, worker.count, worker.pid = (
                 self._config.worker_index,
@@ -418,6 +421,93 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         _log.info("Rollback RPC: rolled back from revision %s to %s", rolled_back, active)
         self._metrics.count_request("Rollback")
         return pb.RollbackResponse(active_revision=active, rolled_back_revision=rolled_back)
+
+    # --- access questions (docs/access.md) ------------------------------------------------------
+
+    def WhoCan(self, request: pb.WhoCanRequest, context: grpc.ServicerContext) -> pb.WhoCanResponse:
+        question = access_queries.question_digest("WhoCan", request.action, request.resource)
+
+        def answer(snapshot: Any, check: Callable[[], None]) -> Any:
+            return who_can(
+                snapshot,
+                request.action,
+                request.resource,
+                limit=self._config.max_access_query_evaluations,
+                check=check,
+            )
+
+        return self._access_question("WhoCan", request, context, question, answer, pb.WhoCanResponse, "")
+
+    def WhatCan(self, request: pb.WhatCanRequest, context: grpc.ServicerContext) -> pb.WhatCanResponse:
+        question = access_queries.question_digest("WhatCan", request.principal, request.service.lower())
+
+        def answer(snapshot: Any, check: Callable[[], None]) -> Any:
+            return what_can(
+                snapshot,
+                request.principal,
+                aws_catalogue(),
+                service=request.service or None,
+                limit=self._config.max_access_query_evaluations,
+                check=check,
+            )
+
+        return self._access_question(
+            "WhatCan", request, context, question, answer, pb.WhatCanResponse, "principal: "
+        )
+
+    def _access_question(
+        self,
+        method: str,
+        request: Any,
+        context: grpc.ServicerContext,
+        question: str,
+        answer: Callable[[Any, Callable[[], None]], Any],
+        response_type: Any,
+        blame: str,
+    ) -> Any:
+        """Refused unless enabled; then gated, time-bounded and paginated like the other expensive RPCs.
+
+        ``blame`` prefixes the bundle layer's refusal of the question (an unknown principal) with
+        the field at fault; WhoCan's refusals name theirs already.
+        """
+        if not self._config.enable_access_queries:
+            self._abort(
+                context,
+                method,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"access questions are disabled; start the sidecar with --enable-access-queries to allow "
+                f"{method} (it reveals the whole access model)",
+            )
+        snapshot = self._snapshot(context, method)  # one revision for the whole answer
+        self._enter_expensive(context, method)
+        try:
+            clock = limits.CallClock(self._config.max_expensive_call_seconds, limits.caller_deadline(context))
+
+            def compute() -> Any:  # on a detached copy: the request path's memos stay as they are
+                return answer(detached(snapshot), lambda: clock.check(f"{method} while evaluating"))
+
+            page = access_queries.page(self._access_answers, snapshot, question, request, compute)
+            response = response_type(
+                revision=page.revision,
+                grants=page.grants,
+                next_page_token=page.next_page_token,
+                truncated=page.answer.truncated,
+                evaluations=page.answer.evaluations,
+                notes=list(page.answer.notes),
+                total=len(page.answer.rows),
+            )
+        except RequestError as error:
+            self._abort(context, method, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except AccessError as error:
+            self._abort(context, method, grpc.StatusCode.INVALID_ARGUMENT, f"{blame}{error}")
+        except limits.LimitExceeded as error:
+            self._abort(context, method, error.code, error.message)
+        except Exception as error:
+            self._internal(context, method, error)
+        finally:
+            self._expensive.leave()
+        self._metrics.count_request(method)
+        return response
 
 
 def _same(item: Any) -> Any:

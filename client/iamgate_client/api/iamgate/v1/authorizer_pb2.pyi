@@ -54,6 +54,12 @@ class ContextKeyType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONTEXT_KEY_TYPE_BINARY_LIST: _ClassVar[ContextKeyType]
     CONTEXT_KEY_TYPE_DATE: _ClassVar[ContextKeyType]
     CONTEXT_KEY_TYPE_DATE_LIST: _ClassVar[ContextKeyType]
+
+class AccessStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_STATUS_UNSPECIFIED: _ClassVar[AccessStatus]
+    ACCESS_STATUS_ALLOWED: _ClassVar[AccessStatus]
+    ACCESS_STATUS_CONDITIONAL: _ClassVar[AccessStatus]
 DECISION_UNSPECIFIED: Decision
 DECISION_ALLOWED: Decision
 DECISION_EXPLICIT_DENY: Decision
@@ -84,6 +90,9 @@ CONTEXT_KEY_TYPE_BINARY: ContextKeyType
 CONTEXT_KEY_TYPE_BINARY_LIST: ContextKeyType
 CONTEXT_KEY_TYPE_DATE: ContextKeyType
 CONTEXT_KEY_TYPE_DATE_LIST: ContextKeyType
+ACCESS_STATUS_UNSPECIFIED: AccessStatus
+ACCESS_STATUS_ALLOWED: AccessStatus
+ACCESS_STATUS_CONDITIONAL: AccessStatus
 
 class ContextValue(_message.Message):
     __slots__ = ("string_value", "number_value", "bool_value", "date_value", "date_text", "ip_value", "binary_value")
@@ -426,23 +435,67 @@ class ShadowDisagreement(_message.Message):
     def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[_Union[ExplainResponse, _Mapping]] = ..., shadow: _Optional[_Union[ExplainResponse, _Mapping]] = ...) -> None: ...
 
 class ShadowStats(_message.Message):
-    __slots__ = ("evaluated", "agreed", "disagreed", "errors", "last_error", "recent")
+    __slots__ = ("evaluated", "agreed", "disagreed", "errors", "last_error", "recent", "access_diff")
     EVALUATED_FIELD_NUMBER: _ClassVar[int]
     AGREED_FIELD_NUMBER: _ClassVar[int]
     DISAGREED_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     RECENT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_DIFF_FIELD_NUMBER: _ClassVar[int]
     evaluated: int
     agreed: int
     disagreed: int
     errors: int
     last_error: str
     recent: _containers.RepeatedCompositeFieldContainer[ShadowDisagreement]
-    def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ...) -> None: ...
+    access_diff: ShadowAccessDiff
+    def __init__(self, evaluated: _Optional[int] = ..., agreed: _Optional[int] = ..., disagreed: _Optional[int] = ..., errors: _Optional[int] = ..., last_error: _Optional[str] = ..., recent: _Optional[_Iterable[_Union[ShadowDisagreement, _Mapping]]] = ..., access_diff: _Optional[_Union[ShadowAccessDiff, _Mapping]] = ...) -> None: ...
+
+class ShadowAccessDiff(_message.Message):
+    __slots__ = ("state", "active_revision", "added", "removed", "widened", "narrowed", "principals", "principals_omitted", "truncated", "evaluations", "error", "computed_at")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    WIDENED_FIELD_NUMBER: _ClassVar[int]
+    NARROWED_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPALS_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPALS_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_AT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    active_revision: str
+    added: int
+    removed: int
+    widened: int
+    narrowed: int
+    principals: _containers.RepeatedCompositeFieldContainer[PrincipalAccessChanges]
+    principals_omitted: int
+    truncated: bool
+    evaluations: int
+    error: str
+    computed_at: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[str] = ..., active_revision: _Optional[str] = ..., added: _Optional[int] = ..., removed: _Optional[int] = ..., widened: _Optional[int] = ..., narrowed: _Optional[int] = ..., principals: _Optional[_Iterable[_Union[PrincipalAccessChanges, _Mapping]]] = ..., principals_omitted: _Optional[int] = ..., truncated: _Optional[bool] = ..., evaluations: _Optional[int] = ..., error: _Optional[str] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PrincipalAccessChanges(_message.Message):
+    __slots__ = ("principal", "added", "removed", "widened", "narrowed")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    WIDENED_FIELD_NUMBER: _ClassVar[int]
+    NARROWED_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    added: int
+    removed: int
+    widened: int
+    narrowed: int
+    def __init__(self, principal: _Optional[str] = ..., added: _Optional[int] = ..., removed: _Optional[int] = ..., widened: _Optional[int] = ..., narrowed: _Optional[int] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys", "worker", "catalogue_version")
+    __slots__ = ("active", "previous_revision", "last_error", "shadow", "admin_enabled", "server_version", "previous", "shadow_stats", "shadow_error", "activations", "rejections", "persist_error", "trusted_context_keys", "worker", "catalogue_version", "access_queries_enabled")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_REVISION_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -458,6 +511,7 @@ class GetStatusResponse(_message.Message):
     TRUSTED_CONTEXT_KEYS_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
     CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_QUERIES_ENABLED_FIELD_NUMBER: _ClassVar[int]
     active: BundleInfo
     previous_revision: str
     last_error: LoadError
@@ -473,7 +527,8 @@ class GetStatusResponse(_message.Message):
     trusted_context_keys: _containers.RepeatedScalarFieldContainer[str]
     worker: WorkerInfo
     catalogue_version: str
-    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ..., worker: _Optional[_Union[WorkerInfo, _Mapping]] = ..., catalogue_version: _Optional[str] = ...) -> None: ...
+    access_queries_enabled: bool
+    def __init__(self, active: _Optional[_Union[BundleInfo, _Mapping]] = ..., previous_revision: _Optional[str] = ..., last_error: _Optional[_Union[LoadError, _Mapping]] = ..., shadow: _Optional[_Union[BundleInfo, _Mapping]] = ..., admin_enabled: _Optional[bool] = ..., server_version: _Optional[str] = ..., previous: _Optional[_Union[BundleInfo, _Mapping]] = ..., shadow_stats: _Optional[_Union[ShadowStats, _Mapping]] = ..., shadow_error: _Optional[_Union[LoadError, _Mapping]] = ..., activations: _Optional[int] = ..., rejections: _Optional[int] = ..., persist_error: _Optional[str] = ..., trusted_context_keys: _Optional[_Iterable[str]] = ..., worker: _Optional[_Union[WorkerInfo, _Mapping]] = ..., catalogue_version: _Optional[str] = ..., access_queries_enabled: _Optional[bool] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
     __slots__ = ("index", "count", "pid")
@@ -498,3 +553,79 @@ class RollbackResponse(_message.Message):
     active_revision: str
     rolled_back_revision: str
     def __init__(self, active_revision: _Optional[str] = ..., rolled_back_revision: _Optional[str] = ...) -> None: ...
+
+class AccessGrant(_message.Message):
+    __slots__ = ("principal", "action", "resource", "status", "statements", "conditions")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATEMENTS_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    action: str
+    resource: str
+    status: AccessStatus
+    statements: _containers.RepeatedScalarFieldContainer[str]
+    conditions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, principal: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[str] = ..., status: _Optional[_Union[AccessStatus, str]] = ..., statements: _Optional[_Iterable[str]] = ..., conditions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WhoCanRequest(_message.Message):
+    __slots__ = ("action", "resource", "page_size", "page_token")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    resource: str
+    page_size: int
+    page_token: str
+    def __init__(self, action: _Optional[str] = ..., resource: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class WhoCanResponse(_message.Message):
+    __slots__ = ("revision", "grants", "next_page_token", "truncated", "evaluations", "notes", "total")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    revision: str
+    grants: _containers.RepeatedCompositeFieldContainer[AccessGrant]
+    next_page_token: str
+    truncated: bool
+    evaluations: int
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    total: int
+    def __init__(self, revision: _Optional[str] = ..., grants: _Optional[_Iterable[_Union[AccessGrant, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., truncated: _Optional[bool] = ..., evaluations: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class WhatCanRequest(_message.Message):
+    __slots__ = ("principal", "service", "page_size", "page_token")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    service: str
+    page_size: int
+    page_token: str
+    def __init__(self, principal: _Optional[str] = ..., service: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class WhatCanResponse(_message.Message):
+    __slots__ = ("revision", "grants", "next_page_token", "truncated", "evaluations", "notes", "total")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    revision: str
+    grants: _containers.RepeatedCompositeFieldContainer[AccessGrant]
+    next_page_token: str
+    truncated: bool
+    evaluations: int
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    total: int
+    def __init__(self, revision: _Optional[str] = ..., grants: _Optional[_Iterable[_Union[AccessGrant, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., truncated: _Optional[bool] = ..., evaluations: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ..., total: _Optional[int] = ...) -> None: ...

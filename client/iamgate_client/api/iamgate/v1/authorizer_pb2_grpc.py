@@ -70,6 +70,16 @@ class AuthorizerStub:
                 request_serializer=iamgate_dot_v1_dot_authorizer__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=iamgate_dot_v1_dot_authorizer__pb2.RollbackResponse.FromString,
                 _registered_method=True)
+        self.WhoCan = channel.unary_unary(
+                '/iamgate.v1.Authorizer/WhoCan',
+                request_serializer=iamgate_dot_v1_dot_authorizer__pb2.WhoCanRequest.SerializeToString,
+                response_deserializer=iamgate_dot_v1_dot_authorizer__pb2.WhoCanResponse.FromString,
+                _registered_method=True)
+        self.WhatCan = channel.unary_unary(
+                '/iamgate.v1.Authorizer/WhatCan',
+                request_serializer=iamgate_dot_v1_dot_authorizer__pb2.WhatCanRequest.SerializeToString,
+                response_deserializer=iamgate_dot_v1_dot_authorizer__pb2.WhatCanResponse.FromString,
+                _registered_method=True)
 
 
 class AuthorizerServicer:
@@ -139,6 +149,29 @@ class AuthorizerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhoCan(self, request, context):
+        """WhoCan lists every user and role of the active bundle allowed an action on a resource,
+        outright or under conditions a caller could still fail, with the statements that decide it:
+        iamgate who-can on the sidecar (docs/access.md). It reveals the access model, so it answers
+        PERMISSION_DENIED unless the sidecar was started with --enable-access-queries. It runs under
+        the same concurrency gate and time budget as Explain and Simulate (RESOURCE_EXHAUSTED when
+        either is spent), and asks at most --max-access-query-evaluations questions of the evaluator
+        (then the answer is marked truncated). Paginated: page_token is tied to the revision and the
+        question, and a token of another revision is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhatCan(self, request, context):
+        """WhatCan lists the actions and resource patterns one user or role of the active bundle is
+        allowed, with the conditions that still apply: iamgate what-can on the sidecar. Enabled,
+        gated, bounded and paginated as WhoCan.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthorizerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +209,16 @@ def add_AuthorizerServicer_to_server(servicer, server):
                     servicer.Rollback,
                     request_deserializer=iamgate_dot_v1_dot_authorizer__pb2.RollbackRequest.FromString,
                     response_serializer=iamgate_dot_v1_dot_authorizer__pb2.RollbackResponse.SerializeToString,
+            ),
+            'WhoCan': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoCan,
+                    request_deserializer=iamgate_dot_v1_dot_authorizer__pb2.WhoCanRequest.FromString,
+                    response_serializer=iamgate_dot_v1_dot_authorizer__pb2.WhoCanResponse.SerializeToString,
+            ),
+            'WhatCan': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhatCan,
+                    request_deserializer=iamgate_dot_v1_dot_authorizer__pb2.WhatCanRequest.FromString,
+                    response_serializer=iamgate_dot_v1_dot_authorizer__pb2.WhatCanResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -368,6 +411,60 @@ class Authorizer:
             '/iamgate.v1.Authorizer/Rollback',
             iamgate_dot_v1_dot_authorizer__pb2.RollbackRequest.SerializeToString,
             iamgate_dot_v1_dot_authorizer__pb2.RollbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoCan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/iamgate.v1.Authorizer/WhoCan',
+            iamgate_dot_v1_dot_authorizer__pb2.WhoCanRequest.SerializeToString,
+            iamgate_dot_v1_dot_authorizer__pb2.WhoCanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhatCan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/iamgate.v1.Authorizer/WhatCan',
+            iamgate_dot_v1_dot_authorizer__pb2.WhatCanRequest.SerializeToString,
+            iamgate_dot_v1_dot_authorizer__pb2.WhatCanResponse.FromString,
             options,
             channel_credentials,
             insecure,
