@@ -236,6 +236,11 @@ class BundleManager:
         previous = self._previous
         return previous.snapshot if previous else None
 
+    @property
+    def shadowing(self) -> bool:
+        """A shadow bundle is evaluated beside every answer (no answer may skip ``authorize``)."""
+        return self._shadow is not None
+
     def authorize(
         self, query: AccessQuery, *, explain: bool = False, now: datetime | None = None
     ) -> AccessOutcome:

@@ -14,7 +14,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -26,8 +26,14 @@ from iamgate.bundle import session_tags as tagging
 from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
-from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
-from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
+from iamgate.bundle.trust import (
+    NO_TRUSTED_KEYS,
+    TIME_KEYS,
+    ResourceKnowledge,
+    TrustedKeys,
+    caller_context,
+)
+from iamgate.engine.cache import MAX_CACHED_TEXT, CachePlan, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.errors import RequestError
 from iamgate.engine.evaluator import MERGED_INDEX_THRESHOLD, PolicySet, evaluate, merge_identity
@@ -71,6 +77,11 @@ POLICY_SETS_KEPT = 4096
 """Policy sets remembered per (principal, resource policy, session policy)."""
 REQUESTS_KEPT = 4096
 """Context-free requests (and their last outcome) remembered per (principal, resource, second, action)."""
+ANSWERS_KEPT = 4096
+"""Whole answers remembered per raw request (then all are dropped); see ``Snapshot.authorize``."""
+ANSWER_TEXT_LIMIT = 2048
+"""A request whose texts (principal, action, resource, context, session policy and tags) are
+longer than this together is never remembered whole."""
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -192,17 +203,24 @@ class Snapshot:
     """Derived, immutable things built on first use: merged identity indexes of active principals,
     compiled session policies, resolved principals, canonical resources and merged context layers
     (all bounded)."""
+    answers: dict[Hashable, tuple] = field(default_factory=dict, repr=False)
+    """Raw request -> (its outcome, the second it holds for or ``None``: any second, *extra): the
+    answers of the decision cache, by what the caller sent (see ``authorize``). A plain dict
+    (atomic get/set), emptied at ANSWERS_KEPT; only successful answers are kept, so a hit never
+    skips a refusal. Never shared with a copy that answers differently (``with_cache``,
+    ``with_trust``)."""
 
     def with_cache(self, maxsize: int) -> Snapshot:
         """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
-        return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None)
+        return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None, answers={})
 
     def with_trust(self, trusted_keys: TrustedKeys) -> Snapshot:
         """This snapshot trusting callers with ``trusted_keys`` (it shares the decision cache: the
-        keys a caller may assert are part of each cached request's context)."""
+        keys a caller may assert are part of each cached request's context; not the answers: a
+        request refused under one set of keys may be answered under another)."""
         if trusted_keys == self.trusted_keys:
             return self
-        return replace(self, trusted_keys=trusted_keys)
+        return replace(self, trusted_keys=trusted_keys, answers={})
 
     def authorize(
         self,
@@ -221,7 +239,32 @@ class Snapshot:
         explanation is asked for: explanations are always evaluated afresh. An unknown principal
         is an implicit deny (never an exception); a malformed field raises ``RequestError``
         naming it.
+
+        With the snapshot's own cache, whole answers are also remembered by the raw request
+        (principal, action, resource, context, session policy and tags as sent: ``answers``)
+        and a repeated request is answered before anything is resolved, checked or assembled.
+        That is sound because everything here is a function of those inputs, this snapshot and
+        its trusted keys, and of the clock: an answer is kept for any second only when its
+        cache plan reads neither aws:CurrentTime nor aws:EpochTime, otherwise for its second.
+        Only answers are kept, never refusals, so a hit skips no check that would refuse.
         """
+        answer_key = None
+        if cache is None and not explain and self.decision_cache is not None:
+            answer_key = (
+                query.principal,
+                query.action,
+                query.resource,
+                query.context,
+                query.session_policy,
+                query.session_tags,
+            )
+            try:
+                found = self.answers.get(answer_key)
+            except TypeError:  # a caller's list in place of a tuple: not remembered
+                found = answer_key = None
+            if found is not None and (found[1] is None or found[1] == self._time_key(now)[0]):
+                self.decision_cache.count_hits(1)
+                return found[0]
         if not query.principal:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
@@ -280,6 +323,7 @@ class Snapshot:
         else:
             request, filled = slot[0], slot[1]
         cache = cache if cache is not None else self.decision_cache
+        plan = None
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
@@ -289,16 +333,79 @@ class Snapshot:
                 size += sum(len(key) + len(value) for key, value in query.session_tags)
             if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
                 scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
-            evaluation = cache.evaluate(scope, policy_set, request)
+            evaluation, plan = cache.decide(scope, policy_set, request)
         if slot is not None and evaluation is slot[2]:  # the same cached answer: the same outcome
-            return slot[3]
-        message = access_message(principal.arn, action, resource, evaluation)
-        outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
-        if memo_key is not None and not explain:
-            if len(requests) >= REQUESTS_KEPT:
-                requests.clear()
-            requests[memo_key] = (request, filled, evaluation, outcome)
+            outcome = slot[3]
+        else:
+            message = access_message(principal.arn, action, resource, evaluation)
+            outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+            if memo_key is not None and not explain:
+                if len(requests) >= REQUESTS_KEPT:
+                    requests.clear()
+                requests[memo_key] = (request, filled, evaluation, outcome)
+        if answer_key is not None:
+            self._keep_answer(answer_key, query, outcome, plan, time_key)
         return outcome
+
+    # -- whole answers --------------------------------------------------------------------------
+
+    def _keep_answer(
+        self, key: tuple, query: AccessQuery, outcome: AccessOutcome, plan: CachePlan | None, second: object
+    ) -> None:
+        """Remember ``outcome`` under the raw request ``key``: for any second when the decision
+        cannot depend on the clock (its plan reads no clock key), else for ``second``."""
+        size = len(query.principal) + len(query.action) + len(query.resource)
+        size += len(query.session_policy or "")
+        for value in query.context:
+            size += len(value.name) + sum(map(len, value.values))
+        for tag, text in query.session_tags:
+            size += len(tag) + len(text)
+        if size > ANSWER_TEXT_LIMIT:
+            return
+        clock_free = plan is not None and plan.signer is not None and plan.names.isdisjoint(TIME_KEYS)
+        answers = self.answers
+        if len(answers) >= ANSWERS_KEPT:
+            answers.clear()
+        answers[key] = (outcome, None if clock_free else second)
+
+    def remembered(self, key: Hashable) -> tuple | None:
+        """What ``remember`` kept under ``key``, if it holds this second: (outcome, second, *extra).
+
+        For callers that recognise a repeated request before converting it (the servicer's batch
+        path keys by the request's bytes); ``None``: ask ``authorize``.
+        """
+        found = self.answers.get(key)
+        if found is not None and (found[1] is None or found[1] == int(time.time())):
+            return found
+        return None
+
+    def remember(self, key: Hashable, query: AccessQuery, outcome: AccessOutcome, *extra: object) -> None:
+        """Keep the answer ``authorize`` just gave to ``query`` (``outcome``) under the caller's own
+        ``key`` too, with ``extra`` beside it. ``key`` must stand for exactly this query (its
+        request id aside) for whoever asks ``remembered``; kept only if ``authorize`` kept it."""
+        try:
+            found = self.answers.get(
+                (
+                    query.principal,
+                    query.action,
+                    query.resource,
+                    query.context,
+                    query.session_policy,
+                    query.session_tags,
+                )
+            )
+        except TypeError:
+            return
+        if found is not None and found[0] is outcome:
+            answers = self.answers
+            if len(answers) >= ANSWERS_KEPT:
+                answers.clear()
+            answers[key] = (outcome, found[1], *extra)
+
+    def count_remembered(self, count: int) -> None:
+        """Count answers served from ``remembered`` as the decision cache's hits."""
+        if count and self.decision_cache is not None:
+            self.decision_cache.count_hits(count)
 
     # -- the request's resource -----------------------------------------------------------------
 

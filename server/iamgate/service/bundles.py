@@ -229,6 +229,11 @@ class ManagedBundles:
     def current(self) -> Snapshot | None:
         return self.manager.current()
 
+    @property
+    def shadowing(self) -> bool:
+        """A shadow bundle is compared with every answer (``BundleManager.shadowing``)."""
+        return self.manager.shadowing
+
     def authorize(self, query: Any, *, explain: bool = False) -> Any:
         """The manager's answer: the active snapshot (read once), compared with the shadow if any.
 
