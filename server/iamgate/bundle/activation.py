@@ -46,7 +46,7 @@ from iamgate.bundle.reader import read_organization
 from iamgate.bundle.redact import redact
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
 from iamgate.bundle.signing import Verifier
-from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, DEFAULT_SESSION_MEMO_BYTES, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -201,8 +201,10 @@ class BundleManager:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_size: int = DEFAULT_CACHE_SIZE,
         trusted_keys: TrustedKeys = NO_TRUSTED_KEYS,
+        session_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES,
     ) -> None:
         self.cache_size = cache_size
+        self.session_memo_bytes = session_memo_bytes
         self.trusted_keys = trusted_keys
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
@@ -427,7 +429,9 @@ class BundleManager:
     def _swap(self, loaded: _Loaded, *, persist: bool = True, release_held_back: bool = False) -> None:
         # Each activated revision gets a decision cache of its own: a swap never serves a
         # decision of another revision, and rolling back starts cold rather than stale.
-        snapshot = loaded.snapshot.with_cache(self.cache_size).with_trust(self.trusted_keys)
+        snapshot = loaded.snapshot.with_cache(
+            self.cache_size, session_memo_bytes=self.session_memo_bytes
+        ).with_trust(self.trusted_keys)
         loaded = replace(loaded, snapshot=snapshot)
         with self._lock:
             if release_held_back:
@@ -492,7 +496,9 @@ class BundleManager:
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
         with self._lock:
-            self._shadow = ShadowEvaluator(snapshot.with_cache(self.cache_size))
+            self._shadow = ShadowEvaluator(
+                snapshot.with_cache(self.cache_size, session_memo_bytes=self.session_memo_bytes)
+            )
             self._shadow_files = files
             self._shadow_created = created
             self._shadow_error = None

@@ -63,12 +63,21 @@ TRUST_ACTIONS = frozenset(
 """Actions on a role ARN whose resource-based policy is the role's trust policy."""
 
 MERGED_INDEXES_KEPT = 4096
-SESSION_POLICIES_KEPT = 1024
+DEFAULT_SESSION_MEMO_BYTES = 16 << 20
+"""Estimated bytes of compiled session policies kept per revision, and as many again of session-tag
+checks (``iamgate serve --session-policy-memo-bytes``; 0 keeps none)."""
+COMPILED_BYTES_PER_CHARACTER = 64
+"""What one character of a session policy costs compiled, at most: measured with tracemalloc on
+10 KiB policies of many shapes (16x for IP lists, 31-48x for statements, actions and resources,
+57x for wildcard resources with ``?``); a 10 KiB policy is kept as ~650 KiB."""
+_MEMO_ENTRY_BYTES = 4096
+"""Fixed cost of a kept entry (its key, tuple, cache node) beyond what its size counts."""
+_TAG_BYTES = 160
+"""A kept session tag: its (key, value) tuple and two strings, beyond their characters."""
 RESOURCES_KEPT = 4096
 """Request resources whose canonical spelling and bundle facts are remembered (then all are dropped)."""
 MEMO_TEXT_LIMIT = 1024
 """Longer resource texts (S3 keys reach 1,024 bytes) are canonicalised afresh each time."""
-SESSION_TAG_SETS_KEPT = 1024
 PRINCIPALS_KEPT = 4096
 """Request principal spellings whose resolution is remembered (then all are dropped)."""
 LAYERS_KEPT = 4096
@@ -147,15 +156,20 @@ class _Memo:
         "principals",
         "requests",
         "resources",
+        "session_memo_bytes",
         "session_policies",
         "session_tags",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, session_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES) -> None:
         self.lock = threading.Lock()
         self.merged_identities: LRUCache = LRUCache(maxsize=MERGED_INDEXES_KEPT)
-        self.session_policies: LRUCache = LRUCache(maxsize=SESSION_POLICIES_KEPT)
-        self.session_tags: LRUCache = LRUCache(maxsize=SESSION_TAG_SETS_KEPT)
+        self.session_memo_bytes = session_memo_bytes
+        # Bounded by estimated bytes, not by count: one 10 KiB session policy compiles to
+        # hundreds of KiB, so a count bound of a thousand let one revision hold hundreds of MiB.
+        # Values are (what is kept, its estimated size); one entry may take a quarter at most.
+        self.session_policies: LRUCache = LRUCache(maxsize=max(1, session_memo_bytes), getsizeof=_kept_size)
+        self.session_tags: LRUCache = LRUCache(maxsize=max(1, session_memo_bytes), getsizeof=_kept_size)
         self.resources: dict[str, ResourceFacts] = {}
         """Request text -> facts; a plain dict (atomic get/set), emptied when it reaches RESOURCES_KEPT."""
         self.principals: dict[str, tuple[Principal, PrincipalEntry | None] | str] = {}
@@ -167,6 +181,10 @@ class _Memo:
         """(principal, session, facts, second, action) -> (Request, filled names, last evaluation, its
         outcome), for requests without caller context; emptied at REQUESTS_KEPT."""
         """(principal entry, resource policy, session policy) -> PolicySet; emptied at POLICY_SETS_KEPT."""
+
+    def keeps(self, size: int) -> bool:
+        """Whether an entry of ``size`` estimated bytes may be kept at all."""
+        return size <= self.session_memo_bytes // 4
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -210,9 +228,14 @@ class Snapshot:
     skips a refusal. Never shared with a copy that answers differently (``with_cache``,
     ``with_trust``)."""
 
-    def with_cache(self, maxsize: int) -> Snapshot:
-        """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
-        return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None, answers={})
+    def with_cache(self, maxsize: int, *, session_memo_bytes: int | None = None) -> Snapshot:
+        """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache) and, given
+        ``session_memo_bytes``, fresh memos whose session-policy and session-tag memos keep that
+        many (estimated) bytes each."""
+        cache = DecisionCache(maxsize) if maxsize > 0 else None
+        if session_memo_bytes is None:
+            return replace(self, decision_cache=cache, answers={})
+        return replace(self, decision_cache=cache, answers={}, memo=_Memo(session_memo_bytes))
 
     def with_trust(self, trusted_keys: TrustedKeys) -> Snapshot:
         """This snapshot trusting callers with ``trusted_keys`` (it shares the decision cache: the
@@ -457,11 +480,15 @@ class Snapshot:
         memo = self.memo
         memo_key = (role.arn, tags)
         with memo.lock:
-            allowed = memo.session_tags.get(memo_key)
-        if allowed is None:
+            kept = memo.session_tags.get(memo_key)
+        if kept is not None:
+            allowed = kept[0]
+        else:
             allowed = self._tag_session_allowed(role, tags)
-            with memo.lock:
-                memo.session_tags[memo_key] = allowed
+            size = _MEMO_ENTRY_BYTES + len(role.arn) + sum(len(k) + len(v) + _TAG_BYTES for k, v in tags)
+            if memo.keeps(size):
+                with memo.lock:
+                    memo.session_tags[memo_key] = (allowed, size)
         if not allowed:
             raise RequestError(
                 "session_tags",
@@ -556,7 +583,7 @@ class Snapshot:
         and kept sets keep what the engine builds on first use (the identity index). Bounded."""
         memo = self.memo.policy_sets
         key = (entry, resource_policy, session)
-        found = memo.get(key)
+        found = memo.get(key) if session is None else None
         if found is not None:
             return found
         if entry is None:
@@ -570,9 +597,10 @@ class Snapshot:
                 scp_levels=entry.scp_levels,
                 merged_identity=self._merged_identity(entry),
             )
-        if len(memo) >= POLICY_SETS_KEPT:
-            memo.clear()
-        memo[key] = found
+        if session is None:  # a kept set would keep its session policy beyond the session memo's bound
+            if len(memo) >= POLICY_SETS_KEPT:
+                memo.clear()
+            memo[key] = found
         return found
 
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
@@ -663,9 +691,9 @@ class Snapshot:
             )
         memo = self.memo
         with memo.lock:
-            compiled = memo.session_policies.get(text)
-        if compiled is not None:  # applications tend to send the same few session policies
-            return compiled
+            kept = memo.session_policies.get(text)
+        if kept is not None:  # applications tend to send the same few session policies
+            return kept[0]
         try:
             document = parse_policy(text, source_name="session_policy")
         except PolicyParseError as error:
@@ -675,8 +703,10 @@ class Snapshot:
         if any(s.principal is not None or s.not_principal is not None for s in document.statements):
             raise RequestError("session_policy", "Principal/NotPrincipal is not allowed in a session policy")
         compiled = (compile_policy(document, policy_id="session-policy", kind=PolicyKind.SESSION),)
-        with memo.lock:
-            memo.session_policies[text] = compiled
+        size = _MEMO_ENTRY_BYTES + len(text) * (1 + COMPILED_BYTES_PER_CHARACTER)
+        if memo.keeps(size):  # else compiled afresh each time, and never pinned
+            with memo.lock:
+                memo.session_policies[text] = (compiled, size)
         return compiled
 
     def _untrusting_role(self, resource: str) -> bool:
@@ -710,6 +740,10 @@ class Snapshot:
             f"{query.resource} because {reason} (revision {self.revision})"
         )
         return AccessOutcome(evaluation, query.principal, message, (), self.revision, principal_known=False)
+
+
+def _kept_size(kept: tuple) -> int:
+    return kept[1]
 
 
 def _not_a_session(principal: Principal) -> RequestError:

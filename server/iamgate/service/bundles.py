@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from iamgate.bundle.activation import ActivationEvent, BundleManager, BundleStatus
 from iamgate.bundle.errors import BundleError
 from iamgate.bundle.shadow import Disagreement, ShadowStatus
-from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, DEFAULT_SESSION_MEMO_BYTES, Snapshot
 from iamgate.bundle.sources import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -85,6 +85,9 @@ class BundleSettings:
     """Seconds one whole HTTP(S) download may take (``--download-timeout``)."""
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
     """Bytes of response body (compressed) one download may have (``--max-download-bytes``)."""
+    session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES
+    """Estimated bytes of compiled session policies kept per revision, and as many of session-tag
+    checks (``--session-policy-memo-bytes``; 0 keeps none)."""
 
 
 def verifier_from_files(verify_key: str | None, hmac_secret_file: str | None) -> Any | None:
@@ -126,6 +129,7 @@ def snapshot_source(
     trusted_context_keys: tuple[str, ...] = (),
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES,
 ) -> ManagedBundles:
     """The snapshot source for these settings (not started); raises BundleSetupError with the reason."""
     return ManagedBundles(
@@ -140,13 +144,18 @@ def snapshot_source(
             trusted_context_keys=trusted_context_keys,
             download_timeout=download_timeout,
             max_download_bytes=max_download_bytes,
+            session_policy_memo_bytes=session_policy_memo_bytes,
         )
     )
 
 
-def default_source(*, cache_size: int = DEFAULT_CACHE_SIZE) -> ManagedBundles:
+def default_source(
+    *, cache_size: int = DEFAULT_CACHE_SIZE, session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES
+) -> ManagedBundles:
     """The embedded default bundle (the beginner's guide's organization), activated by ``start()``."""
-    return ManagedBundles(BundleSettings(cache_size=cache_size))
+    return ManagedBundles(
+        BundleSettings(cache_size=cache_size, session_policy_memo_bytes=session_policy_memo_bytes)
+    )
 
 
 class ManagedBundles:
@@ -167,6 +176,10 @@ class ManagedBundles:
             )
         if settings.max_download_bytes < 1:
             raise BundleSetupError(f"--max-download-bytes {settings.max_download_bytes}: must be at least 1")
+        if settings.session_policy_memo_bytes < 0:
+            raise BundleSetupError(
+                f"--session-policy-memo-bytes {settings.session_policy_memo_bytes}: must be 0 (none) or more"
+            )
         if settings.persist_dir is not None and settings.bundle is None:
             raise BundleSetupError("--persist-dir: needs --bundle (the embedded bundle is never persisted)")
         try:
@@ -192,6 +205,7 @@ class ManagedBundles:
             listener=self._on_event,
             cache_size=settings.cache_size,
             trusted_keys=trusted_keys,
+            session_memo_bytes=settings.session_policy_memo_bytes,
         )
         self.authorize = self.manager.authorize  # type: ignore[method-assign]
         self._default: Snapshot | None = None
