@@ -1,6 +1,13 @@
-"""Server CPU per batch item, in-process: this tree against an older revision, side by side.
+"""Server CPU per batch item: this tree against an older revision, side by side.
 
-    .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N]   (default: HEAD, 5 runs)
+    .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N]            (in-process)
+    .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N] --server   (over gRPC)
+
+(default: HEAD, 5 runs). ``--server`` starts ``iamgate serve`` of each side (cache on, and off)
+and the empty-handler server (``bench/empty_server.py``: the floor) as processes of their own,
+sends a fixed number of batches of 100 (one in flight, from this process) and reads each
+server's CPU time (user + system, ``/proc``) around them: the server's whole cost per item,
+gRPC included. Without it:
 
 What a sidecar process spends on one item of ``AuthorizeBatch`` and ``AuthorizeMany`` (100 items
 per call), without the transport: each call is the request's bytes parsed (``FromString``), the
@@ -126,6 +133,74 @@ def child(batches: int) -> None:
     print(json.dumps(figures))
 
 
+def _server_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_child(batches: int, command: list[str], env: dict[str, str], label: str) -> dict[str, float]:
+    """CPU µs per item of one server process answering ``batches`` batches (and AuthorizeMany)."""
+    import re
+    import signal
+
+    import grpc
+
+    sys.path.insert(0, str(ROOT))
+    from bench.service_requests import embedded_requests
+    from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
+    from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
+
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        address = None
+        for line in process.stderr:  # type: ignore[union-attr]
+            found = re.search(r"listening on (\S+)", line)
+            if found:
+                address = found.group(1)
+                break
+        if address is None:
+            raise SystemExit(f"{label}: did not start")
+        requests, expected = embedded_requests()
+        batch = pb.AuthorizeBatchRequest(requests=[requests[i % len(requests)] for i in range(BATCH)])
+        from iamgate.bundle.default import load_default_snapshot
+
+        many, _ = _many_request(pb, load_default_snapshot(cache_size=0).tests)
+        figures = {}
+        with grpc.insecure_channel(address) as channel:
+            stub = pb_grpc.AuthorizerStub(channel)
+            shapes = [("AuthorizeBatch", stub.AuthorizeBatch, batch)]
+            if "empty" not in label:
+                shapes.append(("AuthorizeMany", stub.AuthorizeMany, many))
+                answers = [r.response.decision for r in stub.AuthorizeBatch(batch, timeout=30).results]
+                if answers != [expected[i % len(expected)] for i in range(BATCH)]:
+                    raise SystemExit(f"{label}: wrong answers")
+            for name, call, message in shapes:
+                for _ in range(max(10, batches // 10)):
+                    call(message, timeout=30)
+                started = _server_cpu(process.pid)
+                for _ in range(batches):
+                    call(message, timeout=30)
+                figures[f"{name}, {label}"] = (_server_cpu(process.pid) - started) / (batches * BATCH) * 1e6
+        return figures
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def server_sides(old: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    serve = ["-c", "import sys; from iamgate.cli import main; sys.exit(main())", "serve"]
+    serve += ["--address", "127.0.0.1:0", "--metrics-address", "off"]
+    sides = []
+    for side, path in (("old", f"{old}/server"), ("new", str(ROOT / "server"))):
+        env = {**os.environ, "PYTHONPATH": f"{path}{os.pathsep}{ROOT}"}
+        sides.append((f"{side}, cache on", [sys.executable, *serve], env))
+        sides.append((f"{side}, cache off", [sys.executable, *serve, "--no-cache"], env))
+    return sides
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     batches = 200
@@ -142,6 +217,25 @@ def main() -> None:
             tar.extractall(old, filter="data")
         sides = {"old": f"{old}/server{os.pathsep}{ROOT}", "new": f"{ROOT / 'server'}{os.pathsep}{ROOT}"}
         results: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+        if "--server" in sys.argv:
+            floor = (
+                "empty handler (floor)",
+                [sys.executable, str(ROOT / "bench" / "empty_server.py")],
+                dict(os.environ),
+            )
+            figures: dict[str, list[float]] = {}
+            for run in range(runs):
+                every = [floor, *server_sides(old)]
+                for label, command, env in every if run % 2 == 0 else reversed(every):
+                    for name, value in server_child(batches, command, env, label).items():
+                        figures.setdefault(name, []).append(value)
+            print(
+                f"server CPU per item over gRPC, µs, median of {runs} alternating runs ({batches} x {BATCH}):"
+            )
+            print(f"  old = {revision}, new = this tree")
+            for name, values in figures.items():
+                print(f"  {name}: {statistics.median(values):.1f}")
+            return
         for run in range(runs):
             for side in sides if run % 2 == 0 else reversed(sides):
                 env = {**os.environ, "PYTHONPATH": sides[side]}

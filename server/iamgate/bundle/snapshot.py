@@ -301,7 +301,10 @@ class Snapshot:
             tagging.check_session_tags(session_tags)
         resolved = self._resolve(query.principal)
         if isinstance(resolved, str):
-            return self._unknown(query, resolved)
+            outcome = self._unknown(query, resolved)
+            if answer_key is not None:  # no evaluation, no clock: the same answer at any time
+                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+            return outcome
         principal, entry = resolved
         action_key = action.lower()
         resource = facts.arn
@@ -313,7 +316,10 @@ class Snapshot:
                 f"{access_message(principal.arn, action, resource, evaluation)}: "
                 f"the role has no trust policy in bundle {self.name!r}"
             )
-            return AccessOutcome(evaluation, principal.arn, message, (), self.revision)
+            outcome = AccessOutcome(evaluation, principal.arn, message, (), self.revision)
+            if answer_key is not None:
+                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+            return outcome
         session = self._session_policy(query, principal) if query.session_policy else None
         time_key, now = self._time_key(now)
         resource_policy = facts.trust if trust_action and facts.trust else facts.policy
@@ -373,7 +379,14 @@ class Snapshot:
     # -- whole answers --------------------------------------------------------------------------
 
     def _keep_answer(
-        self, key: tuple, query: AccessQuery, outcome: AccessOutcome, plan: CachePlan | None, second: object
+        self,
+        key: tuple,
+        query: AccessQuery,
+        outcome: AccessOutcome,
+        plan: CachePlan | None,
+        second: object,
+        *,
+        clock_free: bool = False,
     ) -> None:
         """Remember ``outcome`` under the raw request ``key``: for any second when the decision
         cannot depend on the clock (its plan reads no clock key), else for ``second``."""
@@ -385,7 +398,8 @@ class Snapshot:
             size += len(tag) + len(text)
         if size > ANSWER_TEXT_LIMIT:
             return
-        clock_free = plan is not None and plan.signer is not None and plan.names.isdisjoint(TIME_KEYS)
+        if not clock_free:
+            clock_free = plan is not None and plan.signer is not None and plan.names.isdisjoint(TIME_KEYS)
         answers = self.answers
         if len(answers) >= ANSWERS_KEPT:
             answers.clear()
