@@ -132,3 +132,33 @@ def test_a_remembered_authorize_many_pair_over_the_size_limit_with_its_request_i
         ).results
         assert [r.WhichOneof("outcome") for r in results] == ["response", "response", "error"]
         assert results[2].error.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+
+
+class _Context:
+    def abort(self, code, message):
+        raise AssertionError(f"aborted: {code} {message}")
+
+    def invocation_metadata(self):
+        return ()
+
+
+def _batch_keys_kept(shadowing: bool) -> int:
+    from iamgate.bundle.default import load_default_snapshot
+    from iamgate.service.servicer import AuthorizerServicer
+    from iamgate.service.snapshots import StaticSnapshots
+
+    class Source(StaticSnapshots):
+        pass
+
+    Source.shadowing = shadowing  # what ManagedBundles says while a shadow bundle is compared
+    snapshot = load_default_snapshot(cache_size=1000)
+    servicer = AuthorizerServicer(Source(snapshot), config=ServiceConfig(metrics_address=None))
+    batch = pb.AuthorizeBatchRequest(requests=embedded_requests()[0])
+    for _ in range(2):
+        servicer.AuthorizeBatch(batch, _Context())
+    return sum(1 for key in snapshot.answers if len(key) == 2)  # the batch path's (token, bytes)
+
+
+def test_batch_items_are_not_answered_from_memory_while_a_shadow_bundle_is_compared():
+    assert _batch_keys_kept(shadowing=False) > 0
+    assert _batch_keys_kept(shadowing=True) == 0

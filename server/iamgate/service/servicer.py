@@ -299,8 +299,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ids, id_prefix = self._ids, self._id_prefix
         clock = time.perf_counter
         answers = getattr(pinned, "answers", None) if answer_key is not None else None
-        if answers is not None and getattr(self._snapshots, "shadowing", False):
-            answers = None
+        if getattr(pinned, "decision_cache", None) is None or getattr(self._snapshots, "shadowing", False):
+            answers = None  # nothing is kept without a cache; nothing may skip a shadow comparison
         wall = time.time
         hits = 0
         tally = dict.fromkeys(DECISION_NAMES, 0)
