@@ -110,3 +110,33 @@ def test_a_policy_over_a_quarter_of_the_budget_is_compiled_and_not_kept() -> Non
 def test_a_negative_budget_is_refused_naming_the_flag() -> None:
     with pytest.raises(BundleSetupError, match="--session-policy-memo-bytes -1"):
         default_source(session_policy_memo_bytes=-1)
+
+
+def test_the_session_tag_memo_is_bounded_by_bytes_too(tmp_path):
+    import iamgate_client as sdk
+    from iamgate.service.bundles import BundleSettings, ManagedBundles
+
+    from .trust_helpers import ANALYST_SESSION, LEDGER, write_abac_bundle
+
+    # Every checked tag set is remembered, refused ones too: a caller can send endless new ones.
+    budget = 64 << 10
+    source = ManagedBundles(
+        BundleSettings(bundle=str(write_abac_bundle(tmp_path)), session_policy_memo_bytes=budget)
+    )
+    running = start_sidecar(ServiceConfig(address="127.0.0.1:0", metrics_address=None), source)
+    try:
+        with sdk.Client(f"127.0.0.1:{running.port}") as client:
+            for number in range(50):
+                with pytest.raises(sdk.InvalidRequestError, match="does not allow sts:TagSession"):
+                    client.authorize(
+                        ANALYST_SESSION, "s3:GetObject", LEDGER, session_tags={"Department": f"D{number}"}
+                    )
+            allowed = client.authorize(
+                ANALYST_SESSION, "s3:GetObject", LEDGER, session_tags={"Department": "Finance"}
+            )
+            assert allowed.outcome is sdk.Outcome.ALLOWED
+        memo = source.current().memo
+        assert memo.session_tags.currsize <= budget
+        assert len(memo.session_tags) < 50
+    finally:
+        running.stop(0)
