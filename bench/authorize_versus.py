@@ -24,25 +24,51 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def child() -> None:
+    from bench.generator import generate_organization
     from bench.timing import Series, measure
+    from bench.workload import build_workload
     from iamgate.bundle.default import load_default_snapshot
     from iamgate.bundle.query import AccessQuery
     from iamgate.engine.cache import DecisionCache
+    from iamgate.engine.evaluator import evaluate
 
     snapshot = load_default_snapshot(cache_size=0)
+    cached_snapshot = load_default_snapshot(cache_size=100_000)
     cache = DecisionCache(100_000)
     queries = []
     for test in snapshot.tests:
-        query = AccessQuery(test.principal, test.action, test.resource, test.context, test.session_policy)
+        query = AccessQuery(
+            test.principal,
+            test.action,
+            test.resource,
+            test.context,
+            test.session_policy,
+            session_tags=test.session_tags,
+        )
         for with_cache in (None, cache, cache):
             decision = snapshot.authorize(query, now=test.now, cache=with_cache).evaluation.decision
             if decision != test.expected:
                 raise SystemExit(f"{test.name}: got {decision}, expected {test.expected}")
+        for _ in range(3):  # the snapshot's own cache (and whatever it keeps beside it)
+            decision = cached_snapshot.authorize(query, now=test.now).evaluation.decision
+            if decision != test.expected:
+                raise SystemExit(f"{test.name}: own cache got {decision}, expected {test.expected}")
         queries.append((query, test.now))
     series = {
         "uncached": Series(lambda q, now: snapshot.authorize(q, now=now), queries * 20),
         "cached": Series(lambda q, now: snapshot.authorize(q, now=now, cache=cache), queries * 20),
+        "cached, own cache": Series(lambda q, now: cached_snapshot.authorize(q, now=now), queries * 20),
     }
+    # The engine's cache on a generated bundle (make bench's "cached p50"), answers checked first.
+    workload = build_workload(generate_organization(1_000, 1, requests=400))
+    engine_cache = DecisionCache(100_000)
+    cases = [(c.scope, c.policy_set, c.request) for c in workload.typical]
+    for scope, policy_set, request in cases:
+        fresh = evaluate(policy_set, request)
+        for _ in range(2):
+            if engine_cache.evaluate(scope, policy_set, request) != fresh:
+                raise SystemExit(f"engine cache: wrong answer for {request}")
+    series["engine cached, generated 1,000"] = Series(engine_cache.evaluate, cases)
     print(json.dumps({name: latency.p50_us for name, latency in measure(series, rounds=5).items()}))
 
 
@@ -69,6 +95,7 @@ def main() -> None:
     print(f"  {revision} -> this tree")
     for name in results["new"]:
         before, after = statistics.median(results["old"][name]), statistics.median(results["new"][name])
+
         print(f"  {name}: {before:.1f} -> {after:.1f} ({before / after:.1f}x)")
 
 

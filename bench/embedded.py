@@ -85,6 +85,15 @@ def _bundle(rounds: int) -> EmbeddedResult:
             lambda q, now: snapshot.authorize(q, now=now, cache=cached_snapshot),
             [(q, n) for q, n, _, _ in queries] * REPEAT,
         )
+    if hasattr(snapshot, "with_cache"):
+        # As the sidecar serves it: the snapshot's own cache (and the answers it keeps beside it).
+        served = snapshot.with_cache(100_000)
+        for query, now, expected, name in queries:
+            if served.authorize(query, now=now).evaluation.decision != expected:
+                raise AssertionError(f"embedded bundle test {name!r}: wrong answer with the own cache")
+        series["authorize_served_cached"] = Series(
+            lambda q, now: served.authorize(q, now=now), [(q, n) for q, n, _, _ in queries] * REPEAT
+        )
     return EmbeddedResult("bundle", len(queries), measure(series, rounds=rounds))
 
 

@@ -271,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.add_argument("--no-cache", action="store_true", help="switch the decision cache off")
     serve.add_argument(
+        "--session-policy-memo-bytes",
+        type=int,
+        metavar="N",
+        help="estimated bytes of compiled session policies kept per bundle revision, and as many of "
+        "session-tag checks (default 16777216; 0 keeps none)",
+    )
+    serve.add_argument(
         "--decision-log", metavar="PATH", help="write JSON-lines decision logs here ('-' = stderr)"
     )
     serve.add_argument(
@@ -1263,6 +1270,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         if args.shadow_diff_limit < 0:
             raise UsageError("--shadow-diff-limit: must be 0 (off) or more")
         settings["shadow_diff_limit"] = args.shadow_diff_limit
+    if args.session_policy_memo_bytes is not None:
+        settings["session_policy_memo_bytes"] = args.session_policy_memo_bytes
     workers = _serve_workers(args, config)
 
     def make_source() -> Any:

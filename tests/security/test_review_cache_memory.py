@@ -52,7 +52,7 @@ def test_a_long_session_policy_is_kept_by_digest_not_by_text() -> None:
             assert client.authorize(SESSION, "s3:PutObject", f"{UPLOADS}a.jpg", session_policy=policy).allowed
         cache = source.current().decision_cache
         assert cache.size == 1 and cache.hits == 1
-        ((base, _signature),) = list(cache._entries.keys())
+        (base,) = list(cache._plans.keys())  # entries are keyed by their plan, kept under this base
         assert all(len(part) <= MAX_CACHED_TEXT for part in base[0] if isinstance(part, str | bytes))
     finally:
         running.stop(0)
@@ -65,7 +65,7 @@ def test_a_huge_service_principal_leaves_nothing_huge_in_the_decision_cache() ->
         with sdk.Client(f"127.0.0.1:{running.port}") as client:
             for n in range(5):
                 client.authorize(f"s{n}{'x' * 60_000}.amazonaws.com", "s3:GetObject", f"{UPLOADS}a.jpg")
-        for base, _signature in source.current().decision_cache._entries:
+        for base in source.current().decision_cache._plans:  # entries are keyed by these bases' plans
             assert all(len(part) <= MAX_CACHED_TEXT for part in base[0] if isinstance(part, str | bytes))
     finally:
         running.stop(0)

@@ -48,7 +48,7 @@ from iamgate.bundle.redact import redact
 from iamgate.bundle.shadow import ShadowEvaluator, ShadowStatus
 from iamgate.bundle.shadow_diff import DEFAULT_SHADOW_DIFF_LIMIT
 from iamgate.bundle.signing import Verifier
-from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot, SnapshotCounts
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, DEFAULT_SESSION_MEMO_BYTES, Snapshot, SnapshotCounts
 from iamgate.bundle.sources import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -204,9 +204,11 @@ class BundleManager:
         cache_size: int = DEFAULT_CACHE_SIZE,
         trusted_keys: TrustedKeys = NO_TRUSTED_KEYS,
         shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT,
+        session_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES,
     ) -> None:
         self.cache_size = cache_size
         self.shadow_diff_limit = shadow_diff_limit
+        self.session_memo_bytes = session_memo_bytes
         self.trusted_keys = trusted_keys
         self.verifier = verifier
         self.persist_dir = Path(persist_dir) if persist_dir is not None else None
@@ -239,6 +241,11 @@ class BundleManager:
     def previous(self) -> Snapshot | None:
         previous = self._previous
         return previous.snapshot if previous else None
+
+    @property
+    def shadowing(self) -> bool:
+        """A shadow bundle is evaluated beside every answer (no answer may skip ``authorize``)."""
+        return self._shadow is not None
 
     def authorize(
         self, query: AccessQuery, *, explain: bool = False, now: datetime | None = None
@@ -426,7 +433,9 @@ class BundleManager:
     def _swap(self, loaded: _Loaded, *, persist: bool = True, release_held_back: bool = False) -> None:
         # Each activated revision gets a decision cache of its own: a swap never serves a
         # decision of another revision, and rolling back starts cold rather than stale.
-        snapshot = loaded.snapshot.with_cache(self.cache_size).with_trust(self.trusted_keys)
+        snapshot = loaded.snapshot.with_cache(
+            self.cache_size, session_memo_bytes=self.session_memo_bytes
+        ).with_trust(self.trusted_keys)
         loaded = replace(loaded, snapshot=snapshot)
         with self._lock:
             if release_held_back:
@@ -491,7 +500,7 @@ class BundleManager:
                 ActivationEvent("rejected", files.source, step=error.step.value, message=f"shadow: {error}")
             )
         evaluator = ShadowEvaluator(
-            snapshot.with_cache(self.cache_size),
+            snapshot.with_cache(self.cache_size, session_memo_bytes=self.session_memo_bytes),
             catalogue=lambda: catalogue_of(files),
             diff_limit=self.shadow_diff_limit,
         )

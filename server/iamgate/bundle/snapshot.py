@@ -14,7 +14,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -26,8 +26,14 @@ from iamgate.bundle import session_tags as tagging
 from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
-from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
-from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
+from iamgate.bundle.trust import (
+    NO_TRUSTED_KEYS,
+    TIME_KEYS,
+    ResourceKnowledge,
+    TrustedKeys,
+    caller_context,
+)
+from iamgate.engine.cache import MAX_CACHED_TEXT, CachePlan, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
 from iamgate.engine.errors import RequestError
@@ -58,12 +64,21 @@ TRUST_ACTIONS = frozenset(
 """Actions on a role ARN whose resource-based policy is the role's trust policy."""
 
 MERGED_INDEXES_KEPT = 4096
-SESSION_POLICIES_KEPT = 1024
+DEFAULT_SESSION_MEMO_BYTES = 16 << 20
+"""Estimated bytes of compiled session policies kept per revision, and as many again of session-tag
+checks (``iamgate serve --session-policy-memo-bytes``; 0 keeps none)."""
+COMPILED_BYTES_PER_CHARACTER = 64
+"""What one character of a session policy costs compiled, at most: measured with tracemalloc on
+10 KiB policies of many shapes (16x for IP lists, 31-48x for statements, actions and resources,
+57x for wildcard resources with ``?``); a 10 KiB policy is kept as ~650 KiB."""
+_MEMO_ENTRY_BYTES = 4096
+"""Fixed cost of a kept entry (its key, tuple, cache node) beyond what its size counts."""
+_TAG_BYTES = 160
+"""A kept session tag: its (key, value) tuple and two strings, beyond their characters."""
 RESOURCES_KEPT = 4096
 """Request resources whose canonical spelling and bundle facts are remembered (then all are dropped)."""
 MEMO_TEXT_LIMIT = 1024
 """Longer resource texts (S3 keys reach 1,024 bytes) are canonicalised afresh each time."""
-SESSION_TAG_SETS_KEPT = 1024
 PRINCIPALS_KEPT = 4096
 """Request principal spellings whose resolution is remembered (then all are dropped)."""
 LAYERS_KEPT = 4096
@@ -72,6 +87,11 @@ POLICY_SETS_KEPT = 4096
 """Policy sets remembered per (principal, resource policy, session policy)."""
 REQUESTS_KEPT = 4096
 """Context-free requests (and their last outcome) remembered per (principal, resource, second, action)."""
+ANSWERS_KEPT = 4096
+"""Whole answers remembered per raw request (then all are dropped); see ``Snapshot.authorize``."""
+ANSWER_TEXT_LIMIT = 2048
+"""A request whose texts (principal, action, resource, context, session policy and tags) are
+longer than this together is never remembered whole."""
 DEFAULT_CACHE_SIZE = 100_000
 """Decisions kept per revision (``iamgate serve --cache-size``; 0 or ``--no-cache`` switches off)."""
 
@@ -137,15 +157,20 @@ class _Memo:
         "principals",
         "requests",
         "resources",
+        "session_memo_bytes",
         "session_policies",
         "session_tags",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, session_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES) -> None:
         self.lock = threading.Lock()
         self.merged_identities: LRUCache = LRUCache(maxsize=MERGED_INDEXES_KEPT)
-        self.session_policies: LRUCache = LRUCache(maxsize=SESSION_POLICIES_KEPT)
-        self.session_tags: LRUCache = LRUCache(maxsize=SESSION_TAG_SETS_KEPT)
+        self.session_memo_bytes = session_memo_bytes
+        # Bounded by estimated bytes, not by count: one 10 KiB session policy compiles to
+        # hundreds of KiB, so a count bound of a thousand let one revision hold hundreds of MiB.
+        # Values are (what is kept, its estimated size); one entry may take a quarter at most.
+        self.session_policies: LRUCache = LRUCache(maxsize=max(1, session_memo_bytes), getsizeof=_kept_size)
+        self.session_tags: LRUCache = LRUCache(maxsize=max(1, session_memo_bytes), getsizeof=_kept_size)
         self.resources: dict[str, ResourceFacts] = {}
         """Request text -> facts; a plain dict (atomic get/set), emptied when it reaches RESOURCES_KEPT."""
         self.principals: dict[str, tuple[Principal, PrincipalEntry | None] | str] = {}
@@ -157,6 +182,10 @@ class _Memo:
         """(principal, session, facts, second, action) -> (Request, filled names, last evaluation, its
         outcome), for requests without caller context; emptied at REQUESTS_KEPT."""
         """(principal entry, resource policy, session policy) -> PolicySet; emptied at POLICY_SETS_KEPT."""
+
+    def keeps(self, size: int) -> bool:
+        """Whether an entry of ``size`` estimated bytes may be kept at all."""
+        return size <= self.session_memo_bytes // 4
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -196,17 +225,29 @@ class Snapshot:
     """Derived, immutable things built on first use: merged identity indexes of active principals,
     compiled session policies, resolved principals, canonical resources and merged context layers
     (all bounded)."""
+    answers: dict[Hashable, tuple] = field(default_factory=dict, repr=False)
+    """Raw request -> (its outcome, the second it holds for or ``None``: any second, *extra): the
+    answers of the decision cache, by what the caller sent (see ``authorize``). A plain dict
+    (atomic get/set), emptied at ANSWERS_KEPT; only successful answers are kept, so a hit never
+    skips a refusal. Never shared with a copy that answers differently (``with_cache``,
+    ``with_trust``)."""
 
-    def with_cache(self, maxsize: int) -> Snapshot:
-        """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache)."""
-        return replace(self, decision_cache=DecisionCache(maxsize) if maxsize > 0 else None)
+    def with_cache(self, maxsize: int, *, session_memo_bytes: int | None = None) -> Snapshot:
+        """This snapshot with a fresh decision cache of ``maxsize`` entries (0: no cache) and, given
+        ``session_memo_bytes``, fresh memos whose session-policy and session-tag memos keep that
+        many (estimated) bytes each."""
+        cache = DecisionCache(maxsize) if maxsize > 0 else None
+        if session_memo_bytes is None:
+            return replace(self, decision_cache=cache, answers={})
+        return replace(self, decision_cache=cache, answers={}, memo=_Memo(session_memo_bytes))
 
     def with_trust(self, trusted_keys: TrustedKeys) -> Snapshot:
         """This snapshot trusting callers with ``trusted_keys`` (it shares the decision cache: the
-        keys a caller may assert are part of each cached request's context)."""
+        keys a caller may assert are part of each cached request's context; not the answers: a
+        request refused under one set of keys may be answered under another)."""
         if trusted_keys == self.trusted_keys:
             return self
-        return replace(self, trusted_keys=trusted_keys)
+        return replace(self, trusted_keys=trusted_keys, answers={})
 
     def with_identity_policies(self, arn: str, policies: tuple[CompiledPolicy, ...]) -> Snapshot:
         """This revision with one user's or role's identity policies replaced, for the access
@@ -243,7 +284,32 @@ class Snapshot:
         explanation is asked for: explanations are always evaluated afresh. An unknown principal
         is an implicit deny (never an exception); a malformed field raises ``RequestError``
         naming it.
+
+        With the snapshot's own cache, whole answers are also remembered by the raw request
+        (principal, action, resource, context, session policy and tags as sent: ``answers``)
+        and a repeated request is answered before anything is resolved, checked or assembled.
+        That is sound because everything here is a function of those inputs, this snapshot and
+        its trusted keys, and of the clock: an answer is kept for any second only when its
+        cache plan reads neither aws:CurrentTime nor aws:EpochTime, otherwise for its second.
+        Only answers are kept, never refusals, so a hit skips no check that would refuse.
         """
+        answer_key = None
+        if cache is None and not explain and self.decision_cache is not None:
+            answer_key = (
+                query.principal,
+                query.action,
+                query.resource,
+                query.context,
+                query.session_policy,
+                query.session_tags,
+            )
+            try:
+                found = self.answers.get(answer_key)
+            except TypeError:  # a caller's list in place of a tuple: not remembered
+                found = answer_key = None
+            if found is not None and (found[1] is None or found[1] == self._time_key(now)[0]):
+                self.decision_cache.count_hits(1)
+                return found[0]
         if not query.principal:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
@@ -257,7 +323,10 @@ class Snapshot:
             tagging.check_session_tags(session_tags)
         resolved = self._resolve(query.principal)
         if isinstance(resolved, str):
-            return self._unknown(query, resolved)
+            outcome = self._unknown(query, resolved)
+            if answer_key is not None:  # no evaluation, no clock: the same answer at any time
+                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+            return outcome
         principal, entry = resolved
         action_key = action.lower()
         resource = facts.arn
@@ -269,7 +338,10 @@ class Snapshot:
                 f"{access_message(principal.arn, action, resource, evaluation)}: "
                 f"the role has no trust policy in bundle {self.name!r}"
             )
-            return AccessOutcome(evaluation, principal.arn, message, (), self.revision)
+            outcome = AccessOutcome(evaluation, principal.arn, message, (), self.revision)
+            if answer_key is not None:
+                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+            return outcome
         session = self._session_policy(query, principal) if query.session_policy else None
         time_key, now = self._time_key(now)
         resource_policy = facts.trust if trust_action and facts.trust else facts.policy
@@ -302,6 +374,7 @@ class Snapshot:
         else:
             request, filled = slot[0], slot[1]
         cache = cache if cache is not None else self.decision_cache
+        plan = None
         if cache is None or explain:
             evaluation = evaluate(policy_set, request, explain=explain)
         else:
@@ -311,16 +384,87 @@ class Snapshot:
                 size += sum(len(key) + len(value) for key, value in query.session_tags)
             if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
                 scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
-            evaluation = cache.evaluate(scope, policy_set, request)
+            evaluation, plan = cache.decide(scope, policy_set, request)
         if slot is not None and evaluation is slot[2]:  # the same cached answer: the same outcome
-            return slot[3]
-        message = access_message(principal.arn, action, resource, evaluation)
-        outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
-        if memo_key is not None and not explain:
-            if len(requests) >= REQUESTS_KEPT:
-                requests.clear()
-            requests[memo_key] = (request, filled, evaluation, outcome)
+            outcome = slot[3]
+        else:
+            message = access_message(principal.arn, action, resource, evaluation)
+            outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
+            if memo_key is not None and not explain:
+                if len(requests) >= REQUESTS_KEPT:
+                    requests.clear()
+                requests[memo_key] = (request, filled, evaluation, outcome)
+        if answer_key is not None:
+            self._keep_answer(answer_key, query, outcome, plan, time_key)
         return outcome
+
+    # -- whole answers --------------------------------------------------------------------------
+
+    def _keep_answer(
+        self,
+        key: tuple,
+        query: AccessQuery,
+        outcome: AccessOutcome,
+        plan: CachePlan | None,
+        second: object,
+        *,
+        clock_free: bool = False,
+    ) -> None:
+        """Remember ``outcome`` under the raw request ``key``: for any second when the decision
+        cannot depend on the clock (its plan reads no clock key), else for ``second``."""
+        size = len(query.principal) + len(query.action) + len(query.resource)
+        size += len(query.session_policy or "")
+        for value in query.context:
+            size += len(value.name) + sum(map(len, value.values))
+        for tag, text in query.session_tags:
+            size += len(tag) + len(text)
+        if size > ANSWER_TEXT_LIMIT:
+            return
+        if not clock_free:
+            clock_free = plan is not None and plan.signer is not None and plan.names.isdisjoint(TIME_KEYS)
+        answers = self.answers
+        if len(answers) >= ANSWERS_KEPT:
+            answers.clear()
+        answers[key] = (outcome, None if clock_free else second)
+
+    def remembered(self, key: Hashable) -> tuple | None:
+        """What ``remember`` kept under ``key``, if it holds this second: (outcome, second, *extra).
+
+        For callers that recognise a repeated request before converting it (the servicer's batch
+        path keys by the request's bytes); ``None``: ask ``authorize``.
+        """
+        found = self.answers.get(key)
+        if found is not None and (found[1] is None or found[1] == int(time.time())):
+            return found
+        return None
+
+    def remember(self, key: Hashable, query: AccessQuery, outcome: AccessOutcome, *extra: object) -> None:
+        """Keep the answer ``authorize`` just gave to ``query`` (``outcome``) under the caller's own
+        ``key`` too, with ``extra`` beside it. ``key`` must stand for exactly this query (its
+        request id aside) for whoever asks ``remembered``; kept only if ``authorize`` kept it."""
+        try:
+            found = self.answers.get(
+                (
+                    query.principal,
+                    query.action,
+                    query.resource,
+                    query.context,
+                    query.session_policy,
+                    query.session_tags,
+                )
+            )
+        except TypeError:
+            return
+        if found is not None and found[0] is outcome:
+            answers = self.answers
+            if len(answers) >= ANSWERS_KEPT:
+                answers.clear()
+            answers[key] = (outcome, found[1], *extra)
+
+    def count_remembered(self, count: int) -> None:
+        """Count answers served from ``remembered`` as the decision cache's hits."""
+        if count and self.decision_cache is not None:
+            self.decision_cache.count_hits(count)
 
     # -- the request's resource -----------------------------------------------------------------
 
@@ -372,11 +516,15 @@ class Snapshot:
         memo = self.memo
         memo_key = (role.arn, tags)
         with memo.lock:
-            allowed = memo.session_tags.get(memo_key)
-        if allowed is None:
+            kept = memo.session_tags.get(memo_key)
+        if kept is not None:
+            allowed = kept[0]
+        else:
             allowed = self._tag_session_allowed(role, tags)
-            with memo.lock:
-                memo.session_tags[memo_key] = allowed
+            size = _MEMO_ENTRY_BYTES + len(role.arn) + sum(len(k) + len(v) + _TAG_BYTES for k, v in tags)
+            if memo.keeps(size):
+                with memo.lock:
+                    memo.session_tags[memo_key] = (allowed, size)
         if not allowed:
             raise RequestError(
                 "session_tags",
@@ -471,7 +619,7 @@ class Snapshot:
         and kept sets keep what the engine builds on first use (the identity index). Bounded."""
         memo = self.memo.policy_sets
         key = (entry, resource_policy, session)
-        found = memo.get(key)
+        found = memo.get(key) if session is None else None
         if found is not None:
             return found
         if entry is None:
@@ -485,9 +633,10 @@ class Snapshot:
                 scp_levels=entry.scp_levels,
                 merged_identity=self._merged_identity(entry),
             )
-        if len(memo) >= POLICY_SETS_KEPT:
-            memo.clear()
-        memo[key] = found
+        if session is None:  # a kept set would keep its session policy beyond the session memo's bound
+            if len(memo) >= POLICY_SETS_KEPT:
+                memo.clear()
+            memo[key] = found
         return found
 
     def _merged_identity(self, entry: PrincipalEntry) -> StatementIndex | None:
@@ -578,9 +727,9 @@ class Snapshot:
             )
         memo = self.memo
         with memo.lock:
-            compiled = memo.session_policies.get(text)
-        if compiled is not None:  # applications tend to send the same few session policies
-            return compiled
+            kept = memo.session_policies.get(text)
+        if kept is not None:  # applications tend to send the same few session policies
+            return kept[0]
         try:
             document = parse_policy(text, source_name="session_policy")
         except PolicyParseError as error:
@@ -597,8 +746,10 @@ class Snapshot:
                 multivalued=self.multivalued_keys,
             ),
         )
-        with memo.lock:
-            memo.session_policies[text] = compiled
+        size = _MEMO_ENTRY_BYTES + len(text) * (1 + COMPILED_BYTES_PER_CHARACTER)
+        if memo.keeps(size):  # else compiled afresh each time, and never pinned
+            with memo.lock:
+                memo.session_policies[text] = (compiled, size)
         return compiled
 
     def _untrusting_role(self, resource: str) -> bool:
@@ -632,6 +783,10 @@ class Snapshot:
             f"{query.resource} because {reason} (revision {self.revision})"
         )
         return AccessOutcome(evaluation, query.principal, message, (), self.revision, principal_known=False)
+
+
+def _kept_size(kept: tuple) -> int:
+    return kept[1]
 
 
 def _not_a_session(principal: Principal) -> RequestError:

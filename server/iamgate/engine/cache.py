@@ -21,7 +21,7 @@ import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, KeysView, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -45,33 +45,71 @@ _PRESENCE = "presence"
 _RAW = "raw"
 
 
+ORDERED_TEXTS_KEPT = 1024
+"""Values of an order-compared key (dates, numbers) whose position is remembered per plan."""
+_ORDERED_TEXT_LIMIT = 64
+"""Dates and numbers are short; a longer text is placed afresh each time and never kept."""
+SHAPES_KEPT = 1024
+"""Signature functions kept per cache, one per shape of plan (its keys' uses in order)."""
+_UNSEEN = object()
+
+
 @dataclass(frozen=True, slots=True)
 class _Ordered:
-    """A key compared by order only: its value's position among ``bounds`` is all that matters."""
+    """A key compared by order only: its value's position among ``bounds`` is all that matters.
+
+    Reading a date is the dearest part of a cache key, and a stream of requests carries the same
+    few (``aws:CurrentTime`` changes once a second), so each text's position is remembered.
+    """
 
     read: Callable[[str], float | None]
     bounds: tuple[float, ...]
+    positions: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def position(self, text: str) -> object:
+        number = self.read(text)
+        if number is None:
+            return None
+        bounds = self.bounds
+        at = bisect_left(bounds, number)
+        return at, at < len(bounds) and bounds[at] == number
 
     def signature(self, value: ContextValue) -> tuple:
-        bounds = self.bounds
-        positions = []
+        positions = self.positions
+        found = []
         for text in value.values:
-            number = self.read(text)
-            if number is None:
-                positions.append(None)
-            else:
-                at = bisect_left(bounds, number)
-                positions.append((at, at < len(bounds) and bounds[at] == number))
-        return value.multi, tuple(positions)
+            at = positions.get(text, _UNSEEN)
+            if at is _UNSEEN:
+                at = self.position(text)
+                if len(text) <= _ORDERED_TEXT_LIMIT:
+                    if len(positions) >= ORDERED_TEXTS_KEPT:
+                        positions.clear()
+                    positions[text] = at
+            found.append(at)
+        return value.multi, tuple(found)
 
 
-@dataclass(frozen=True, slots=True)
+Signer = Callable[[Callable[[str], ContextValue | None]], tuple]
+"""A plan's cache-key function: given ``context.get``, the part of the key the context makes."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class CachePlan:
+    """Which context a decision can depend on, for one (scope, action, resource, account).
+
+    Compared by identity: an entry is keyed by its plan object and its signature, and a plan is
+    only ever found under the one base it was built for (entries keep their plan alive).
+    """
+
     keys: tuple[tuple[str, object], ...]
     """(lower-cased key, how it matters): ``_RAW``, ``_PRESENCE`` or an ``_Ordered``."""
     cacheable: bool = True
     raw: tuple[str, ...] = ()
     """The keys whose exact values go into the cache key."""
+    names: frozenset[str] = frozenset()
+    """Every key read (lower-cased): a decision whose plan reads no clock key holds at any time."""
+    signer: Signer | None = field(default=None, compare=False, repr=False)
+    """``signature`` as one straight-line function (``_signer``); ``None``: the loop below."""
 
     def raw_size(self, context: Mapping[str, ContextValue]) -> int:
         """Characters of the values the cache key would keep."""
@@ -83,6 +121,8 @@ class CachePlan:
         return size
 
     def signature(self, context: Mapping[str, ContextValue]) -> tuple:
+        if self.signer is not None:
+            return self.signer(context.get)
         parts = []
         for key, use in self.keys:
             value = context.get(key)
@@ -95,6 +135,40 @@ class CachePlan:
             else:
                 parts.append(use.signature(value))  # type: ignore[attr-defined]
         return tuple(parts)
+
+
+_PART = {
+    "r": "None if v{i} is None else (v{i}.multi, v{i}.values)",
+    "p": "None if v{i} is None else bool(v{i}.values)",
+    "o": "None if v{i} is None else o{i}(v{i})",
+}
+
+
+def _signer(keys: tuple[tuple[str, object], ...], shapes: dict[str, Callable] | None) -> Signer:
+    """``CachePlan.signature`` for these keys without the loop: what a hit pays most for.
+
+    The code depends only on the plan's *shape* (each key's use, in order: "rro" ...); key names
+    and ordered readers come in as default arguments, so no text of a policy ever becomes code.
+    The compiled shape is kept in ``shapes`` (one per cache, bounded).
+    """
+    shape = "".join("r" if use is _RAW else "p" if use is _PRESENCE else "o" for _, use in keys)
+    make = shapes.get(shape) if shapes is not None else None
+    if make is None:
+        count = len(shape)
+        parameters = ", ".join([f"k{i}" for i in range(count)] + [f"o{i}" for i in range(count)])
+        loads = "".join(f"    v{i} = get(k{i})\n" for i in range(count))
+        parts = "".join(_PART[kind].format(i=i) + ", " for i, kind in enumerate(shape))
+        body = f"  def signer(get):\n{loads}    return ({parts})\n  return signer\n"
+        namespace: dict[str, object] = {}
+        # The source holds nothing but the shape's letters turned into fixed snippets.
+        exec(compile(f"def make({parameters}):\n{body}", f"<cache plan {shape}>", "exec"), namespace)
+        make = namespace["make"]  # type: ignore[assignment]
+        if shapes is not None:
+            if len(shapes) >= SHAPES_KEPT:
+                shapes.clear()
+            shapes[shape] = make  # type: ignore[assignment]
+    ordered = [use.signature if isinstance(use, _Ordered) else None for _, use in keys]
+    return make(*(key for key, _ in keys), *ordered)  # type: ignore[misc]
 
 
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
@@ -124,8 +198,13 @@ def _may_apply_to(statement, request: Request) -> bool:
 _NO_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
 
 
-def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
-    """Which context keys (and which aspect of each) can change this request's decision."""
+def build_plan(
+    policy_set: PolicySet, request: Request, shapes: dict[str, Callable] | None = None
+) -> CachePlan:
+    """Which context keys (and which aspect of each) can change this request's decision.
+
+    ``shapes``: where the plan's signature function is kept by shape (``_signer``).
+    """
     action = request.action.lower()
     uses: dict[str, set[object]] = {}
     bounds: dict[str, set[float]] = {}
@@ -163,14 +242,13 @@ def build_plan(policy_set: PolicySet, request: Request) -> CachePlan:
             keys.append((key, only))
         else:
             keys.append((key, _RAW))
-    return CachePlan(tuple(keys), raw=tuple(key for key, use in keys if use is _RAW))
-
-
-def _entry_key(plan: CachePlan, base: tuple, context: Mapping[str, ContextValue]) -> tuple | None:
-    """The cache key of a request under ``plan``; ``None``: not to be cached (see MAX_CACHED_TEXT)."""
-    if not plan.cacheable or (plan.raw and plan.raw_size(context) > MAX_CACHED_TEXT):
-        return None
-    return (base, plan.signature(context))
+    ordered = tuple(keys)
+    return CachePlan(
+        ordered,
+        raw=tuple(key for key, use in keys if use is _RAW),
+        names=frozenset(uses),
+        signer=_signer(ordered, shapes),
+    )
 
 
 class _Lru:
@@ -224,6 +302,8 @@ class DecisionCache:
     def __init__(self, maxsize: int = 100_000) -> None:
         self._entries = _Lru(maxsize)
         self._plans = _Lru(max(1024, maxsize // 4))
+        self._shapes: dict[str, Callable] = {}
+        """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -234,41 +314,87 @@ class DecisionCache:
         return len(self._entries)
 
     def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
-        lock = self._lock
-        if len(request.resource) > MAX_CACHED_TEXT:
-            with lock:
-                self.uncacheable += 1
-            return evaluate(policy_set, request)
-        base = (scope, request.action, request.resource, request.resource_account)
-        context = request.context
-        key = None
-        with lock:  # a hit takes the lock once: plan, key (pure and cheap) and entry
-            plan = self._plans.get(base)
-            if plan is not None:
-                key = _entry_key(plan, base, context)
-                if key is not None:
-                    found = self._entries.get(key)
+        """The decision, from the cache when an entry holds it (``decide`` without the plan).
+
+        The hit path is ``decide``'s, repeated here without the call and the pair it returns:
+        this is the engine's cached decision (``make bench``'s "cached p50").
+        """
+        resource = request.resource
+        if len(resource) <= MAX_CACHED_TEXT:
+            base = (scope, request.action, resource, request.resource_account)
+            plans = self._plans._data
+            with self._lock:
+                plan = plans.get(base)
+                if plan is not None and plan.signer is not None:
+                    plans.move_to_end(base)
+                    key = (plan, plan.signer(request.context.get))
+                    entries = self._entries._data
+                    found = entries.get(key)
                     if found is not None:
+                        entries.move_to_end(key)
                         self.hits += 1
                         return found
+        return self.decide(scope, policy_set, request)[0]
+
+    def decide(
+        self, scope: Hashable, policy_set: PolicySet, request: Request
+    ) -> tuple[Evaluation, CachePlan | None]:
+        """``evaluate``, with the request's plan: what its decision can depend on (``None``: not
+        known, as for a resource too long to cache).
+
+        A hit takes the lock once and makes two lookups (plan, then entry); the entry key is the
+        plan's straight-line signature. The size limit on the values a key keeps
+        (MAX_CACHED_TEXT) is checked before an entry is stored: a hit found an entry stored with
+        the same values, which passed it.
+        """
+        lock = self._lock
+        resource = request.resource
+        if len(resource) > MAX_CACHED_TEXT:
+            with lock:
+                self.uncacheable += 1
+            return evaluate(policy_set, request), None
+        base = (scope, request.action, resource, request.resource_account)
+        context = request.context
+        key = None
+        plans = self._plans._data
+        with lock:
+            plan = plans.get(base)
+            if plan is not None:
+                plans.move_to_end(base)
+                if plan.signer is not None:
+                    key = (plan, plan.signer(context.get))
+                    entries = self._entries._data
+                    found = entries.get(key)
+                    if found is not None:
+                        entries.move_to_end(key)
+                        self.hits += 1
+                        return found, plan
         if plan is None:
-            plan = build_plan(policy_set, request)  # outside the lock: plans are immutable
-            key = _entry_key(plan, base, context)
+            plan = build_plan(policy_set, request, self._shapes)  # outside the lock: immutable
+            if plan.signer is not None:
+                key = (plan, plan.signer(context.get))
             with lock:
                 self._plans.put(base, plan)
                 found = self._entries.get(key) if key is not None else None
                 if found is not None:
                     self.hits += 1
-                    return found
+                    return found, plan
+        if key is not None and plan.raw and plan.raw_size(context) > MAX_CACHED_TEXT:
+            key = None  # huge caller-chosen values are never kept
         if key is None:
             with lock:
                 self.uncacheable += 1
-            return evaluate(policy_set, request)
+            return evaluate(policy_set, request), plan
         evaluation = evaluate(policy_set, request)
         with lock:
             self.misses += 1
             self._entries.put(key, evaluation)
-        return evaluation
+        return evaluation, plan
+
+    def count_hits(self, count: int) -> None:
+        """Count decisions answered from a memo of this cache's answers (``Snapshot.authorize``)."""
+        with self._lock:
+            self.hits += count
 
     def clear(self) -> None:
         with self._lock:

@@ -35,7 +35,7 @@ from iamgate.bundle.activation import ActivationEvent, BundleManager, BundleStat
 from iamgate.bundle.errors import BundleError
 from iamgate.bundle.shadow import Disagreement, ShadowStatus
 from iamgate.bundle.shadow_diff import DEFAULT_SHADOW_DIFF_LIMIT
-from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, Snapshot
+from iamgate.bundle.snapshot import DEFAULT_CACHE_SIZE, DEFAULT_SESSION_MEMO_BYTES, Snapshot
 from iamgate.bundle.sources import (
     DEFAULT_DOWNLOAD_TIMEOUT,
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -88,6 +88,9 @@ class BundleSettings:
     """Bytes of response body (compressed) one download may have (``--max-download-bytes``)."""
     shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT
     """Evaluations the shadow's access diff may cost (``--shadow-diff-limit``); 0 switches it off."""
+    session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES
+    """Estimated bytes of compiled session policies kept per revision, and as many of session-tag
+    checks (``--session-policy-memo-bytes``; 0 keeps none)."""
 
 
 def verifier_from_files(verify_key: str | None, hmac_secret_file: str | None) -> Any | None:
@@ -130,6 +133,7 @@ def snapshot_source(
     download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     shadow_diff_limit: int = DEFAULT_SHADOW_DIFF_LIMIT,
+    session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES,
 ) -> ManagedBundles:
     """The snapshot source for these settings (not started); raises BundleSetupError with the reason."""
     return ManagedBundles(
@@ -145,13 +149,18 @@ def snapshot_source(
             shadow_diff_limit=shadow_diff_limit,
             download_timeout=download_timeout,
             max_download_bytes=max_download_bytes,
+            session_policy_memo_bytes=session_policy_memo_bytes,
         )
     )
 
 
-def default_source(*, cache_size: int = DEFAULT_CACHE_SIZE) -> ManagedBundles:
+def default_source(
+    *, cache_size: int = DEFAULT_CACHE_SIZE, session_policy_memo_bytes: int = DEFAULT_SESSION_MEMO_BYTES
+) -> ManagedBundles:
     """The embedded default bundle (the beginner's guide's organization), activated by ``start()``."""
-    return ManagedBundles(BundleSettings(cache_size=cache_size))
+    return ManagedBundles(
+        BundleSettings(cache_size=cache_size, session_policy_memo_bytes=session_policy_memo_bytes)
+    )
 
 
 class ManagedBundles:
@@ -172,6 +181,10 @@ class ManagedBundles:
             )
         if settings.max_download_bytes < 1:
             raise BundleSetupError(f"--max-download-bytes {settings.max_download_bytes}: must be at least 1")
+        if settings.session_policy_memo_bytes < 0:
+            raise BundleSetupError(
+                f"--session-policy-memo-bytes {settings.session_policy_memo_bytes}: must be 0 (none) or more"
+            )
         if settings.persist_dir is not None and settings.bundle is None:
             raise BundleSetupError("--persist-dir: needs --bundle (the embedded bundle is never persisted)")
         try:
@@ -198,6 +211,7 @@ class ManagedBundles:
             cache_size=settings.cache_size,
             trusted_keys=trusted_keys,
             shadow_diff_limit=settings.shadow_diff_limit,
+            session_memo_bytes=settings.session_policy_memo_bytes,
         )
         self.authorize = self.manager.authorize  # type: ignore[method-assign]
         self._default: Snapshot | None = None
@@ -234,6 +248,11 @@ class ManagedBundles:
 
     def current(self) -> Snapshot | None:
         return self.manager.current()
+
+    @property
+    def shadowing(self) -> bool:
+        """A shadow bundle is compared with every answer (``BundleManager.shadowing``)."""
+        return self.manager.shadowing
 
     def authorize(self, query: Any, *, explain: bool = False) -> Any:
         """The manager's answer: the active snapshot (read once), compared with the shadow if any.

@@ -65,10 +65,8 @@ def check_batch(request: Any, config: ServiceConfig) -> None:
     seconds, and a few such batches starved Authorize of threads. Repeats cost nothing (memoised).
     """
     limit = config.max_batch_session_policies
-    distinct: set[str] = set()
-    for item in request.requests:
-        if item.session_policy:
-            distinct.add(item.session_policy)
+    distinct = {item.session_policy for item in request.requests}
+    distinct.discard("")
     if len(distinct) > limit:
         raise LimitExceeded(
             f"requests: {len(distinct)} distinct session policies, at most {limit} per batch "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -118,6 +119,27 @@ class ServiceMetrics:
         for decision, count in tally.items():
             if count:
                 self._decision_children[decision].inc(count)
+
+    def observe_decisions(self, seconds: list[float]) -> None:
+        """A batch's decision times, observed at once: the same buckets and sum as calling
+        ``decision_seconds.observe`` for each, with one increment per bucket touched instead of
+        two locked ones per decision (a batch item costs a few microseconds)."""
+        histogram = self.decision_seconds
+        buckets = getattr(histogram, "_buckets", None)
+        bounds = getattr(histogram, "_upper_bounds", None)
+        total = getattr(histogram, "_sum", None)
+        if buckets is None or bounds is None or total is None:  # another prometheus_client
+            for value in seconds:
+                histogram.observe(value)
+            return
+        counts = [0] * len(bounds)
+        for value in seconds:
+            counts[bisect_left(bounds, value)] += 1  # observe's bucket: the first bound >= value
+        for index, count in enumerate(counts):
+            if count:
+                buckets[index].inc(count)
+        if seconds:
+            total.inc(sum(seconds))
 
     def count_request(self, method: str, code: str = "OK") -> None:
         child = self._ok_children.get(method) if code == "OK" else None

@@ -30,6 +30,7 @@ import grpc
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
+from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.result import Decision
@@ -74,6 +75,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
         self._id_prefix = os.urandom(6).hex()
         self._ids = itertools.count(1)
+        # Stands for this servicer's limits in the batch answers it keeps in a snapshot
+        # (``_decide_items``): another servicer, with other limits, never finds them.
+        self._answers_token = object()
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -170,7 +174,25 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 limits.check_access_request(item, config, prefix)
                 return convert.access_query(item, prefix)
 
-        results = self._decide_items(method, "requests", request.requests, snapshot, query_of, _same)
+        token, most = self._answers_token, config.max_request_bytes
+
+        def answer_key(item: pb.AuthorizeRequest) -> Any:
+            # The item's bytes without its request id: equal bytes are an equal request, which
+            # passed every check and limit but the size (checked here: the id counts).
+            if item.ByteSize() > most:
+                return None
+            request_id = item.request_id
+            if request_id:
+                item.request_id = ""
+                wire = item.SerializeToString()
+                item.request_id = request_id
+            else:
+                wire = item.SerializeToString()
+            return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
+
+        results = self._decide_items(
+            method, "requests", request.requests, snapshot, query_of, _same, answer_key
+        )
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
 
@@ -219,7 +241,24 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             whole.action, whole.resource, whole.request_id = item.action, item.resource, item.request_id
             return whole
 
-        results = self._decide_items(method, "items", request.items, snapshot, query_of, log_request)
+        shared_wire = shared_request.SerializeToString()
+        token, most = self._answers_token, config.max_request_bytes
+
+        def answer_key(item: pb.ActionOnResource) -> Any:
+            # The shared part's bytes and the item's target stand for the whole request.
+            if shared_size + item.ByteSize() > most:
+                return None
+            return (token, shared_wire, item.action, item.resource)
+
+        results = self._decide_items(
+            method,
+            "items",
+            request.items,
+            snapshot,
+            query_of,
+            log_request,
+            answer_key if len(shared_wire) <= ANSWER_TEXT_LIMIT else None,
+        )
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
 
@@ -240,53 +279,90 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         pinned: Any,
         query_of: Callable[[Any, int], Any],
         log_request: Callable[[Any], Any],
+        answer_key: Callable[[Any], Any] | None = None,
     ) -> list[dict[str, Any]]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
         The per-item path is the batch's whole cost around a cached decision, so it is kept
         flat: results are mappings that protobuf turns into the answer in one call (see
-        ``convert.authorize_fields``), decision counters are added once per batch, and the
-        decision log (when on) gets each item's request and response after the answer is built.
-        Should a new revision be activated mid-batch, the item is answered again from the
+        ``convert.authorize_fields``), decision counters and latencies are added once per batch,
+        and the decision log (when on) gets each item's request and response after the answer is
+        built. Should a new revision be activated mid-batch, the item is answered again from the
         pinned snapshot, so the whole batch sees one revision.
+
+        ``answer_key`` (the item's raw form, ``None``: not to be remembered) lets a repeated item
+        skip conversion and the bundle layer: the pinned snapshot keeps the answer and its
+        response fields under that key (``Snapshot.remember``) when its decision cache kept the
+        answer, and only then; so never while a shadow bundle is compared with every answer.
         """
         authorize = self._authorize
         revision = pinned.revision
-        observe = self._metrics.decision_seconds.observe
         fields = convert.authorize_fields
         ids, id_prefix = self._ids, self._id_prefix
         clock = time.perf_counter
+        answers = getattr(pinned, "answers", None) if answer_key is not None else None
+        if getattr(pinned, "decision_cache", None) is None or getattr(self._snapshots, "shadowing", False):
+            answers = None  # nothing is kept without a cache; nothing may skip a shadow comparison
+        wall = time.time
+        hits = 0
         tally = dict.fromkeys(DECISION_NAMES, 0)
+        seconds: list[float] = []
         logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
         results: list[dict[str, Any]] = []
+        last = clock()
         for index, item in enumerate(items):
-            started = clock()
             try:
-                query = query_of(item, index)
-                try:
-                    outcome = authorize(query)
-                    if outcome.revision != revision:
-                        outcome = pinned.authorize(query)
-                except RequestError as error:  # a batch item names its index
-                    raise RequestError(f"{field}[{index}].{error.field}", error.detail) from None
-                evaluation = outcome.evaluation
-                results.append({"response": fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)})
-                elapsed = clock() - started
-                tally[evaluation.decision.value] += 1
-                observe(elapsed)
+                key = found = None
+                if answers is not None:
+                    key = answer_key(item)  # type: ignore[misc]
+                    if key is not None:
+                        found = answers.get(key)  # Snapshot.remembered, inlined
+                        if found is not None and found[1] is not None and found[1] != int(wall()):
+                            found = None  # kept for another second: its decision reads the clock
+                if found is not None:
+                    response = found[2].copy()
+                    response["decision_id"] = f"{id_prefix}-{next(ids)}"
+                    request_id = item.request_id
+                    if request_id:
+                        response["request_id"] = request_id
+                    decision = found[3]
+                    hits += 1
+                else:
+                    query = query_of(item, index)
+                    try:
+                        outcome = authorize(query)
+                        if outcome.revision != revision:
+                            outcome = pinned.authorize(query)
+                    except RequestError as error:  # a batch item names its index
+                        raise RequestError(f"{field}[{index}].{error.field}", error.detail) from None
+                    decision = outcome.evaluation.decision.value
+                    response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
+                    if key is not None:
+                        pinned.remember(key, query, outcome, fields(outcome, "", ""), decision)
+                results.append({"response": response})
+                now = clock()
+                seconds.append(now - last)
+                last = now
+                tally[decision] += 1
                 if logged is not None:
-                    logged.append((index, item, elapsed))
+                    logged.append((index, item, seconds[-1]))
             except RequestError as error:
                 code = grpc.StatusCode.INVALID_ARGUMENT.value[0]
                 results.append({"error": {"code": code, "message": str(error)}})
+                last = clock()
             except limits.LimitExceeded as error:
                 results.append({"error": {"code": error.code.value[0], "message": error.message}})
+                last = clock()
             except Exception as error:
                 _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
                 self._metrics.internal_errors.labels(method).inc()
                 message = f"{field}[{index}]: {INTERNAL}"
                 results.append({"error": {"code": grpc.StatusCode.INTERNAL.value[0], "message": message}})
+                last = clock()
         self._metrics.count_decisions(tally)
+        self._metrics.observe_decisions(seconds)
+        if hits:
+            pinned.count_remembered(hits)
         if logged:
             assert self._log is not None
             now = time.time()
