@@ -19,6 +19,7 @@ from iamgate.bundle.errors import BundleProblem, BundleValidationError
 from iamgate.bundle.http_routes import NO_ROUTES
 from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
+from iamgate.bundle.wildcard_only import WildcardOnlyActions
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
@@ -241,6 +242,13 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         )
 
     compiled = compiler.compiled.values()
+    wildcard_only = WildcardOnlyActions(catalogue)
+    wildcard_only.warm(  # read the catalogue's services now, not on a request's hot path
+        action
+        for policy in compiled
+        for compiled_statement in policy.statements
+        for action in (compiled_statement.statement.actions or compiled_statement.statement.not_actions or ())
+    )
     counts = SnapshotCounts(
         principals=len(entries),
         policies=len(compiled),
@@ -264,6 +272,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         trust_policies=MappingProxyType(trust),
         owners=MappingProxyType(owners),
         multivalued_keys=catalogue.multivalued,
+        wildcard_only=wildcard_only,
         resource_tags=MappingProxyType(tags),
         http_routes=organization.http_routes or NO_ROUTES,
         iam_arns=iam_name_index(

@@ -27,6 +27,7 @@ from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
+from iamgate.bundle.wildcard_only import WildcardOnlyActions
 from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
@@ -192,6 +193,9 @@ class Snapshot:
     multivalued_keys: MultivaluedKeys = field(default=documented_multivalued, repr=False)
     """Which condition keys are multivalued, as the bundle's policies were compiled (the catalogue's
     ``ArrayOf...`` keys); session policies are compiled with it too."""
+    wildcard_only: WildcardOnlyActions = field(default_factory=WildcardOnlyActions, repr=False)
+    """Actions the catalogue (AWS's reference plus the bundle's ``services.json``) lists without
+    resource types: evaluated on ``*`` whatever the request names, as AWS does (``wildcard_only.py``)."""
     memo: _Memo = field(default_factory=lambda: _Memo(), repr=False)
     """Derived, immutable things built on first use: merged identity indexes of active principals,
     compiled session policies, resolved principals, canonical resources and merged context layers
@@ -229,7 +233,8 @@ class Snapshot:
         if not query.principal:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
-        facts = self.resource_facts(query.resource)
+        # An action that takes no resource is evaluated on '*' (so cached under it), as AWS does.
+        facts = self.resource_facts(self.wildcard_only.evaluated_resource(action, query.resource))
         # No context, nothing to check: an empty request asserts no owned key.
         supplied = None
         if query.context:
