@@ -102,7 +102,9 @@ def test_no_hint_for_a_resource_that_fits():
 def test_a_wildcard_only_action_asked_on_an_arn_is_hinted():
     hint = aws_catalogue().resource_hint("s3:ListAllMyBuckets", "arn:aws:s3:::bucket")
     assert hint is not None
-    assert "has no resource types: AWS evaluates it against resource '*'" in hint
+    assert hint.startswith(
+        "s3:ListAllMyBuckets takes no resource: evaluated on '*', not on arn:aws:s3:::bucket"
+    )
 
 
 def test_an_action_with_resource_types_asked_on_star_is_hinted():
@@ -144,7 +146,10 @@ def _bundle_with_test(tmp_path: Path, action: str, resource: str) -> Path:
 def test_a_bundle_test_asking_a_wildcard_only_action_on_an_arn_is_a_warning(tmp_path):
     result = validate_command(_bundle_with_test(tmp_path, "s3:ListAllMyBuckets", "arn:aws:s3:::data"))
     assert result.exit_code == 0
-    assert "tests/probe.json: tests[0].resource: s3:ListAllMyBuckets has no resource types" in result.text
+    assert (
+        "tests/probe.json: tests[0].resource: s3:ListAllMyBuckets takes no resource: evaluated on '*'"
+        in result.text
+    )
     assert "[test-resource-type]" in result.text
 
 

@@ -19,13 +19,13 @@ from iamgate.bundle.errors import BundleProblem, BundleValidationError
 from iamgate.bundle.http_routes import NO_ROUTES
 from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
-from iamgate.bundle.wildcard_only import WildcardOnlyActions
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
 from iamgate.engine.identity import canonical_resource_or_none, iam_name_index
 from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy.model import PolicyDocument
 
 Identity = tuple[str, ...]

@@ -27,7 +27,6 @@ from iamgate.bundle.http_routes import NO_ROUTES, HttpRoutes
 from iamgate.bundle.model import Manifest, PolicyTest
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import NO_TRUSTED_KEYS, ResourceKnowledge, TrustedKeys, caller_context
-from iamgate.bundle.wildcard_only import WildcardOnlyActions
 from iamgate.engine.cache import MAX_CACHED_TEXT, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
@@ -44,6 +43,7 @@ from iamgate.engine.identity import (
 from iamgate.engine.index import StatementIndex
 from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request
 from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy import PolicyParseError, parse_policy
 
 TRUST_ACTIONS = frozenset(
@@ -233,12 +233,13 @@ class Snapshot:
         if not query.principal:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
-        # An action that takes no resource is evaluated on '*' (so cached under it), as AWS does.
+        named = self.resource_facts(query.resource)  # checked; what it owns stays the sidecar's
+        # An action that takes no resource is evaluated on '*' (and cached so), as AWS does.
         facts = self.resource_facts(self.wildcard_only.evaluated_resource(action, query.resource))
         # No context, nothing to check: an empty request asserts no owned key.
         supplied = None
         if query.context:
-            supplied = caller_context(query.context, facts.knowledge, self.trusted_keys)
+            supplied = caller_context(query.context, named.knowledge, self.trusted_keys)
         session_tags = query.session_tags
         if session_tags:
             tagging.check_session_tags(session_tags)

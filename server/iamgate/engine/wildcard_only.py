@@ -7,7 +7,8 @@ only a statement whose Resource matches ``*`` applies, Allow and Deny alike, so
 not reach it. Evaluating the ARN a caller happens to name instead would let such a statement allow
 (or deny) what AWS never would. The catalogue says which actions those are: AWS's reference and the
 bundle's ``services.json`` (an action declared without ``Resources``). An action the catalogue does
-not know is evaluated on the resource as given.
+not know is evaluated on the resource as given. ``Snapshot.authorize`` (every bundle path) and
+``simulate`` ask the same question, so the one evaluator answers alike everywhere.
 
 The answer is kept per action (bounded like the snapshot's other memos), so a request pays one dict
 lookup; the catalogue reads a service's reference the first time one of its actions is asked
@@ -20,26 +21,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from iamgate.catalogue import Catalogue, aws_catalogue
-from iamgate.engine.identity import canonical_resource
 
 ACTIONS_KEPT = 4096
 """Actions whose answer is remembered (then all are dropped)."""
 TEXT_LIMIT = 1024
-"""Longer actions or resource texts are looked up afresh each time, never kept."""
+"""Longer actions are looked up afresh each time, never kept."""
 
 
 class WildcardOnlyActions:
     """Which actions take only resource ``*``, by a catalogue; safe to share between threads."""
 
-    __slots__ = ("_actions", "_catalogue", "_checked")
+    __slots__ = ("_actions", "_catalogue")
 
     def __init__(self, catalogue: Catalogue | None = None) -> None:
         self._catalogue = catalogue
         """``None``: AWS's reference (``aws_catalogue()``), fetched on first use."""
         self._actions: dict[str, bool] = {}
         """Action as asked -> takes no resource; a plain dict (atomic get/set) emptied at ACTIONS_KEPT."""
-        self._checked: dict[str, None] = {}
-        """Resource texts already known to be well-formed ARNs; emptied at ACTIONS_KEPT."""
 
     @property
     def catalogue(self) -> Catalogue:
@@ -61,16 +59,10 @@ class WildcardOnlyActions:
         return answer
 
     def evaluated_resource(self, action: str, resource: str) -> str:
-        """The resource AWS evaluates ``action`` on: ``*`` for an action without resource types,
-        else ``resource`` as given. A malformed ``resource`` is refused either way (``RequestError``)."""
+        """The resource AWS evaluates ``action`` on: ``*`` for an action without resource types, else
+        ``resource`` as given (the caller checks ``resource`` is well-formed either way)."""
         if resource == "*" or not self.takes_no_resource(action):
             return resource
-        if resource not in self._checked:
-            canonical_resource(resource)  # raises for a malformed resource, as for any other action
-            if len(resource) <= TEXT_LIMIT:
-                if len(self._checked) >= ACTIONS_KEPT:
-                    self._checked.clear()
-                self._checked[resource] = None
         return "*"
 
     def warm(self, actions: Iterable[str]) -> None:
