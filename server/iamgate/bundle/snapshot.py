@@ -235,7 +235,8 @@ class Snapshot:
         action = check_action(query.action)
         named = self.resource_facts(query.resource)  # checked; what it owns stays the sidecar's
         # An action that takes no resource is evaluated on '*' (and cached so), as AWS does.
-        facts = self.resource_facts(self.wildcard_only.evaluated_resource(action, query.resource))
+        evaluated = self.wildcard_only.evaluated_resource(action, query.resource)
+        facts = named if evaluated is query.resource else self.resource_facts(evaluated)
         # No context, nothing to check: an empty request asserts no owned key.
         supplied = None
         if query.context:

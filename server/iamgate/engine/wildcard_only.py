@@ -61,9 +61,10 @@ class WildcardOnlyActions:
     def evaluated_resource(self, action: str, resource: str) -> str:
         """The resource AWS evaluates ``action`` on: ``*`` for an action without resource types, else
         ``resource`` as given (the caller checks ``resource`` is well-formed either way)."""
-        if resource == "*" or not self.takes_no_resource(action):
-            return resource
-        return "*"
+        takes_none = self._actions.get(action)  # the hot path: one dict lookup
+        if takes_none is None:
+            takes_none = self.takes_no_resource(action)
+        return "*" if takes_none else resource
 
     def warm(self, actions: Iterable[str]) -> None:
         """Read the catalogue's services of ``actions`` (patterns included) now, at activation, rather
