@@ -24,6 +24,7 @@ from iamgate.engine import (
     build_context,
     compile_policy,
 )
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy import parse_policy
 
 
@@ -79,6 +80,7 @@ class _SetBuilder:
         self.compiled = compiled
         self.groups = organization.group_index()
         self.principals = {p.arn: p for p in organization.principals}
+        self.wildcard_only = WildcardOnlyActions()
         self.scp_levels = {
             account: tuple(tuple(compiled[i] for i in level) for level in levels)
             for account, levels in organization.scp_levels.items()
@@ -109,7 +111,9 @@ class _SetBuilder:
     def case(self, definition: RequestDef) -> Case:
         _, principal, base = self.principal(definition.principal)
         policy_set = base
-        resource_policy = self.resource_policy(definition.resource)
+        # As the bundle path does: an action that takes no resource is evaluated on '*'.
+        resource = self.wildcard_only.evaluated_resource(definition.action, definition.resource)
+        resource_policy = self.resource_policy(resource)
         if resource_policy is not None:
             policy_set = PolicySet(
                 identity=base.identity,
@@ -121,9 +125,8 @@ class _SetBuilder:
         context = build_context(
             ContextValue(name, values, multi) for name, values, multi in definition.context
         )
-        request = Request(
-            principal, definition.action, definition.resource, context, definition.resource_account
-        )
+        owner = definition.resource_account if resource == definition.resource else None
+        request = Request(principal, definition.action, resource, context, owner)
         return Case((self.organization.revision, definition.principal), policy_set, request, definition.kind)
 
 

@@ -289,11 +289,11 @@ class Catalogue:
     def resource_hint(self, action: str, resource: str) -> str | None:
         """Why ``resource`` does not fit ``action``'s resource types, or ``None`` when it does.
 
-        iamgate matches a request's resource as given (docs/validation.md, "Typed evaluation"):
-        AWS evaluates an action without resource types against resource ``*``, where only a policy
-        Resource matching ``*`` applies, and a request for ``*`` of an action with resource types
-        is matched by such statements alone (as AWS's policy simulator does). Silent for an action
-        the catalogue does not know (``action_hint`` speaks about those).
+        An action without resource types is evaluated on resource ``*`` whatever resource the
+        request names, as AWS does (docs/validation.md, "Typed evaluation"): only a policy Resource
+        matching ``*`` applies. A request for ``*`` of an action with resource types is matched by
+        such statements alone (as AWS's policy simulator does). Silent for an action the catalogue
+        does not know (``action_hint`` speaks about those).
         """
         found = self.action(action)
         if found is None or len(resource) > MAX_COMPARED_RESOURCE:
@@ -302,8 +302,8 @@ class Catalogue:
             if resource == "*":
                 return None
             return (
-                f"{found.service}:{found.name} has no resource types: AWS evaluates it against resource "
-                f"'*' (only a policy Resource of '*' grants it); ask for '*' rather than {resource}"
+                f"{found.service}:{found.name} takes no resource: evaluated on '*', not on {resource}, "
+                f"as AWS does (only statements whose Resource matches '*' apply, Allow and Deny alike)"
             )
         service = self.service(found.service)
         types = [

@@ -1,9 +1,10 @@
 """Request resource ``*``: what applies to it, and the hints when a resource does not fit the action.
 
 AWS evaluates an action the service authorization reference lists without resource types
-(``s3:ListAllMyBuckets``, ``ec2:DescribeInstances``) against resource ``*``: only a policy Resource
-matching ``*`` applies, an ARN pattern (even ``arn:aws:s3:::*``) never does, and a NotResource of
-ARNs leaves ``*`` outside it. For an action with resource types, iamgate matches a request for ``*``
+(``s3:ListAllMyBuckets``, ``ec2:DescribeInstances``) against resource ``*``, whatever resource the
+request names (``simulate`` and ``Authorize`` alike): only a policy Resource matching ``*``
+applies, an ARN pattern (even ``arn:aws:s3:::*``) never does, and a NotResource of ARNs leaves
+``*`` outside it. For an action with resource types, iamgate matches a request for ``*``
 as written, as AWS's policy simulator does: only statements whose Resource matches ``*`` apply,
 so an Allow of one bucket's objects does not answer "every object" (the independent evaluator of
 the conformance cases answers "some object" instead: docs/validation.md). The catalogue says when
@@ -68,6 +69,34 @@ def test_a_not_resource_of_arns_covers_a_wildcard_only_action():
     assert _decide("s3:ListAllMyBuckets", "*", _allow("*"), deny) == "explicitDeny"
 
 
+# -- ... whatever resource the request names ------------------------------------------------------
+
+
+def test_a_wildcard_only_action_asked_on_an_arn_is_evaluated_on_star():
+    """AWS authorizes s3:ListAllMyBuckets on '*': an Allow of arn:aws:s3:::* grants it on no bucket."""
+    assert _decide("s3:ListAllMyBuckets", "arn:aws:s3:::foo", _allow("arn:aws:s3:::*")) == "implicitDeny"
+    assert _decide("s3:ListAllMyBuckets", "arn:aws:s3:::foo", _allow("*")) == "allowed"
+
+
+def test_a_deny_of_the_arn_named_does_not_reach_a_wildcard_only_action():
+    deny = _deny("arn:aws:s3:::secret")
+    assert _decide("s3:ListAllMyBuckets", "arn:aws:s3:::secret", _allow("*"), deny) == "allowed"
+
+
+def test_the_result_names_the_resource_as_given():
+    request = {
+        "ActionNames": ["s3:ListAllMyBuckets"],
+        "ResourceArns": ["arn:aws:s3:::foo"],
+        "PolicyInputList": [{"Version": "2012-10-17", "Statement": [_allow("*")]}],
+    }
+    assert simulate(request)["EvaluationResults"][0]["EvalResourceName"] == "arn:aws:s3:::foo"
+
+
+def test_actions_with_resource_types_and_unknown_actions_are_evaluated_on_the_arn_given():
+    assert _decide("s3:GetObject", "arn:aws:s3:::data/x", _allow("arn:aws:s3:::data/*")) == "allowed"
+    assert _decide("docs:List", "arn:aws:docs:::d/1", _allow("arn:aws:docs:::d/*", "docs:*")) == "allowed"
+
+
 # -- actions with resource types asked on '*': matched as written ----------------------------------
 
 
@@ -102,7 +131,9 @@ def test_no_hint_for_a_resource_that_fits():
 def test_a_wildcard_only_action_asked_on_an_arn_is_hinted():
     hint = aws_catalogue().resource_hint("s3:ListAllMyBuckets", "arn:aws:s3:::bucket")
     assert hint is not None
-    assert "has no resource types: AWS evaluates it against resource '*'" in hint
+    assert hint.startswith(
+        "s3:ListAllMyBuckets takes no resource: evaluated on '*', not on arn:aws:s3:::bucket"
+    )
 
 
 def test_an_action_with_resource_types_asked_on_star_is_hinted():
@@ -144,7 +175,10 @@ def _bundle_with_test(tmp_path: Path, action: str, resource: str) -> Path:
 def test_a_bundle_test_asking_a_wildcard_only_action_on_an_arn_is_a_warning(tmp_path):
     result = validate_command(_bundle_with_test(tmp_path, "s3:ListAllMyBuckets", "arn:aws:s3:::data"))
     assert result.exit_code == 0
-    assert "tests/probe.json: tests[0].resource: s3:ListAllMyBuckets has no resource types" in result.text
+    assert (
+        "tests/probe.json: tests[0].resource: s3:ListAllMyBuckets takes no resource: evaluated on '*'"
+        in result.text
+    )
     assert "[test-resource-type]" in result.text
 
 

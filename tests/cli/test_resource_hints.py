@@ -16,7 +16,7 @@ def _check(capsys, *argv: str) -> str:
 
 def test_check_hints_that_a_wildcard_only_action_is_evaluated_against_star(address, capsys):
     out = _check(capsys, "ec2:DescribeInstances", INSTANCE, "--address", address)
-    assert "hint: ec2:DescribeInstances has no resource types: AWS evaluates it against resource '*'" in out
+    assert "hint: ec2:DescribeInstances takes no resource: evaluated on '*'" in out
 
 
 def test_check_json_carries_the_resource_hint(address, capsys):

@@ -578,7 +578,13 @@ def _entity(principals: dict[str, Principal], resource: str) -> str | None:
 
 
 def real_request(world: World, request: Request) -> Request:
-    """``request`` naming the real ARN of a bundle user or role it names (as the sidecar resolves it)."""
+    """``request`` naming the real ARN of a bundle user or role it names (as the sidecar resolves it),
+    or ``*`` for an action AWS's reference lists without resource types (AWS evaluates it on ``*``)."""
+    from iamgate.catalogue import aws_catalogue
+
+    action = aws_catalogue().action(request.action)
+    if action is not None and not action.resource_types:
+        return replace(request, resource="*")
     real = _entity(world.principals, request.resource)
     return request if real is None or real == request.resource else replace(request, resource=real)
 

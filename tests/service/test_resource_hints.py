@@ -26,9 +26,7 @@ def _explain(stub, action: str, resource: str) -> list[str]:
 
 def test_explain_hints_that_a_wildcard_only_action_is_evaluated_against_star(stub):
     [hint] = _explain(stub, "ec2:DescribeInstances", INSTANCE)
-    assert hint.startswith(
-        "ec2:DescribeInstances has no resource types: AWS evaluates it against resource '*'"
-    )
+    assert hint.startswith("ec2:DescribeInstances takes no resource: evaluated on '*', not on " + INSTANCE)
 
 
 def test_explain_hints_what_applies_to_star_for_an_action_with_resource_types(stub):

@@ -25,6 +25,7 @@ from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
 from iamgate.engine.identity import canonical_resource_or_none, iam_name_index
 from iamgate.engine.request import ContextValue, PrincipalKind
 from iamgate.engine.result import PolicyKind
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy.model import PolicyDocument
 
 Identity = tuple[str, ...]
@@ -241,6 +242,13 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         )
 
     compiled = compiler.compiled.values()
+    wildcard_only = WildcardOnlyActions(catalogue)
+    wildcard_only.warm(  # read the catalogue's services now, not on a request's hot path
+        action
+        for policy in compiled
+        for compiled_statement in policy.statements
+        for action in (compiled_statement.statement.actions or compiled_statement.statement.not_actions or ())
+    )
     counts = SnapshotCounts(
         principals=len(entries),
         policies=len(compiled),
@@ -264,6 +272,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         trust_policies=MappingProxyType(trust),
         owners=MappingProxyType(owners),
         multivalued_keys=catalogue.multivalued,
+        wildcard_only=wildcard_only,
         resource_tags=MappingProxyType(tags),
         http_routes=organization.http_routes or NO_ROUTES,
         iam_arns=iam_name_index(

@@ -49,6 +49,7 @@ from iamgate.engine.identity import (
 from iamgate.engine.index import StatementIndex
 from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request
 from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy import PolicyParseError, parse_policy
 
 TRUST_ACTIONS = frozenset(
@@ -221,6 +222,9 @@ class Snapshot:
     multivalued_keys: MultivaluedKeys = field(default=documented_multivalued, repr=False)
     """Which condition keys are multivalued, as the bundle's policies were compiled (the catalogue's
     ``ArrayOf...`` keys); session policies are compiled with it too."""
+    wildcard_only: WildcardOnlyActions = field(default_factory=WildcardOnlyActions, repr=False)
+    """Actions the catalogue (AWS's reference plus the bundle's ``services.json``) lists without
+    resource types: evaluated on ``*`` whatever the request names, as AWS does (``wildcard_only.py``)."""
     memo: _Memo = field(default_factory=lambda: _Memo(), repr=False)
     """Derived, immutable things built on first use: merged identity indexes of active principals,
     compiled session policies, resolved principals, canonical resources and merged context layers
@@ -313,11 +317,14 @@ class Snapshot:
         if not query.principal:
             raise RequestError("principal", "must not be empty")
         action = check_action(query.action)
-        facts = self.resource_facts(query.resource)
+        named = self.resource_facts(query.resource)  # checked; what it owns stays the sidecar's
+        # An action that takes no resource is evaluated on '*' (and cached so), as AWS does.
+        evaluated = self.wildcard_only.evaluated_resource(action, query.resource)
+        facts = named if evaluated is query.resource else self.resource_facts(evaluated)
         # No context, nothing to check: an empty request asserts no owned key.
         supplied = None
         if query.context:
-            supplied = caller_context(query.context, facts.knowledge, self.trusted_keys)
+            supplied = caller_context(query.context, named.knowledge, self.trusted_keys)
         session_tags = query.session_tags
         if session_tags:
             tagging.check_session_tags(session_tags)

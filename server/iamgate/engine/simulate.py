@@ -25,6 +25,7 @@ from iamgate.engine.evaluator import PolicySet, evaluate
 from iamgate.engine.explain import explanation_json, ref_json
 from iamgate.engine.request import ContextValue, Principal, Request, build_context
 from iamgate.engine.result import PolicyKind
+from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy import PolicyDocument, PolicyParseError, parse_policy
 from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_number
 
@@ -190,6 +191,9 @@ class Simulation:
 
     policy_set: PolicySet
     requests: tuple[Request, ...]
+    resource_names: tuple[str, ...] = ()
+    """Each request's resource as given (``EvalResourceName``): an action that takes no resource is
+    evaluated on ``*`` whatever ResourceArns names, as AWS and ``Authorize`` do."""
 
 
 _PolicyKey = tuple[bool, str, str, PolicyKind]
@@ -249,12 +253,19 @@ def read_simulation(
         session=_policies(request, "SessionPolicyList", PolicyKind.SESSION, statements),
         scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels"), statements),
     )
+    wildcard_only = WildcardOnlyActions()  # AWS's reference: a simulation has no services.json
+    pairs = [(action, resource) for action in actions for resource in resources]
     requests = tuple(
-        Request(caller, action, resource, context, resource_account=owner)
-        for action in actions
-        for resource in resources
+        Request(
+            caller,
+            action,
+            "*" if wildcard_only.takes_no_resource(action) else resource,
+            context,
+            resource_account=owner,
+        )
+        for action, resource in pairs
     )
-    return Simulation(policy_set, requests)
+    return Simulation(policy_set, requests, tuple(resource for _, resource in pairs))
 
 
 def check_sizes(request: Mapping[str, Any], evaluations: int, limits: SimulationLimits) -> None:
@@ -395,7 +406,7 @@ def simulate(
         evaluation = evaluate(simulation.policy_set, query, explain=explain, every_match=True)
         result: dict[str, Any] = {
             "EvalActionName": query.action,
-            "EvalResourceName": query.resource,
+            "EvalResourceName": simulation.resource_names[done],
             "EvalDecision": evaluation.decision.value,
             "MatchedStatements": [ref_json(ref) for ref in evaluation.determining],
             "MissingContextValues": list(evaluation.missing_context),
