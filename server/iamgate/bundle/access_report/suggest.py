@@ -201,7 +201,9 @@ def suggest(
         if not granting or granting[0] not in owners:
             by_resource_policy += 1
             continue
-        resource = snapshot.resource_facts(request.resource).arn
+        # An action that takes no resource was decided on '*', whatever ARN the log names.
+        evaluated = snapshot.wildcard_only.evaluated_resource(request.action, request.resource)
+        resource = snapshot.resource_facts(evaluated).arn
         slot = basis.setdefault((granting[0], request.action.lower()), (request.action, set()))
         slot[1].add(resource)
     groups: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
