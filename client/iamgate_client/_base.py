@@ -342,4 +342,7 @@ def status(response: pb.GetStatusResponse) -> Status:
         persist_error=response.persist_error,
         trusted_context_keys=tuple(response.trusted_context_keys),
         catalogue_version=response.catalogue_version,
+        worker_index=response.worker.index,
+        worker_count=response.worker.count,
+        worker_pid=response.worker.pid,
     )
