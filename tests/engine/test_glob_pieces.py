@@ -22,7 +22,7 @@ from iamgate.engine.variables import glob_from_parts, parse_template
 
 ALPHABET = "ab:/*?"
 EXAMPLES = settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 PIECES = st.lists(st.tuples(glob_texts(ALPHABET, max_size=6), st.booleans()), max_size=5)
 
@@ -38,14 +38,16 @@ def _tokens(pieces: list[tuple[str, bool]], *, ignore_case: bool = False) -> lis
     return tokens
 
 
-@pytest.fixture(params=["shift-and", "longest-run"])
+@pytest.fixture(params=["shift-and", "longest-run", "linear"])
 def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once with the bit-parallel scan and once with no masks (the long-value path).
+    """Run a test with the bit-parallel scan, the longest-run search and the linear (KMP) search.
 
     The setting is the same for every generated example, so a function-scoped fixture is safe.
     """
-    if request.param == "longest-run":
+    if request.param in ("longest-run", "linear"):
         monkeypatch.setattr(glob_module, "_SHIFT_AND_LENGTH", 0)
+    if request.param == "linear":
+        monkeypatch.setattr(glob_module, "_ANCHOR_TRIES", 0)
     return request.param
 
 
@@ -125,3 +127,29 @@ def _context(value: str) -> dict[str, ContextValue]:
         "s3:prefix": ContextValue("s3:prefix", (value,)),
         "aws:username": ContextValue("aws:username", (value,)),
     }
+
+
+def test_a_long_periodic_value_is_searched_in_linear_time():
+    """``*${a}?${b}*`` with a = 8,000 x "a", b = 7,999 x "a" + "c" against 48,000 x "a": every start is
+    a candidate for the longest run and fails on the other: checking each in turn costs value x
+    segment length (~1 s here, ~4 s with the masks). The linear search reads each character of the
+    value a bounded number of times per run."""
+    context = {
+        "s3:prefix": ContextValue("s3:prefix", ("a" * 8000,)),
+        "s3:delimiter": ContextValue("s3:delimiter", ("a" * 7999 + "c",)),
+    }
+    glob = glob_from_parts(parse_template("*${s3:prefix}?${s3:delimiter}*"), context)
+    assert glob is not None
+    calls = 0
+    real = glob_module._occurrences
+
+    def counted(text, pattern, start, end):
+        nonlocal calls
+        calls += 1
+        yield from real(text, pattern, start, end)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(glob_module, "_occurrences", counted)
+        assert not glob.matches("a" * 48_000)
+        assert glob.matches("a" * 20_000 + "x" + "a" * 7999 + "c")
+    assert calls <= 4  # one scan per run and match, not one per candidate

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,12 @@ def _bundle(root: Path) -> Path:
             "Action": "s3:ListBucket",
             "Resource": "arn:aws:s3:::b",
             "Condition": {"StringLike": {"s3:delimiter": "*?${s3:prefix}*"}},
+        },
+        {
+            "Sid": "TwoValues",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::b/*${s3:prefix}?${s3:delimiter}*",
         },
     ]
     user = {
@@ -100,3 +107,25 @@ def test_the_substituted_value_still_has_to_match(tmp_path: Path) -> None:
         reading = client.authorize(ERIN, "s3:GetObject", "arn:aws:s3:::b/" + LONG, {"s3:prefix": LONG})
     assert not listing.allowed
     assert not reading.allowed
+
+
+CPU_LIMIT = 1.0
+"""CPU seconds the process (sidecar and client) may spend on one such Authorize: ~0.1 s now, ~4 s
+when each candidate start was checked in turn (the SDK's default deadline would cut that short
+and answer a fail-closed deny, hence the long timeout)."""
+
+
+def test_a_long_periodic_value_beside_a_question_mark_is_matched_in_linear_time(tmp_path: Path) -> None:
+    """Every start of ``aaaa...`` is a candidate for one value and fails on the other; checking the
+    candidates one by one costs value x segment length."""
+    context = {"s3:prefix": "a" * 16_000, "s3:delimiter": "a" * 15_999 + "c"}
+    with sidecar_client(_bundle(tmp_path)) as (client, _running):
+        before = time.process_time()
+        resource = "arn:aws:s3:::b/" + "a" * 96_000
+        decision = client.authorize(ERIN, "s3:PutObject", resource, context, timeout=60)
+        spent = time.process_time() - before
+        granted = client.authorize(
+            ERIN, "s3:PutObject", "arn:aws:s3:::b/" + "a" * 16_000 + "x" + "a" * 15_999 + "c", context
+        )
+    assert not decision.allowed and granted.allowed
+    assert spent < CPU_LIMIT, f"one Authorize took {spent:.2f} s of CPU"

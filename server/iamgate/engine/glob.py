@@ -10,7 +10,7 @@ input is looked at a bounded number of times whatever the pattern.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,7 +35,7 @@ _SHIFT_AND_BITS = 1 << 22
 """Largest shift-and table (distinct characters x segment length, in bits; 512 KiB) a segment may
 build. Policy text alone stays far below it (the parser caps a stretch holding ``?`` at 512
 characters); only a long caller-supplied value substituted into a policy variable goes above."""
-_SHIFT_AND_LENGTH = 4096
+_SHIFT_AND_LENGTH = 1024
 """Longest segment scanned bit-parallel: each step of the scan shifts a segment-long integer."""
 
 
@@ -115,18 +115,80 @@ class Segment:
 
     def _find_by_anchor(self, value: str, start: int, end: int) -> int:
         """``find`` for a segment too large for masks: each occurrence of the longest run (found
-        with ``str.find``, in C) is a candidate, checked run by run with ``str.startswith``."""
+        with ``str.find``, in C) is a candidate, checked run by run with ``str.startswith``.
+
+        That is quick unless candidates keep failing (periodic text such as ``aaaa...`` against
+        runs of ``a``), where each costs a run's length: after ``_ANCHOR_TRIES`` failures the rest
+        of the range is searched in linear time (``_find_linear``).
+        """
         offset, anchor = self.anchor
         if not anchor:  # only wildcards: the first position fits
             return start
         last = end - len(self.text)  # the last start that still ends by ``end``
         stop = last + offset + len(anchor)
         found = value.find(anchor, start + offset, stop)
+        tries = 0
         while found >= 0:
+            if tries >= _ANCHOR_TRIES:
+                return self._find_linear(value, found - offset, last)
             if self.fits(value, found - offset):
                 return found - offset
+            tries += 1
             found = value.find(anchor, found + 1, stop)
         return -1
+
+    def _find_linear(self, value: str, first: int, last: int) -> int:
+        """Leftmost start in [first, last] where every run fits, in O(runs x (value + segment)).
+
+        The occurrences of each distinct run are found with Knuth-Morris-Pratt (each character of
+        the value looked at a bounded number of times); a start fits when every run occurs at its
+        offset from it.
+        """
+        if first > last:
+            return -1
+        offset, anchor = self.anchor
+        others: list[tuple[int, set[int]]] = []
+        found: dict[str, set[int]] = {}
+        for run_offset, run in self.runs:
+            if run_offset == offset and run is anchor:
+                continue
+            if run not in found:
+                found[run] = set(_occurrences(value, run, first, last + len(self.text)))
+            others.append((run_offset, found[run]))
+        others.sort(key=lambda other: len(other[1]))  # the rarest run rules out the most starts
+        for position in _occurrences(value, anchor, first + offset, last + offset + len(anchor)):
+            candidate = position - offset
+            if all(candidate + run_offset in places for run_offset, places in others):
+                return candidate
+        return -1
+
+
+_ANCHOR_TRIES = 32
+"""Failed candidates of ``Segment._find_by_anchor`` before it switches to the linear search."""
+
+
+def _occurrences(text: str, pattern: str, start: int, end: int) -> Iterator[int]:
+    """Every position in ``text[start:end]`` where ``pattern`` begins (overlaps included), in
+    increasing order, by Knuth-Morris-Pratt: linear in ``end - start`` plus the pattern's length."""
+    length = len(pattern)
+    fallback = [0] * length
+    matched = 0
+    for position in range(1, length):
+        while matched and pattern[position] != pattern[matched]:
+            matched = fallback[matched - 1]
+        if pattern[position] == pattern[matched]:
+            matched += 1
+        fallback[position] = matched
+    matched = 0
+    for position in range(start, min(end, len(text))):
+        char = text[position]
+        while matched and char != pattern[matched]:
+            matched = fallback[matched - 1]
+        if char == pattern[matched]:
+            matched += 1
+            if matched == length:
+                yield position - length + 1
+                matched = fallback[matched - 1]
 
 
 _GENERAL, _ALL, _EXACT, _PREFIX, _SUFFIX = range(5)
