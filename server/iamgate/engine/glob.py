@@ -35,7 +35,7 @@ _SHIFT_AND_BITS = 1 << 22
 """Largest shift-and table (distinct characters x segment length, in bits; 512 KiB) a segment may
 build. Policy text alone stays far below it (the parser caps a stretch holding ``?`` at 512
 characters); only a long caller-supplied value substituted into a policy variable goes above."""
-_SHIFT_AND_LENGTH = 1024
+_SHIFT_AND_LENGTH = 4096
 """Longest segment scanned bit-parallel: each step of the scan shifts a segment-long integer."""
 
 
@@ -141,24 +141,23 @@ class Segment:
         """Leftmost start in [first, last] where every run fits, in O(runs x (value + segment)).
 
         The occurrences of each distinct run are found with Knuth-Morris-Pratt (each character of
-        the value looked at a bounded number of times); a start fits when every run occurs at its
-        offset from it.
+        the value looked at a bounded number of times); the rarest run's occurrences are the
+        candidates, and a candidate fits when every other run occurs at its offset from it.
         """
         if first > last:
             return -1
-        offset, anchor = self.anchor
-        others: list[tuple[int, set[int]]] = []
+        stop = last + len(self.text)
         found: dict[str, set[int]] = {}
-        for run_offset, run in self.runs:
-            if run_offset == offset and run is anchor:
-                continue
+        for _offset, run in self.runs:
             if run not in found:
-                found[run] = set(_occurrences(value, run, first, last + len(self.text)))
-            others.append((run_offset, found[run]))
-        others.sort(key=lambda other: len(other[1]))  # the rarest run rules out the most starts
-        for position in _occurrences(value, anchor, first + offset, last + offset + len(anchor)):
+                found[run] = set(_occurrences(value, run, first, stop))
+                if not found[run]:
+                    return -1
+        placed = sorted(((offset, found[run]) for offset, run in self.runs), key=lambda item: len(item[1]))
+        (offset, rarest), others = placed[0], placed[1:]
+        for position in sorted(rarest):
             candidate = position - offset
-            if all(candidate + run_offset in places for run_offset, places in others):
+            if first <= candidate <= last and all(candidate + o in places for o, places in others):
                 return candidate
         return -1
 
