@@ -1,10 +1,17 @@
-"""The load generator of ``make bench-service``, run in a process of its own.
+"""The load generator of ``make bench-service``, run in processes of its own.
 
 Keeps ``--in-flight`` calls outstanding over ``--channels`` connections (separate connections, so
 the kernel can spread them over ``--workers`` processes) for ``--seconds``, after a warm-up, and
 prints one JSON line: calls, decisions, seconds, p50/p99 latency per call. With ``--check`` it
 first asks every request once and compares each decision with the expected one; a wrong answer
 exits with status 1 before anything is timed.
+
+One Python process drives at most ~1-2k unary calls a second (grpcio's client costs about as
+much CPU per call as its server), so ``bench/service.py`` runs several of these side by side.
+With ``--synchronized`` a generator prints ``{"event": "ready"}`` once connected (and checked),
+then reads the wall-clock time the timed window starts at from stdin: every generator of a cell
+then times the same window, over which the driver reads the server's CPU, and ``--latencies``
+adds the raw latencies so that the driver can take percentiles over all of them.
 
     python bench/loadgen.py --address A --shape unary|batch --in-flight N --seconds S [--check]
 """
@@ -50,6 +57,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--synchronized", action="store_true", help="read the window's start on stdin")
+    parser.add_argument("--latencies", action="store_true", help="print every latency (ms) as well")
     args = parser.parse_args()
     requests, expected = embedded_requests()
     count = args.channels or min(args.in_flight, 8)
@@ -96,15 +105,19 @@ def main() -> int:
                 return
         issue(slot, turn + args.in_flight)
 
+    start_at = None
+    if args.synchronized:
+        print(json.dumps({"event": "ready"}), flush=True)
+        start_at = float(sys.stdin.readline())
     state["outstanding"] = args.in_flight
     for slot in range(args.in_flight):
         issue(slot, slot)
-    time.sleep(args.warmup)
+    time.sleep(args.warmup if start_at is None else max(0.0, start_at - time.time()))
     print(json.dumps({"event": "timing"}), flush=True)  # the driver samples the server's CPU now
     with lock:
         state["timing"] = True
     started = time.perf_counter()
-    time.sleep(args.seconds)
+    time.sleep(args.seconds if start_at is None else max(0.0, start_at + args.seconds - time.time()))
     with lock:
         state["timing"] = False
         state["stop"] = True
@@ -122,6 +135,8 @@ def main() -> int:
         "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
     }
+    if args.latencies:
+        result["latencies_ms"] = [round(1000 * latency, 4) for latency in latencies]
     print(json.dumps(result), flush=True)
     return 0
 

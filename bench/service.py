@@ -1,16 +1,17 @@
 """``make bench-service``: the sidecar end to end, beside its floor, in one run.
 
-Starts, each in its own process: the empty-handler server of the same gRPC stack (the floor,
-bench/empty_server.py) and ``iamgate serve`` on the embedded bundle with 1 worker and with
-``--workers auto``, each with the decision cache on and off. The load generator
-(bench/loadgen.py) runs in a process of its own for every cell: unary Authorize at 1, 8 and 64
-calls in flight, and AuthorizeBatch of 100 at 1 and 8 in flight. Every server's answers are
-checked first (a wrong answer stops the run). Cells are run in rounds, every server once per
-round, so that the load of a shared machine falls on all of them alike; the table gives the
-median over rounds of throughput, p50/p99 latency per call, and the server's CPU time (all its
-processes) per decision.
+Starts, each in its own process: the empty-handler servers of the same gRPC stack (the floors,
+bench/empty_server.py: the grpcio thread pool iamgate uses, and grpc.aio) and ``iamgate serve``
+on the embedded bundle with 1 worker and with ``--workers auto``, each with the decision cache on
+and off. The load generators (bench/loadgen.py) run in processes of their own for every cell
+(``--loadgens``, 2 by default, sharing the calls in flight and timing one common window): unary
+Authorize at 1, 8 and 64 calls in flight, and AuthorizeBatch of 100 at 1 and 8 in flight. Every
+server's answers are checked first (a wrong answer stops the run). Cells are run in rounds, every
+server once per round, so that the load of a shared machine falls on all of them alike; the
+tables give the median over rounds of throughput, p50/p99 latency per call, and the server's CPU
+time (all its processes) per decision.
 
-    .venv/bin/python bench/service.py [--seconds 3] [--rounds 3] [--write]
+    .venv/bin/python bench/service.py [--seconds 3] [--rounds 3] [--loadgens 2] [--write]
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Server:
     checked: bool = True
 
 
-def servers(workers_auto: bool = True, aio_floor: bool = False) -> list[Server]:
+def servers(workers_auto: bool = True, aio_floor: bool = True) -> list[Server]:
     serve = (str(BIN / "iamgate"), "serve", "--address", "127.0.0.1:0", "--metrics-address", "off")
     empty = (sys.executable, str(ROOT / "bench" / "empty_server.py"))
     found = [
@@ -105,37 +106,69 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_cell(address: str, pid: int, shape: str, in_flight: int, seconds: float, check: bool) -> dict:
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "loadgen.py"),
-        "--address",
-        address,
-        "--shape",
-        shape,
-        "--in-flight",
-        str(in_flight),
-        "--seconds",
-        str(seconds),
-    ]
-    if check:
-        command.append("--check")
-    loadgen = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert loadgen.stdout is not None
-    before = after = None
-    lines = []
-    for line in loadgen.stdout:
-        lines.append(line)
-        if '"event": "timing"' in line:
-            before = cpu_seconds(pid)
-        elif '"event": "stopped"' in line:
-            after = cpu_seconds(pid)
-    loadgen.wait(120)
-    if loadgen.returncode != 0 or before is None or after is None:
-        raise SystemExit(f"load generator failed on {address}: {''.join(lines)}")
-    result = json.loads(lines[-1])
-    result["server_cpu"] = after - before
-    return result
+def run_cell(
+    address: str, pid: int, shape: str, in_flight: int, seconds: float, check: bool, processes: int
+) -> dict:
+    """One cell: ``processes`` load generators (each with its own connections) share ``in_flight``.
+
+    Each generator connects (and checks), says it is ready, and is then told the wall-clock time
+    the timed window starts; the server's CPU is read at both ends of that one window.
+    """
+    processes = max(1, min(processes, in_flight))
+    shares = [in_flight // processes + (i < in_flight % processes) for i in range(processes)]
+    loadgens = []
+    for share in shares:
+        command = [
+            sys.executable,
+            str(ROOT / "bench" / "loadgen.py"),
+            "--address",
+            address,
+            "--shape",
+            shape,
+            "--in-flight",
+            str(share),
+            "--seconds",
+            str(seconds),
+            "--synchronized",
+            "--latencies",
+        ]
+        if check:
+            command.append("--check")
+        loadgens.append(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    for loadgen in loadgens:
+        assert loadgen.stdout is not None
+        line = loadgen.stdout.readline()
+        if '"ready"' not in line:
+            for other in loadgens:
+                other.kill()
+            raise SystemExit(f"load generator failed on {address}: {line}{loadgen.stdout.read()}")
+    start_at = time.time() + 0.5  # the warm-up: every generator runs before the window opens
+    for loadgen in loadgens:
+        assert loadgen.stdin is not None
+        loadgen.stdin.write(f"{start_at!r}\n")
+        loadgen.stdin.flush()
+    time.sleep(max(0.0, start_at - time.time()))
+    before = cpu_seconds(pid)
+    time.sleep(max(0.0, start_at + seconds - time.time()))
+    after = cpu_seconds(pid)
+    results = []
+    for loadgen in loadgens:
+        out, _ = loadgen.communicate(timeout=120)
+        lines = [line for line in out.splitlines() if line.strip()]
+        if loadgen.returncode != 0 or not lines:
+            raise SystemExit(f"load generator failed on {address}: {out}")
+        results.append(json.loads(lines[-1]))
+    latencies = sorted(latency for r in results for latency in r["latencies_ms"])
+    return {
+        "calls": sum(r["calls"] for r in results),
+        "errors": sum(r["errors"] for r in results),
+        "decisions": sum(r["decisions"] for r in results),
+        "seconds": statistics.mean(r["seconds"] for r in results),
+        "p50_ms": statistics.median(latencies) if latencies else None,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] if latencies else None,
+        "server_cpu": after - before,
+        "loadgens": len(results),
+    }
 
 
 def median(values: list[float | None]) -> float | None:
@@ -143,31 +176,36 @@ def median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _rate(runs: list[dict]) -> float | None:
+    return median([r["decisions"] / r["seconds"] for r in runs])
+
+
 def table(names: list[str], cells: dict[tuple[str, str, int], list[dict]], seconds: float) -> str:
-    lines = [
-        "| server | unary 1 in flight, RPC/s | unary 8, RPC/s | unary 64, RPC/s "
-        "| batch of 100, 1 in flight, decisions/s | batch, 8 in flight, decisions/s "
-        "| p50 / p99 ms (unary 8) | server CPU µs per RPC (unary 64) "
-        "| server CPU µs per decision (batch 8) |",
-        "|---|---|---|---|---|---|---|---|---|",
+    """Three tables over the same cells: throughput, p50 / p99 latency, server CPU per decision."""
+    header = " | ".join(f"{shape} {n}" for shape, n in SHAPES)
+    rule = "|---" * (len(SHAPES) + 1) + "|"
+    throughput = [
+        "Throughput (unary: RPC/s = decisions/s; batch of 100: decisions/s):",
+        "",
+        f"| server | {header} |",
+        rule,
     ]
+    latency = ["Latency per call, p50 / p99 ms:", "", f"| server | {header} |", rule]
+    cpu = ["Server CPU per decision, µs (all the server's processes):", "", f"| server | {header} |", rule]
     for name in names:
-        row = [name]
+        rates, times, costs = [name], [name], [name]
         for shape, in_flight in SHAPES:
             runs = cells[(name, shape, in_flight)]
-            rate = median([r["decisions"] / r["seconds"] for r in runs])
-            row.append(f"{rate:,.0f}" if rate is not None else "-")
-        unary8 = cells[(name, "unary", 8)]
-        p50, p99 = median([r["p50_ms"] for r in unary8]), median([r["p99_ms"] for r in unary8])
-        row.append(f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-")
-        unary64 = cells[(name, "unary", 64)]
-        per_rpc = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in unary64])
-        row.append(f"{per_rpc:.0f}" if per_rpc is not None else "-")
-        batch8 = cells[(name, "batch", 8)]
-        cpu = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in batch8])
-        row.append(f"{cpu:.1f}" if cpu is not None else "-")
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+            rate = _rate(runs)
+            rates.append(f"{rate:,.0f}" if rate is not None else "-")
+            p50, p99 = median([r["p50_ms"] for r in runs]), median([r["p99_ms"] for r in runs])
+            times.append(f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-")
+            per = median([1e6 * r["server_cpu"] / max(r["decisions"], 1) for r in runs])
+            costs.append(f"{per:.1f}" if per is not None else "-")
+        throughput.append("| " + " | ".join(rates) + " |")
+        latency.append("| " + " | ".join(times) + " |")
+        cpu.append("| " + " | ".join(costs) + " |")
+    return "\n".join(throughput) + "\n\n" + "\n".join(latency) + "\n\n" + "\n".join(cpu)
 
 
 def ratios(names: list[str], cells: dict[tuple[str, str, int], list[dict]]) -> str:
@@ -192,10 +230,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are taken over them")
     parser.add_argument("--no-workers", action="store_true", help="skip the --workers auto servers")
     parser.add_argument("--write", action="store_true", help=f"write the tables into {DOC.name}")
-    parser.add_argument("--aio-floor", action="store_true", help="add an empty handler on grpc.aio")
+    parser.add_argument("--aio-floor", action="store_true", help="(the default) an empty handler on grpc.aio")
+    parser.add_argument("--no-aio-floor", action="store_true", help="skip the grpc.aio empty handler")
+    parser.add_argument(
+        "--loadgens",
+        type=int,
+        default=2,
+        help="load generator processes per cell, sharing the calls in flight (default 2; 1 in flight: 1)",
+    )
     parser.add_argument("--only-floors", action="store_true", help="the empty handlers only")
     args = parser.parse_args()
-    chosen = servers(workers_auto=not args.no_workers, aio_floor=args.aio_floor)
+    chosen = servers(workers_auto=not args.no_workers, aio_floor=not args.no_aio_floor)
     if args.only_floors:
         chosen = [s for s in chosen if not s.checked]
     started = {}
@@ -210,7 +255,9 @@ def main() -> int:
                 for server in chosen:
                     process, address = started[server.name]
                     check = server.checked and round_number == 0 and (shape, in_flight) == SHAPES[0]
-                    result = run_cell(address, process.pid, shape, in_flight, args.seconds, check)
+                    result = run_cell(
+                        address, process.pid, shape, in_flight, args.seconds, check, args.loadgens
+                    )
                     if result["errors"]:
                         raise SystemExit(f"{server.name}: {result['errors']} calls failed")
                     cells[(server.name, shape, in_flight)].append(result)
@@ -224,11 +271,13 @@ def main() -> int:
         for process, _ in started.values():
             stop(process)
     names = [s.name for s in chosen]
-    flags = f"--seconds {args.seconds:g} --rounds {args.rounds}" + (" --aio-floor" if args.aio_floor else "")
+    flags = f"--seconds {args.seconds:g} --rounds {args.rounds} --loadgens {args.loadgens}"
+    flags += " --no-aio-floor" if args.no_aio_floor else ""
     text = (
         f"`{Path(sys.executable).name} bench/service.py {flags}` "
         f"on {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; medians over rounds; the embedded "
-        "bundle's test requests (answers checked first).\n\n"
+        f"bundle's test requests (answers checked first); {args.loadgens} load generator processes "
+        "per cell (1 at 1 in flight), each with its own connections.\n\n"
         + table(names, cells, args.seconds)
         + "\n\nThroughput relative to the empty handler (same stack, same run):\n\n"
         + ratios(names, cells)

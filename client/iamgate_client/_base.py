@@ -368,6 +368,9 @@ def status(response: pb.GetStatusResponse) -> Status:
         trusted_context_keys=tuple(response.trusted_context_keys),
         catalogue_version=response.catalogue_version,
         access_queries_enabled=response.access_queries_enabled,
+        worker_index=response.worker.index,
+        worker_count=response.worker.count,
+        worker_pid=response.worker.pid,
     )
 
 

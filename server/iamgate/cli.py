@@ -866,7 +866,15 @@ def status_json(status: Any) -> dict[str, Any]:
         "serverVersion": status.server_version,
         "trustedContextKeys": list(getattr(status, "trusted_context_keys", ())),
         "catalogueVersion": getattr(status, "catalogue_version", "") or None,
+        "worker": _worker_json(status),
     }
+
+
+def _worker_json(status: Any) -> dict[str, int] | None:
+    """The worker process that answered (``serve --workers``); None from a sidecar that does not say."""
+    if not getattr(status, "worker_count", 0):
+        return None
+    return {"index": status.worker_index, "count": status.worker_count, "pid": status.worker_pid}
 
 
 def _disagreement_json(disagreement: Any) -> dict[str, Any]:
@@ -959,7 +967,19 @@ def status_text(status: Any) -> str:
     lines.append(f"trusted:    {trusted or '-'} {note}")
     if getattr(status, "catalogue_version", ""):
         lines.append(f"catalogue:  {status.catalogue_version}")
+    if getattr(status, "worker_count", 0):
+        lines.append(f"worker:     {_worker_line(status)}")
     return "\n".join(lines) + "\n"
+
+
+def _worker_line(status: Any) -> str:
+    """Which process answered: with --workers N each worker has its own engine, bundle and cache."""
+    if status.worker_count == 1:
+        return f"single process (pid {status.worker_pid})"
+    return (
+        f"{status.worker_index} of {status.worker_count} worker processes (pid {status.worker_pid}); "
+        "another call may reach another worker"
+    )
 
 
 def _disagreement_lines(disagreement: Any) -> list[str]:

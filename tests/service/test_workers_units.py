@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from iamgate.service import ConfigError, ServiceConfig
 from iamgate.service.workers import (
+    WorkerMetricsCollector,
     available_cores,
     check_workers,
     merge_families,
@@ -88,3 +89,63 @@ def test_counters_and_histograms_are_summed_and_gauges_kept_per_worker():
     assert merged[("iamgate_bundle_active", (("worker", "1"),))] == 1
     assert merged[("iamgate_bundle_info", (("revision", "A"), ("worker", "0")))] == 1
     assert merged[("iamgate_bundle_info", (("revision", "B"), ("worker", "1")))] == 1
+
+
+class FakePool:
+    """The parent's view of its workers: which pid holds each index, and their metrics text."""
+
+    count = 2
+    restarts = 0
+
+    def __init__(self) -> None:
+        self.texts: dict[int, str | None] = {}
+        self.workers: dict[int, int] = {}
+
+    def run(self, index: int, pid: int, **values) -> None:
+        if index in self.workers and self.workers[index] != pid:
+            self.restarts += 1
+        self.workers[index] = pid
+        self.texts[pid] = WORKER.format(fast=0, all=0, entries=1, revision="A", **values)
+
+    def metrics_ports(self) -> list[tuple[int, int, int]]:
+        return [(index, pid, pid) for index, pid in self.workers.items()]
+
+    def pids(self) -> set[int]:
+        return set(self.workers.values())
+
+    def fetch(self, port: int) -> str:
+        text = self.texts[port]
+        if text is None:
+            raise OSError("connection refused")
+        return text
+
+
+def _allowed(collector: WorkerMetricsCollector) -> float:
+    return _samples(collector.collect())[("iamgate_decisions_total", (("decision", "allowed"),))]
+
+
+def test_a_replaced_workers_counts_stay_in_the_sum():
+    pool = FakePool()
+    collector = WorkerMetricsCollector(pool, fetch=pool.fetch)  # type: ignore[arg-type]
+    pool.run(0, 100, allowed=3)
+    pool.run(1, 101, allowed=4)
+    assert _allowed(collector) == 7
+    pool.run(0, 102, allowed=1)  # worker 0 died and its successor counted from zero
+    assert _allowed(collector) == 8
+    pool.run(0, 102, allowed=2)
+    assert _allowed(collector) == 9
+    assert _samples(collector.collect())[("iamgate_worker_restarts_total", ())] == 1
+
+
+def test_a_worker_that_misses_a_scrape_counts_with_its_last_values():
+    pool = FakePool()
+    collector = WorkerMetricsCollector(pool, fetch=pool.fetch)  # type: ignore[arg-type]
+    pool.run(0, 100, allowed=3)
+    pool.run(1, 101, allowed=4)
+    assert _allowed(collector) == 7
+    pool.texts[101] = None
+    merged = _samples(collector.collect())
+    assert merged[("iamgate_decisions_total", (("decision", "allowed"),))] == 7
+    assert merged[("iamgate_workers_up", ())] == 1
+    assert ("iamgate_bundle_active", (("worker", "1"),)) not in merged  # gauges: live answers only
+    assert merged[("iamgate_decision_cache_entries", ())] == 1

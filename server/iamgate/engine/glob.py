@@ -10,7 +10,7 @@ input is looked at a bounded number of times whatever the pattern.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -31,6 +31,14 @@ ANY_CHAR = _Token("ANY_CHAR")
 """Token of a wildcard ``?``. Characters in token lists are always literal, whatever they are."""
 
 
+_SHIFT_AND_BITS = 1 << 22
+"""Largest shift-and table (distinct characters x segment length, in bits; 512 KiB) a segment may
+build. Policy text alone stays far below it (the parser caps a stretch holding ``?`` at 512
+characters); only a long caller-supplied value substituted into a policy variable goes above."""
+_SHIFT_AND_LENGTH = 4096
+"""Longest segment scanned bit-parallel: each step of the scan shifts a segment-long integer."""
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Text between two stars. ``wild`` lists the positions of ``?`` wildcards in it."""
@@ -40,13 +48,26 @@ class Segment:
     runs: tuple[tuple[int, str], ...] = field(default=(), compare=False)
     """The literal runs between wildcards, as (offset, text), for C-speed comparison."""
     masks: Mapping[str, int] = field(default_factory=dict, compare=False)
-    """Shift-and masks per character (only for segments with wildcards)."""
+    """Shift-and masks per character (only for segments with wildcards and a small table)."""
     wild_mask: int = field(default=0, compare=False)
+    anchor: tuple[int, str] = field(default=(0, ""), compare=False)
+    """The longest literal run (offset, text): what ``find`` looks for when there are no masks."""
 
     @classmethod
     def build(cls, chars: Sequence[str | _Token]) -> Segment:
         text = "".join("?" if c is ANY_CHAR else c for c in chars)  # type: ignore[misc]
         wild = tuple(i for i, c in enumerate(chars) if c is ANY_CHAR)
+        return cls.with_wildcards(text, wild)
+
+    @classmethod
+    def with_wildcards(cls, text: str, wild: tuple[int, ...]) -> Segment:
+        """A segment whose ``?`` wildcards are at ``wild`` (any other ``?`` in ``text`` is literal).
+
+        The runs cost one slice each. The shift-and masks (one segment-long integer per distinct
+        character) are built only when that table is small: a 20,000-character value of distinct
+        characters substituted next to a ``?`` would otherwise cost 50 MB and half a second per
+        evaluation. Without masks, ``find`` anchors on the longest literal run instead.
+        """
         if not wild:
             return cls(text)
         runs: list[tuple[int, str]] = []
@@ -55,14 +76,16 @@ class Segment:
             if position > start:
                 runs.append((start, text[start:position]))
             start = position + 1
+        anchor = max(runs, key=lambda run: len(run[1]), default=(0, ""))
         wild_mask = 0
         for position in wild:
             wild_mask |= 1 << position
         masks: dict[str, int] = {}
-        for position, char in enumerate(chars):
-            if char is not ANY_CHAR:
-                masks[char] = masks.get(char, wild_mask) | (1 << position)  # type: ignore[index]
-        return cls(text, wild, tuple(runs), masks, wild_mask)
+        if len(text) <= _SHIFT_AND_LENGTH and len(set(text)) * len(text) <= _SHIFT_AND_BITS:
+            for offset, run in runs:
+                for position, char in enumerate(run, offset):
+                    masks[char] = masks.get(char, wild_mask) | (1 << position)
+        return cls(text, wild, tuple(runs), masks, wild_mask, anchor)
 
     def fits(self, value: str, start: int) -> bool:
         """Whether the segment matches ``value`` at ``start``."""
@@ -79,6 +102,8 @@ class Segment:
         length = len(self.text)
         if end - start < length:
             return -1
+        if not self.masks:
+            return self._find_by_anchor(value, start, end)
         masks, wild_mask = self.masks, self.wild_mask
         accept = 1 << (length - 1)
         state = 0
@@ -87,6 +112,82 @@ class Segment:
             if state & accept:
                 return position - length + 1
         return -1
+
+    def _find_by_anchor(self, value: str, start: int, end: int) -> int:
+        """``find`` for a segment too large for masks: each occurrence of the longest run (found
+        with ``str.find``, in C) is a candidate, checked run by run with ``str.startswith``.
+
+        That is quick unless candidates keep failing (periodic text such as ``aaaa...`` against
+        runs of ``a``), where each costs a run's length: after ``_ANCHOR_TRIES`` failures the rest
+        of the range is searched in linear time (``_find_linear``).
+        """
+        offset, anchor = self.anchor
+        if not anchor:  # only wildcards: the first position fits
+            return start
+        last = end - len(self.text)  # the last start that still ends by ``end``
+        stop = last + offset + len(anchor)
+        found = value.find(anchor, start + offset, stop)
+        tries = 0
+        while found >= 0:
+            if tries >= _ANCHOR_TRIES:
+                return self._find_linear(value, found - offset, last)
+            if self.fits(value, found - offset):
+                return found - offset
+            tries += 1
+            found = value.find(anchor, found + 1, stop)
+        return -1
+
+    def _find_linear(self, value: str, first: int, last: int) -> int:
+        """Leftmost start in [first, last] where every run fits, in O(runs x (value + segment)).
+
+        The occurrences of each distinct run are found with Knuth-Morris-Pratt (each character of
+        the value looked at a bounded number of times); the rarest run's occurrences are the
+        candidates, and a candidate fits when every other run occurs at its offset from it.
+        """
+        if first > last:
+            return -1
+        stop = last + len(self.text)
+        found: dict[str, set[int]] = {}
+        for _offset, run in self.runs:
+            if run not in found:
+                found[run] = set(_occurrences(value, run, first, stop))
+                if not found[run]:
+                    return -1
+        placed = sorted(((offset, found[run]) for offset, run in self.runs), key=lambda item: len(item[1]))
+        (offset, rarest), others = placed[0], placed[1:]
+        for position in sorted(rarest):
+            candidate = position - offset
+            if first <= candidate <= last and all(candidate + o in places for o, places in others):
+                return candidate
+        return -1
+
+
+_ANCHOR_TRIES = 32
+"""Failed candidates of ``Segment._find_by_anchor`` before it switches to the linear search."""
+
+
+def _occurrences(text: str, pattern: str, start: int, end: int) -> Iterator[int]:
+    """Every position in ``text[start:end]`` where ``pattern`` begins (overlaps included), in
+    increasing order, by Knuth-Morris-Pratt: linear in ``end - start`` plus the pattern's length."""
+    length = len(pattern)
+    fallback = [0] * length
+    matched = 0
+    for position in range(1, length):
+        while matched and pattern[position] != pattern[matched]:
+            matched = fallback[matched - 1]
+        if pattern[position] == pattern[matched]:
+            matched += 1
+        fallback[position] = matched
+    matched = 0
+    for position in range(start, min(end, len(text))):
+        char = text[position]
+        while matched and char != pattern[matched]:
+            matched = fallback[matched - 1]
+        if char == pattern[matched]:
+            matched += 1
+            if matched == length:
+                yield position - length + 1
+                matched = fallback[matched - 1]
 
 
 _GENERAL, _ALL, _EXACT, _PREFIX, _SUFFIX = range(5)
@@ -142,6 +243,37 @@ class Glob:
                 groups[-1].append(token.lower() if ignore_case else token)  # type: ignore[union-attr]
         segments = tuple(Segment.build(g) for g in groups)
         return cls(text, segments, ignore_case, _shape(segments))
+
+    @classmethod
+    def from_pieces(cls, pieces: Sequence[tuple[str, bool]], *, text: str, ignore_case: bool = False) -> Glob:
+        """Build from ``(text, wildcards)`` pieces: in a piece with ``wildcards`` (policy text) ``*``
+        and ``?`` are wildcards, in one without (a substituted value) every character is literal.
+
+        Same result as ``from_tokens`` of the pieces' characters, but a substituted value is
+        copied as one string, never looked at character by character: a caller's long value costs
+        one slice, not a token per character (see ``Segment.with_wildcards`` for the masks).
+        """
+        segments: list[Segment] = []
+        current: list[str] = []
+        wild: list[int] = []
+        length = 0
+        for piece, wildcards in pieces:
+            if ignore_case:
+                piece = piece.lower()
+            if not wildcards:
+                current.append(piece)
+                length += len(piece)
+                continue
+            for number, chunk in enumerate(piece.split("*")):
+                if number:
+                    segments.append(Segment.with_wildcards("".join(current), tuple(wild)))
+                    current, wild, length = [], [], 0
+                if "?" in chunk:
+                    wild.extend(length + i for i, char in enumerate(chunk) if char == "?")
+                current.append(chunk)
+                length += len(chunk)
+        segments.append(Segment.with_wildcards("".join(current), tuple(wild)))
+        return cls(text, tuple(segments), ignore_case, _shape(tuple(segments)))
 
     @property
     def is_literal(self) -> bool:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from iamgate.engine.glob import ANY_CHAR, STAR, Glob
+from iamgate.engine.glob import Glob
 from iamgate.engine.request import ContextValue
 
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -112,18 +112,23 @@ def substitute(parts: tuple[Part, ...], context: Mapping[str, ContextValue]) -> 
 def glob_from_parts(
     parts: tuple[Part, ...], context: Mapping[str, ContextValue], *, ignore_case: bool = False
 ) -> Glob | None:
-    """A pattern from policy text and substituted values; substituted text never acts as a wildcard."""
-    tokens: list[object] = []
+    """A pattern from policy text and substituted values; substituted text never acts as a wildcard.
+
+    Built per evaluation from the caller's values, so it must cost no more than the values' length:
+    substituted text goes in as whole literal strings (``Glob.from_pieces``), never as a matcher
+    compiled from it character by character.
+    """
+    pieces: list[tuple[str, bool]] = []
     for part in parts:
         if isinstance(part, Literal):
-            tokens.extend(STAR if c == "*" else ANY_CHAR if c == "?" else c for c in part.text)
+            pieces.append((part.text, True))
         elif isinstance(part, Escaped):
-            tokens.append(part.text)
+            pieces.append((part.text, False))
         else:
             resolved = resolve_variable(part, context)
             if resolved is None:
                 return None
-            tokens.extend(resolved)
-    return Glob.from_tokens(
-        tokens, text="".join(getattr(p, "text", "") for p in parts), ignore_case=ignore_case
+            pieces.append((resolved, False))
+    return Glob.from_pieces(
+        pieces, text="".join(getattr(p, "text", "") for p in parts), ignore_case=ignore_case
     )

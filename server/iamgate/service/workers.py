@@ -11,7 +11,9 @@ survive one); the parent creates no gRPC object at all. It only
   every worker then shares and no one else can take while the sidecar runs);
 * serves ``/metrics`` at ``--metrics-address`` by scraping each worker's own endpoint (loopback,
   ephemeral port) and summing counters and histograms; gauges and info, which describe one
-  process (its bundle revision, its cache), are given per worker with a ``worker`` label;
+  process (its bundle revision, its cache), are given per worker with a ``worker`` label. Sums
+  never go down: a worker that misses a scrape counts with its last values, and a replaced
+  worker's last values stay in every later sum (see ``WorkerMetricsCollector``);
 * restarts a worker that dies, and on SIGTERM or SIGINT stops every worker gracefully (SIGTERM,
   then SIGKILL after the grace period).
 
@@ -33,7 +35,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -180,6 +182,8 @@ class WorkerPool:
         self._config = config
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
+        self.restarts = 0
+        """Workers started again after one died (``iamgate_worker_restarts_total``)."""
 
     def _spawn(self, index: int) -> _Worker:
         config = replace(
@@ -235,10 +239,17 @@ class WorkerPool:
                 return
             with self._lock:
                 self._workers[position] = self._spawn(worker.index)
+                self.restarts += 1
 
-    def metrics_ports(self) -> list[tuple[int, int]]:
+    def metrics_ports(self) -> list[tuple[int, int, int]]:
+        """``(index, pid, metrics port)`` of every worker that reported ready."""
         with self._lock:
-            return [(w.index, w.metrics_port) for w in self._workers if w.ready and w.metrics_port]
+            return [(w.index, w.pid, w.metrics_port) for w in self._workers if w.ready and w.metrics_port]
+
+    def pids(self) -> set[int]:
+        """The workers of now, ready or not (a dead one counts until it is replaced)."""
+        with self._lock:
+            return {w.pid for w in self._workers}
 
     def stop(self, grace: float | None = None) -> None:
         """SIGTERM every worker (each drains like a single sidecar), SIGKILL what outlives the grace."""
@@ -288,59 +299,147 @@ def _reserve_port(address: str) -> tuple[socket.socket, int]:
 # --- metrics summed over workers ------------------------------------------------------------------
 
 
-class WorkerMetricsCollector:
-    """Scrapes every worker's ``/metrics`` and merges them into the parent's one endpoint."""
+Families = list[Any]
+Sums = dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]
 
-    def __init__(self, pool: WorkerPool) -> None:
+
+class WorkerMetricsCollector:
+    """Scrapes every worker's ``/metrics`` and merges them into the parent's one endpoint.
+
+    Summed counters must never go down, or Prometheus sees a reset and ``rate()`` spikes. So the
+    collector keeps each worker's last scrape: a worker that does not answer one scrape counts with
+    its last values, and a worker that died and was replaced leaves its last values behind in
+    ``retired``, which every later sum includes (what prometheus_client's multiprocess mode does
+    with the files of dead processes). Gauges describe live processes: only fresh scrapes give them.
+    """
+
+    def __init__(self, pool: WorkerPool, fetch: Callable[[int], str] | None = None) -> None:
         self._pool = pool
+        self._fetch = fetch or _fetch_metrics
+        """Reads a worker's metrics text from its port (tests give a fake one)."""
+        self._lock = threading.Lock()
+        self._last: dict[int, tuple[int, Families]] = {}
+        """pid -> (worker index, families of its last successful scrape)."""
+        self._retired: dict[str, tuple[Any, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] = {}
+        """Summed samples of replaced workers, per family: (family, (sample, labels) -> value)."""
 
     def describe(self) -> list[Any]:
         return []
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import GaugeMetricFamily
-        from prometheus_client.parser import text_string_to_metric_families
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        scraped: list[tuple[int, list[Any]]] = []
-        for index, port in self._pool.metrics_ports():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=_SCRAPE_TIMEOUT) as r:
-                    text = r.read().decode("utf-8")
-                scraped.append((index, list(text_string_to_metric_families(text))))
-            except (OSError, ValueError) as error:
-                _log.warning("cannot scrape worker %d's metrics: %s", index, error)
+        with self._lock:  # two scrapes at once must not retire one worker twice
+            fresh = self._scrape_all()
+            self._retire_replaced()
+            last = list(self._last.values())
+            retired = dict(self._retired)
         up = GaugeMetricFamily("iamgate_workers_up", "Worker processes whose metrics this scrape read.")
-        up.add_metric([], float(len(scraped)))
+        up.add_metric([], float(len(fresh)))
         yield up
         configured = GaugeMetricFamily("iamgate_workers", "Worker processes configured (--workers).")
         configured.add_metric([], float(self._pool.count))
         yield configured
-        yield from merge_families(scraped)
+        restarts = CounterMetricFamily(
+            "iamgate_worker_restarts", "Worker processes started again after one died."
+        )
+        restarts.add_metric([], float(self._pool.restarts))
+        yield restarts
+        yield from merge_families(fresh, summed_from=last, retired=retired)
+
+    def _scrape_all(self) -> list[tuple[int, Families]]:
+        fresh: list[tuple[int, Families]] = []
+        for index, pid, port in self._pool.metrics_ports():
+            try:
+                families = list(text_families(self._fetch(port)))
+            except (OSError, ValueError) as error:
+                _log.warning("cannot scrape worker %d's metrics: %s", index, error)
+                continue
+            self._last[pid] = (index, families)
+            fresh.append((index, families))
+        return fresh
+
+    def _retire_replaced(self) -> None:
+        current = self._pool.pids()
+        for pid in [pid for pid in self._last if pid not in current]:
+            _index, families = self._last.pop(pid)
+            for family in families:
+                if not _is_counter(family):
+                    continue
+                _, table = self._retired.setdefault(family.name, (family, {}))
+                for sample in family.samples:
+                    _add_sample(table, sample)
 
 
-def merge_families(scraped: list[tuple[int, list[Any]]]) -> Iterator[Any]:
-    """Counters, histograms and summaries summed over workers; gauges and info per ``worker``."""
+def _fetch_metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=_SCRAPE_TIMEOUT) as response:
+        return response.read().decode("utf-8")
+
+
+def text_families(text: str) -> Iterator[Any]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return text_string_to_metric_families(text)
+
+
+def _is_counter(family: Any) -> bool:
+    """Counters, histograms and summaries: they only grow, so a sum over workers must never drop."""
+    return family.type in ("counter", "histogram", "summary")
+
+
+def _add_sample(table: dict[tuple[str, tuple[tuple[str, str], ...]], float], sample: Any) -> None:
+    key = (sample.name, tuple(sorted(sample.labels.items())))
+    if sample.name.endswith("_created"):
+        table[key] = min(table.get(key, sample.value), sample.value)
+    else:
+        table[key] = table.get(key, 0.0) + sample.value
+
+
+def merge_families(
+    scraped: list[tuple[int, Families]],
+    *,
+    summed_from: list[tuple[int, Families]] | None = None,
+    retired: Mapping[str, tuple[Any, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] | None = None,
+) -> Iterator[Any]:
+    """Counters, histograms and summaries summed; gauges and info per ``worker`` label.
+
+    Gauges come from ``scraped`` (this scrape's answers; the cache sizes summed); counters from
+    ``summed_from`` (each current worker's last answer, ``scraped`` by default) plus ``retired``
+    (the last values of replaced workers).
+    """
     from prometheus_client.core import Metric
 
     merged: dict[str, Any] = {}
-    sums: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    sums: Sums = {}
+
+    def family_of(family: Any) -> Any:
+        if family.name not in merged:
+            merged[family.name] = Metric(family.name, family.documentation, family.type)
+            sums[family.name] = {}
+        return merged[family.name]
+
     for index, families in scraped:
         for family in families:
-            if family.name not in merged:
-                merged[family.name] = Metric(family.name, family.documentation, family.type)
-                sums[family.name] = {}
-            target = merged[family.name]
-            summed = family.type in ("counter", "histogram", "summary") or family.name in _SUMMED_GAUGES
-            for sample in family.samples:
-                if summed:
-                    key = (sample.name, tuple(sorted(sample.labels.items())))
-                    table = sums[family.name]
-                    if sample.name.endswith("_created"):
-                        table[key] = min(table.get(key, sample.value), sample.value)
-                    else:
-                        table[key] = table.get(key, 0.0) + sample.value
-                else:
+            target = family_of(family)
+            if family.name in _SUMMED_GAUGES:
+                for sample in family.samples:
+                    _add_sample(sums[family.name], sample)
+            elif not _is_counter(family):
+                for sample in family.samples:
                     target.add_sample(sample.name, {**sample.labels, "worker": str(index)}, sample.value)
+    for _index, families in scraped if summed_from is None else summed_from:
+        for family in families:
+            if _is_counter(family):
+                family_of(family)
+                for sample in family.samples:
+                    _add_sample(sums[family.name], sample)
+    for name, (family, table) in (retired or {}).items():
+        family_of(family)
+        for (sample_name, labels), value in table.items():
+            if sample_name.endswith("_created"):
+                continue  # a replaced worker's creation time is not the series' start
+            key = (sample_name, labels)
+            sums[name][key] = sums[name].get(key, 0.0) + value
     for name, metric in merged.items():
         for (sample_name, labels), value in sums[name].items():
             metric.add_sample(sample_name, dict(labels), value)
