@@ -80,3 +80,27 @@ def test_the_diff_stops_at_its_limit_and_says_so(tmp_path):
     old, new = _revision(tmp_path / "old", {}), _revision(tmp_path / "new", h.users(alice_inline=h.PUT_DATA))
     diff = diff_access(old, new, empty_catalogue(), now=NOON, limit=1)
     assert diff.truncated and diff.evaluations == 1
+
+
+def _allow_on_instances(**actions: object) -> dict:
+    statement = {"Sid": "Broad", "Effect": "Allow", **actions, "Resource": "arn:aws:ec2:*:*:instance/*"}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def test_a_new_notaction_allow_is_unproven_access_and_the_diff_is_incomplete(tmp_path):
+    diff, rows = _changes(tmp_path, {}, h.users(alice_inline=_allow_on_instances(NotAction="iam:*")))
+    assert rows == []  # nothing enumerable changed: only the unproven list shows the new grant
+    assert [item.split(": ")[0] for item in diff.unproven] == [h.ALICE]
+    assert "NotAction" in diff.unproven[0] and not diff.complete
+
+
+def test_a_new_allow_of_every_action_is_unproven_access(tmp_path):
+    diff, rows = _changes(tmp_path, {}, h.users(alice_inline=_allow_on_instances(Action="*")))
+    assert rows == [] and not diff.complete
+    assert diff.unproven == (f"{h.ALICE}: action pattern '*' is not expanded (it spans services)",)
+
+
+def test_an_unenumerable_statement_both_revisions_hold_leaves_the_diff_complete(tmp_path):
+    broad = h.users(alice_inline=_allow_on_instances(NotAction="iam:*"))
+    diff, rows = _changes(tmp_path, broad, broad)
+    assert rows == [] and diff.unproven == () and diff.complete

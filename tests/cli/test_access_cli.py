@@ -150,3 +150,19 @@ def test_bundle_diff_summary_in_markdown_tables_counts_and_additions(tmp_path):
     assert (
         f"| + added | `arn:aws:iam::{ACCOUNT}:user/alice` | `s3:PutObject` | `arn:aws:s3:::data/*` |" in text
     )
+
+
+EVERYTHING_BUT_IAM = {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:ec2:*:*:instance/*"}
+
+
+def test_bundle_diff_fails_closed_on_a_new_statement_it_cannot_enumerate(tmp_path):
+    old, new = _bundle(tmp_path / "old", READ), _bundle(tmp_path / "new", READ, EVERYTHING_BUT_IAM)
+    code, text = _run("bundle", "diff", old, new, *NOW)
+    assert code == EXIT_FAILED and "0 added, 0 widened" in text
+    assert "unproven (new, not enumerated: access may be added)" in text and "NotAction" in text
+
+
+def test_check_access_no_new_access_reports_an_unenumerable_statement_as_incomplete(tmp_path):
+    old, new = _bundle(tmp_path / "old", READ), _bundle(tmp_path / "new", READ, EVERYTHING_BUT_IAM)
+    code, text = _run("check-access", new, "--no-new-access", old, "-o", "json", *NOW)
+    assert code == EXIT_FAILED and "check-incomplete" in text and "NotAction" in text

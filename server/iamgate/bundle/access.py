@@ -523,10 +523,37 @@ class AccessDiff:
     evaluations: int
     truncated: bool
     notes: tuple[str, ...]
+    unproven: tuple[str, ...] = ()
+    """What the new revision holds that could not be enumerated and the old did not (a NotAction
+    Allow, an action pattern spanning services, a resource pattern with no representative): access
+    may be added there unseen, so a gate must not pass (``PRINCIPAL: note``)."""
 
     @property
     def adds_access(self) -> bool:
         return any(change.change in ("added", "widened") for change in self.changes)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the diff can show that no access was added: not cut short, nothing unproven."""
+        return not self.truncated and not self.unproven
+
+
+def _unenumerated(
+    snapshot: Snapshot, entry: PrincipalEntry | None, catalogue: Catalogue, resources: set[str]
+) -> set[str]:
+    """What a principal's access in one revision holds that enumeration cannot ask: its NotAction
+    Allows, action patterns spanning services, and resource patterns without a representative."""
+    if entry is None:
+        return set()
+    notes = not_action_notes(snapshot, entry)
+    expand_actions(action_patterns(snapshot, entry), catalogue, notes)
+    variables = principal_variables(snapshot, entry.arn)
+    notes.extend(
+        f"resource pattern {pattern!r} has no concrete representative (not asked)"
+        for pattern in resources
+        if sample_resource(pattern, variables) is None
+    )
+    return set(notes)
 
 
 def diff_access(
@@ -546,11 +573,18 @@ def diff_access(
     now = now or datetime.now(UTC)
     budget = _Budget(limit, check)
     notes: list[str] = []
-    resources = sorted(resource_patterns(old) | resource_patterns(new))
+    old_resources, new_resources = resource_patterns(old), resource_patterns(new)
+    resources = sorted(old_resources | new_resources)
     changes: list[AccessChange] = []
+    unproven: list[str] = []
     truncated = False
     for arn in sorted({*old.by_arn, *new.by_arn}):
         before, after = old.by_arn.get(arn), new.by_arn.get(arn)
+        # Fail closed: what only the new revision holds beyond enumeration may add access unseen.
+        unseen = _unenumerated(new, after, catalogue, new_resources) - _unenumerated(
+            old, before, catalogue, old_resources
+        )
+        unproven.extend(f"{arn}: {note}" for note in sorted(unseen))
         patterns: set[str] = set()
         for snapshot, entry in ((old, before), (new, after)):
             if entry is not None:
@@ -575,4 +609,4 @@ def diff_access(
                 changes.append(AccessChange("widened" if now_row.status == ALLOWED else "narrowed", now_row))
         if truncated:
             break
-    return AccessDiff(tuple(changes), budget.used, truncated, tuple(dict.fromkeys(notes)))
+    return AccessDiff(tuple(changes), budget.used, truncated, tuple(dict.fromkeys(notes)), tuple(unproven))

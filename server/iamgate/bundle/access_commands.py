@@ -145,7 +145,7 @@ def diff_command(
             diff, title, limit
         )
     # Fail closed: a partial diff cannot show that no access was added.
-    return CommandResult(text, 1 if diff.adds_access or diff.truncated else 0)
+    return CommandResult(text, 1 if diff.adds_access or not diff.complete else 0)
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -215,6 +215,7 @@ def _diff_text(diff: AccessDiff, title: str, limit: int) -> str:
 
 def _footer(diff: AccessDiff, limit: int) -> Iterable[str]:
     yield from (f"note: {note}" for note in diff.notes)
+    yield from (f"unproven (new, not enumerated: access may be added): {item}" for item in diff.unproven)
     if diff.truncated:
         yield _truncation(True, limit)
 
@@ -228,6 +229,7 @@ def _diff_json(diff: AccessDiff, title: str, limit: int) -> str:
         "truncated": diff.truncated,
         "limit": limit,
         "notes": list(diff.notes),
+        "unproven": list(diff.unproven),
     }
     return json.dumps(data, indent=2) + "\n"
 

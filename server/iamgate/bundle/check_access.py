@@ -132,6 +132,10 @@ def new_access_findings(
         findings.append(BundleProblem(source, row.principal, message, Severity.ERROR, code))
     if diff.truncated:
         findings.append(_incomplete(source, "--no-new-access", limit))
+    for item in diff.unproven:
+        principal, _, note = item.partition(": ")
+        message = f"--no-new-access: not enumerated, access may be added unseen: {note}"
+        findings.append(BundleProblem(source, principal, message, Severity.ERROR, "check-incomplete"))
     return findings
 
 
