@@ -52,6 +52,12 @@ class CompiledStatement:
     """No Resource element, or Resource ``*``: no need to look at the resource."""
     exact_actions: frozenset[str] = frozenset()
     wild_actions: tuple[Glob, ...] = ()
+    """Every wildcard action pattern (the index groups statements by their services)."""
+    action_prefixes: tuple[str, ...] = ()
+    """The lower-cased literal heads of ``service:Name*`` patterns: one ``str.startswith`` call
+    tests them all (ReadOnlyAccess holds thousands)."""
+    other_wild_actions: tuple[Glob, ...] = ()
+    """Wildcard action patterns of any other shape, tested one by one."""
     principal_index: PrincipalIndex | None = None
     """The Principal element as sets, when it is long (``principals.INDEXED_ENTRIES``)."""
 
@@ -59,9 +65,11 @@ class CompiledStatement:
         """``action`` is lower-cased by the caller."""
         if self.any_action:
             return True
-        hit = action in self.exact_actions
+        hit = action in self.exact_actions or (
+            bool(self.action_prefixes) and action.startswith(self.action_prefixes)
+        )
         if not hit:
-            for glob in self.wild_actions:
+            for glob in self.other_wild_actions:
                 if glob.matches(action):
                     hit = True
                     break
@@ -119,8 +127,23 @@ def _action_glob(text: str) -> Glob | None:
     """An action pattern, or ``None`` for one that can match nothing.
 
     Wildcards work in the action name only: ``s3:Get*`` and ``*`` match, ``s3*:GetObject`` and
-    ``*:GetObject`` match no action, as in IAM.
+    ``*:GetObject`` match no action, as in IAM. Remembered per text (AWS managed policies repeat
+    the same few thousand patterns), bounded like the globs themselves.
     """
+    known = _ACTION_GLOBS.get(text, _UNKNOWN)
+    if known is _UNKNOWN:
+        if len(_ACTION_GLOBS) >= _ACTION_GLOBS_REMEMBERED:
+            _ACTION_GLOBS.clear()
+        known = _ACTION_GLOBS[text] = _read_action_glob(text)
+    return known  # type: ignore[return-value]
+
+
+_ACTION_GLOBS: dict[str, Glob | None] = {}
+_ACTION_GLOBS_REMEMBERED = 1 << 16
+_UNKNOWN = object()
+
+
+def _read_action_glob(text: str) -> Glob | None:
     if text.strip("*") == "":
         return Glob.compile("*")
     service, colon, name = text.partition(":")
@@ -147,8 +170,25 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         if pattern.template is not None:
             reads.update(template_keys(pattern.template))
     principal = statement.principal if statement.principal is not None else statement.not_principal
-    globs = tuple(g for g in (_action_glob(a) for a in actions) if g is not None)
+    globs = tuple(g for g in map(_action_glob, actions) if g is not None)
     not_action = statement.not_actions is not None
+    exact_actions: list[str] = []
+    wild: list[Glob] = []
+    prefixes: list[str] = []
+    others: list[Glob] = []
+    matches_everything = False
+    for glob in globs:
+        literal = glob.literal_text
+        if literal is not None:
+            exact_actions.append(literal)
+            continue
+        wild.append(glob)
+        head = glob.prefix_text
+        if head is not None:
+            prefixes.append(head)
+        else:
+            matches_everything = matches_everything or glob.matches_everything
+            others.append(glob)
     not_resource = statement.not_resources is not None
     return CompiledStatement(
         ref=ref,
@@ -163,10 +203,12 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         names_principals=ref.kind is PolicyKind.RESOURCE,
         conditions=conditions,
         reads=frozenset(reads),
-        any_action=not not_action and any(g.matches_everything for g in globs),
+        any_action=not not_action and matches_everything,
         any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
-        exact_actions=frozenset(str(g.literal_text) for g in globs if g.is_literal),
-        wild_actions=tuple(g for g in globs if not g.is_literal),
+        exact_actions=frozenset(exact_actions),
+        wild_actions=tuple(wild),
+        action_prefixes=tuple(prefixes),
+        other_wild_actions=tuple(others),
         principal_index=PrincipalIndex.of(principal)
         if principal is not None and len(principal.entries) > INDEXED_ENTRIES
         else None,
