@@ -208,6 +208,11 @@ class StatementIndex:
         return cls(tuple(statements))
 
     @property
+    def remembered_actions(self) -> int:
+        """How many actions' plans the index holds now."""
+        return len(self._plans)
+
+    @property
     def indexed_resources(self) -> bool:
         """Whether a plan of this index can be large enough to get a resource index."""
         return len(self.statements) >= RESOURCE_INDEX_THRESHOLD
