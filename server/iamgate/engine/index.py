@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from iamgate.engine.arn import ArnPattern
     from iamgate.engine.compiled import CompiledStatement
 
 RESOURCE_INDEX_THRESHOLD = 8
@@ -63,6 +64,14 @@ def _cut_at_delimiter(prefix: str) -> str:
     return prefix[: cut + 1] if cut >= 0 else ""
 
 
+def index_key(pattern: ArnPattern) -> tuple[bool, str]:
+    """Where a resource index files an ARN pattern that has literal parts (see ``ArnPattern.index_key``)."""
+    literal = pattern.literal_text
+    if literal is not None:
+        return True, resource_key(literal)
+    return False, _cut_at_delimiter(resource_key(pattern.literal_prefix))
+
+
 def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | None:
     """Where a statement sits in a resource index; ``None`` when it must always be checked."""
     if statement.resources is None or statement.not_resource:
@@ -73,11 +82,7 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
             return None
         if pattern.matches_nothing:
             continue
-        literal = pattern.literal_text
-        if literal is not None:
-            keys.append((True, resource_key(literal)))
-        else:
-            keys.append((False, _cut_at_delimiter(resource_key(pattern.literal_prefix))))
+        keys.append(pattern.index_key or index_key(pattern))
     return keys
 
 
@@ -158,36 +163,44 @@ class _KeyMemo:
 
 
 class _ActionGroups:
-    """Statements by action key: exact names, service prefixes of wildcards, and a residue."""
+    """Statements by action key — exact names, service prefixes of wildcards, and a residue — as
+    positions in ``ordered`` (the statements in policy order), so a plan merges them by sorting ints."""
 
-    __slots__ = ("by_service", "exact", "residue")
+    __slots__ = ("by_service", "exact", "ordered", "residue")
 
     def __init__(self, statements: Iterable[CompiledStatement]) -> None:
-        exact: dict[str, list[CompiledStatement]] = {}
-        by_service: dict[str, list[CompiledStatement]] = {}
-        residue: list[CompiledStatement] = []
-        for statement in statements:
+        self.ordered = ordered = tuple(sorted(statements, key=_order))
+        exact: dict[str, list[int]] = {}
+        by_service: dict[str, list[int]] = {}
+        residue: list[int] = []
+        for position, statement in enumerate(ordered):
             if statement.not_action or statement.any_action:
-                residue.append(statement)
+                residue.append(position)
                 continue
             for text in statement.exact_actions:
                 bucket = exact.setdefault(text, [])
-                if not bucket or bucket[-1] is not statement:
-                    bucket.append(statement)
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
             for glob in statement.wild_actions:
                 bucket = by_service.setdefault(glob.text.partition(":")[0].lower(), [])
-                if not bucket or bucket[-1] is not statement:
-                    bucket.append(statement)
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
         self.exact = exact
         self.by_service = by_service
         self.residue = residue
 
     def reach(self, action: str) -> list[CompiledStatement]:
-        """Every statement whose Action/NotAction can match ``action`` (a superset; may repeat)."""
-        found = list(self.exact.get(action, ()))
-        found += self.by_service.get(action.partition(":")[0], ())
-        found += self.residue
-        return found
+        """Statements whose Action/NotAction can match ``action`` (a superset), in policy order, once each."""
+        sources = [
+            found
+            for found in (self.exact.get(action), self.by_service.get(action.partition(":")[0]), self.residue)
+            if found
+        ]
+        if not sources:
+            return []
+        positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+        ordered = self.ordered
+        return [ordered[i] for i in positions]
 
 
 class StatementIndex:
@@ -239,11 +252,9 @@ class StatementIndex:
             groups = self._groups
             if groups is None:
                 groups = self._groups = _ActionGroups(self.statements)
-            reach = groups.reach(action)
+            ordered = tuple(s for s in groups.reach(action) if s.matches_action(action))
         else:
-            reach = self.statements
-        matching = {id(s): s for s in reach if s.matches_action(action)}
-        ordered = tuple(sorted(matching.values(), key=_order))
+            ordered = tuple(sorted((s for s in self.statements if s.matches_action(action)), key=_order))
         plan = ActionPlan(ordered, self._keys)
         if len(self._plans) >= ACTIONS_REMEMBERED or self._remembered + plan.size > STATEMENTS_REMEMBERED:
             self._plans = {}
