@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from iamgate.engine.arn import ArnPattern, ShortArn
 from iamgate.engine.conditions import CompiledCondition, compile_condition
@@ -123,27 +124,44 @@ class CompiledStatement:
         return True
 
 
-def _action_glob(text: str) -> Glob | None:
-    """An action pattern, or ``None`` for one that can match nothing.
+class _ActionPattern(NamedTuple):
+    """An action pattern compiled and classified once per text (see ``_action_pattern``)."""
+
+    glob: Glob | None
+    """``None`` for a pattern that can match nothing."""
+    literal: str | None
+    """The lower-cased action when the pattern has no wildcard."""
+    prefix: str | None
+    """The lower-cased head of a ``service:Head*`` pattern."""
+    everything: bool
+
+
+def _action_pattern(text: str) -> _ActionPattern:
+    """An action pattern, compiled and classified.
 
     Wildcards work in the action name only: ``s3:Get*`` and ``*`` match, ``s3*:GetObject`` and
     ``*:GetObject`` match no action, as in IAM. Remembered per text (AWS managed policies repeat
     the same few thousand patterns), bounded like the globs themselves.
     """
-    known = _ACTION_GLOBS.get(text, _UNKNOWN)
-    if known is _UNKNOWN:
-        if len(_ACTION_GLOBS) >= _ACTION_GLOBS_REMEMBERED:
-            _ACTION_GLOBS.clear()
-        known = _ACTION_GLOBS[text] = _read_action_glob(text)
-    return known  # type: ignore[return-value]
+    known = _ACTION_PATTERNS.get(text)
+    if known is None:
+        if len(_ACTION_PATTERNS) >= _ACTION_PATTERNS_REMEMBERED:
+            _ACTION_PATTERNS.clear()
+        glob = _action_glob(text)
+        known = _ACTION_PATTERNS[text] = _ActionPattern(
+            glob,
+            None if glob is None else glob.literal_text,
+            None if glob is None else glob.prefix_text,
+            glob is not None and glob.matches_everything,
+        )
+    return known
 
 
-_ACTION_GLOBS: dict[str, Glob | None] = {}
-_ACTION_GLOBS_REMEMBERED = 1 << 16
-_UNKNOWN = object()
+_ACTION_PATTERNS: dict[str, _ActionPattern] = {}
+_ACTION_PATTERNS_REMEMBERED = 1 << 16
 
 
-def _read_action_glob(text: str) -> Glob | None:
+def _action_glob(text: str) -> Glob | None:
     if text.strip("*") == "":
         return Glob.compile("*")
     service, colon, name = text.partition(":")
@@ -170,31 +188,32 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         if pattern.template is not None:
             reads.update(template_keys(pattern.template))
     principal = statement.principal if statement.principal is not None else statement.not_principal
-    globs = tuple(g for g in map(_action_glob, actions) if g is not None)
     not_action = statement.not_actions is not None
+    globs: list[Glob] = []
     exact_actions: list[str] = []
     wild: list[Glob] = []
     prefixes: list[str] = []
     others: list[Glob] = []
     matches_everything = False
-    for glob in globs:
-        literal = glob.literal_text
+    for glob, literal, prefix, everything in map(_action_pattern, actions):
+        if glob is None:
+            continue
+        globs.append(glob)
         if literal is not None:
             exact_actions.append(literal)
             continue
         wild.append(glob)
-        head = glob.prefix_text
-        if head is not None:
-            prefixes.append(head)
+        if prefix is not None:
+            prefixes.append(prefix)
         else:
-            matches_everything = matches_everything or glob.matches_everything
+            matches_everything = matches_everything or everything
             others.append(glob)
     not_resource = statement.not_resources is not None
     return CompiledStatement(
         ref=ref,
         statement=statement,
         is_deny=statement.effect is Effect.DENY,
-        actions=globs,
+        actions=tuple(globs),
         not_action=not_action,
         resources=resources,
         not_resource=not_resource,

@@ -213,6 +213,8 @@ class _Parser:
         actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
         for name, values in (("Action", actions), ("NotAction", not_actions)):
             for position, action in enumerate(values or ()):
+                if _ACTION.fullmatch(action) or action == "*":
+                    continue  # the common case, decided before any message is formatted
                 where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
                 if action != "*" and _ACTION.fullmatch("".join(action.split())) and action.strip():
                     if action != "".join(action.split()):
@@ -291,9 +293,9 @@ class _Parser:
         items = raw if isinstance(raw, list) else [raw]
         values = []
         for position, item in enumerate(items):
-            text = _scalar_text(item)
-            where = f"{path}[{position}]" if isinstance(raw, list) else path
+            text = item if type(item) is str else _scalar_text(item)
             if text is None:
+                where = f"{path}[{position}]" if isinstance(raw, list) else path
                 self.error(where, f"must be a string, not {_kind(item)}", "type")
                 continue
             values.append(text)
@@ -304,7 +306,7 @@ class _Parser:
     def bounded_patterns(self, path: str, values: tuple[str, ...]) -> None:
         """Refuse a wildcard pattern whose ``?``-holding stretch would cost too much to match."""
         for position, value in enumerate(values):
-            if _long_wildcard_segment(value):
+            if "?" in value and _long_wildcard_segment(value):
                 where = path if len(values) == 1 else f"{path}[{position}]"
                 self.error(
                     where,
