@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         tally: collections.Counter[str] = collections.Counter()
         kinds: dict[tuple[str, str, str], list[dict]] = collections.defaultdict(list)
         agreed = []
+        mix: collections.Counter[str] = collections.Counter()
         for request, js, answer in zip(requests, theirs, ours, strict=True):
             if "decision" not in js:
                 tally["JavaScript refused the request"] += 1
@@ -199,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
             decision = answer["EvaluationResults"][0]["EvalDecision"]
             if decision == js["decision"]:
                 tally["agree"] += 1
+                mix[decision] += 1
                 agreed.append(request)
             else:
                 tally["disagree"] += 1
                 kinds[("disagree", js["decision"], decision)].append(request)
         print(f"decisions over {len(requests)} requests: {json.dumps(dict(tally))}")
+        print(f"decisions of the agreed requests: {json.dumps(dict(mix))}")
         for (kind, first, second), cases in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
             heading = f"JavaScript {first}, iamgate {second}" if kind == "disagree" else f"{kind}: {first}"
             print(f"\n{heading}: {len(cases)}")
