@@ -110,14 +110,22 @@ async function run(file, rounds) {
     }
   }
   const timed = simulations.filter((_, i) => decisions[i].decision)
+  // Wall-clock time and CPU time (user + system of the whole process, V8's helper threads included)
   const perDecisionUs = []
+  const cpuPerDecisionUs = []
   for (let round = -1; round < rounds; round++) {
     const started = process.hrtime.bigint()
+    const cpu = process.cpuUsage()
     for (const simulation of timed) await runSimulation(simulation, options)
     const elapsed = Number(process.hrtime.bigint() - started) / 1000
-    if (round >= 0) perDecisionUs.push(elapsed / timed.length)
+    const used = process.cpuUsage(cpu)
+    if (round >= 0) {
+      perDecisionUs.push(elapsed / timed.length)
+      cpuPerDecisionUs.push((used.user + used.system) / timed.length)
+    }
   }
-  process.stdout.write(JSON.stringify({ decisions, perDecisionUs, timed: timed.length, node: process.version }) + '\n')
+  const answer = { decisions, perDecisionUs, cpuPerDecisionUs, timed: timed.length, node: process.version }
+  process.stdout.write(JSON.stringify(answer) + '\n')
 }
 
 const [command, ...args] = process.argv.slice(2)

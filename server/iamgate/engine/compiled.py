@@ -161,6 +161,56 @@ _ACTION_PATTERNS: dict[str, _ActionPattern] = {}
 _ACTION_PATTERNS_REMEMBERED = 1 << 16
 
 
+class _Actions(NamedTuple):
+    """An Action or NotAction element compiled and sorted by how it is tested."""
+
+    globs: tuple[Glob, ...]
+    exact: frozenset[str]
+    wild: tuple[Glob, ...]
+    prefixes: tuple[str, ...]
+    others: tuple[Glob, ...]
+    everything: bool
+
+
+def _actions_of(texts: tuple[str, ...]) -> _Actions:
+    """The element's patterns, remembered per element (bounded): AWS managed policies such as
+    ReadOnlyAccess list thousands of actions, and a simulation may give the same ones again."""
+    known = _ACTION_ELEMENTS.get(texts)
+    if known is not None:
+        return known
+    globs: list[Glob] = []
+    exact: list[str] = []
+    wild: list[Glob] = []
+    prefixes: list[str] = []
+    others: list[Glob] = []
+    everything = False
+    for glob, literal, prefix, matches_everything in map(_action_pattern, texts):
+        if glob is None:
+            continue
+        globs.append(glob)
+        if literal is not None:
+            exact.append(literal)
+            continue
+        wild.append(glob)
+        if prefix is not None:
+            prefixes.append(prefix)
+        else:
+            everything = everything or matches_everything
+            others.append(glob)
+    known = _Actions(tuple(globs), frozenset(exact), tuple(wild), tuple(prefixes), tuple(others), everything)
+    if len(texts) >= _ELEMENT_MEMO_FROM:
+        if len(_ACTION_ELEMENTS) >= _ACTION_ELEMENTS_REMEMBERED:
+            _ACTION_ELEMENTS.clear()
+        _ACTION_ELEMENTS[texts] = known
+    return known
+
+
+_ACTION_ELEMENTS: dict[tuple[str, ...], _Actions] = {}
+_ACTION_ELEMENTS_REMEMBERED = 1024
+_ELEMENT_MEMO_FROM = 16
+"""Elements shorter than this are compiled each time (cheap, and too many to remember)."""
+
+
 def _action_glob(text: str) -> Glob | None:
     if text.strip("*") == "":
         return Glob.compile("*")
@@ -189,31 +239,13 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
             reads.update(template_keys(pattern.template))
     principal = statement.principal if statement.principal is not None else statement.not_principal
     not_action = statement.not_actions is not None
-    globs: list[Glob] = []
-    exact_actions: list[str] = []
-    wild: list[Glob] = []
-    prefixes: list[str] = []
-    others: list[Glob] = []
-    matches_everything = False
-    for glob, literal, prefix, everything in map(_action_pattern, actions):
-        if glob is None:
-            continue
-        globs.append(glob)
-        if literal is not None:
-            exact_actions.append(literal)
-            continue
-        wild.append(glob)
-        if prefix is not None:
-            prefixes.append(prefix)
-        else:
-            matches_everything = matches_everything or everything
-            others.append(glob)
+    actions_of = _actions_of(actions)
     not_resource = statement.not_resources is not None
     return CompiledStatement(
         ref=ref,
         statement=statement,
         is_deny=statement.effect is Effect.DENY,
-        actions=tuple(globs),
+        actions=actions_of.globs,
         not_action=not_action,
         resources=resources,
         not_resource=not_resource,
@@ -222,12 +254,12 @@ def compile_statement(statement: Statement, ref: StatementRef, *, variables: boo
         names_principals=ref.kind is PolicyKind.RESOURCE,
         conditions=conditions,
         reads=frozenset(reads),
-        any_action=not not_action and matches_everything,
+        any_action=not not_action and actions_of.everything,
         any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
-        exact_actions=frozenset(exact_actions),
-        wild_actions=tuple(wild),
-        action_prefixes=tuple(prefixes),
-        other_wild_actions=tuple(others),
+        exact_actions=actions_of.exact,
+        wild_actions=actions_of.wild,
+        action_prefixes=actions_of.prefixes,
+        other_wild_actions=actions_of.others,
         principal_index=PrincipalIndex.of(principal)
         if principal is not None and len(principal.entries) > INDEXED_ENTRIES
         else None,
