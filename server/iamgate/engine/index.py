@@ -255,13 +255,17 @@ class StatementIndex:
             ordered = tuple(s for s in groups.reach(action) if s.matches_action(action))
         else:
             ordered = tuple(sorted((s for s in self.statements if s.matches_action(action)), key=_order))
-        plan = ActionPlan(ordered, self._keys)
+        # Most (policy, action) pairs a bundle is asked about match nothing: they share one plan.
+        plan = ActionPlan(ordered, self._keys) if ordered else _NO_PLAN
         if len(self._plans) >= ACTIONS_REMEMBERED or self._remembered + plan.size > STATEMENTS_REMEMBERED:
             self._plans = {}
             self._remembered = 0
         self._plans[action] = plan
         self._remembered += plan.size
         return plan
+
+
+_NO_PLAN = ActionPlan((), _KeyMemo())
 
 
 def _order(statement: CompiledStatement) -> tuple[str, int]:
