@@ -143,3 +143,31 @@ def test_compiling_builds_no_plan(kind):
     assert policy.index.remembered_actions == 0
     policy.candidates("svc3:getx", "*")
     assert policy.index.remembered_actions == 1
+
+
+@EXAMPLES
+@given(
+    bodies=st.lists(statement_lists(min_size=1, max_size=BIG), min_size=4, max_size=7),
+    allows_only=st.booleans(),
+    ctx=request_contexts(),
+)
+def test_a_principal_with_many_policies_decides_as_the_full_walk_does(bodies, allows_only, ctx):
+    """The merged identity index (four policies or more) stops at the first applying Allow when no
+    Deny can apply to the action; Explain walks every statement. Same decision, same blame, and
+    the Allow reported is one of those Explain finds."""
+    if allows_only:
+        bodies = [[{**s, "Effect": "Allow"} for s in body] for body in bodies]
+    policy_set = PolicySet(
+        identity=tuple(compile_document(b, policy_id=f"policy-{n}") for n, b in enumerate(bodies))
+    )
+    assert policy_set.identity_index is not None
+    for action in REQUEST_ACTIONS:
+        for resource in RESOURCES[::2]:
+            request = make_request(action, resource)
+            request = type(request)(request.principal, action, resource, ctx, request.resource_account)
+            indexed, walked = evaluate(policy_set, request), evaluate(policy_set, request, explain=True)
+            assert (indexed.decision, indexed.denied_by) == (walked.decision, walked.denied_by), request
+            if indexed.decision == "allowed":
+                assert indexed.determining and set(indexed.determining) <= set(walked.determining)
+            else:
+                assert set(indexed.determining) == set(walked.determining)

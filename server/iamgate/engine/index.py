@@ -89,11 +89,13 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
 class ActionPlan:
     """The statements one action can reach, in policy order, with a resource index when many."""
 
-    __slots__ = ("by_prefix", "exact", "rest", "size", "statements")
+    __slots__ = ("by_prefix", "exact", "has_deny", "rest", "size", "statements")
 
     def __init__(self, statements: tuple[CompiledStatement, ...], keys: _KeyMemo) -> None:
         self.statements = statements
         self.size = len(statements)
+        self.has_deny = any(s.is_deny for s in statements)
+        """Whether any Deny can apply to the action: without one, the first applying Allow decides."""
         self.exact: dict[str, tuple[int, ...]] | None = None
         self.by_prefix: dict[str, tuple[int, ...]] = {}
         self.rest: tuple[int, ...] = ()
