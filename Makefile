@@ -11,7 +11,7 @@ VENV_KEY := $(shell cat pyproject.toml client/pyproject.toml | sha256sum | cut -
 IAMGATE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-bench serve test lint proto lint-proto bench bench-service difftest clean-venv
+.PHONY: venv venv-bench serve test lint proto lint-proto bench bench-service bench-js difftest clean-venv
 
 ## venv: create .venv if needed and (re)install iamgate-client and iamgate[dev] (both editable) when
 ## either pyproject.toml or the path changed. One pip command: the server's dependency on
@@ -59,6 +59,14 @@ BENCH_SERVICE_ARGS ?= --seconds 3 --rounds 3 --aio-floor --write
 ## server of the same stack, driven by a load generator in its own process; table in docs/performance.md
 bench-service: venv
 	$(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
+
+BENCH_JS_ARGS ?=
+
+## bench-js: `iamgate simulate` beside the JavaScript simulator @cloud-copilot/iam-simulate on real AWS
+## managed policies (needs Node.js; npm installs it into bench/js/node_modules, which git ignores)
+bench-js: venv
+	cd bench/js && npm install --no-audit --no-fund --silent
+	$(BIN)/python bench/simulate_vs_js.py $(BENCH_JS_ARGS)
 
 DIFFTEST_SEEDS ?= 40
 DIFFTEST_SIZE ?= 3

@@ -123,7 +123,11 @@ def _authorize_request(request: Request) -> pb.AuthorizeRequest:
         session_policy=json.dumps(request.session_policy) if request.session_policy else "",
     )
     for key, value in request.context.items():
-        message.context.add(key=key, values=[pb.ContextValue(string_value=value)])
+        if isinstance(value, tuple):  # a multivalued key's set (the drawn organizations carry one)
+            values = [pb.ContextValue(string_value=item) for item in value]
+            message.context.add(key=key, values=values, multi_valued=True)
+        else:
+            message.context.add(key=key, values=[pb.ContextValue(string_value=value)])
     return message
 
 

@@ -10,8 +10,9 @@ plain text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import lru_cache
 
 from iamgate.engine.glob import Glob
 from iamgate.engine.request import ContextValue
@@ -41,11 +42,20 @@ class ArnPattern:
     """Partition, service, region and account patterns (empty when the pattern matches nothing)."""
     resource: Glob | None = None
     template: tuple[Part, ...] | None = None
+    index_key: tuple[bool, str] | None = field(default=None, compare=False)
+    """Where a statement index files the pattern, ``(exact, key)``: its ARN (``literal_text``) or
+    the literal prefix of its matches cut at a delimiter; ``None`` when it matches nothing, every
+    ARN, or depends on policy variables. Set by ``compile``, so an index does not recompute it."""
 
     @classmethod
     def compile(
         cls, text: str, *, variables: bool = True, fold_prefix: bool = False, short: ShortArn = ShortArn.NEVER
     ) -> ArnPattern:
+        """The compiled pattern; equal arguments share one immutable object (bundles repeat ARNs)."""
+        return _compiled(text, variables, fold_prefix, short)
+
+    @classmethod
+    def _compile(cls, text: str, *, variables: bool, fold_prefix: bool, short: ShortArn) -> ArnPattern:
         if _all_stars(text) and short is not ShortArn.NEVER:
             return cls(text, everything=True)
         pieces = text.split(":", 5)
@@ -126,3 +136,13 @@ class ArnPattern:
             if resource is None:
                 return False
         return resource.matches(pieces[5])
+
+
+@lru_cache(maxsize=1 << 16)
+def _compiled(text: str, variables: bool, fold_prefix: bool, short: ShortArn) -> ArnPattern:
+    pattern = ArnPattern._compile(text, variables=variables, fold_prefix=fold_prefix, short=short)
+    if pattern.everything or pattern.template is not None or not pattern.prefix:
+        return pattern
+    from iamgate.engine.index import index_key  # the index owns the key's form
+
+    return replace(pattern, index_key=index_key(pattern))

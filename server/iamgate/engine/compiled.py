@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from iamgate.engine.arn import ArnPattern, ShortArn
 from iamgate.engine.conditions import (
@@ -57,6 +58,12 @@ class CompiledStatement:
     """No Resource element, or Resource ``*``: no need to look at the resource."""
     exact_actions: frozenset[str] = frozenset()
     wild_actions: tuple[Glob, ...] = ()
+    """Every wildcard action pattern (the index groups statements by their services)."""
+    action_prefixes: tuple[str, ...] = ()
+    """The lower-cased literal heads of ``service:Name*`` patterns: one ``str.startswith`` call
+    tests them all (ReadOnlyAccess holds thousands)."""
+    other_wild_actions: tuple[Glob, ...] = ()
+    """Wildcard action patterns of any other shape, tested one by one."""
     principal_index: PrincipalIndex | None = None
     """The Principal element as sets, when it is long (``principals.INDEXED_ENTRIES``)."""
 
@@ -64,9 +71,11 @@ class CompiledStatement:
         """``action`` is lower-cased by the caller."""
         if self.any_action:
             return True
-        hit = action in self.exact_actions
+        hit = action in self.exact_actions or (
+            bool(self.action_prefixes) and action.startswith(self.action_prefixes)
+        )
         if not hit:
-            for glob in self.wild_actions:
+            for glob in self.other_wild_actions:
                 if glob.matches(action):
                     hit = True
                     break
@@ -120,12 +129,94 @@ class CompiledStatement:
         return True
 
 
-def _action_glob(text: str) -> Glob | None:
-    """An action pattern, or ``None`` for one that can match nothing.
+class _ActionPattern(NamedTuple):
+    """An action pattern compiled and classified once per text (see ``_action_pattern``)."""
+
+    glob: Glob | None
+    """``None`` for a pattern that can match nothing."""
+    literal: str | None
+    """The lower-cased action when the pattern has no wildcard."""
+    prefix: str | None
+    """The lower-cased head of a ``service:Head*`` pattern."""
+    everything: bool
+
+
+def _action_pattern(text: str) -> _ActionPattern:
+    """An action pattern, compiled and classified.
 
     Wildcards work in the action name only: ``s3:Get*`` and ``*`` match, ``s3*:GetObject`` and
-    ``*:GetObject`` match no action, as in IAM.
+    ``*:GetObject`` match no action, as in IAM. Remembered per text (AWS managed policies repeat
+    the same few thousand patterns), bounded like the globs themselves.
     """
+    known = _ACTION_PATTERNS.get(text)
+    if known is None:
+        if len(_ACTION_PATTERNS) >= _ACTION_PATTERNS_REMEMBERED:
+            _ACTION_PATTERNS.clear()
+        glob = _action_glob(text)
+        known = _ACTION_PATTERNS[text] = _ActionPattern(
+            glob,
+            None if glob is None else glob.literal_text,
+            None if glob is None else glob.prefix_text,
+            glob is not None and glob.matches_everything,
+        )
+    return known
+
+
+_ACTION_PATTERNS: dict[str, _ActionPattern] = {}
+_ACTION_PATTERNS_REMEMBERED = 1 << 16
+
+
+class _Actions(NamedTuple):
+    """An Action or NotAction element compiled and sorted by how it is tested."""
+
+    globs: tuple[Glob, ...]
+    exact: frozenset[str]
+    wild: tuple[Glob, ...]
+    prefixes: tuple[str, ...]
+    others: tuple[Glob, ...]
+    everything: bool
+
+
+def _actions_of(texts: tuple[str, ...]) -> _Actions:
+    """The element's patterns, remembered per element (bounded): AWS managed policies such as
+    ReadOnlyAccess list thousands of actions, and a simulation may give the same ones again."""
+    known = _ACTION_ELEMENTS.get(texts)
+    if known is not None:
+        return known
+    globs: list[Glob] = []
+    exact: list[str] = []
+    wild: list[Glob] = []
+    prefixes: list[str] = []
+    others: list[Glob] = []
+    everything = False
+    for glob, literal, prefix, matches_everything in map(_action_pattern, texts):
+        if glob is None:
+            continue
+        globs.append(glob)
+        if literal is not None:
+            exact.append(literal)
+            continue
+        wild.append(glob)
+        if prefix is not None:
+            prefixes.append(prefix)
+        else:
+            everything = everything or matches_everything
+            others.append(glob)
+    known = _Actions(tuple(globs), frozenset(exact), tuple(wild), tuple(prefixes), tuple(others), everything)
+    if len(texts) >= _ELEMENT_MEMO_FROM:
+        if len(_ACTION_ELEMENTS) >= _ACTION_ELEMENTS_REMEMBERED:
+            _ACTION_ELEMENTS.clear()
+        _ACTION_ELEMENTS[texts] = known
+    return known
+
+
+_ACTION_ELEMENTS: dict[tuple[str, ...], _Actions] = {}
+_ACTION_ELEMENTS_REMEMBERED = 1024
+_ELEMENT_MEMO_FROM = 16
+"""Elements shorter than this are compiled each time (cheap, and too many to remember)."""
+
+
+def _action_glob(text: str) -> Glob | None:
     if text.strip("*") == "":
         return Glob.compile("*")
     service, colon, name = text.partition(":")
@@ -160,14 +251,14 @@ def compile_statement(
         if pattern.template is not None:
             reads.update(template_keys(pattern.template))
     principal = statement.principal if statement.principal is not None else statement.not_principal
-    globs = tuple(g for g in (_action_glob(a) for a in actions) if g is not None)
     not_action = statement.not_actions is not None
+    actions_of = _actions_of(actions)
     not_resource = statement.not_resources is not None
     return CompiledStatement(
         ref=ref,
         statement=statement,
         is_deny=statement.effect is Effect.DENY,
-        actions=globs,
+        actions=actions_of.globs,
         not_action=not_action,
         resources=resources,
         not_resource=not_resource,
@@ -176,10 +267,12 @@ def compile_statement(
         names_principals=ref.kind is PolicyKind.RESOURCE,
         conditions=conditions,
         reads=frozenset(reads),
-        any_action=not not_action and any(g.matches_everything for g in globs),
+        any_action=not not_action and actions_of.everything,
         any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
-        exact_actions=frozenset(str(g.literal_text) for g in globs if g.is_literal),
-        wild_actions=tuple(g for g in globs if not g.is_literal),
+        exact_actions=actions_of.exact,
+        wild_actions=actions_of.wild,
+        action_prefixes=actions_of.prefixes,
+        other_wild_actions=actions_of.others,
         principal_index=PrincipalIndex.of(principal)
         if principal is not None and len(principal.entries) > INDEXED_ENTRIES
         else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from iamgate.engine.arn import ArnPattern
 from iamgate.engine.glob import Glob
@@ -23,9 +24,18 @@ from iamgate.engine.variables import (
     substitute,
     template_keys,
 )
+from iamgate.policy import values as policy_values
 from iamgate.policy.model import ConditionClause, SetOperator
 from iamgate.policy.operators import Family, OperatorSpec, lookup_operator
-from iamgate.policy.values import read_address, read_binary, read_bool, read_date, read_network, read_number
+from iamgate.policy.values import read_binary, read_bool, read_network
+
+VALUES_REMEMBERED = 4096
+"""Request values read as numbers, dates and addresses, remembered (bounded): the same source
+address or request time is read by many conditions of many requests, and parsing an address
+(``ipaddress``) cost more than the comparison. The results are immutable."""
+read_address = lru_cache(maxsize=VALUES_REMEMBERED)(policy_values.read_address)
+read_date = lru_cache(maxsize=VALUES_REMEMBERED)(policy_values.read_date)
+read_number = lru_cache(maxsize=VALUES_REMEMBERED)(policy_values.read_number)
 
 Context = Mapping[str, ContextValue]
 

@@ -131,7 +131,16 @@ def _scan(
 
 def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
     tally = _Tally()
-    _scan(index.candidates(action, request.resource), request, action, tally, False, True)
+    candidates = index.candidates(action, request.resource)
+    if index.plan(action).has_deny:
+        _scan(candidates, request, action, tally, False, True)
+        return tally
+    for statement in candidates:  # no Deny can apply to the action: the first applying Allow decides
+        how = _applies(statement, request, action, False)
+        if how is not None:
+            tally.allows.append(statement)
+            tally.principal_matches.append(how)
+            break
     return tally
 
 

@@ -294,6 +294,11 @@ class Glob:
     def matches_everything(self) -> bool:
         return self.shape == _ALL
 
+    @property
+    def prefix_text(self) -> str | None:
+        """For a ``head*`` pattern (no other wildcard), the head every match starts with."""
+        return self.segments[0].text if self.shape == _PREFIX else None
+
     def matches(self, value: str) -> bool:
         if self.ignore_case:
             value = value.lower()

@@ -1,28 +1,42 @@
 """Statement indexes: an evaluation looks only at statements that can match.
 
-Statements are reachable first by action — the exact lower-cased action name, the service prefix
-for wildcard patterns within a service, and a residue (``*``, NotAction) — and then, in large
-buckets, by resource: the exact ARN, the literal prefix of a pattern cut at its last ``/`` or
-``:`` before the first wildcard, and a residue (NotResource, ``*``, variables, no Resource).
+An index answers "which statements can apply to this action and resource" through a *plan* per
+action: the statements whose Action/NotAction matches that action, in policy order, each once.
+Plans are built on an action's first use and remembered (bounded), so a decision pays neither for
+finding the action's statements nor for filtering out those of other actions — what dominated a
+principal with 5,000 statements. To build a plan without scanning every statement, large indexes
+group their statements by action key on first use: the exact lower-cased action name, the
+service prefix for wildcard patterns within a service, and a residue (``*``, NotAction).
 
-Buckets are immutable tuples built once at compile time, so lookups allocate nothing in the
-common case and the index is safe to share between threads.
+A plan with many statements is indexed by resource: the exact ARN, the literal prefix of a
+pattern cut at its last ``/`` or ``:`` before the first wildcard, and a residue (NotResource,
+``*``, variables, no Resource). Its buckets hold positions in the plan, so merging several of them
+back into policy order is a sort of small integers.
+
+Nothing is built at compile time: ``iamgate simulate`` compiling a policy with thousands of
+actions (ReadOnlyAccess) pays only for the actions it asks about. Plans and groups are immutable
+once published; building one twice in two threads is harmless (the same result, the last kept).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from iamgate.engine.arn import ArnPattern
     from iamgate.engine.compiled import CompiledStatement
 
 RESOURCE_INDEX_THRESHOLD = 8
-"""Buckets smaller than this are scanned; an index would cost more than it saves."""
+"""Plans smaller than this are scanned; a resource index would cost more than it saves."""
 _DELIMITERS = ("/", ":")
 ACTIONS_REMEMBERED = 1024
-"""Per index, how many actions' candidate lists are kept (small policies only)."""
+"""Per index, how many actions' plans are kept (callers choose actions: never grow without bound)."""
+STATEMENTS_REMEMBERED = 1 << 17
+"""Per index, how many statement references the remembered plans may hold in all."""
+GROUP_ABOVE = 32
+"""Indexes with more statements group them by action key before building plans; smaller ones
+build a plan by testing every statement's action."""
 
 
 def resource_key(resource: str) -> str:
@@ -50,52 +64,12 @@ def _cut_at_delimiter(prefix: str) -> str:
     return prefix[: cut + 1] if cut >= 0 else ""
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceIndex:
-    exact: Mapping[str, tuple[CompiledStatement, ...]]
-    by_prefix: Mapping[str, tuple[CompiledStatement, ...]]
-    rest: tuple[CompiledStatement, ...]
-
-    @classmethod
-    def build(cls, statements: Sequence[CompiledStatement]) -> ResourceIndex:
-        exact: dict[str, list[CompiledStatement]] = {}
-        by_prefix: dict[str, list[CompiledStatement]] = {}
-        rest: list[CompiledStatement] = []
-        for statement in statements:
-            keys = _resource_keys(statement)
-            if keys is None:
-                rest.append(statement)
-                continue
-            for is_exact, key in keys:
-                bucket = (exact if is_exact else by_prefix).setdefault(key, [])
-                if not bucket or bucket[-1] is not statement:
-                    bucket.append(statement)
-        return cls(
-            exact={k: tuple(v) for k, v in exact.items()},
-            by_prefix={k: tuple(v) for k, v in by_prefix.items()},
-            rest=tuple(rest),
-        )
-
-    def select(self, key: str) -> list[CompiledStatement]:
-        found: list[CompiledStatement] = list(self.exact.get(key, ()))
-        by_prefix = self.by_prefix
-        if by_prefix:
-            probe = by_prefix.get("")
-            if probe:
-                found.extend(probe)
-            for delimiter in _DELIMITERS:
-                position = key.find(delimiter)
-                while position >= 0:
-                    probe = by_prefix.get(key[: position + 1])
-                    if probe:
-                        found.extend(probe)
-                    position = key.find(delimiter, position + 1)
-        found.extend(self.rest)
-        if len(found) > 1:
-            # A statement with several resource patterns can sit in several places; keep one copy,
-            # in policy order, so determining statements read the same as in an explanation.
-            found = sorted({id(s): s for s in found}.values(), key=_order)
-        return found
+def index_key(pattern: ArnPattern) -> tuple[bool, str]:
+    """Where a resource index files an ARN pattern that has literal parts (see ``ArnPattern.index_key``)."""
+    literal = pattern.literal_text
+    if literal is not None:
+        return True, resource_key(literal)
+    return False, _cut_at_delimiter(resource_key(pattern.literal_prefix))
 
 
 def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | None:
@@ -108,109 +82,192 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
             return None
         if pattern.matches_nothing:
             continue
-        literal = pattern.literal_text
-        if literal is not None:
-            keys.append((True, resource_key(literal)))
-        else:
-            keys.append((False, _cut_at_delimiter(resource_key(pattern.literal_prefix))))
+        keys.append(pattern.index_key or index_key(pattern))
     return keys
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """Statements sharing an action key, with a resource index once there are many."""
+class ActionPlan:
+    """The statements one action can reach, in policy order, with a resource index when many."""
 
-    statements: tuple[CompiledStatement, ...]
-    by_resource: ResourceIndex | None
+    __slots__ = ("by_prefix", "exact", "has_deny", "rest", "size", "statements")
 
-    @classmethod
-    def build(cls, statements: Sequence[CompiledStatement]) -> Bucket:
-        ordered = tuple(statements)
-        index = ResourceIndex.build(ordered) if len(ordered) >= RESOURCE_INDEX_THRESHOLD else None
-        return cls(ordered, index)
+    def __init__(self, statements: tuple[CompiledStatement, ...], keys: _KeyMemo) -> None:
+        self.statements = statements
+        self.size = len(statements)
+        self.has_deny = any(s.is_deny for s in statements)
+        """Whether any Deny can apply to the action: without one, the first applying Allow decides."""
+        self.exact: dict[str, tuple[int, ...]] | None = None
+        self.by_prefix: dict[str, tuple[int, ...]] = {}
+        self.rest: tuple[int, ...] = ()
+        if len(statements) < RESOURCE_INDEX_THRESHOLD:
+            return
+        exact: dict[str, list[int]] = {}
+        by_prefix: dict[str, list[int]] = {}
+        rest: list[int] = []
+        for position, statement in enumerate(statements):
+            found = keys.of(statement)
+            if found is None:
+                rest.append(position)
+                continue
+            for is_exact, key in found:
+                bucket = (exact if is_exact else by_prefix).setdefault(key, [])
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
+        self.exact = {k: tuple(v) for k, v in exact.items()}
+        self.by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        self.rest = tuple(rest)
 
     def select(self, key: str | None) -> Sequence[CompiledStatement]:
-        if self.by_resource is None or key is None:
+        """The plan's statements that can match a resource of index key ``key`` (all if ``None``)."""
+        exact = self.exact
+        if exact is None or key is None:
             return self.statements
-        return self.by_resource.select(key)
+        sources: list[tuple[int, ...]] = []
+        hit = exact.get(key)
+        if hit:
+            sources.append(hit)
+        by_prefix = self.by_prefix
+        if by_prefix:
+            hit = by_prefix.get("")
+            if hit:
+                sources.append(hit)
+            for delimiter in _DELIMITERS:
+                position = key.find(delimiter)
+                while position >= 0:
+                    hit = by_prefix.get(key[: position + 1])
+                    if hit:
+                        sources.append(hit)
+                    position = key.find(delimiter, position + 1)
+        if self.rest:
+            sources.append(self.rest)
+        if not sources:
+            return []
+        # A statement with several resource patterns can sit in several buckets: keep one copy,
+        # in policy order, so determining statements read the same as in an explanation.
+        positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+        statements = self.statements
+        return [statements[i] for i in positions]
 
 
-_EMPTY = Bucket((), None)
+class _KeyMemo:
+    """Resource keys per statement, computed once per index (a statement sits in many plans)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[int, list[tuple[bool, str]] | None] = {}
+
+    def of(self, statement: CompiledStatement) -> list[tuple[bool, str]] | None:
+        known = self._keys.get(id(statement), False)
+        if known is False:
+            known = self._keys[id(statement)] = _resource_keys(statement)
+        return known  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
+class _ActionGroups:
+    """Statements by action key — exact names, service prefixes of wildcards, and a residue — as
+    positions in ``ordered`` (the statements in policy order), so a plan merges them by sorting ints."""
+
+    __slots__ = ("by_service", "exact", "ordered", "residue")
+
+    def __init__(self, statements: Iterable[CompiledStatement]) -> None:
+        self.ordered = ordered = tuple(sorted(statements, key=_order))
+        exact: dict[str, list[int]] = {}
+        by_service: dict[str, list[int]] = {}
+        residue: list[int] = []
+        for position, statement in enumerate(ordered):
+            if statement.not_action or statement.any_action:
+                residue.append(position)
+                continue
+            for text in statement.exact_actions:
+                bucket = exact.setdefault(text, [])
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
+            for glob in statement.wild_actions:
+                bucket = by_service.setdefault(glob.text.partition(":")[0].lower(), [])
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
+        self.exact = exact
+        self.by_service = by_service
+        self.residue = residue
+
+    def reach(self, action: str) -> list[CompiledStatement]:
+        """Statements whose Action/NotAction can match ``action`` (a superset), in policy order, once each."""
+        sources = [
+            found
+            for found in (self.exact.get(action), self.by_service.get(action.partition(":")[0]), self.residue)
+            if found
+        ]
+        if not sources:
+            return []
+        positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+        ordered = self.ordered
+        return [ordered[i] for i in positions]
+
+
 class StatementIndex:
-    """Statements of one or more policies, reachable by action, then by resource."""
+    """Statements of one or more policies, reachable by action (a plan), then by resource."""
 
-    exact: Mapping[str, Bucket]
-    by_service: Mapping[str, Bucket]
-    residue: Bucket
-    indexed_resources: bool
-    by_action: dict[str, Sequence[CompiledStatement]] = field(default_factory=dict, compare=False, repr=False)
-    """Candidates per action, remembered when they do not depend on the resource (bounded)."""
+    __slots__ = ("_groups", "_keys", "_plans", "_remembered", "statements")
+
+    def __init__(self, statements: tuple[CompiledStatement, ...]) -> None:
+        self.statements = statements
+        self._groups: _ActionGroups | None = None
+        self._keys = _KeyMemo()
+        self._plans: dict[str, ActionPlan] = {}
+        self._remembered = 0
 
     @classmethod
     def build(cls, statements: Iterable[CompiledStatement]) -> StatementIndex:
-        exact: dict[str, list[CompiledStatement]] = {}
-        by_service: dict[str, list[CompiledStatement]] = {}
-        residue: list[CompiledStatement] = []
-        for statement in statements:
-            if statement.not_action:
-                residue.append(statement)
-                continue
-            in_residue = False
-            for glob in statement.actions:
-                text = glob.text.lower()
-                service, _, name = text.partition(":")
-                if glob.is_literal and name:
-                    bucket = exact.setdefault(text, [])
-                elif name:
-                    bucket = by_service.setdefault(service, [])
-                else:  # "*"
-                    if not in_residue:
-                        residue.append(statement)
-                        in_residue = True
-                    continue
-                if not bucket or bucket[-1] is not statement:
-                    bucket.append(statement)
-        exact_buckets = {k: Bucket.build(v) for k, v in exact.items()}
-        service_buckets = {k: Bucket.build(v) for k, v in by_service.items()}
-        residue_bucket = Bucket.build(residue)
-        indexed = any(
-            b.by_resource is not None
-            for b in (*exact_buckets.values(), *service_buckets.values(), residue_bucket)
-        )
-        return cls(exact_buckets, service_buckets, residue_bucket, indexed)
+        """An index over ``statements``; nothing is computed until an action is asked for."""
+        return cls(tuple(statements))
+
+    @property
+    def remembered_actions(self) -> int:
+        """How many actions' plans the index holds now."""
+        return len(self._plans)
+
+    @property
+    def indexed_resources(self) -> bool:
+        """Whether a plan of this index can be large enough to get a resource index."""
+        return len(self.statements) >= RESOURCE_INDEX_THRESHOLD
 
     def candidates(self, action: str, resource: str | None = None) -> Sequence[CompiledStatement]:
         """Statements that can apply to ``action`` (lower-cased) and ``resource``, in a stable order.
 
-        Statements in several buckets appear once. Without ``resource`` every statement whose
-        action can match is returned.
+        Every statement offered matches the action; statements in several buckets appear once.
+        Without ``resource`` every statement whose action matches is returned.
         """
-        if not self.indexed_resources:
-            known = self.by_action.get(action)
-            if known is None:
-                known = self._candidates(action, None)
-                if len(self.by_action) >= ACTIONS_REMEMBERED:
-                    self.by_action.clear()  # callers choose actions: never grow without bound
-                self.by_action[action] = known
-            return known
-        key = resource_key(resource) if resource is not None else None
-        return self._candidates(action, key)
+        plan = self._plans.get(action)
+        if plan is None:
+            plan = self.plan(action)
+        if plan.exact is None or resource is None:
+            return plan.statements
+        return plan.select(resource_key(resource))
 
-    def _candidates(self, action: str, key: str | None) -> Sequence[CompiledStatement]:
-        exact = self.exact.get(action, _EMPTY).select(key)
-        service = self.by_service.get(action.partition(":")[0], _EMPTY).select(key)
-        residue = self.residue.select(key)
-        if not service and not residue:
-            return exact
-        if not exact and not residue:
-            return service
-        if not exact and not service:
-            return residue
-        merged = {id(s): s for s in (*exact, *service, *residue)}
-        return sorted(merged.values(), key=_order)
+    def plan(self, action: str) -> ActionPlan:
+        """The plan of ``action`` (lower-cased), built and remembered on first use."""
+        plan = self._plans.get(action)
+        if plan is not None:
+            return plan
+        if len(self.statements) > GROUP_ABOVE:
+            groups = self._groups
+            if groups is None:
+                groups = self._groups = _ActionGroups(self.statements)
+            ordered = tuple(s for s in groups.reach(action) if s.matches_action(action))
+        else:
+            ordered = tuple(sorted((s for s in self.statements if s.matches_action(action)), key=_order))
+        # Most (policy, action) pairs a bundle is asked about match nothing: they share one plan.
+        plan = ActionPlan(ordered, self._keys) if ordered else _NO_PLAN
+        if len(self._plans) >= ACTIONS_REMEMBERED or self._remembered + plan.size > STATEMENTS_REMEMBERED:
+            self._plans = {}
+            self._remembered = 0
+        self._plans[action] = plan
+        self._remembered += plan.size
+        return plan
+
+
+_NO_PLAN = ActionPlan((), _KeyMemo())
 
 
 def _order(statement: CompiledStatement) -> tuple[str, int]:

@@ -12,6 +12,7 @@ Simulate RPC and ``iamgate simulate``; each error names the setting (``--max-...
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -560,16 +561,25 @@ def _document(
         if known is not None:
             statements.add(path, known[0])  # this request's own limits, as if parsed anew
             return known[1]
+    # Parsing and compiling a large policy allocates many long-lived objects and no cycles worth
+    # finding: the cyclic collector is paused meanwhile, as for a bundle (it would rescan them).
+    paused = gc.isenabled()
+    gc.disable()
     try:
         document = parse_policy(raw)
+        statements.add(path, document)
+        # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
+        policy = compile_policy(
+            document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued
+        )
     except PolicyParseError as error:
         first = error.problems[0]
         where = f"{path}.{first.path}" if first.path else path
         others = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
         raise SimulationInputError(where, first.message + others) from None
-    statements.add(path, document)
-    # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
-    policy = compile_policy(document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued)
+    finally:
+        if paused:
+            gc.enable()
     if memo is not None and key is not None:
         memo.put(key, (document, policy))
     return policy

@@ -213,6 +213,8 @@ def _check(value: Any, max_depth: int, *, surrogates: bool) -> list[JsonProblem]
                 too_deep = True
             continue
         if isinstance(node, list):
+            if not surrogates and _CONTAINERS.isdisjoint(map(type, node)):
+                continue  # a list of scalars (e.g. thousands of actions): nothing below to check
             for index in range(len(node) - 1, -1, -1):
                 child = node[index]
                 if child.__class__ in _CONTAINERS or (surrogates and isinstance(child, str)):

@@ -212,7 +212,11 @@ class _Parser:
         effect = self.effect(path, raw.get("Effect"))
         actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
         for name, values in (("Action", actions), ("NotAction", not_actions)):
+            if values and all(map(_ACTION.fullmatch, values)):
+                continue  # every entry well-formed, checked at C speed (ReadOnlyAccess has thousands)
             for position, action in enumerate(values or ()):
+                if _ACTION.fullmatch(action) or action == "*":
+                    continue  # the common case, decided before any message is formatted
                 where = f"{path}.{name}" if len(values or ()) == 1 else f"{path}.{name}[{position}]"
                 if action != "*" and _ACTION.fullmatch("".join(action.split())) and action.strip():
                     if action != "".join(action.split()):
@@ -288,12 +292,14 @@ class _Parser:
 
     def strings(self, path: str, raw: Any, *, allow_empty: bool = False) -> tuple[str, ...] | None:
         """A string or a list of strings (JSON numbers and booleans read as their text)."""
+        if isinstance(raw, list) and raw and set(map(type, raw)) == {str}:
+            return tuple(raw)  # the common case, without a loop in Python
         items = raw if isinstance(raw, list) else [raw]
         values = []
         for position, item in enumerate(items):
-            text = _scalar_text(item)
-            where = f"{path}[{position}]" if isinstance(raw, list) else path
+            text = item if type(item) is str else _scalar_text(item)
             if text is None:
+                where = f"{path}[{position}]" if isinstance(raw, list) else path
                 self.error(where, f"must be a string, not {_kind(item)}", "type")
                 continue
             values.append(text)
@@ -303,8 +309,10 @@ class _Parser:
 
     def bounded_patterns(self, path: str, values: tuple[str, ...]) -> None:
         """Refuse a wildcard pattern whose ``?``-holding stretch would cost too much to match."""
+        if "?" not in "".join(values):
+            return
         for position, value in enumerate(values):
-            if _long_wildcard_segment(value):
+            if "?" in value and _long_wildcard_segment(value):
                 where = path if len(values) == 1 else f"{path}[{position}]"
                 self.error(
                     where,
