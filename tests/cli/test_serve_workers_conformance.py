@@ -148,7 +148,9 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[R
 def test_every_worker_answers_the_random_organization_as_the_engine_does(organization, cache):
     root, requests, expected = organization
     messages = [_authorize_request(r) for r in requests]
-    with serving("--bundle", str(root), cache) as address, one_stub_per_worker(address) as stubs:
+    # The drawn requests carry more distinct session policies than a batch may by default.
+    limit = ("--max-batch-session-policies", str(len(messages)))
+    with serving("--bundle", str(root), cache, *limit) as address, one_stub_per_worker(address) as stubs:
         for index, stub in stubs.items():
             for attempt in ("fresh", "cached"):
                 got = [DECISIONS[stub.Authorize(m, timeout=10).decision] for m in messages]
