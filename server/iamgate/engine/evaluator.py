@@ -281,6 +281,11 @@ _GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, Princ
 _PASSES_BOUNDARY = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE})
 
 
+NO_PERMISSION_ACTION = "sts:getcalleridentity"
+"""The one action AWS lets every authenticated IAM principal perform whatever its policies say
+(STS API reference, GetCallerIdentity); no statement decides it, so none is determining."""
+
+
 def evaluate(
     policy_set: PolicySet, request: Request, *, explain: bool = False, every_match: bool = False
 ) -> Evaluation:
@@ -359,6 +364,10 @@ def _decide(
     """The flow chart over the matching statements of every group of policies."""
     principal_kind = request.principal.kind
     external = principal_kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
+    if not external and request.action.lower() == NO_PERMISSION_ACTION:
+        # AWS: "No permissions are required to perform this operation"; even an explicit Deny
+        # does not stop an authenticated IAM principal from asking who it is.
+        return Evaluation(Decision.ALLOWED, (), None, missing, trace)
     # 1. An explicit deny in any applicable policy wins.
     groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
     groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
