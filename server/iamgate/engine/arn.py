@@ -51,7 +51,12 @@ class ArnPattern:
     def compile(
         cls, text: str, *, variables: bool = True, fold_prefix: bool = False, short: ShortArn = ShortArn.NEVER
     ) -> ArnPattern:
-        """The compiled pattern; equal arguments share one immutable object (bundles repeat ARNs)."""
+        """The compiled pattern; equal arguments share one immutable object (bundles repeat ARNs).
+
+        Only short texts are remembered, and only so many: session policies and Simulate documents
+        are caller-fed, and the memo lives as long as the process."""
+        if len(text) > PATTERN_TEXT_REMEMBERED:
+            return _build(text, variables, fold_prefix, short)
         return _compiled(text, variables, fold_prefix, short)
 
     @classmethod
@@ -138,11 +143,19 @@ class ArnPattern:
         return resource.matches(pieces[5])
 
 
-@lru_cache(maxsize=1 << 16)
-def _compiled(text: str, variables: bool, fold_prefix: bool, short: ShortArn) -> ArnPattern:
+PATTERNS_REMEMBERED = 4096
+"""Compiled ARN patterns the process keeps (least recently used dropped first)."""
+PATTERN_TEXT_REMEMBERED = 256
+"""Longer pattern texts are compiled each time, never kept."""
+
+
+def _build(text: str, variables: bool, fold_prefix: bool, short: ShortArn) -> ArnPattern:
     pattern = ArnPattern._compile(text, variables=variables, fold_prefix=fold_prefix, short=short)
     if pattern.everything or pattern.template is not None or not pattern.prefix:
         return pattern
     from iamgate.engine.index import index_key  # the index owns the key's form
 
     return replace(pattern, index_key=index_key(pattern))
+
+
+_compiled = lru_cache(maxsize=PATTERNS_REMEMBERED)(_build)

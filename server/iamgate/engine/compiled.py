@@ -150,20 +150,24 @@ def _action_pattern(text: str) -> _ActionPattern:
     """
     known = _ACTION_PATTERNS.get(text)
     if known is None:
-        if len(_ACTION_PATTERNS) >= _ACTION_PATTERNS_REMEMBERED:
-            _ACTION_PATTERNS.clear()
         glob = _action_glob(text)
-        known = _ACTION_PATTERNS[text] = _ActionPattern(
+        known = _ActionPattern(
             glob,
             None if glob is None else glob.literal_text,
             None if glob is None else glob.prefix_text,
             glob is not None and glob.matches_everything,
         )
+        if len(text) <= _ACTION_TEXT_REMEMBERED:  # caller-fed documents must not grow the memo
+            if len(_ACTION_PATTERNS) >= _ACTION_PATTERNS_REMEMBERED:
+                _ACTION_PATTERNS.clear()
+            _ACTION_PATTERNS[text] = known
     return known
 
 
 _ACTION_PATTERNS: dict[str, _ActionPattern] = {}
-_ACTION_PATTERNS_REMEMBERED = 1 << 16
+_ACTION_PATTERNS_REMEMBERED = 4096
+_ACTION_TEXT_REMEMBERED = 128
+"""Longer action patterns are compiled each time, never kept (the memo lives as long as the process)."""
 
 
 class _Actions(NamedTuple):
@@ -204,14 +208,22 @@ def _actions_of(texts: tuple[str, ...]) -> _Actions:
             others.append(glob)
     known = _Actions(tuple(globs), frozenset(exact), tuple(wild), tuple(prefixes), tuple(others), everything)
     if len(texts) >= _ELEMENT_MEMO_FROM:
-        if len(_ACTION_ELEMENTS) >= _ACTION_ELEMENTS_REMEMBERED:
-            _ACTION_ELEMENTS.clear()
-        _ACTION_ELEMENTS[texts] = known
+        global _element_texts_kept
+        size = sum(map(len, texts))
+        if size <= _ELEMENT_TEXT_REMEMBERED // 4:
+            if _element_texts_kept + size > _ELEMENT_TEXT_REMEMBERED:
+                _ACTION_ELEMENTS.clear()
+                _element_texts_kept = 0
+            _ACTION_ELEMENTS[texts] = known
+            _element_texts_kept += size
     return known
 
 
 _ACTION_ELEMENTS: dict[tuple[str, ...], _Actions] = {}
-_ACTION_ELEMENTS_REMEMBERED = 1024
+_ELEMENT_TEXT_REMEMBERED = 1 << 18
+"""Characters of action text the element memo keeps in all (then it starts afresh): ReadOnlyAccess
+lists ~2,900 actions (~90,000 characters), and caller-fed documents must not grow it without bound."""
+_element_texts_kept = 0
 _ELEMENT_MEMO_FROM = 16
 """Elements shorter than this are compiled each time (cheap, and too many to remember)."""
 

@@ -223,6 +223,8 @@ class Glob:
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
         """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
+        if len(pattern) > PATTERN_TEXT_REMEMBERED:  # caller-fed texts must not grow the memo
+            return _compile(pattern, ignore_case)
         return _compiled(pattern, ignore_case)
 
     @classmethod
@@ -335,8 +337,11 @@ class Glob:
         return True
 
 
-@lru_cache(maxsize=1 << 16)
-def _compiled(pattern: str, ignore_case: bool) -> Glob:
+PATTERN_TEXT_REMEMBERED = 256
+"""Longer patterns are compiled each time, never kept: the memo lives as long as the process."""
+
+
+def _compile(pattern: str, ignore_case: bool) -> Glob:
     """Compile a pattern, sharing the result between equal texts.
 
     A bundle repeats the same few partitions, services, regions, accounts and action patterns
@@ -349,3 +354,7 @@ def _compiled(pattern: str, ignore_case: bool) -> Glob:
         return Glob(pattern, segments, ignore_case, _shape(segments))
     tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
     return Glob.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
+
+
+_compiled = lru_cache(maxsize=1 << 14)(_compile)
+"""Equal short texts share one compiled Glob (16,384 kept, least recently used dropped first)."""
