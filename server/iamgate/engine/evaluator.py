@@ -422,12 +422,13 @@ def _decide(
         return Evaluation(Decision.IMPLICIT_DENY, (), kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
-    if any(not tally.allows for tally in scp_tallies):
-        return implicit(PolicyKind.SCP)
+    for tally in scp_tallies:
+        if not tally.allows:
+            return implicit(PolicyKind.SCP)
 
     # 3. Grants: which side allows, and how far a resource-based grant reaches on its own.
     matches = resource.principal_matches
-    resource_alone = any(m in _GRANTS_ALONE for m in matches)
+    resource_alone = bool(matches) and any(m in _GRANTS_ALONE for m in matches)
     resource_any = bool(matches)
     # The account root user has full access within its account: only explicit denies, SCPs and
     # (across accounts) the resource owner's policy can stop it.
@@ -461,9 +462,10 @@ def _decide(
     # 4. A permissions boundary and a session policy cap what the identity side grants; a
     #    resource-based policy naming the caller itself (or everyone) reaches past the boundary,
     #    and one naming the session itself reaches past the session policy.
-    same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
-    if boundary is not None and not boundary.allows and not same_account_direct:
-        return implicit(PolicyKind.BOUNDARY)
+    if boundary is not None and not boundary.allows:
+        same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
+        if not same_account_direct:
+            return implicit(PolicyKind.BOUNDARY)
     # A federated user session (GetFederationToken) has only what its session policy grants: with
     # no session policy it gets nothing from the identity side.
     federated_without_policy = principal_kind is PrincipalKind.FEDERATED_USER and session is None
