@@ -345,8 +345,10 @@ def evaluate(
             _tally(policies, request, action, traces, level=level)
             for level, policies in enumerate(policy_set.scp_levels)
         ]
-    resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
-    resource = _tally(resource_policies, request, action, traces, has_boundary)
+    if policy_set.resource is not None:
+        resource = _tally((policy_set.resource,), request, action, traces, has_boundary)
+    else:
+        resource = _NO_MATCH
     merged = None if explain or external else policy_set.identity_index
     if merged is not None:
         identity = _tally_indexed(merged, request, action)
@@ -406,7 +408,7 @@ def _decide(
         or identity.denies
         or (boundary is not None and boundary.denies)
         or (session is not None and session.denies)
-        or any(tally.denies for tally in scp_tallies)
+        or _any_denies(scp_tallies)
     ):
         groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
         groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
@@ -481,6 +483,13 @@ def _decide(
         missing,
         trace,
     )
+
+
+def _any_denies(tallies: list[_Tally]) -> bool:
+    for tally in tallies:  # noqa: SIM110 - a loop beats any() on the hot path
+        if tally.denies:
+            return True
+    return False
 
 
 def _resource_policy_required(request: Request, has_resource_policy: bool) -> bool:
