@@ -392,7 +392,9 @@ class Snapshot:
             if size > MAX_CACHED_TEXT:  # kept by digest (repr is injective here), never pinned whole
                 scope = (self.revision, hashlib.sha256(repr(scope).encode("utf-8", "surrogatepass")).digest())
             evaluation, plan = cache.decide(scope, policy_set, request)
-        if slot is not None and evaluation is slot[2]:  # the same cached answer: the same outcome
+        if slot is not None and (evaluation is slot[2] or (not explain and evaluation == slot[2])):
+            # The same answer (cached, or evaluated afresh to an equal one; a kept evaluation has
+            # no trace): the same outcome, whose message is a function of the slot's key and it.
             outcome = slot[3]
         else:
             message = access_message(principal.arn, action, resource, evaluation)

@@ -84,6 +84,12 @@ class _Tally:
         self.principal_matches: list[PrincipalMatch] = []
 
 
+_NO_MATCH = _Tally()
+"""The tally of a group where no statement applies; shared, so never appended to (its lists are
+empty tuples: an append would raise, never leak a statement into another request)."""
+_NO_MATCH.allows = _NO_MATCH.denies = _NO_MATCH.principal_matches = ()  # type: ignore[assignment]
+
+
 def _applies(
     statement: CompiledStatement, request: Request, action: str, has_boundary: bool
 ) -> PrincipalMatch | None:
@@ -114,15 +120,32 @@ def _scan(
     Every Deny must be found (each is a determining statement of an explicit deny), but where any
     one Allow is as good as all (``one_allow``: every policy type but the resource-based one,
     whose Allows differ in how they name the caller), the remaining Allows are skipped unchecked.
+    ``_applies`` is inlined: this loop is the uncached decision's hot path.
     """
     denies, allows, matches = tally.denies, tally.allows, tally.principal_matches
+    resource, parts, principal, context = (
+        request.resource,
+        request.resource_parts,
+        request.principal,
+        request.context,
+    )
     for statement in candidates:
-        if one_allow and allows and not statement.is_deny:
+        is_deny = statement.is_deny
+        if one_allow and allows and not is_deny:
             continue
-        how = _applies(statement, request, action, has_boundary)
-        if how is None:
+        if not statement.any_action and not statement.matches_action(action):
             continue
-        if statement.is_deny:
+        if not statement.any_resource and not statement.matches_resource(resource, context, parts):
+            continue
+        if statement.names_principals:
+            how = statement.principal_match(principal, has_boundary=has_boundary)
+            if how is None:
+                continue
+        else:
+            how = PrincipalMatch.DIRECT
+        if statement.conditions and not statement.conditions_hold(context):
+            continue
+        if is_deny:
             denies.append(statement)
         else:
             allows.append(statement)
@@ -130,8 +153,10 @@ def _scan(
 
 
 def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
-    tally = _Tally()
     candidates = index.candidates(action, request.resource)
+    if not candidates:
+        return _NO_MATCH
+    tally = _Tally()
     if index.plan(action).has_deny:
         _scan(candidates, request, action, tally, False, True)
         return tally
@@ -187,13 +212,19 @@ def _tally(
     has_boundary: bool = False,
     level: int | None = None,
 ) -> _Tally:
-    tally = _Tally()
     if traces is None:
-        one_allow = not policies or policies[0].kind is not PolicyKind.RESOURCE
+        # Most policies offer no candidate for an action: a group with none shares _NO_MATCH.
+        found = None
+        resource = request.resource
         for policy in policies:
-            candidates = policy.candidates(action, request.resource)
-            _scan(candidates, request, action, tally, has_boundary, one_allow)
-        return tally
+            candidates = policy.index.candidates(action, resource)
+            if candidates:
+                if found is None:
+                    found = _Tally()
+                one_allow = policies[0].kind is not PolicyKind.RESOURCE
+                _scan(candidates, request, action, found, has_boundary, one_allow)
+        return _NO_MATCH if found is None else found
+    tally = _Tally()
     for policy in policies:
         statement_traces: list[StatementTrace] = []
         for statement in policy.statements:
@@ -305,16 +336,19 @@ def evaluate(
     has_boundary = policy_set.boundary is not None
     traces: list[PolicyTrace] | None = [] if explain else None
 
-    scp_tallies = (
-        []
-        if external
-        else [
+    if external:
+        scp_tallies = []
+    elif traces is None:
+        scp_tallies = [_tally(policies, request, action, None) for policies in policy_set.scp_levels]
+    else:
+        scp_tallies = [
             _tally(policies, request, action, traces, level=level)
             for level, policies in enumerate(policy_set.scp_levels)
         ]
-    )
-    resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
-    resource = _tally(resource_policies, request, action, traces, has_boundary)
+    if policy_set.resource is not None:
+        resource = _tally((policy_set.resource,), request, action, traces, has_boundary)
+    else:
+        resource = _NO_MATCH
     merged = None if explain or external else policy_set.identity_index
     if merged is not None:
         identity = _tally_indexed(merged, request, action)
@@ -369,14 +403,20 @@ def _decide(
         # does not stop an authenticated IAM principal from asking who it is.
         return Evaluation(Decision.ALLOWED, (), None, missing, trace)
     # 1. An explicit deny in any applicable policy wins.
-    groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
-    groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
-    if boundary is not None:
-        groups.append((PolicyKind.BOUNDARY, boundary))
-    if session is not None:
-        groups.append((PolicyKind.SESSION, session))
-    denies = tuple(s.ref for _, tally in groups for s in tally.denies)
-    if denies:
+    if (
+        resource.denies
+        or identity.denies
+        or (boundary is not None and boundary.denies)
+        or (session is not None and session.denies)
+        or _any_denies(scp_tallies)
+    ):
+        groups: list[tuple[PolicyKind, _Tally]] = [(PolicyKind.SCP, t) for t in scp_tallies]
+        groups += [(PolicyKind.RESOURCE, resource), (PolicyKind.IDENTITY, identity)]
+        if boundary is not None:
+            groups.append((PolicyKind.BOUNDARY, boundary))
+        if session is not None:
+            groups.append((PolicyKind.SESSION, session))
+        denies = tuple(s.ref for _, tally in groups for s in tally.denies)
         first_kind = next(kind for kind, tally in groups if tally.denies)
         return Evaluation(Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
 
@@ -384,12 +424,13 @@ def _decide(
         return Evaluation(Decision.IMPLICIT_DENY, (), kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
-    if any(not tally.allows for tally in scp_tallies):
-        return implicit(PolicyKind.SCP)
+    for tally in scp_tallies:
+        if not tally.allows:
+            return implicit(PolicyKind.SCP)
 
     # 3. Grants: which side allows, and how far a resource-based grant reaches on its own.
     matches = resource.principal_matches
-    resource_alone = any(m in _GRANTS_ALONE for m in matches)
+    resource_alone = bool(matches) and any(m in _GRANTS_ALONE for m in matches)
     resource_any = bool(matches)
     # The account root user has full access within its account: only explicit denies, SCPs and
     # (across accounts) the resource owner's policy can stop it.
@@ -423,9 +464,10 @@ def _decide(
     # 4. A permissions boundary and a session policy cap what the identity side grants; a
     #    resource-based policy naming the caller itself (or everyone) reaches past the boundary,
     #    and one naming the session itself reaches past the session policy.
-    same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
-    if boundary is not None and not boundary.allows and not same_account_direct:
-        return implicit(PolicyKind.BOUNDARY)
+    if boundary is not None and not boundary.allows:
+        same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
+        if not same_account_direct:
+            return implicit(PolicyKind.BOUNDARY)
     # A federated user session (GetFederationToken) has only what its session policy grants: with
     # no session policy it gets nothing from the identity side.
     federated_without_policy = principal_kind is PrincipalKind.FEDERATED_USER and session is None
@@ -441,6 +483,13 @@ def _decide(
         missing,
         trace,
     )
+
+
+def _any_denies(tallies: list[_Tally]) -> bool:
+    for tally in tallies:  # noqa: SIM110 - a loop beats any() on the hot path
+        if tally.denies:
+            return True
+    return False
 
 
 def _resource_policy_required(request: Request, has_resource_policy: bool) -> bool:
