@@ -82,8 +82,8 @@ def test_distinct_big_session_policies_keep_no_more_than_the_memo_budget() -> No
     assert memo.session_policies.currsize <= 2 * MIB
     assert len(memo.session_policies) < len(policies)
     # Beside the memo, the process-wide memos of short pattern texts (engine/glob.py, arn.py,
-    # compiled.py: a few thousand entries each) hold up to ~2 MiB of these policies' patterns.
-    assert kept < 4 * MIB, f"the sidecar kept {kept / MIB:.1f} MiB for a 2 MiB session-policy memo"
+    # compiled.py: a few thousand entries each) hold up to ~2.5 MiB of these policies' patterns.
+    assert kept < 5 * MIB, f"the sidecar kept {kept / MIB:.1f} MiB for a 2 MiB session-policy memo"
 
 
 def test_the_default_budget_bounds_what_distinct_big_session_policies_keep() -> None:
