@@ -39,6 +39,9 @@ _STATEMENT_ELEMENTS = (
     "NotPrincipal",
     "Condition",
 )
+_PLAIN_ELEMENTS = frozenset(("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"))
+"""A statement of only these (no Principal, no Condition) may take ``_Parser.plain_statement``."""
+_EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
@@ -133,6 +136,69 @@ def _scalar_text(value: Any) -> str | None:
     return None
 
 
+def _plain_strings(raw: Any) -> tuple[str, ...] | None:
+    """A string or a non-empty list of strings as a tuple; ``None`` for anything else."""
+    if type(raw) is str:
+        return (raw,)
+    if type(raw) is list and raw and set(map(type, raw)) == {str}:
+        return tuple(raw)
+    return None
+
+
+def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | None:
+    """The statement, when it is plainly valid; ``None`` sends it to the full checks.
+
+    Most statements (thousands in a large policy) are an Effect, a Sid, and lists of well-formed
+    actions and resources: this accepts exactly those, at a few C-speed checks each, and leaves
+    everything else — any problem, warning-worthy entry or other element — to ``_Parser.statement``,
+    which reports it with its path. It accepts nothing the full checks would refuse.
+    """
+    effect = raw.get("Effect")
+    if type(effect) is not str or effect not in _EFFECTS:
+        return None
+    sid = raw.get("Sid")
+    if sid is not None and type(sid) is not str:
+        return None
+    if "Action" in raw:
+        if "NotAction" in raw:
+            return None
+        actions, not_actions = _plain_strings(raw["Action"]), None
+        checked = actions
+    elif "NotAction" in raw:
+        actions, not_actions = None, _plain_strings(raw["NotAction"])
+        checked = not_actions
+    else:
+        return None
+    if checked is None or not all(map(_ACTION.fullmatch, checked)):
+        return None  # "*", whitespace, malformed entries: the full checks tell them apart
+    resources = not_resources = None
+    if "Resource" in raw:
+        if "NotResource" in raw:
+            return None
+        resources = _plain_strings(raw["Resource"])
+        if resources is None:
+            return None
+    elif "NotResource" in raw:
+        not_resources = _plain_strings(raw["NotResource"])
+        if not_resources is None:
+            return None
+    if "?" in "".join(checked) or "?" in "".join(resources or not_resources or ()):
+        return None  # bounded_patterns decides on those
+    return Statement(
+        index,
+        sid or None,
+        _EFFECTS[effect],
+        actions,
+        not_actions,
+        resources,
+        not_resources,
+        None,
+        None,
+        (),
+        path,
+    )
+
+
 class _Parser:
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = problems
@@ -198,6 +264,10 @@ class _Parser:
         )
 
     def statement(self, index: int, path: str, raw: Any) -> Statement | None:
+        if type(raw) is dict and _PLAIN_ELEMENTS.issuperset(raw):
+            plain = _plain_statement(index, path, raw)
+            if plain is not None:
+                return plain
         if not isinstance(raw, dict):
             self.error(path, f"a statement must be an object, not {_kind(raw)}", "type")
             return None
