@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from iamgate.policy import PolicyParseError, parse_policy
 from iamgate.policy import parser as parser_module
+from iamgate.policy.parser import _WellFormedActions
 
 _ABSENT = object()
 _STRINGS = [
@@ -88,6 +89,11 @@ def test_plain_statement_shortcut_reads_documents_as_the_full_checks_do(
         document["Version"] = version
     shortcut = _outcome(document)
     with pytest.MonkeyPatch.context() as patch:
+        # remembering every list (and forgetting often) reads the same, seen once or again
+        patch.setattr(parser_module, "_WELL_FORMED_ACTIONS", _WellFormedActions(min_length=1, max_entries=6))
+        assert _outcome(document) == shortcut
+        assert _outcome(document) == shortcut
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parser_module, "_plain_statement", lambda *args: None)
         full = _outcome(document)
     assert shortcut == full
@@ -100,3 +106,25 @@ def test_a_plain_statement_takes_the_shortcut() -> None:
         patch.setattr(parser_module, "_plain_statement", lambda *args: taken.append(1) or original(*args))
         parse_policy({"Statement": [{"Sid": "A", "Effect": "Allow", "Action": ["s3:Get*"], "Resource": "*"}]})
     assert taken == [1]
+
+
+def test_a_long_action_list_seen_again_is_the_remembered_tuple() -> None:
+    actions = [f"ec2:Describe{n}" for n in range(40)]
+    first = parse_policy({"Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+    again = parse_policy({"Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
+    assert again.statements[0].actions is first.statements[0].actions
+
+
+def test_a_remembered_list_does_not_vouch_for_a_list_with_a_non_string_entry() -> None:
+    remembered = _WellFormedActions(min_length=2)
+    assert remembered.of(["s3:GetObject", "s3:PutObject"]) == ("s3:GetObject", "s3:PutObject")
+    assert remembered.of(["s3:GetObject", 1]) is None
+    assert remembered.of(["s3:GetObject", ["s3:PutObject"]]) is None
+    assert remembered.of(["s3:GetObject", "s3 PutObject"]) is None
+
+
+def test_remembered_action_lists_are_bounded() -> None:
+    remembered = _WellFormedActions(min_length=2, max_entries=10)
+    for n in range(20):
+        remembered.of([f"s3:Get{n}", f"s3:Put{n}", f"s3:List{n}"])
+    assert remembered._size <= 10

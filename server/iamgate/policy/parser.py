@@ -145,6 +145,53 @@ def _plain_strings(raw: Any) -> tuple[str, ...] | None:
     return None
 
 
+class _WellFormedActions:
+    """Long Action lists already found well-formed, each kept as one shared tuple (bounded).
+
+    AWS managed policies list thousands of actions (ReadOnlyAccess ~2,900), and every Simulate
+    request naming the policy sends the same list again: checking each entry costs ~0.2 µs, finding
+    the list here a hash. The tuple handed back is the remembered one, so the compiler's memo of
+    Action elements (``engine.compiled``) finds it by identity. Holds only tuples of strings the
+    full check accepted; forgets everything when it holds more than ``max_entries`` strings.
+    """
+
+    __slots__ = ("_known", "_size", "max_entries", "min_length")
+
+    def __init__(self, *, min_length: int = 16, max_entries: int = 1 << 17) -> None:
+        self.min_length = min_length
+        self.max_entries = max_entries
+        self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._size = 0
+
+    def of(self, raw: Any) -> tuple[str, ...] | None:
+        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions."""
+        if type(raw) is str:
+            return (raw,) if _ACTION.fullmatch(raw) else None
+        if type(raw) is not list or not raw:
+            return None
+        values = tuple(raw)
+        remember = len(values) >= self.min_length
+        if remember:
+            try:
+                known = self._known.get(values)
+            except TypeError:  # an unhashable entry (a list or an object): not a string
+                return None
+            if known is not None:
+                return known  # equal to a tuple of strings: strings themselves (1 != "1")
+        if set(map(type, values)) != {str} or not all(map(_ACTION.fullmatch, values)):
+            return None
+        if remember:
+            if self._size + len(values) > self.max_entries:
+                self._known.clear()
+                self._size = 0
+            self._known[values] = values
+            self._size += len(values)
+        return values
+
+
+_WELL_FORMED_ACTIONS = _WellFormedActions()
+
+
 def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | None:
     """The statement, when it is plainly valid; ``None`` sends it to the full checks.
 
@@ -159,18 +206,19 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | 
     sid = raw.get("Sid")
     if sid is not None and type(sid) is not str:
         return None
+    # "*", whitespace, malformed entries: the full checks tell them apart
     if "Action" in raw:
         if "NotAction" in raw:
             return None
-        actions, not_actions = _plain_strings(raw["Action"]), None
+        actions, not_actions = _WELL_FORMED_ACTIONS.of(raw["Action"]), None
         checked = actions
     elif "NotAction" in raw:
-        actions, not_actions = None, _plain_strings(raw["NotAction"])
+        actions, not_actions = None, _WELL_FORMED_ACTIONS.of(raw["NotAction"])
         checked = not_actions
     else:
         return None
-    if checked is None or not all(map(_ACTION.fullmatch, checked)):
-        return None  # "*", whitespace, malformed entries: the full checks tell them apart
+    if checked is None:
+        return None
     resources = not_resources = None
     if "Resource" in raw:
         if "NotResource" in raw:
