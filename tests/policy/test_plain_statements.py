@@ -8,6 +8,7 @@ with and without the shortcut and require the same statements, paths, warnings a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from iamgate.policy import PolicyParseError, parse_policy
 from iamgate.policy import parser as parser_module
-from iamgate.policy.parser import _WellFormedActions
+from iamgate.policy.parser import _ParsedTexts, _WellFormedActions
 
 _ABSENT = object()
 _STRINGS = [
@@ -90,7 +91,7 @@ def test_plain_statement_shortcut_reads_documents_as_the_full_checks_do(
     shortcut = _outcome(document)
     with pytest.MonkeyPatch.context() as patch:
         # remembering every list (and forgetting often) reads the same, seen once or again
-        patch.setattr(parser_module, "_WELL_FORMED_ACTIONS", _WellFormedActions(min_length=1, max_entries=6))
+        patch.setattr(parser_module, "_WELL_FORMED_ACTIONS", _WellFormedActions(min_length=1, max_chars=300))
         assert _outcome(document) == shortcut
         assert _outcome(document) == shortcut
     with pytest.MonkeyPatch.context() as patch:
@@ -124,7 +125,46 @@ def test_a_remembered_list_does_not_vouch_for_a_list_with_a_non_string_entry() -
 
 
 def test_remembered_action_lists_are_bounded() -> None:
-    remembered = _WellFormedActions(min_length=2, max_entries=10)
+    remembered = _WellFormedActions(min_length=2, max_chars=400)
     for n in range(20):
         remembered.of([f"s3:Get{n}", f"s3:Put{n}", f"s3:List{n}"])
-    assert remembered._size <= 10
+    assert remembered._size <= 400
+    assert remembered.of(["s3:" + "x" * 500] * 2) is not None  # longer than the bound: checked, not kept
+    assert remembered._size <= 400
+
+
+def _text(sid: str) -> str:
+    statements = [
+        {"Sid": f"{sid}{n}", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"} for n in range(20)
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def test_a_policy_text_read_again_is_the_same_document() -> None:
+    text = _text("Again")
+    assert parse_policy(text, remember=True) is parse_policy(text.encode().decode(), remember=True)
+    assert parse_policy(text) is not parse_policy(text)  # only when asked to
+
+
+def test_a_refused_text_is_refused_again() -> None:
+    text = _text("Refused").replace('"Effect": "Allow"', '"Effect": "Allow", "Effect": "Deny"', 1)
+    for _ in range(2):
+        with pytest.raises(PolicyParseError, match=r"Statement\[0\]\.Effect: duplicate key"):
+            parse_policy(text, remember=True)
+
+
+def test_the_depth_limit_is_part_of_what_is_remembered() -> None:
+    text = _text("Depth")
+    parse_policy(text, remember=True)
+    with pytest.raises(PolicyParseError, match="nested too deeply"):
+        parse_policy(text, max_depth=2, remember=True)
+
+
+def test_remembered_texts_are_bounded_by_their_characters() -> None:
+    remembered = _ParsedTexts(min_length=1, max_chars=3000)
+    document = parse_policy(_text("Bound"))
+    for n in range(20):
+        remembered.put(_text(f"B{n}"), 64, document)
+    assert remembered._size <= 3000
+    remembered.put("x" * 4000, 64, document)
+    assert remembered.get("x" * 4000, 64) is None

@@ -60,14 +60,23 @@ def parse_policy(
     *,
     source_name: str = "",
     max_depth: int = DEFAULT_MAX_DEPTH,
+    remember: bool = False,
 ) -> PolicyDocument:
     """Read a policy from JSON text or an already-decoded object.
 
     Text is read strictly (``iamgate.policy.json_text``): a repeated key, nesting deeper than
     ``max_depth``, text that is not UTF-8 or NaN/Infinity are errors with their JSON path, as AWS
     refuses them. Raises ``PolicyParseError`` listing every problem found; warnings (suspicious
-    but valid constructs) are returned on the document instead.
+    but valid constructs) are returned on the document instead. ``remember``: an accepted text is
+    kept (``_ParsedTexts``, bounded), and the same text read again returns the same document —
+    for Simulate, whose requests repeat the same managed policies; callers with a memory budget
+    of their own (bundles, session policies) leave it off.
     """
+    remember = remember and isinstance(source, str | bytes) and len(source) >= _PARSED_TEXTS.min_length
+    if remember:
+        known = _PARSED_TEXTS.get(source, max_depth)  # type: ignore[arg-type]
+        if known is not None:
+            return known
     problems: list[PolicyProblem] = []
     document = _decode(source, problems, max_depth)
     if document is None:
@@ -76,7 +85,44 @@ def parse_policy(
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or parsed is None:
         raise PolicyParseError(source_name, errors)
+    if remember:
+        _PARSED_TEXTS.put(source, max_depth, parsed)  # type: ignore[arg-type]
     return parsed
+
+
+class _ParsedTexts:
+    """Policy texts read before, with their documents (bounded by the characters held).
+
+    A document is a pure function of its text (and the depth limit): the same text always reads
+    the same, and a ``PolicyDocument`` is immutable, so it can be handed out again. Simulate
+    requests name the same managed policies over and over (ReadOnlyAccess is 94 KB: ~0.6 ms to
+    decode strictly and read, a hash to find here). Only texts that were accepted are kept; a
+    text is never kept when it is longer than the whole bound; everything is forgotten when the
+    texts held would exceed ``max_chars`` (1 Mi characters: a few MB of documents). Per process.
+    """
+
+    __slots__ = ("_known", "_size", "max_chars", "min_length")
+
+    def __init__(self, *, min_length: int = 512, max_chars: int = 1 << 20) -> None:
+        self.min_length = min_length
+        self.max_chars = max_chars
+        self._known: dict[tuple[str | bytes, int], PolicyDocument] = {}
+        self._size = 0
+
+    def get(self, text: str | bytes, max_depth: int) -> PolicyDocument | None:
+        return self._known.get((text, max_depth))
+
+    def put(self, text: str | bytes, max_depth: int, document: PolicyDocument) -> None:
+        if len(text) > self.max_chars:
+            return
+        if self._size + len(text) > self.max_chars:
+            self._known.clear()
+            self._size = 0
+        self._known[(text, max_depth)] = document
+        self._size += len(text)
+
+
+_PARSED_TEXTS = _ParsedTexts()
 
 
 def _decode(
@@ -152,14 +198,15 @@ class _WellFormedActions:
     request naming the policy sends the same list again: checking each entry costs ~0.2 µs, finding
     the list here a hash. The tuple handed back is the remembered one, so the compiler's memo of
     Action elements (``engine.compiled``) finds it by identity. Holds only tuples of strings the
-    full check accepted; forgets everything when it holds more than ``max_entries`` strings.
+    full check accepted; forgets everything when it would hold more than ``max_chars`` characters
+    (each string counted with 32 more for its overhead).
     """
 
-    __slots__ = ("_known", "_size", "max_entries", "min_length")
+    __slots__ = ("_known", "_size", "max_chars", "min_length")
 
-    def __init__(self, *, min_length: int = 16, max_entries: int = 1 << 17) -> None:
+    def __init__(self, *, min_length: int = 16, max_chars: int = 1 << 21) -> None:
         self.min_length = min_length
-        self.max_entries = max_entries
+        self.max_chars = max_chars
         self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._size = 0
 
@@ -181,11 +228,14 @@ class _WellFormedActions:
         if set(map(type, values)) != {str} or not all(map(_ACTION.fullmatch, values)):
             return None
         if remember:
-            if self._size + len(values) > self.max_entries:
+            size = sum(map(len, values)) + 32 * len(values)
+            if size > self.max_chars:
+                return values
+            if self._size + size > self.max_chars:
                 self._known.clear()
                 self._size = 0
             self._known[values] = values
-            self._size += len(values)
+            self._size += size
         return values
 
 
