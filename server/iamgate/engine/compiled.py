@@ -237,55 +237,96 @@ def _action_glob(text: str) -> Glob | None:
     return Glob.compile(text, ignore_case=True)
 
 
+class _Resources(NamedTuple):
+    """A Resource or NotResource element compiled, with what a statement derives from it."""
+
+    patterns: tuple[ArnPattern, ...]
+    everything: bool
+    """Some pattern matches every resource."""
+    reads: frozenset[str]
+    """Context keys of the policy variables in the patterns."""
+
+
+def _resources_of(texts: tuple[str, ...], variables: bool, short: ShortArn) -> _Resources:
+    patterns = tuple(ArnPattern.compile(r, variables=variables, fold_prefix=True, short=short) for r in texts)
+    reads: set[str] = set()
+    for pattern in patterns:
+        if pattern.template is not None:
+            reads.update(template_keys(pattern.template))
+    return _Resources(patterns, any(p.everything for p in patterns), frozenset(reads))
+
+
+_NO_READS: frozenset[str] = frozenset()
+
+
+class _ElementMemo:
+    """Elements compiled once per ``compile_policy`` call: statements of one policy repeat the same
+    Action and Resource lists (a policy of thousands of statements names a few dozen of each)."""
+
+    __slots__ = ("actions", "resources")
+
+    def __init__(self) -> None:
+        self.actions: dict[tuple[str, ...], _Actions] = {}
+        self.resources: dict[tuple[tuple[str, ...], bool, ShortArn], _Resources] = {}
+
+
 def compile_statement(
     statement: Statement,
     ref: StatementRef,
     *,
     variables: bool,
     multivalued: MultivaluedKeys = documented_multivalued,
+    memo: _ElementMemo | None = None,
 ) -> CompiledStatement:
     """Compile one statement; policy variables are substituted only when ``variables`` is set."""
+    memo = memo if memo is not None else _ElementMemo()
     actions = statement.actions if statement.actions is not None else statement.not_actions or ()
     resource_texts = statement.resources if statement.resources is not None else statement.not_resources
-    short = ShortArn.PAD_IF_WILDCARD if ref.kind is PolicyKind.RESOURCE else ShortArn.PAD
-    resources = (
-        tuple(
-            ArnPattern.compile(r, variables=variables, fold_prefix=True, short=short) for r in resource_texts
+    not_resource = statement.not_resources is not None
+    resources = None
+    any_resource = True
+    reads = _NO_READS
+    if resource_texts is not None:
+        short = ShortArn.PAD_IF_WILDCARD if ref.kind is PolicyKind.RESOURCE else ShortArn.PAD
+        key = (resource_texts, variables, short)
+        element = memo.resources.get(key)
+        if element is None:
+            element = memo.resources[key] = _resources_of(resource_texts, variables, short)
+        resources = element.patterns
+        any_resource = not not_resource and element.everything
+        reads = element.reads
+    if statement.conditions:
+        conditions = tuple(
+            compile_condition(c, variables=variables, multivalued=multivalued) for c in statement.conditions
         )
-        if resource_texts is not None
-        else None
-    )
-    conditions = tuple(
-        compile_condition(c, variables=variables, multivalued=multivalued) for c in statement.conditions
-    )
-    reads = {key for condition in conditions for key in condition.reads}
-    for pattern in resources or ():
-        if pattern.template is not None:
-            reads.update(template_keys(pattern.template))
+        reads = reads.union(key for condition in conditions for key in condition.reads)
+    else:
+        conditions = ()
     principal = statement.principal if statement.principal is not None else statement.not_principal
     not_action = statement.not_actions is not None
-    actions_of = _actions_of(actions)
-    not_resource = statement.not_resources is not None
+    actions_of = memo.actions.get(actions)
+    if actions_of is None:
+        actions_of = memo.actions[actions] = _actions_of(actions)
     return CompiledStatement(
-        ref=ref,
-        statement=statement,
-        is_deny=statement.effect is Effect.DENY,
-        actions=actions_of.globs,
-        not_action=not_action,
-        resources=resources,
-        not_resource=not_resource,
-        principal=principal,
-        not_principal=statement.not_principal is not None,
-        names_principals=ref.kind is PolicyKind.RESOURCE,
-        conditions=conditions,
-        reads=frozenset(reads),
-        any_action=not not_action and actions_of.everything,
-        any_resource=resources is None or (not not_resource and any(p.everything for p in resources)),
-        exact_actions=actions_of.exact,
-        wild_actions=actions_of.wild,
-        action_prefixes=actions_of.prefixes,
-        other_wild_actions=actions_of.others,
-        principal_index=PrincipalIndex.of(principal)
+        ref,
+        statement,
+        statement.effect is Effect.DENY,
+        actions_of.globs,
+        not_action,
+        resources,
+        not_resource,
+        principal,
+        statement.not_principal is not None,
+        ref.kind is PolicyKind.RESOURCE,
+        conditions,
+        reads,
+        not not_action and actions_of.everything,
+        any_resource,
+        actions_of.exact,
+        actions_of.wild,
+        actions_of.prefixes,
+        actions_of.others,
+        PrincipalIndex.of(principal)
         if principal is not None and len(principal.entries) > INDEXED_ENTRIES
         else None,
     )
@@ -320,9 +361,14 @@ def compile_policy(
     global keys AWS documents as multivalued.
     """
     variables = document.variables_enabled
+    memo = _ElementMemo()
     statements = tuple(
         compile_statement(
-            s, StatementRef(policy_id, kind, s.index, s.sid), variables=variables, multivalued=multivalued
+            s,
+            StatementRef(policy_id, kind, s.index, s.sid),
+            variables=variables,
+            multivalued=multivalued,
+            memo=memo,
         )
         for s in document.statements
     )

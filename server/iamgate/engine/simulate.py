@@ -566,7 +566,7 @@ def _document(
     paused = gc.isenabled()
     gc.disable()
     try:
-        document = parse_policy(raw)
+        document = parse_policy(raw, remember=True)  # requests repeat managed policies
         statements.add(path, document)
         # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
         policy = compile_policy(

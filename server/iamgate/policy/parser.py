@@ -39,6 +39,9 @@ _STATEMENT_ELEMENTS = (
     "NotPrincipal",
     "Condition",
 )
+_PLAIN_ELEMENTS = frozenset(("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"))
+"""A statement of only these (no Principal, no Condition) may take ``_Parser.plain_statement``."""
+_EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
@@ -57,14 +60,23 @@ def parse_policy(
     *,
     source_name: str = "",
     max_depth: int = DEFAULT_MAX_DEPTH,
+    remember: bool = False,
 ) -> PolicyDocument:
     """Read a policy from JSON text or an already-decoded object.
 
     Text is read strictly (``iamgate.policy.json_text``): a repeated key, nesting deeper than
     ``max_depth``, text that is not UTF-8 or NaN/Infinity are errors with their JSON path, as AWS
     refuses them. Raises ``PolicyParseError`` listing every problem found; warnings (suspicious
-    but valid constructs) are returned on the document instead.
+    but valid constructs) are returned on the document instead. ``remember``: an accepted text is
+    kept (``_ParsedTexts``, bounded), and the same text read again returns the same document —
+    for Simulate, whose requests repeat the same managed policies; callers with a memory budget
+    of their own (bundles, session policies) leave it off.
     """
+    remember = remember and isinstance(source, str | bytes) and len(source) >= _PARSED_TEXTS.min_length
+    if remember:
+        known = _PARSED_TEXTS.get(source, max_depth)  # type: ignore[arg-type]
+        if known is not None:
+            return known
     problems: list[PolicyProblem] = []
     document = _decode(source, problems, max_depth)
     if document is None:
@@ -73,7 +85,44 @@ def parse_policy(
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or parsed is None:
         raise PolicyParseError(source_name, errors)
+    if remember:
+        _PARSED_TEXTS.put(source, max_depth, parsed)  # type: ignore[arg-type]
     return parsed
+
+
+class _ParsedTexts:
+    """Policy texts read before, with their documents (bounded by the characters held).
+
+    A document is a pure function of its text (and the depth limit): the same text always reads
+    the same, and a ``PolicyDocument`` is immutable, so it can be handed out again. Simulate
+    requests name the same managed policies over and over (ReadOnlyAccess is 94 KB: ~0.6 ms to
+    decode strictly and read, a hash to find here). Only texts that were accepted are kept; a
+    text is never kept when it is longer than the whole bound; everything is forgotten when the
+    texts held would exceed ``max_chars`` (1 Mi characters: a few MB of documents). Per process.
+    """
+
+    __slots__ = ("_known", "_size", "max_chars", "min_length")
+
+    def __init__(self, *, min_length: int = 512, max_chars: int = 1 << 20) -> None:
+        self.min_length = min_length
+        self.max_chars = max_chars
+        self._known: dict[tuple[str | bytes, int], PolicyDocument] = {}
+        self._size = 0
+
+    def get(self, text: str | bytes, max_depth: int) -> PolicyDocument | None:
+        return self._known.get((text, max_depth))
+
+    def put(self, text: str | bytes, max_depth: int, document: PolicyDocument) -> None:
+        if len(text) > self.max_chars:
+            return
+        if self._size + len(text) > self.max_chars:
+            self._known.clear()
+            self._size = 0
+        self._known[(text, max_depth)] = document
+        self._size += len(text)
+
+
+_PARSED_TEXTS = _ParsedTexts()
 
 
 def _decode(
@@ -131,6 +180,121 @@ def _scalar_text(value: Any) -> str | None:
     if isinstance(value, int | float):
         return json.dumps(value)
     return None
+
+
+def _plain_strings(raw: Any) -> tuple[str, ...] | None:
+    """A string or a non-empty list of strings as a tuple; ``None`` for anything else."""
+    if type(raw) is str:
+        return (raw,)
+    if type(raw) is list and raw and set(map(type, raw)) == {str}:
+        return tuple(raw)
+    return None
+
+
+class _WellFormedActions:
+    """Long Action lists already found well-formed, each kept as one shared tuple (bounded).
+
+    AWS managed policies list thousands of actions (ReadOnlyAccess ~2,900), and every Simulate
+    request naming the policy sends the same list again: checking each entry costs ~0.2 µs, finding
+    the list here a hash. The tuple handed back is the remembered one, so the compiler's memo of
+    Action elements (``engine.compiled``) finds it by identity. Holds only tuples of strings the
+    full check accepted; forgets everything when it would hold more than ``max_chars`` characters
+    (each string counted with 32 more for its overhead).
+    """
+
+    __slots__ = ("_known", "_size", "max_chars", "min_length")
+
+    def __init__(self, *, min_length: int = 16, max_chars: int = 1 << 21) -> None:
+        self.min_length = min_length
+        self.max_chars = max_chars
+        self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._size = 0
+
+    def of(self, raw: Any) -> tuple[str, ...] | None:
+        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions."""
+        if type(raw) is str:
+            return (raw,) if _ACTION.fullmatch(raw) else None
+        if type(raw) is not list or not raw:
+            return None
+        values = tuple(raw)
+        remember = len(values) >= self.min_length
+        if remember:
+            try:
+                known = self._known.get(values)
+            except TypeError:  # an unhashable entry (a list or an object): not a string
+                return None
+            if known is not None:
+                return known  # equal to a tuple of strings: strings themselves (1 != "1")
+        if set(map(type, values)) != {str} or not all(map(_ACTION.fullmatch, values)):
+            return None
+        if remember:
+            size = sum(map(len, values)) + 32 * len(values)
+            if size > self.max_chars:
+                return values
+            if self._size + size > self.max_chars:
+                self._known.clear()
+                self._size = 0
+            self._known[values] = values
+            self._size += size
+        return values
+
+
+_WELL_FORMED_ACTIONS = _WellFormedActions()
+
+
+def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | None:
+    """The statement, when it is plainly valid; ``None`` sends it to the full checks.
+
+    Most statements (thousands in a large policy) are an Effect, a Sid, and lists of well-formed
+    actions and resources: this accepts exactly those, at a few C-speed checks each, and leaves
+    everything else — any problem, warning-worthy entry or other element — to ``_Parser.statement``,
+    which reports it with its path. It accepts nothing the full checks would refuse.
+    """
+    effect = raw.get("Effect")
+    if type(effect) is not str or effect not in _EFFECTS:
+        return None
+    sid = raw.get("Sid")
+    if sid is not None and type(sid) is not str:
+        return None
+    # "*", whitespace, malformed entries: the full checks tell them apart
+    if "Action" in raw:
+        if "NotAction" in raw:
+            return None
+        actions, not_actions = _WELL_FORMED_ACTIONS.of(raw["Action"]), None
+        checked = actions
+    elif "NotAction" in raw:
+        actions, not_actions = None, _WELL_FORMED_ACTIONS.of(raw["NotAction"])
+        checked = not_actions
+    else:
+        return None
+    if checked is None:
+        return None
+    resources = not_resources = None
+    if "Resource" in raw:
+        if "NotResource" in raw:
+            return None
+        resources = _plain_strings(raw["Resource"])
+        if resources is None:
+            return None
+    elif "NotResource" in raw:
+        not_resources = _plain_strings(raw["NotResource"])
+        if not_resources is None:
+            return None
+    if "?" in "".join(checked) or "?" in "".join(resources or not_resources or ()):
+        return None  # bounded_patterns decides on those
+    return Statement(
+        index,
+        sid or None,
+        _EFFECTS[effect],
+        actions,
+        not_actions,
+        resources,
+        not_resources,
+        None,
+        None,
+        (),
+        path,
+    )
 
 
 class _Parser:
@@ -198,6 +362,10 @@ class _Parser:
         )
 
     def statement(self, index: int, path: str, raw: Any) -> Statement | None:
+        if type(raw) is dict and _PLAIN_ELEMENTS.issuperset(raw):
+            plain = _plain_statement(index, path, raw)
+            if plain is not None:
+                return plain
         if not isinstance(raw, dict):
             self.error(path, f"a statement must be an object, not {_kind(raw)}", "type")
             return None

@@ -7,6 +7,8 @@ from iamgate.policy.model import Effect, SetOperator, Statement
 
 
 def statement_warnings(statement: Statement) -> list[PolicyProblem]:
+    if statement.effect is not Effect.ALLOW:
+        return []  # every warning below is about an Allow; a large policy asks once per statement
     path = statement.path
     found: list[PolicyProblem] = []
 
