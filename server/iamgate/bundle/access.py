@@ -539,14 +539,18 @@ class AccessDiff:
 
 
 def _unenumerated(
-    snapshot: Snapshot, entry: PrincipalEntry | None, catalogue: Catalogue, resources: set[str]
+    snapshot: Snapshot,
+    entry: PrincipalEntry | None,
+    patterns: set[str],
+    catalogue: Catalogue,
+    resources: set[str],
 ) -> set[str]:
     """What a principal's access in one revision holds that enumeration cannot ask: its NotAction
     Allows, action patterns spanning services, and resource patterns without a representative."""
     if entry is None:
         return set()
     notes = not_action_notes(snapshot, entry)
-    expand_actions(action_patterns(snapshot, entry), catalogue, notes)
+    expand_actions(patterns, catalogue, notes)
     variables = principal_variables(snapshot, entry.arn)
     notes.extend(
         f"resource pattern {pattern!r} has no concrete representative (not asked)"
@@ -581,14 +585,15 @@ def diff_access(
     for arn in sorted({*old.by_arn, *new.by_arn}):
         before, after = old.by_arn.get(arn), new.by_arn.get(arn)
         # Fail closed: what only the new revision holds beyond enumeration may add access unseen.
-        unseen = _unenumerated(new, after, catalogue, new_resources) - _unenumerated(
-            old, before, catalogue, old_resources
+        old_patterns = action_patterns(old, before) if before is not None else set()
+        new_patterns = action_patterns(new, after) if after is not None else set()
+        unseen = _unenumerated(new, after, new_patterns, catalogue, new_resources) - _unenumerated(
+            old, before, old_patterns, catalogue, old_resources
         )
         unproven.extend(f"{arn}: {note}" for note in sorted(unseen))
-        patterns: set[str] = set()
+        patterns = old_patterns | new_patterns
         for snapshot, entry in ((old, before), (new, after)):
             if entry is not None:
-                patterns |= action_patterns(snapshot, entry)
                 notes.extend(not_action_notes(snapshot, entry))
         actions = expand_actions(patterns, catalogue, notes)
         old_rows: dict[tuple[str, str, str], AccessRow] = {}
