@@ -11,7 +11,7 @@ VENV_KEY := $(shell cat pyproject.toml client/pyproject.toml | sha256sum | cut -
 IAMGATE_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-bench serve test lint proto lint-proto bench bench-service bench-js difftest clean-venv
+.PHONY: venv venv-bench serve test lint proto lint-proto bench bench-service bench-cerbos bench-js difftest clean-venv
 
 ## venv: create .venv if needed and (re)install iamgate-client and iamgate[dev] (both editable) when
 ## either pyproject.toml or the path changed. One pip command: the server's dependency on
@@ -61,6 +61,13 @@ bench-service: venv
 	$(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 
 BENCH_JS_ARGS ?=
+
+## bench-cerbos: bench-service with Cerbos 0.55 (Go) beside iamgate on the same decisions (needs npm: it
+## installs Cerbos's release binary into bench/cerbos/node_modules, which git ignores; the bench extra
+## brings Cerbos's gRPC stubs). bench-service measures Cerbos too whenever it is installed.
+bench-cerbos: venv-bench
+	cd bench/cerbos && npm install --no-audit --no-fund --silent
+	$(BIN)/python bench/service.py $(BENCH_SERVICE_ARGS)
 
 ## bench-js: `iamgate simulate` beside the JavaScript simulator @cloud-copilot/iam-simulate on real AWS
 ## managed policies (needs Node.js; npm installs it into bench/js/node_modules, which git ignores)

@@ -60,6 +60,10 @@ def main() -> int:
     parser.add_argument("--synchronized", action="store_true", help="read the window's start on stdin")
     parser.add_argument("--latencies", action="store_true", help="print every latency (ms) as well")
     args = parser.parse_args()
+    if args.address.startswith("cerbos:"):  # Cerbos beside iamgate: the same loop on its API
+        from bench.cerbos_bench import run_loadgen
+
+        return run_loadgen(args)
     requests, expected = embedded_requests()
     count = args.channels or min(args.in_flight, 8)
     channels = [

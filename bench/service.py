@@ -31,6 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench import cerbos_bench  # noqa: E402  (Cerbos beside iamgate, measured when installed)
+
 BIN = Path(sys.executable).parent
 DOC = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- bench-service:begin -->"
@@ -239,8 +243,10 @@ def main() -> int:
         help="load generator processes per cell, sharing the calls in flight (default 2; 1 in flight: 1)",
     )
     parser.add_argument("--only-floors", action="store_true", help="the empty handlers only")
+    parser.add_argument("--no-cerbos", action="store_true", help="skip Cerbos (measured when installed)")
     args = parser.parse_args()
     chosen = servers(workers_auto=not args.no_workers, aio_floor=not args.no_aio_floor)
+    chosen += [Server(name, command) for name, command in cerbos_bench.servers(skip=args.no_cerbos)]
     if args.only_floors:
         chosen = [s for s in chosen if not s.checked]
     started = {}
@@ -281,6 +287,7 @@ def main() -> int:
         + table(names, cells, args.seconds)
         + "\n\nThroughput relative to the empty handler (same stack, same run):\n\n"
         + ratios(names, cells)
+        + cerbos_bench.versus(names, cells, SHAPES)
         + "\n"
     )
     print(text)
