@@ -166,9 +166,10 @@ def _entry(check: Any) -> Any:
 
 def workload() -> tuple[list, list[list[bool]], list, list[list[bool]]]:
     """Unary requests and their expected allows, batch requests and theirs (one list per batch)."""
+    from cerbos.request.v1 import request_pb2
+
     from bench.cerbos_policies import Directory
     from bench.service_requests import embedded_requests
-    from cerbos.request.v1 import request_pb2
     from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
     requests, expected = embedded_requests()
@@ -207,9 +208,9 @@ def disagreements(stub: Any) -> list[str]:
     """Every request of the mix (unary and in its batch) whose Cerbos answer is not iamgate's."""
     unary, unary_allowed, batches, batch_allowed = workload()
     wrong = []
-    for request, want in [*zip(unary, unary_allowed), *zip(batches, batch_allowed)]:
+    for request, want in [*zip(unary, unary_allowed, strict=True), *zip(batches, batch_allowed, strict=True)]:
         got = answers(stub.CheckResources(request, timeout=30))
-        for entry, mine, theirs in zip(request.resources, got, want):
+        for entry, mine, theirs in zip(request.resources, got, want, strict=False):
             if mine != theirs:
                 wrong.append(
                     f"{request.principal.id} {entry.actions[0]} {entry.resource.id}: "
