@@ -56,7 +56,7 @@ BATCH = 100
 def missing() -> str | None:
     """Why Cerbos cannot be measured here (``None``: it can)."""
     if not BINARY.exists():
-        return f"Cerbos is not installed ({BINARY.relative_to(ROOT)} missing; `make bench-cerbos`)"
+        return f"Cerbos is not installed ({BINARY} missing; `make bench-cerbos`)"
     try:
         import cerbos.svc.v1.svc_pb2_grpc  # noqa: F401
     except ImportError:
