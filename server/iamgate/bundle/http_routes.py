@@ -232,7 +232,7 @@ NO_ROUTES = HttpRoutes()
 
 
 def canonical_segments(target: str) -> list[str] | None:
-    """The path's segments in one spelling per segment an upstream would decode alike; ``None``: maps to nothing.
+    """The path's segments, one spelling for what an upstream decodes alike; ``None``: maps to nothing.
 
     An upstream application percent-decodes the path, so ``/docs/secr%65t``, ``/%64ocs/secret`` and
     ``/docs/secret`` name one document: each segment is decoded once and re-encoded with only what
