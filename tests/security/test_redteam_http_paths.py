@@ -5,6 +5,7 @@ The route mapping used to fill variables with the raw segment: the Deny on ``doc
 never met ``document/secr%65t`` and the request was allowed. Now each segment is decoded once
 and re-encoded in one spelling before routes are matched; a ``;`` (path parameters, which
 Tomcat and Spring strip), a raw ``\\``, a malformed escape or one that is not UTF-8 maps to nothing.
+Such a path is denied even when the bundle lets unmapped requests through (``"Unmapped": "allow"``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import grpc
 import pytest
 from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
 from google.rpc import code_pb2
-from mesh.mesh_helpers import check_request, docs_sidecar
+from mesh.mesh_helpers import ROUTES, check_request, docs_sidecar
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,33 @@ def test_an_encoded_reserved_character_names_the_same_document_as_the_raw_one(ch
     assert raw.status.code == encoded.status.code == code_pb2.OK
     resources = {r.dynamic_metadata.fields["resource"].string_value for r in (raw, encoded)}
     assert resources == {"arn:app:docs:::document/a:b"}
+
+
+@pytest.fixture(scope="module")
+def check_unmapped_allowed(tmp_path_factory):
+    routes = {**ROUTES, "Unmapped": "allow"}
+    with docs_sidecar(tmp_path_factory.mktemp("open"), routes) as sidecar:
+        channel = grpc.insecure_channel(f"127.0.0.1:{sidecar.port}")
+        stub = authz_grpc.AuthorizationStub(channel)
+        yield lambda request: stub.Check(request, timeout=5)
+        channel.close()
+
+
+def test_unmapped_allow_passes_a_path_no_route_maps(check_unmapped_allowed):
+    assert check_unmapped_allowed(check_request(path="/health")).status.code == code_pb2.OK
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs/x/../secret",
+        "/docs/./secret",
+        "/docs/%2e%2e/docs/secret",
+        "/docs/secret%2F..",
+        "/docs/secret;x",
+    ],
+)
+def test_unmapped_allow_never_passes_a_path_that_could_name_another_resource(check_unmapped_allowed, path):
+    response = check_unmapped_allowed(check_request(path=path))
+    assert response.status.code != code_pb2.OK
+    assert response.denied_response.status.code == 403
