@@ -62,7 +62,7 @@ class RouteMap:
         )
 
     def match(self, method: str, path: str) -> Match | None:
-        if "\x00" in path or any(segment in (".", "..") for segment in path.split("/")):
+        if self.refuses(path):
             return None
         method = method.upper()
         for route, route_method, pattern in self._compiled:
@@ -72,6 +72,12 @@ class RouteMap:
             if found:
                 return Match(route, found.groupdict())
         return None
+
+    @staticmethod
+    def refuses(path: str) -> bool:
+        """A path holding ``.`` or ``..`` segments or NUL: it may reach another resource than it
+        spells, so it matches no route and is denied even where unmatched paths pass."""
+        return "\x00" in path or any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _route(value: Route | Mapping[str, Any] | tuple[Any, ...], index: int) -> Route:
