@@ -1,9 +1,11 @@
-"""Red team: the HTTP guards never pass a dot-segment path unchecked, even with ``unmatched="pass"``.
+"""Red team: the HTTP guards never pass an ambiguous path unchecked, even with ``unmatched="pass"``.
 
 A path holding ``.`` or ``..`` segments (or NUL) matches no route, so that the resource a check
 names is the one the application acts on. With ``unmatched="pass"`` (unmapped paths run
 unchecked) such a path used to be passed on: ``/buckets/data/objects/../../secret`` reached the
-application's own route for objects without any check. It is now denied in both modes.
+application's own route for objects without any check, and so did a routed path spelt with doubled
+or trailing slashes (``//buckets/data/objects/x``), which many frameworks merge or drop. Both are
+now denied in either mode.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from iamgate_client.guards import AsgiGuard, Route, WsgiGuard
 from .trust_helpers import sidecar_client
 
 ROUTES = [Route("GET", "/buckets/{bucket}/objects/{key+}", "s3:GetObject", "arn:aws:s3:::{bucket}/{key}")]
-SMUGGLED = ["/buckets/data/objects/../../secret", "/buckets/data/objects/./x", "/buckets/data/objects/x\x00"]
+SMUGGLED = [
+    "/buckets/data/objects/../../secret",
+    "/buckets/data/objects/./x",
+    "/buckets/data/objects/x\x00",
+    "//buckets/data/objects/x",
+    "/buckets//data/objects/x",
+    "/buckets/data/objects/x/",
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +74,19 @@ def _asgi_status(client: sdk.Client, path: str) -> tuple[int, list[str]]:
     return sent[0]["status"], ran
 
 
-def test_unmatched_pass_still_passes_a_path_no_route_maps(client):
-    assert _wsgi_status(client, "/health") == ("200 OK", ["/health"])
-    assert _asgi_status(client, "/health") == (200, ["/health"])
+@pytest.mark.parametrize("path", ["/health", "/health/", "//health", "/"])
+def test_unmatched_pass_still_passes_a_path_no_route_maps(client, path):
+    assert _wsgi_status(client, path) == ("200 OK", [path])
+    assert _asgi_status(client, path) == (200, [path])
 
 
 @pytest.mark.parametrize("path", SMUGGLED)
-def test_wsgi_unmatched_pass_never_passes_a_dot_segment_path(client, path):
+def test_wsgi_unmatched_pass_never_passes_a_path_spelling_a_routed_one_otherwise(client, path):
     status, ran = _wsgi_status(client, path)
     assert status.startswith("403") and ran == []
 
 
 @pytest.mark.parametrize("path", SMUGGLED)
-def test_asgi_unmatched_pass_never_passes_a_dot_segment_path(client, path):
+def test_asgi_unmatched_pass_never_passes_a_path_spelling_a_routed_one_otherwise(client, path):
     status, ran = _asgi_status(client, path)
     assert status == 403 and ran == []

@@ -5,7 +5,8 @@ The route mapping used to fill variables with the raw segment: the Deny on ``doc
 never met ``document/secr%65t`` and the request was allowed. Now each segment is decoded once
 and re-encoded in one spelling before routes are matched; a ``;`` (path parameters, which
 Tomcat and Spring strip), a raw ``\\``, a malformed escape or one that is not UTF-8 maps to nothing.
-Such a path is denied even when the bundle lets unmapped requests through (``"Unmapped": "allow"``).
+Such a path, and a mapped path spelt with doubled or trailing slashes (which many upstreams merge or
+drop), is denied even when the bundle lets unmapped requests through (``"Unmapped": "allow"``).
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def check_unmapped_allowed(tmp_path_factory):
         channel.close()
 
 
-def test_unmapped_allow_passes_a_path_no_route_maps(check_unmapped_allowed):
-    assert check_unmapped_allowed(check_request(path="/health")).status.code == code_pb2.OK
+@pytest.mark.parametrize("path", ["/health", "/health/", "//health", "/"])
+def test_unmapped_allow_passes_a_path_no_route_maps(check_unmapped_allowed, path):
+    assert check_unmapped_allowed(check_request(path=path)).status.code == code_pb2.OK
 
 
 @pytest.mark.parametrize(
@@ -86,6 +88,10 @@ def test_unmapped_allow_passes_a_path_no_route_maps(check_unmapped_allowed):
         "/docs/%2e%2e/docs/secret",
         "/docs/secret%2F..",
         "/docs/secret;x",
+        "//docs/secret",
+        "/docs//secret",
+        "/docs/secret/",
+        "/docs/secret//",
     ],
 )
 def test_unmapped_allow_never_passes_a_path_that_could_name_another_resource(check_unmapped_allowed, path):

@@ -196,6 +196,20 @@ class HttpRoutes:
         segments = canonical_segments(request.path)
         if segments is None:
             return None
+        return self._route(request, segments)
+
+    def refuses(self, request: HttpRequestView) -> bool:
+        """Whether a request no route maps must be denied even where ``Unmapped`` is ``allow``: its
+        path could name more than one resource (``canonical_segments``), or it is a mapped path
+        spelt with doubled or trailing slashes, which many upstreams merge or drop
+        (``//docs/secret``, ``/docs/secret/``)."""
+        segments = canonical_segments(request.path)
+        if segments is None:
+            return True
+        merged = [part for part in segments if part]
+        return merged != segments and self._route(request, merged) is not None
+
+    def _route(self, request: HttpRequestView, segments: list[str]) -> RouteMatch | None:
         method = request.method.upper()
         host = request.host.lower().rsplit(":", 1)[0] if not request.host.startswith("[") else request.host
         for route in self.routes:

@@ -35,7 +35,7 @@ from google.protobuf import json_format, struct_pb2
 from google.rpc import code_pb2, status_pb2
 
 from iamgate.bundle.activation import NoActiveBundleError
-from iamgate.bundle.http_routes import NO_ROUTES, HttpRequestView, canonical_segments
+from iamgate.bundle.http_routes import NO_ROUTES, HttpRequestView
 from iamgate.engine.errors import RequestError
 from iamgate.service import limits, tracing
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -81,9 +81,10 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
         view = request_view(request, with_subject=routes.reads_peer_subject)
         matched = routes.route(view)
         if matched is None:
-            if canonical_segments(view.path) is None:
+            if routes.refuses(view):
                 # A path read one way here and another upstream (dot segments, encoded separators,
-                # ';'): refused whatever Unmapped says, or "allow" would pass /docs/x/../secret.
+                # ';', a mapped path with doubled slashes): refused whatever Unmapped says, or
+                # "allow" would pass /docs/x/../secret unchecked.
                 shown = view.path.split("?", 1)[0][:256]
                 return denied(403, "AccessDenied", f"the path {shown!r} could name more than one resource")
             if routes.allow_unmapped:
