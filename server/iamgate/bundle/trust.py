@@ -123,7 +123,7 @@ def _plain_key(lowered: str) -> str:
 
 def owned_reason(lowered: str, name: str, resource: ResourceKnowledge) -> str | None:
     """Why the sidecar owns ``name`` (lower-cased: ``lowered``) for this resource; ``None``: the caller's."""
-    if not lowered.isascii() or _UNPRINTABLE.search(lowered):
+    if not (lowered.isascii() and lowered.isprintable()) or " " in lowered:  # C-speed: the usual key
         lowered, name = _plain_key(lowered), repr(name)
     if lowered in PRINCIPAL_KEYS or lowered.startswith(PRINCIPAL_PREFIXES):
         hint = " (session tags go in session_tags)" if lowered.startswith(PRINCIPAL_PREFIXES) else ""
