@@ -62,7 +62,7 @@ class RouteMap:
         )
 
     def match(self, method: str, path: str) -> Match | None:
-        if "\x00" in path or any(segment in (".", "..") for segment in path.split("/")):
+        if _ambiguous(path):
             return None
         method = method.upper()
         for route, route_method, pattern in self._compiled:
@@ -72,6 +72,25 @@ class RouteMap:
             if found:
                 return Match(route, found.groupdict())
         return None
+
+    def refuses(self, method: str, path: str) -> bool:
+        """Whether a path no route matches must be denied even with ``unmatched="pass"``: it holds
+        ``.`` or ``..`` segments or NUL, or it is a routed path spelt with doubled or trailing
+        slashes (``//orders/1``, ``/orders/1/``), which many frameworks merge or drop."""
+        if _ambiguous(path):
+            return True
+        merged = _SLASHES.sub("/", path)
+        if len(merged) > 1:
+            merged = merged.rstrip("/") or "/"
+        return merged != path and self.match(method, merged) is not None
+
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+def _ambiguous(path: str) -> bool:
+    """A path with ``.`` or ``..`` segments or NUL may reach another resource than it spells."""
+    return "\x00" in path or any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _route(value: Route | Mapping[str, Any] | tuple[Any, ...], index: int) -> Route:

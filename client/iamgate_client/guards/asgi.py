@@ -82,7 +82,7 @@ class AsgiGuard:
             path = scope.get("path", "")
             match = self.routes.match(method, path)
             if match is None:
-                if self.unmatched == "pass":
+                if self.unmatched == "pass" and not self.routes.refuses(method, path):
                     return None
                 return _http.unmatched_verdict("", method, path)
             if match.route.action is None:

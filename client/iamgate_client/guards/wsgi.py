@@ -71,7 +71,9 @@ class WsgiGuard:
             path = environ.get("PATH_INFO", "") or "/"
             match = self.routes.match(method, path)
             if match is None:
-                return None if self.unmatched == "pass" else _http.unmatched_verdict("", method, path)
+                if self.unmatched == "pass" and not self.routes.refuses(method, path):
+                    return None
+                return _http.unmatched_verdict("", method, path)
             if match.route.action is None:
                 return None
             principal = self.principal(environ)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 from iamgate.bundle.jsonread import FileReport, expect_object, item_path, key_path
 from iamgate.engine.errors import RequestError
@@ -42,6 +43,9 @@ _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
 _HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+\Z")
 _CONTEXT_KEY = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_.:/+=@-]+\Z")
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|2e)", re.IGNORECASE)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SEGMENT_SAFE = "!$&'()*+,=:@-._~"
+"""RFC 3986 ``pchar`` besides letters and digits (``;`` aside: see ``canonical_segments``); kept raw."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +193,23 @@ class HttpRoutes:
 
     def route(self, request: HttpRequestView) -> RouteMatch | None:
         """The first route that matches, with its resource ARN; ``None`` maps to nothing."""
-        path = request.path.split("?", 1)[0].split("#", 1)[0]
-        if not path.startswith("/") or _ENCODED_SEPARATOR.search(path):
+        segments = canonical_segments(request.path)
+        if segments is None:
             return None
-        segments = path[1:].split("/")
-        if any(part in (".", "..") for part in segments):
-            return None
+        return self._route(request, segments)
+
+    def refuses(self, request: HttpRequestView) -> bool:
+        """Whether a request no route maps must be denied even where ``Unmapped`` is ``allow``: its
+        path could name more than one resource (``canonical_segments``), or it is a mapped path
+        spelt with doubled or trailing slashes, which many upstreams merge or drop
+        (``//docs/secret``, ``/docs/secret/``)."""
+        segments = canonical_segments(request.path)
+        if segments is None:
+            return True
+        merged = [part for part in segments if part]
+        return merged != segments and self._route(request, merged) is not None
+
+    def _route(self, request: HttpRequestView, segments: list[str]) -> RouteMatch | None:
         method = request.method.upper()
         host = request.host.lower().rsplit(":", 1)[0] if not request.host.startswith("[") else request.host
         for route in self.routes:
@@ -228,6 +243,32 @@ class HttpRoutes:
 
 
 NO_ROUTES = HttpRoutes()
+
+
+def canonical_segments(target: str) -> list[str] | None:
+    """The path's segments, one spelling for what an upstream decodes alike; ``None``: maps to nothing.
+
+    An upstream application percent-decodes the path, so ``/docs/secr%65t``, ``/%64ocs/secret`` and
+    ``/docs/secret`` name one document: each segment is decoded once and re-encoded with only what
+    RFC 3986 lets a segment hold raw kept raw, before any route is matched. A path that an upstream
+    could read as another one maps to nothing: ``.`` or ``..`` segments, an encoded ``/``, ``\\`` or
+    ``.``, a raw ``\\``, a ``;`` (Tomcat and Spring drop ``;params`` from a segment), a malformed
+    escape or an escape that is not UTF-8.
+    """
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if not path.startswith("/") or _ENCODED_SEPARATOR.search(path) or "\\" in path:
+        return None
+    segments = path[1:].split("/")
+    if "%" in path:
+        if _BAD_ESCAPE.search(path):
+            return None
+        try:
+            segments = [unquote(part, errors="strict") for part in segments]
+        except UnicodeDecodeError:
+            return None
+    if any(part in (".", "..") or ";" in part for part in segments):
+        return None
+    return [quote(part, safe=_SEGMENT_SAFE) for part in segments]
 
 
 def _source_value(source: PrincipalSource, request: HttpRequestView) -> str:

@@ -47,6 +47,8 @@ from iamgate.bundle.testcheck import lying_test_problems
 from iamgate.bundle.testfile import read_tests
 from iamgate.bundle.validate import validate_organization
 from iamgate.catalogue import Catalogue, aws_catalogue
+from iamgate.engine.errors import RequestError
+from iamgate.engine.identity import canonical_resource
 from iamgate.engine.result import PolicyKind
 from iamgate.policy.findings import CatalogueChecks
 
@@ -333,7 +335,15 @@ def _read_aws_managed(report: FileReport, document: Any, parts: _Parts) -> None:
             )
 
 
-def _resource_arn(report: FileReport, entry: dict[str, Any], path: str, account: str) -> str:
+def _resource_arn(
+    report: FileReport, entry: dict[str, Any], path: str, account: str, *, policy: bool = False
+) -> str:
+    """The entry's ResourceArn, or "" after an error naming why no request could ever reach it.
+
+    A resource policy or tag set under a spelling no request can name (whitespace, a malformed
+    part, an S3 bucket written with a region or account, a bucket policy attached to ``BUCKET/*``)
+    would never apply: its Denies would silently deny nothing. That is an error, not a bundle.
+    """
     arn = get_str(report, entry, "ResourceArn", path, required=True)
     if not arn:
         return ""
@@ -349,6 +359,19 @@ def _resource_arn(report: FileReport, entry: dict[str, Any], path: str, account:
             f"the ARN names account {pieces[4]}, but the file is in accounts/{account}/",
         )
         return ""
+    try:
+        canonical_resource(arn)
+    except RequestError as error:
+        report.error(key_path(path, "ResourceArn"), f"no request can name this resource: {error.detail}")
+        return ""
+    if policy and pieces[2].lower() == "s3" and not pieces[3] and not pieces[4] and "/" in pieces[5]:
+        bucket = pieces[5].split("/", 1)[0]
+        report.error(
+            key_path(path, "ResourceArn"),
+            f"{arn!r}: a bucket policy is attached to its bucket (arn:{pieces[1]}:s3:::{bucket}); "
+            "its Resource elements name the objects",
+        )
+        return ""
     return arn
 
 
@@ -360,7 +383,7 @@ def _read_resource_policies(report: FileReport, obj: dict[str, Any], account: st
         if entry is None:
             continue
         check_keys(report, entry, path, {"ResourceArn", "Policy", "Description"})
-        arn = _resource_arn(report, entry, path, account)
+        arn = _resource_arn(report, entry, path, account, policy=True)
         if "Policy" not in entry:
             report.error(key_path(path, "Policy"), "is required", "required")
             continue

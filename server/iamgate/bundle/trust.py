@@ -23,10 +23,12 @@ silently dropping the value.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from iamgate.engine.errors import RequestError
+from iamgate.engine.identity import _UNPRINTABLE
 from iamgate.engine.request import ContextValue
 
 SEE = "(docs/security.md)"
@@ -109,8 +111,20 @@ class ResourceKnowledge:
     """The owning account is known (the ARN's account field, or the bundle's record)."""
 
 
+def _plain_key(lowered: str) -> str:
+    """``lowered`` without whitespace or invisible characters, compatibility-normalised (NFKC).
+
+    A policy key with a stray space or a no-break space (``"aws:username "``, pasted from a page) is
+    accepted with a warning; AWS never sets such a key, so the condition never holds there. Were the
+    same spelling the caller's to give, a caller could satisfy it: it is owned like the key it spells.
+    """
+    return unicodedata.normalize("NFKC", _UNPRINTABLE.sub("", lowered)).lower()
+
+
 def owned_reason(lowered: str, name: str, resource: ResourceKnowledge) -> str | None:
     """Why the sidecar owns ``name`` (lower-cased: ``lowered``) for this resource; ``None``: the caller's."""
+    if not (lowered.isascii() and lowered.isprintable()) or " " in lowered:  # C-speed: the usual key
+        lowered, name = _plain_key(lowered), repr(name)
     if lowered in PRINCIPAL_KEYS or lowered.startswith(PRINCIPAL_PREFIXES):
         hint = " (session tags go in session_tags)" if lowered.startswith(PRINCIPAL_PREFIXES) else ""
         return f"{name} is set by the sidecar from the principal{hint}; callers may not assert it {SEE}"

@@ -171,6 +171,10 @@ def _identities(principal: Principal) -> list[tuple[str, str]]:
     account = principal.account or ""
     if kind is PrincipalKind.ROOT:
         return [("account", account)]
+    if kind is PrincipalKind.ASSUMED_ROLE:
+        # AWS evaluates a session as the session, its role and the role's account (docs'
+        # NotPrincipal role example): a NotPrincipal that omits the role still denies the session.
+        return [("arn", principal.arn), ("role", account), ("account", account)]
     return [("arn", principal.arn), ("account", account)]
 
 
@@ -183,6 +187,15 @@ def not_principal_spares(spec: PrincipalSpec, principal: Principal) -> bool:
     for kind, value in _identities(principal):
         if kind == "account":
             if value not in named_accounts:
+                return False
+        elif kind == "role":
+            role = (value, principal.name.lower())
+            if not any(
+                entry_kind == "AWS"
+                and (named_role := _role_identity(entry)) is not None
+                and (named_role[0], named_role[1].lower()) == role
+                for entry_kind, entry in spec.entries
+            ):
                 return False
         elif value not in named:
             return False

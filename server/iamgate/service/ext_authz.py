@@ -81,6 +81,12 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
         view = request_view(request, with_subject=routes.reads_peer_subject)
         matched = routes.route(view)
         if matched is None:
+            if routes.refuses(view):
+                # A path read one way here and another upstream (dot segments, encoded separators,
+                # ';', a mapped path with doubled slashes): refused whatever Unmapped says, or
+                # "allow" would pass /docs/x/../secret unchecked.
+                shown = view.path.split("?", 1)[0][:256]
+                return denied(403, "AccessDenied", f"the path {shown!r} could name more than one resource")
             if routes.allow_unmapped:
                 return allowed(snapshot.revision, "", {"route": "unmapped"})
             return denied(
