@@ -206,7 +206,8 @@ def embedded_table(embedded: Mapping[str, Any], startup: Mapping[str, Any] | Non
         lines += [
             "",
             "`iamgate serve` to SERVING on the embedded bundle: "
-            f"median **{startup['median_seconds']:.2f} s** of {len(startup['runs'])} runs ({runs}).",
+            f"median **{startup['median_seconds']:.2f} s** of {len(startup['runs'])} runs ({runs}; "
+            f"bytecode {startup.get('bytecode', 'as found')}).",
         ]
     return lines
 

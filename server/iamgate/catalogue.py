@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib.util
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from iamgate.policy.json_text import JsonTextError, load_strict
@@ -404,8 +405,17 @@ def service_from_reference(prefix: str, name: str, actions: Any, resource_types:
     )
 
 
+@functools.cache
+def _data_dir() -> Path:
+    """The package's ``data`` directory, found without importing the package (nor importlib.resources)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"the {PACKAGE} package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
 def _read(*parts: str) -> Any:
-    data = resources.files(PACKAGE).joinpath("data", *parts).read_bytes()
+    data = _data_dir().joinpath(*parts).read_bytes()
     return load_strict(data)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import tomllib
 from collections.abc import Mapping
 from typing import Any
 
@@ -93,6 +92,8 @@ def _one(action: argparse.Action, value: Any, origin: str, flag: str) -> Any:
 
 
 def read_config_file(path: str) -> dict[str, Any]:
+    import tomllib  # only with --config
+
     try:
         with open(path, "rb") as file:
             document = tomllib.load(file)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import tarfile
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 
 def archive_bytes(files: Mapping[str, bytes], *, mtime: int = 0) -> bytes:
+    import tarfile  # (with shutil, lzma, bz2) only when a bundle is built or persisted, never to serve
+
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(files):
@@ -33,6 +33,8 @@ def archive_bytes(files: Mapping[str, bytes], *, mtime: int = 0) -> bytes:
 
 def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to a temporary file in the destination's directory, then rename it over ``path``."""
+    import tempfile  # (with shutil, lzma, bz2) only with --persist-dir or a bundle build
+
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)

@@ -18,15 +18,17 @@ import io
 import os
 import posixpath
 import stat
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from iamgate.bundle import format as fmt
 from iamgate.bundle.errors import BundleFormatError
+
+if TYPE_CHECKING:  # tarfile (with shutil, lzma, bz2) loads when an archive is read, not to serve a directory
+    import tarfile
 
 DIRECTORY = "directory"
 ARCHIVE = "archive"
@@ -146,6 +148,8 @@ def files_from_bytes(data: bytes, display: str) -> BundleFiles:
 
 
 def _read_stream(raw: BinaryIO, display: str) -> dict[str, bytes]:
+    import tarfile
+
     try:
         stream: BinaryIO = raw
         if raw.read(2) == b"\x1f\x8b":

@@ -20,15 +20,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Protocol
 
 from iamgate.bundle import format as fmt
 from iamgate.bundle.errors import BundleError, BundleVerificationError
 from iamgate.policy.json_text import JsonTextError, load_strict
+
+# cryptography is imported where an Ed25519 key is used: unsigned and HMAC bundles never load it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 _FINGERPRINT_ID = re.compile(r"^(ed25519|hmac):[0-9a-f]{16}$")
 """The default key ids (``ed25519_key_id``, ``hmac_key_id``): derived from the key itself."""
@@ -95,6 +95,8 @@ class TrustedKey:
             expected = hmac.new(self.secret, payload, hashlib.sha256).digest()
             return hmac.compare_digest(expected, signature)
         if self.algorithm == ED25519 and self.public_key is not None:
+            from cryptography.exceptions import InvalidSignature
+
             try:
                 self.public_key.verify(signature, payload)
             except InvalidSignature:
@@ -214,6 +216,9 @@ def load_signer(path: str | Path, key_id: str | None = None) -> Signer:
     """An Ed25519 signer for a PEM private key file, else an HMAC-SHA256 signer for a secret file."""
     data = _read_key(path)
     if b"-----BEGIN" in data:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         try:
             key = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as error:
@@ -233,6 +238,9 @@ def hmac_key(secret: bytes | str, key_id: str | None = None) -> TrustedKey:
 
 
 def ed25519_key(public_pem: bytes, key_id: str | None = None, *, source: str = "public key") -> TrustedKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = serialization.load_pem_public_key(public_pem)
     except (ValueError, TypeError) as error:
@@ -260,6 +268,8 @@ def load_verifier(
 
 
 def ed25519_key_id(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 

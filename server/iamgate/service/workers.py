@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import multiprocessing
 import os
 import signal
 import socket
@@ -37,13 +36,15 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iamgate.service.config import ServiceConfig, split_host_port
 from iamgate.service.errors import ConfigError
 from iamgate.service.snapshots import SnapshotSource
+
+if TYPE_CHECKING:  # multiprocessing loads with the pool: one process (--workers 1) never needs it
+    from multiprocessing.connection import Connection
 
 _log = logging.getLogger(__name__)
 
@@ -168,6 +169,8 @@ class WorkerPool:
         check_workers(config, count)
         self.count = count
         self._make_source = make_source
+        import multiprocessing
+
         self._context = multiprocessing.get_context("fork")
         self._reservation, self.port = _reserve_port(config.address)
         host = config.address.rpartition(":")[0]
@@ -204,6 +207,8 @@ class WorkerPool:
 
     def start(self) -> None:
         """Fork every worker and wait until each listens (or one fails: then stop all, raise)."""
+        from multiprocessing.connection import wait
+
         self._workers = [self._spawn(index) for index in range(self.count)]
         pending = {w.index: w for w in self._workers}
         while pending:
