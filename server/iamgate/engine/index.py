@@ -58,7 +58,7 @@ def _fifth_colon(text: str) -> int:
     return position
 
 
-def _cut_at_delimiter(prefix: str) -> str:
+def cut_at_delimiter(prefix: str) -> str:
     """``prefix`` shortened to end at its last ``/`` or ``:`` (lookups probe only those cuts)."""
     cut = max(prefix.rfind(d) for d in _DELIMITERS)
     return prefix[: cut + 1] if cut >= 0 else ""
@@ -69,7 +69,7 @@ def index_key(pattern: ArnPattern) -> tuple[bool, str]:
     literal = pattern.literal_text
     if literal is not None:
         return True, resource_key(literal)
-    return False, _cut_at_delimiter(resource_key(pattern.literal_prefix))
+    return False, cut_at_delimiter(resource_key(pattern.literal_prefix))
 
 
 def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | None:
