@@ -2,8 +2,9 @@
 
 ``parse_policy`` takes a statement made only of Sid, Effect, Action/NotAction,
 Resource/NotResource and perhaps a Condition, all well-formed, without its per-element checks (large
-policies are made of thousands of those; the Condition is read as the full checks read it). These tests parse generated documents — valid and invalid elements mixed —
-with and without the shortcut and require the same statements, paths, warnings and errors.
+policies are made of thousands of those; the Condition is read as the full checks read it). These
+tests parse generated documents — valid and invalid elements mixed — with and without the shortcut
+and require the same statements, paths, warnings and errors.
 """
 
 from __future__ import annotations
