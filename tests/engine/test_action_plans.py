@@ -171,3 +171,21 @@ def test_a_principal_with_many_policies_decides_as_the_full_walk_does(bodies, al
                 assert indexed.determining and set(indexed.determining) <= set(walked.determining)
             else:
                 assert set(indexed.determining) == set(walked.determining)
+
+
+@EXAMPLES
+@given(merged=merged_indexes())
+def test_a_plan_narrowed_from_the_index_resource_groups_is_the_one_built_statement_by_statement(merged):
+    """Large plans narrow the index's shared resource groups (``_ResourceGroups``) instead of
+    reading their own statements' keys: the same buckets, positions and residue either way."""
+    statements, _ = merged
+    built = {}
+    for shared_from in (0, 10**9):  # never shared, always shared (when the plan is indexed at all)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(index_module, "SHARED_GROUPS_FROM", shared_from)
+            index = StatementIndex.build(statements)
+            built[shared_from] = [
+                (plan.statements, plan.exact, plan.by_prefix, plan.rest)
+                for plan in (index.plan(action.lower()) for action in REQUEST_ACTIONS)
+            ]
+    assert built[0] == built[10**9]
