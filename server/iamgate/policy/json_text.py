@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, compress
 from typing import Any
@@ -232,12 +232,21 @@ def _shallow_enough(value: Any, max_depth: int) -> bool:
         if depth > max_depth:
             return False
         kinds = list(map(type, level))
-        values = chain.from_iterable(map(dict.values, compress(level, map(_IS_DICT, kinds))))
-        items = chain.from_iterable(compress(level, map(_IS_LIST, kinds)))
-        children = list(chain(values, items))
-        level = list(compress(children, map(_IS_CONTAINER, map(type, children))))
+        dicts = list(compress(level, map(_IS_DICT, kinds)))
+        lists = list(compress(level, map(_IS_LIST, kinds)))
+        level = _containers_among(lambda dicts=dicts: chain.from_iterable(map(dict.values, dicts)))
+        level += _containers_among(lambda lists=lists: chain.from_iterable(lists))
         depth += 1
     return True
+
+
+def _containers_among(children: Callable[[], Iterator[Any]]) -> list[Any]:
+    """The containers among ``children()`` (asked for twice); most lists hold only strings (an
+    Action list of thousands), which one pass finds without building anything."""
+    if _CONTAINERS.isdisjoint(map(type, children())):
+        return []
+    items = list(children())
+    return list(compress(items, map(_IS_CONTAINER, map(type, items))))
 
 
 def _check(value: Any, max_depth: int, *, surrogates: bool) -> list[JsonProblem]:
