@@ -21,7 +21,6 @@ once published; building one twice in two threads is harmless (the same result, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import repeat
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,9 +35,10 @@ ACTIONS_REMEMBERED = 1024
 STATEMENTS_REMEMBERED = 1 << 17
 """Per index, how many statement references the remembered plans may hold in all."""
 SHARED_GROUPS_FROM = 4
-"""A plan holding at least 1/4 of a grouped index's statements narrows the index's resource groups
-(``_ResourceGroups``: one pass over every statement, once) rather than reading its own statements'
-keys; a small plan reads its own (a principal's merged index has thousands, its plans dozens)."""
+"""A plan holding at least 1/4 of a grouped index's statements uses the index's resource groups
+(``_ResourceGroups``: one pass over every statement, once), filtering the positions found by a
+mask (at most 4x what it keeps), rather than reading its own statements' keys; a small plan
+builds its own (a principal's merged index has thousands of statements, its plans dozens)."""
 GROUP_ABOVE = 32
 """Indexes with more statements group them by action key before building plans; smaller ones
 build a plan by testing every statement's action."""
@@ -94,7 +94,7 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
 class ActionPlan:
     """The statements one action can reach, in policy order, with a resource index when many."""
 
-    __slots__ = ("by_prefix", "exact", "has_deny", "rest", "size", "statements")
+    __slots__ = ("by_prefix", "exact", "has_deny", "mask", "rest", "size", "statements", "universe")
 
     def __init__(
         self,
@@ -103,20 +103,28 @@ class ActionPlan:
         shared: tuple[Sequence[int], _ResourceGroups] | None = None,
     ) -> None:
         """``shared``: the statements' positions among the grouped statements, and those statements'
-        resource groups; the plan's resource index is then narrowed from those groups (at C speed)
-        instead of being built statement by statement. The same index either way."""
+        resource groups: the plan then looks its resources up in those groups and keeps the
+        positions that are its own (a mask), instead of building a resource index statement by
+        statement. The same candidates either way."""
         self.statements = statements
         self.size = len(statements)
         self.has_deny = any(s.is_deny for s in statements)
         """Whether any Deny can apply to the action: without one, the first applying Allow decides."""
         self.exact: dict[str, tuple[int, ...]] | None = None
         self.by_prefix: dict[str, tuple[int, ...]] = {}
-        self.rest: tuple[int, ...] = ()
+        self.rest: Sequence[int] = ()
+        self.mask: bytearray | None = None
+        """With shared groups: which of ``universe`` (the grouped statements) are this plan's."""
+        self.universe: Sequence[CompiledStatement] = statements
         if len(statements) < RESOURCE_INDEX_THRESHOLD:
             return
         if shared is not None:
             positions, groups = shared
-            self.exact, self.by_prefix, self.rest = groups.narrowed(positions)
+            self.mask = mask = bytearray(len(groups.ordered))
+            for position in positions:
+                mask[position] = 1
+            self.universe = groups.ordered
+            self.exact, self.by_prefix, self.rest = groups.exact, groups.by_prefix, groups.rest
             return
         exact: dict[str, list[int]] = {}
         by_prefix: dict[str, list[int]] = {}
@@ -165,6 +173,10 @@ class ActionPlan:
         # A statement with several resource patterns can sit in several buckets: keep one copy,
         # in policy order, so determining statements read the same as in an explanation.
         positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+        mask = self.mask
+        if mask is not None:
+            universe = self.universe
+            return [universe[i] for i in positions if mask[i]]
         statements = self.statements
         return [statements[i] for i in positions]
 
@@ -187,13 +199,14 @@ class _KeyMemo:
 
 class _ResourceGroups:
     """Grouped statements (``_ActionGroups.ordered``) by resource key, as positions, built once per
-    index: a plan holding a large share of them narrows these to its own statements instead of
-    reading every statement's keys again (a policy of 5,000 statements about one service has
-    plans of thousands)."""
+    index: a plan holding a large share of them looks resources up here and keeps its own (a
+    mask) instead of reading its statements' keys again (a policy of 5,000 statements about one
+    service has plans of thousands)."""
 
-    __slots__ = ("by_prefix", "exact", "rest")
+    __slots__ = ("by_prefix", "exact", "ordered", "rest")
 
     def __init__(self, ordered: Sequence[CompiledStatement], keys: _KeyMemo) -> None:
+        self.ordered = ordered
         exact: dict[str, list[int]] = {}
         by_prefix: dict[str, list[int]] = {}
         rest: list[int] = []
@@ -209,22 +222,6 @@ class _ResourceGroups:
         self.exact = exact
         self.by_prefix = by_prefix
         self.rest = rest
-
-    def narrowed(
-        self, positions: Sequence[int]
-    ) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """The groups of the statements at ``positions`` (ascending), renumbered 0.. in that order."""
-        rank = dict(zip(positions, range(len(positions)), strict=True)).get
-
-        def narrow(bucket: list[int]) -> tuple[int, ...]:
-            return tuple(filter(_KEPT, map(rank, bucket, repeat(-1))))
-
-        exact = {key: kept for key, bucket in self.exact.items() if (kept := narrow(bucket))}
-        by_prefix = {key: kept for key, bucket in self.by_prefix.items() if (kept := narrow(bucket))}
-        return exact, by_prefix, narrow(self.rest)
-
-
-_KEPT = (-1).__ne__
 
 
 class _ActionGroups:
