@@ -159,6 +159,19 @@ def per_decision(run, decisions: int) -> tuple[float, float]:
     return wall / decisions * 1e6, used / decisions * 1e6
 
 
+def _forget() -> None:
+    """Nothing remembered from earlier calls: every text decoded, checked, parsed and compiled anew."""
+    from iamgate.engine import simulate as simulate_module
+    from iamgate.policy import parser
+
+    for memo in (parser._PARSED_TEXTS, parser._WELL_FORMED_ACTIONS):
+        memo._known.clear()
+        memo._size = 0
+    remembered = getattr(simulate_module, "REMEMBERED_POLICIES", None)  # absent in older trees
+    if remembered is not None:
+        remembered.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/simulate_vs_js.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=2000, help="requests (default 2000)")
@@ -226,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         js: list[tuple[float, float]] = []
         batch: list[tuple[float, float]] = []
         alone: list[tuple[float, float]] = []
+        cold: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             answer = json.loads(_node("run", str(timed), "1"))
             js.append((answer["perDecisionUs"][0], answer["cpuPerDecisionUs"][0]))
@@ -233,10 +247,16 @@ def main(argv: list[str] | None = None) -> int:
             alone.append(
                 per_decision(lambda: [simulate(r, limits=LIMITS, share_gil=False) for r in agreed], count)
             )
+            cold.append(
+                per_decision(
+                    lambda: [_forget() or simulate(r, limits=LIMITS, share_gil=False) for r in agreed], count
+                )
+            )
     rows = (
         ("@cloud-copilot/iam-simulate (runSimulation, Strict)", js),
         ("iamgate `simulate_many` (a file of requests)", batch),
         ("iamgate `simulate`, one request at a time", alone),
+        ("iamgate `simulate`, one request at a time, nothing remembered (cold)", cold),
     )
     medians = [(name, *(statistics.median(r[i] for r in runs) for i in (0, 1))) for name, runs in rows]
     js_wall, js_cpu = medians[0][1], medians[0][2]

@@ -171,3 +171,39 @@ def test_a_principal_with_many_policies_decides_as_the_full_walk_does(bodies, al
                 assert indexed.determining and set(indexed.determining) <= set(walked.determining)
             else:
                 assert set(indexed.determining) == set(walked.determining)
+
+
+@EXAMPLES
+@given(merged=merged_indexes())
+def test_a_plan_using_the_index_resource_groups_offers_what_a_plan_of_its_own_offers(merged):
+    """Large plans look resources up in the index's shared resource groups (``_ResourceGroups``)
+    and keep their own statements by a mask, instead of building a resource index of their own:
+    the same candidates, in the same order, for every action and resource either way."""
+    statements, _ = merged
+    offered = {}
+    for shared_from in (0, 10**9):  # never shared, always shared (when the plan is indexed at all)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(index_module, "SHARED_GROUPS_FROM", shared_from)
+            index = StatementIndex.build(statements)
+            offered[shared_from] = [
+                [_key(s) for s in index.candidates(action.lower(), resource)]
+                for action in REQUEST_ACTIONS
+                for resource in (*RESOURCES, None)
+            ]
+    assert offered[0] == offered[10**9]
+
+
+def test_a_plan_holding_most_of_a_large_index_uses_its_shared_resource_groups():
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:Get*", "Resource": f"arn:aws:s3:::b-{n}/*"} for n in range(64)
+        ],
+    }
+    from iamgate.engine import compile_policy
+    from iamgate.policy import parse_policy
+
+    policy = compile_policy(parse_policy(document), policy_id="p", kind=PolicyKind.IDENTITY)
+    assert policy.index.plan("s3:getobject").mask is not None
+    offered = policy.candidates("s3:getobject", "arn:aws:s3:::b-7/key")
+    assert [s.ref.index for s in offered] == [7]

@@ -155,3 +155,34 @@ def test_no_module_of_the_server_reads_json_but_through_the_strict_reader():
         if lenient.search(line)
     ]
     assert offenders == [], "read JSON with iamgate.policy.json_text.load_strict"
+
+
+_NESTED = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=3)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.sampled_from("abc"), children, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_NESTED, st.integers(1, 8), st.booleans())
+def test_the_quick_depth_check_answers_as_the_full_walk(value, max_depth, repeat_a_key):
+    """A text without duplicate keys or surrogate escapes skips the per-container walk (``_check``)
+    when a level-at-a-time pass finds nothing too deep; the answer must be the walk's."""
+    from iamgate.policy import json_text
+
+    text = json.dumps(value)
+    if repeat_a_key and text.startswith("{") and len(text) > 2:
+        text = '{"a": 1, "a": 2, ' + text[1:]
+
+    def outcome():
+        try:
+            return "read", load_strict(text, max_depth=max_depth)
+        except JsonTextError as error:
+            return "refused", [(p.path, p.code) for p in error.problems]
+
+    quick = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(json_text, "_shallow_enough", lambda *args: False)
+        assert outcome() == quick

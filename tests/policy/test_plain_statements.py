@@ -1,9 +1,10 @@
 """The parser's shortcut for plain statements reads every document exactly as the full checks do.
 
-``parse_policy`` takes a statement made only of Sid, Effect, Action/NotAction and
-Resource/NotResource, all well-formed, without its per-element checks (large policies are made of
-thousands of those). These tests parse generated documents — valid and invalid elements mixed —
-with and without the shortcut and require the same statements, paths, warnings and errors.
+``parse_policy`` takes a statement made only of Sid, Effect, Action/NotAction,
+Resource/NotResource and perhaps a Condition, all well-formed, without its per-element checks (large
+policies are made of thousands of those; the Condition is read as the full checks read it). These
+tests parse generated documents — valid and invalid elements mixed — with and without the shortcut
+and require the same statements, paths, warnings and errors.
 """
 
 from __future__ import annotations
@@ -52,10 +53,32 @@ _ELEMENTS = {
     "Resource": _values(_RESOURCES),
     "NotResource": _values(_RESOURCES),
     "Principal": st.sampled_from(["*", {"AWS": "*"}]),
-    "Condition": st.sampled_from([{"Bool": {"aws:SecureTransport": "true"}}]),
+    "Condition": st.sampled_from(
+        [
+            {"Bool": {"aws:SecureTransport": "true"}},
+            {"StringLike": {"s3:prefix": ["home/*", "a?b"]}, "IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+            {"ForAllValues:StringEquals": {"aws:TagKeys": ["a"]}},
+            {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            {"NumericLessThan": {"s3:max-keys": "ten"}},
+            {"Bogus": {"k": "v"}},
+            {"NullIfExists": {"k": "true"}},
+            {"StringEquals": "not an object"},
+            {"StringLike": {"s3:prefix": "*" + "a?" * 300}},
+            {"forallvalues:StringEquals": {"aws:TagKeys": [1, None]}},
+            "not an object",
+        ]
+    ),
     "Bogus": st.just(1),
 }
-_WEIGHTS = {"Sid": 0.7, "Effect": 0.95, "Action": 0.8, "NotAction": 0.25, "Resource": 0.8, "NotResource": 0.2}
+_WEIGHTS = {
+    "Sid": 0.7,
+    "Effect": 0.95,
+    "Action": 0.8,
+    "NotAction": 0.25,
+    "Resource": 0.8,
+    "NotResource": 0.2,
+    "Condition": 0.4,
+}
 
 
 @st.composite
@@ -107,6 +130,22 @@ def test_a_plain_statement_takes_the_shortcut() -> None:
         patch.setattr(parser_module, "_plain_statement", lambda *args: taken.append(1) or original(*args))
         parse_policy({"Statement": [{"Sid": "A", "Effect": "Allow", "Action": ["s3:Get*"], "Resource": "*"}]})
     assert taken == [1]
+
+
+def test_a_statement_with_a_condition_takes_the_shortcut() -> None:
+    taken = []
+    original = parser_module._plain_statement
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parser_module, "_plain_statement", lambda *args: taken.append(1) or original(*args))
+        parsed = parse_policy({"Statement": [statement]})
+    assert taken == [1]
+    assert parsed.statements[0].conditions[0].path == "Statement[0].Condition.Bool.aws:SecureTransport"
 
 
 def test_a_long_action_list_seen_again_is_the_remembered_tuple() -> None:

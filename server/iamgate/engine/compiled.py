@@ -30,6 +30,7 @@ from iamgate.engine.principals import (
 from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
 from iamgate.engine.variables import template_keys
+from iamgate.policy.frozen import positional
 from iamgate.policy.model import Effect, PolicyDocument, PrincipalSpec, Statement
 
 Context = Mapping[str, ContextValue]
@@ -307,7 +308,7 @@ def compile_statement(
     actions_of = memo.actions.get(actions)
     if actions_of is None:
         actions_of = memo.actions[actions] = _actions_of(actions)
-    return CompiledStatement(
+    return _new_statement(
         ref,
         statement,
         statement.effect is Effect.DENY,
@@ -330,6 +331,10 @@ def compile_statement(
         if principal is not None and len(principal.entries) > INDEXED_ENTRIES
         else None,
     )
+
+
+_new_statement = positional(CompiledStatement)
+"""``CompiledStatement(...)`` with every field given, at half the cost (``policy.frozen``)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)

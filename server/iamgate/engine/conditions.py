@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from iamgate.engine.arn import ArnPattern
 from iamgate.engine.glob import Glob
@@ -25,6 +26,7 @@ from iamgate.engine.variables import (
     template_keys,
 )
 from iamgate.policy import values as policy_values
+from iamgate.policy.frozen import positional
 from iamgate.policy.model import ConditionClause, SetOperator
 from iamgate.policy.operators import Family, OperatorSpec, lookup_operator
 from iamgate.policy.values import read_binary, read_bool, read_network
@@ -147,35 +149,70 @@ class CompiledCondition:
         return all(substitute(parts, context) is not None for parts in self.templates)
 
 
+_new_condition = positional(CompiledCondition)
+
+
 def compile_condition(
     clause: ConditionClause, *, variables: bool, multivalued: MultivaluedKeys = documented_multivalued
 ) -> CompiledCondition:
     """Compile one clause; ``variables`` is False under Version 2008-10-17 (values are literal).
 
     ``multivalued`` types the clause's key; the documented global multivalued keys stay multivalued
-    whatever it says.
+    whatever it says. What a clause compiles to depends only on its operator, key, values and
+    ``variables``: equal clauses (a bundle repeats the same few hundred) share it (``_tester``).
     """
+    key = clause.key.lower()
+    key_multivalued = documented_multivalued(key) or bool(multivalued(key))
+    return _new_condition(clause, *_tester(clause, key, variables), key_multivalued)
+
+
+class _Tester(NamedTuple):
+    """The parts of a ``CompiledCondition`` that follow from (operator, key, values, variables)."""
+
+    key: str
+    spec: OperatorSpec
+    value_test: ValueTest
+    reads: tuple[str, ...]
+    templates: tuple[tuple[Part, ...], ...]
+    readable: Callable[[str], bool] | None
+
+
+def _tester(clause: ConditionClause, key: str, variables: bool) -> _Tester:
+    memo_key = (clause.base_operator, clause.key, clause.values, variables)
+    known = _TESTERS.get(memo_key)
+    if known is not None:
+        return known
     spec = lookup_operator(clause.base_operator)
     if spec is None:  # the parser rejects unknown operators; stay fail-closed regardless
         raise ValueError(f"unknown condition operator {clause.base_operator!r}")
     templates = [parse_template(v) if variables and spec.variables else None for v in clause.values]
-    reads = [clause.key.lower()]
+    reads = [key]
     for parts in templates:
         if parts is not None:
             reads.extend(k for k in template_keys(parts) if k not in reads)
     builder = _BUILDERS[spec.family]
-    test = builder(spec, clause.values, templates)
-    key = clause.key.lower()
-    return CompiledCondition(
-        clause,
+    known = _Tester(
         key,
         spec,
-        test,
+        builder(spec, clause.values, templates),
         tuple(reads),
         tuple(t for t in templates if t is not None),
         _READABLE.get(spec.family),
-        documented_multivalued(key) or bool(multivalued(key)),
     )
+    # Only short clauses are kept, and only so many: session policies and Simulate documents are
+    # caller-fed, and the memo lives as long as the process. Its entries are immutable.
+    if len(clause.key) + sum(map(len, clause.values)) <= TESTER_TEXT_REMEMBERED:
+        if len(_TESTERS) >= TESTERS_REMEMBERED:
+            _TESTERS.clear()
+        _TESTERS[memo_key] = known
+    return known
+
+
+_TESTERS: dict[tuple[str, str, tuple[str, ...], bool], _Tester] = {}
+TESTERS_REMEMBERED = 4096
+"""Compiled clause testers the process keeps (then it starts afresh)."""
+TESTER_TEXT_REMEMBERED = 256
+"""Clauses with more characters of key and values than this are compiled each time, never kept."""
 
 
 def _never(_value: str, _context: Context) -> bool:

@@ -21,6 +21,7 @@ once published; building one twice in two threads is harmless (the same result, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import compress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ ACTIONS_REMEMBERED = 1024
 """Per index, how many actions' plans are kept (callers choose actions: never grow without bound)."""
 STATEMENTS_REMEMBERED = 1 << 17
 """Per index, how many statement references the remembered plans may hold in all."""
+SHARED_GROUPS_FROM = 4
+"""A plan holding at least 1/4 of a grouped index's statements uses the index's resource groups
+(``_ResourceGroups``: one pass over every statement, once), filtering the positions found by a
+mask (at most 4x what it keeps), rather than reading its own statements' keys; a small plan
+builds its own (a principal's merged index has thousands of statements, its plans dozens)."""
 GROUP_ABOVE = 32
 """Indexes with more statements group them by action key before building plans; smaller ones
 build a plan by testing every statement's action."""
@@ -58,7 +64,7 @@ def _fifth_colon(text: str) -> int:
     return position
 
 
-def _cut_at_delimiter(prefix: str) -> str:
+def cut_at_delimiter(prefix: str) -> str:
     """``prefix`` shortened to end at its last ``/`` or ``:`` (lookups probe only those cuts)."""
     cut = max(prefix.rfind(d) for d in _DELIMITERS)
     return prefix[: cut + 1] if cut >= 0 else ""
@@ -69,7 +75,7 @@ def index_key(pattern: ArnPattern) -> tuple[bool, str]:
     literal = pattern.literal_text
     if literal is not None:
         return True, resource_key(literal)
-    return False, _cut_at_delimiter(resource_key(pattern.literal_prefix))
+    return False, cut_at_delimiter(resource_key(pattern.literal_prefix))
 
 
 def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | None:
@@ -89,23 +95,46 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
 class ActionPlan:
     """The statements one action can reach, in policy order, with a resource index when many."""
 
-    __slots__ = ("by_prefix", "exact", "has_deny", "rest", "size", "statements")
+    __slots__ = ("by_prefix", "exact", "has_deny", "mask", "rest", "size", "statements", "universe")
 
-    def __init__(self, statements: tuple[CompiledStatement, ...], keys: _KeyMemo) -> None:
+    def __init__(
+        self,
+        statements: tuple[CompiledStatement, ...],
+        keys: _KeyMemo,
+        shared: tuple[Sequence[int], _ResourceGroups] | None = None,
+    ) -> None:
+        """``shared``: the statements' positions among the grouped statements, and those statements'
+        resource groups: the plan then looks its resources up in those groups and keeps the
+        positions that are its own (a mask), instead of building a resource index statement by
+        statement. The same candidates either way."""
         self.statements = statements
         self.size = len(statements)
         self.has_deny = any(s.is_deny for s in statements)
         """Whether any Deny can apply to the action: without one, the first applying Allow decides."""
         self.exact: dict[str, tuple[int, ...]] | None = None
         self.by_prefix: dict[str, tuple[int, ...]] = {}
-        self.rest: tuple[int, ...] = ()
+        self.rest: Sequence[int] = ()
+        self.mask: bytearray | None = None
+        """With shared groups: which of ``universe`` (the grouped statements) are this plan's."""
+        self.universe: Sequence[CompiledStatement] = statements
         if len(statements) < RESOURCE_INDEX_THRESHOLD:
+            return
+        if shared is not None:
+            positions, groups = shared
+            self.mask = mask = bytearray(len(groups.ordered))
+            for position in positions:
+                mask[position] = 1
+            self.universe = groups.ordered
+            self.exact, self.by_prefix, self.rest = groups.exact, groups.by_prefix, groups.rest
             return
         exact: dict[str, list[int]] = {}
         by_prefix: dict[str, list[int]] = {}
         rest: list[int] = []
+        known = keys.known
         for position, statement in enumerate(statements):
-            found = keys.of(statement)
+            found = known.get(id(statement), False)
+            if found is False:
+                found = keys.of(statement)
             if found is None:
                 rest.append(position)
                 continue
@@ -145,6 +174,10 @@ class ActionPlan:
         # A statement with several resource patterns can sit in several buckets: keep one copy,
         # in policy order, so determining statements read the same as in an explanation.
         positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+        mask = self.mask
+        if mask is not None:
+            universe = self.universe
+            return [universe[i] for i in positions if mask[i]]
         statements = self.statements
         return [statements[i] for i in positions]
 
@@ -152,30 +185,69 @@ class ActionPlan:
 class _KeyMemo:
     """Resource keys per statement, computed once per index (a statement sits in many plans)."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("known",)
 
     def __init__(self) -> None:
-        self._keys: dict[int, list[tuple[bool, str]] | None] = {}
+        self.known: dict[int, list[tuple[bool, str]] | None] = {}
+        """By ``id`` of the statement (the index holds every statement it has keys for)."""
 
     def of(self, statement: CompiledStatement) -> list[tuple[bool, str]] | None:
-        known = self._keys.get(id(statement), False)
+        known = self.known.get(id(statement), False)
         if known is False:
-            known = self._keys[id(statement)] = _resource_keys(statement)
+            known = self.known[id(statement)] = _resource_keys(statement)
         return known  # type: ignore[return-value]
+
+
+class _ResourceGroups:
+    """Grouped statements (``_ActionGroups.ordered``) by resource key, as positions, built once per
+    index: a plan holding a large share of them looks resources up here and keeps its own (a
+    mask) instead of reading its statements' keys again (a policy of 5,000 statements about one
+    service has plans of thousands)."""
+
+    __slots__ = ("by_prefix", "exact", "ordered", "rest")
+
+    def __init__(self, ordered: Sequence[CompiledStatement], keys: _KeyMemo) -> None:
+        self.ordered = ordered
+        exact: dict[str, list[int]] = {}
+        by_prefix: dict[str, list[int]] = {}
+        rest: list[int] = []
+        for position, statement in enumerate(ordered):
+            found = keys.of(statement)
+            if found is None:
+                rest.append(position)
+                continue
+            for is_exact, key in found:
+                bucket = (exact if is_exact else by_prefix).setdefault(key, [])
+                if not bucket or bucket[-1] != position:
+                    bucket.append(position)
+        self.exact = exact
+        self.by_prefix = by_prefix
+        self.rest = rest
 
 
 class _ActionGroups:
     """Statements by action key — exact names, service prefixes of wildcards, and a residue — as
     positions in ``ordered`` (the statements in policy order), so a plan merges them by sorting ints."""
 
-    __slots__ = ("by_service", "exact", "ordered", "residue")
+    __slots__ = ("by_service", "elements", "exact", "ordered", "representatives", "residue")
 
     def __init__(self, statements: Iterable[CompiledStatement]) -> None:
         self.ordered = ordered = tuple(sorted(statements, key=_order))
         exact: dict[str, list[int]] = {}
         by_service: dict[str, list[int]] = {}
         residue: list[int] = []
+        numbers: dict[tuple[int, bool], int] = {}
+        self.elements: list[int] = []
+        """Per position, the number of its statement's Action element (see ``_matching``)."""
+        self.representatives: list[CompiledStatement] = []
+        """Per element number, the first statement compiled from it."""
         for position, statement in enumerate(ordered):
+            element = (id(statement.actions), statement.not_action)
+            number = numbers.get(element)
+            if number is None:
+                number = numbers[element] = len(self.representatives)
+                self.representatives.append(statement)
+            self.elements.append(number)
             if statement.not_action or statement.any_action:
                 residue.append(position)
                 continue
@@ -191,8 +263,9 @@ class _ActionGroups:
         self.by_service = by_service
         self.residue = residue
 
-    def reach(self, action: str) -> list[CompiledStatement]:
-        """Statements whose Action/NotAction can match ``action`` (a superset), in policy order, once each."""
+    def reach(self, action: str) -> Sequence[int]:
+        """Positions of the statements whose Action/NotAction can match ``action`` (a superset), in
+        policy order, once each."""
         sources = [
             found
             for found in (self.exact.get(action), self.by_service.get(action.partition(":")[0]), self.residue)
@@ -200,19 +273,35 @@ class _ActionGroups:
         ]
         if not sources:
             return []
-        positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
-        ordered = self.ordered
-        return [ordered[i] for i in positions]
+        return sources[0] if len(sources) == 1 else sorted(set().union(*sources))
+
+    def matching(self, action: str) -> list[int]:
+        """Positions of the statements whose Action/NotAction matches ``action``, in policy order.
+
+        Statements compiled from equal Action elements share one tuple of patterns (``compiled``'s
+        element memos), and whether they match follows from those patterns and NotAction alone: the
+        test is made once per element among the reachable statements (a policy of 5,000
+        statements names a few dozen elements), the rest at C speed.
+        """
+        reach = self.reach(action)
+        elements = self.elements
+        representatives = self.representatives
+        verdicts = {
+            number: representatives[number].matches_action(action)
+            for number in set(map(elements.__getitem__, reach))
+        }
+        return list(compress(reach, map(verdicts.__getitem__, map(elements.__getitem__, reach))))
 
 
 class StatementIndex:
     """Statements of one or more policies, reachable by action (a plan), then by resource."""
 
-    __slots__ = ("_groups", "_keys", "_plans", "_remembered", "statements")
+    __slots__ = ("_groups", "_keys", "_plans", "_remembered", "_resources", "statements")
 
     def __init__(self, statements: tuple[CompiledStatement, ...]) -> None:
         self.statements = statements
         self._groups: _ActionGroups | None = None
+        self._resources: _ResourceGroups | None = None
         self._keys = _KeyMemo()
         self._plans: dict[str, ActionPlan] = {}
         self._remembered = 0
@@ -250,15 +339,26 @@ class StatementIndex:
         plan = self._plans.get(action)
         if plan is not None:
             return plan
+        shared = None
         if len(self.statements) > GROUP_ABOVE:
             groups = self._groups
             if groups is None:
                 groups = self._groups = _ActionGroups(self.statements)
-            ordered = tuple(s for s in groups.reach(action) if s.matches_action(action))
+            positions = groups.matching(action)
+            ordered = tuple(map(groups.ordered.__getitem__, positions))
+            if len(positions) >= RESOURCE_INDEX_THRESHOLD and len(positions) * SHARED_GROUPS_FROM >= len(
+                groups.ordered
+            ):
+                resources = self._resources
+                if resources is None:
+                    resources = self._resources = _ResourceGroups(groups.ordered, self._keys)
+                shared = (positions, resources)
         else:
-            ordered = tuple(sorted((s for s in self.statements if s.matches_action(action)), key=_order))
+            statements = sorted(self.statements, key=_order)
+            kept = _matching(statements, range(len(statements)), action)
+            ordered = tuple(map(statements.__getitem__, kept))
         # Most (policy, action) pairs a bundle is asked about match nothing: they share one plan.
-        plan = ActionPlan(ordered, self._keys) if ordered else _NO_PLAN
+        plan = ActionPlan(ordered, self._keys, shared) if ordered else _NO_PLAN
         if len(self._plans) >= ACTIONS_REMEMBERED or self._remembered + plan.size > STATEMENTS_REMEMBERED:
             self._plans = {}
             self._remembered = 0
@@ -268,6 +368,26 @@ class StatementIndex:
 
 
 _NO_PLAN = ActionPlan((), _KeyMemo())
+
+
+def _matching(statements: Sequence[CompiledStatement], positions: Iterable[int], action: str) -> list[int]:
+    """Those of ``positions`` whose statement's Action/NotAction matches ``action``, in their order.
+
+    Statements compiled from equal Action elements share one tuple of patterns (``compiled``'s
+    element memos), and whether they match follows from those patterns and NotAction alone: the
+    test is made once per element (a policy of 5,000 statements names a few dozen elements).
+    """
+    verdicts: dict[tuple[int, bool], bool] = {}
+    kept = []
+    for position in positions:
+        statement = statements[position]
+        element = (id(statement.actions), statement.not_action)
+        verdict = verdicts.get(element)
+        if verdict is None:
+            verdict = verdicts[element] = statement.matches_action(action)
+        if verdict:
+            kept.append(position)
+    return kept
 
 
 def _order(statement: CompiledStatement) -> tuple[str, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -199,28 +200,65 @@ class Simulation:
 
 _PolicyKey = tuple[bool, str, str, PolicyKind]
 """(given as JSON text?, the document's text, policy id, policy kind)."""
+_Compiled = tuple[PolicyDocument, CompiledPolicy, tuple[tuple[str, int], ...]]
+"""The document, compiled, and its condition clauses (``condition_clauses``)."""
 
 
 class CompiledPolicies:
-    """Compiled policies of a batch of simulations, keyed by document content, id and kind.
+    """Compiled policies keyed by document content, id and kind, bounded.
 
     ``iamgate simulate`` on a file of many requests often gives the same documents (a managed
     policy, a boundary) to each of them; parsing and compiling once serves them all. Every
-    request still counts its statements against its own limits. Bounded: a batch of many
-    distinct documents keeps the last ``size`` of them.
+    request still counts its statements against its own limits. Bounded: at most ``size``
+    documents (the oldest is forgotten first), and, when ``max_statements`` or ``max_chars`` are
+    set, at most that many statements and characters of document text in all (then everything is
+    forgotten). A compiled policy is immutable but for its index's plans, which are bounded
+    per index and safe to build from several threads.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, *, max_statements: int | None = None, max_chars: int | None = None):
         self.size = size
-        self._compiled: dict[_PolicyKey, tuple[PolicyDocument, CompiledPolicy]] = {}
+        self.max_statements = max_statements
+        self.max_chars = max_chars
+        self._compiled: dict[_PolicyKey, _Compiled] = {}
+        self._statements = 0
+        self._chars = 0
+        self._lock = threading.Lock()
 
-    def get(self, key: _PolicyKey) -> tuple[PolicyDocument, CompiledPolicy] | None:
+    def get(self, key: _PolicyKey) -> _Compiled | None:
         return self._compiled.get(key)
 
-    def put(self, key: _PolicyKey, value: tuple[PolicyDocument, CompiledPolicy]) -> None:
-        if len(self._compiled) >= self.size:
-            self._compiled.pop(next(iter(self._compiled)))
-        self._compiled[key] = value
+    def put(self, key: _PolicyKey, value: _Compiled) -> None:
+        statements, chars = len(value[0].statements), len(key[1])
+        if (self.max_statements is not None and statements > self.max_statements) or (
+            self.max_chars is not None and chars > self.max_chars
+        ):
+            return
+        with self._lock:
+            if (self.max_statements is not None and self._statements + statements > self.max_statements) or (
+                self.max_chars is not None and self._chars + chars > self.max_chars
+            ):
+                self.clear()
+            if len(self._compiled) >= self.size:
+                oldest = next(iter(self._compiled))
+                forgotten = self._compiled.pop(oldest)
+                self._statements -= len(forgotten[0].statements)
+                self._chars -= len(oldest[1])
+            self._compiled[key] = value
+            self._statements += statements
+            self._chars += chars
+
+    def clear(self) -> None:
+        self._compiled = {}
+        self._statements = self._chars = 0
+
+
+REMEMBERED_POLICIES = CompiledPolicies(64, max_statements=5_000, max_chars=1 << 20)
+"""Documents a single ``simulate`` call (the Simulate RPC) compiled before, kept for the next call
+that gives the same text: a UI asks about the same managed policies again and again, and reading
+and compiling ReadOnlyAccess or a policy of 5,000 statements costs far more than its decisions.
+Bounded by 5,000 statements and 1 Mi characters of text in all (a compiled statement with its
+plans is a few KB); per process. ``simulate_many`` keeps its own per batch."""
 
 
 def read_simulation(
@@ -338,6 +376,11 @@ def _document_size(document: Any) -> int:
     return 0
 
 
+def condition_clauses(document: PolicyDocument) -> tuple[tuple[str, int], ...]:
+    """(condition key, number of policy values) of every clause of ``document``, in order."""
+    return tuple((c.key, len(c.values)) for s in document.statements for c in s.conditions)
+
+
 def condition_comparisons(clauses: Iterable[tuple[str, int]], value_counts: Mapping[str, int]) -> int:
     """How many value comparisons condition clauses ask for, at most, in one evaluation.
 
@@ -360,7 +403,8 @@ class _StatementCount:
         self.comparisons = 0
         self.compiled: CompiledPolicies | None = None
 
-    def add(self, path: str, document: PolicyDocument) -> None:
+    def add(self, path: str, document: PolicyDocument, clauses: Sequence[tuple[str, int]]) -> None:
+        """Count ``document``'s statements and its condition ``clauses`` (``condition_clauses``)."""
         self.total += len(document.statements)
         if self.total > self.limit:
             raise SimulationLimitError(
@@ -368,7 +412,6 @@ class _StatementCount:
                 f"{self.total} statements so far over the given policies, at most {self.limit} per call",
                 "max_simulate_statements",
             )
-        clauses = ((c.key, len(c.values)) for s in document.statements for c in s.conditions)
         self.comparisons += condition_comparisons(clauses, self.value_counts)
         if self.comparisons > self.max_comparisons:
             raise SimulationLimitError(
@@ -396,7 +439,7 @@ def simulate(
     """
     limits = limits if limits is not None else SimulationLimits()
     clock = _Clock(limits.max_expensive_call_seconds, caller_deadline, share_gil=share_gil)
-    simulation = read_simulation(request, limits, compiled)
+    simulation = read_simulation(request, limits, compiled if compiled is not None else REMEMBERED_POLICIES)
     total = len(simulation.requests)
     size_left = limits.max_simulate_response_bytes
     results = []
@@ -559,7 +602,7 @@ def _document(
         key = (isinstance(raw, str), text, policy_id, kind) if text is not None else None
         known = memo.get(key) if key is not None else None
         if known is not None:
-            statements.add(path, known[0])  # this request's own limits, as if parsed anew
+            statements.add(path, known[0], known[2])  # this request's own limits, as if parsed anew
             return known[1]
     # Parsing and compiling a large policy allocates many long-lived objects and no cycles worth
     # finding: the cyclic collector is paused meanwhile, as for a bundle (it would rescan them).
@@ -567,7 +610,8 @@ def _document(
     gc.disable()
     try:
         document = parse_policy(raw, remember=True)  # requests repeat managed policies
-        statements.add(path, document)
+        clauses = condition_clauses(document)
+        statements.add(path, document, clauses)
         # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
         policy = compile_policy(
             document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued
@@ -581,7 +625,7 @@ def _document(
         if paused:
             gc.enable()
     if memo is not None and key is not None:
-        memo.put(key, (document, policy))
+        memo.put(key, (document, policy, clauses))
     return policy
 
 

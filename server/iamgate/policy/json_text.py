@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any
 
 from iamgate.policy.errors import PolicyError
@@ -88,10 +89,19 @@ def load_strict(
             [JsonProblem("", f"is {len(data)} {unit}, more than the limit of {max_bytes}", "size")]
         )
     text = _text(data)
+    duplicated: list[bool] = []
+
+    def read_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        duplicated.append(True)
+        return _object(pairs)
+
     try:
         value = json.loads(
             text,
-            object_pairs_hook=_object,
+            object_pairs_hook=read_object,
             parse_constant=_constant,
             parse_float=_float,
         )
@@ -111,7 +121,10 @@ def load_strict(
         raise JsonTextError(
             [JsonProblem("", "malformed JSON: a number has too many digits", "number")]
         ) from None
-    problems = _check(value, max_depth, surrogates=_SURROGATE_ESCAPE.search(text) is not None)
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    if not duplicated and not surrogates and _shallow_enough(value, max_depth):
+        return value  # nothing for the walk below to find: it would report no problem
+    problems = _check(value, max_depth, surrogates=surrogates)
     if problems:
         raise JsonTextError(problems)
     return value
@@ -198,6 +211,42 @@ def _path(link: _Link) -> str:
     if len(parts) > _PATH_PARTS_SHOWN:
         return json_path(parts[:_PATH_PARTS_SHOWN]) + "..."
     return json_path(parts)
+
+
+_IS_DICT = frozenset({dict, _Duplicated}).__contains__
+_IS_LIST = frozenset({list}).__contains__
+_IS_CONTAINER = _CONTAINERS.__contains__
+
+
+def _shallow_enough(value: Any, max_depth: int) -> bool:
+    """Whether no container is nested deeper than ``max_depth``, one level at a time at C speed.
+
+    ``_check`` walks every container in Python, with its path, to report problems in document
+    order; for the common text without any, this answers the one question left (duplicate keys are
+    flagged while decoding) without a Python step per container: ReadOnlyAccess or a policy of
+    5,000 statements holds tens of thousands of them. ``False`` sends the text to ``_check``.
+    """
+    level = [value]
+    depth = 1
+    while level:
+        if depth > max_depth:
+            return False
+        kinds = list(map(type, level))
+        dicts = list(compress(level, map(_IS_DICT, kinds)))
+        lists = list(compress(level, map(_IS_LIST, kinds)))
+        level = _containers_among(lambda dicts=dicts: chain.from_iterable(map(dict.values, dicts)))
+        level += _containers_among(lambda lists=lists: chain.from_iterable(lists))
+        depth += 1
+    return True
+
+
+def _containers_among(children: Callable[[], Iterator[Any]]) -> list[Any]:
+    """The containers among ``children()`` (asked for twice); most lists hold only strings (an
+    Action list of thousands), which one pass finds without building anything."""
+    if _CONTAINERS.isdisjoint(map(type, children())):
+        return []
+    items = list(children())
+    return list(compress(items, map(_IS_CONTAINER, map(type, items))))
 
 
 def _check(value: Any, max_depth: int, *, surrogates: bool) -> list[JsonProblem]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from iamgate.policy.errors import PolicyParseError, PolicyProblem, Severity
+from iamgate.policy.frozen import positional
 from iamgate.policy.json_text import DEFAULT_MAX_DEPTH, JsonTextError, load_strict
 from iamgate.policy.model import (
     VERSION_2008,
@@ -23,7 +25,7 @@ from iamgate.policy.model import (
     SetOperator,
     Statement,
 )
-from iamgate.policy.operators import Family, lookup_operator
+from iamgate.policy.operators import Family, OperatorSpec, lookup_operator
 from iamgate.policy.values import read_binary, read_bool, read_date, read_network, read_number
 from iamgate.policy.warnings import statement_warnings
 
@@ -40,19 +42,31 @@ _STATEMENT_ELEMENTS = (
     "Condition",
 )
 _PLAIN_ELEMENTS = frozenset(("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"))
-"""A statement of only these (no Principal, no Condition) may take ``_Parser.plain_statement``."""
+"""A statement of only these (no Principal, no Condition) may take ``_plain_statement``."""
+_CONDITIONAL_ELEMENTS = _PLAIN_ELEMENTS | {"Condition"}
 _EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+def _remembered(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``read`` with its answers for short values remembered (bounded; the answers are immutable):
+    a bundle repeats the same dates, numbers and networks in thousands of conditions."""
+    known = lru_cache(maxsize=4096)(read)
+    return lambda value: known(value) if len(value) <= 64 else read(value)
+
+
 _VALUE_READERS = {
-    Family.NUMERIC: (read_number, "a number"),
-    Family.DATE: (read_date, "a date (ISO 8601 or epoch seconds)"),
+    Family.NUMERIC: (_remembered(read_number), "a number"),
+    Family.DATE: (_remembered(read_date), "a date (ISO 8601 or epoch seconds)"),
     Family.BOOL: (read_bool, "true or false"),
     Family.NULL: (read_bool, "true or false"),
-    Family.IP: (read_network, "an IP address or CIDR block"),
+    Family.IP: (_remembered(read_network), "an IP address or CIDR block"),
     Family.BINARY: (read_binary, "base64-encoded binary"),
 }
+_OPERATORS: dict[str, tuple[SetOperator | None, bool, OperatorSpec]] = {}
+"""Condition operators read well before (``_Parser.operator``), by their spelling."""
 
 
 def parse_policy(
@@ -242,13 +256,16 @@ class _WellFormedActions:
 _WELL_FORMED_ACTIONS = _WellFormedActions()
 
 
-def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | None:
+def _plain_statement(index: int, path: str, raw: dict[str, Any], parser: _Parser | None = None) -> Any:
     """The statement, when it is plainly valid; ``None`` sends it to the full checks.
 
-    Most statements (thousands in a large policy) are an Effect, a Sid, and lists of well-formed
-    actions and resources: this accepts exactly those, at a few C-speed checks each, and leaves
-    everything else — any problem, warning-worthy entry or other element — to ``_Parser.statement``,
-    which reports it with its path. It accepts nothing the full checks would refuse.
+    Most statements (thousands in a large policy) are an Effect, a Sid, lists of well-formed
+    actions and resources, and perhaps a Condition: this accepts exactly those, at a few C-speed
+    checks each, and leaves everything else — any problem, warning-worthy entry or other element —
+    to ``_Parser.statement``, which reports it with its path. It accepts nothing the full checks
+    would refuse. With ``parser``, the statement's Condition is read by ``parser.conditions``, as
+    the full checks read it (the same problems, in the same order, nothing else having any);
+    ``_REFUSED`` then says the Condition had errors and the statement is left out.
     """
     effect = raw.get("Effect")
     if type(effect) is not str or effect not in _EFFECTS:
@@ -282,7 +299,14 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | 
             return None
     if "?" in "".join(checked) or "?" in "".join(resources or not_resources or ()):
         return None  # bounded_patterns decides on those
-    return Statement(
+    conditions: tuple[ConditionClause, ...] = ()
+    if parser is not None:
+        problems = parser.problems
+        before = len(problems)
+        conditions = parser.conditions(f"{path}.Condition", raw["Condition"])
+        if any(p.severity is Severity.ERROR for p in problems[before:]):
+            return _REFUSED
+    return _new_statement(
         index,
         sid or None,
         _EFFECTS[effect],
@@ -292,9 +316,15 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any]) -> Statement | 
         not_resources,
         None,
         None,
-        (),
+        conditions,
         path,
     )
+
+
+_REFUSED = object()
+"""``_plain_statement``: the statement's Condition had errors (reported); the statement is left out."""
+_new_statement = positional(Statement)
+_new_clause = positional(ConditionClause)
 
 
 class _Parser:
@@ -362,10 +392,14 @@ class _Parser:
         )
 
     def statement(self, index: int, path: str, raw: Any) -> Statement | None:
-        if type(raw) is dict and _PLAIN_ELEMENTS.issuperset(raw):
-            plain = _plain_statement(index, path, raw)
+        if type(raw) is dict:
+            plain = None
+            if _PLAIN_ELEMENTS.issuperset(raw):
+                plain = _plain_statement(index, path, raw)
+            elif "Condition" in raw and _CONDITIONAL_ELEMENTS.issuperset(raw):
+                plain = _plain_statement(index, path, raw, self)
             if plain is not None:
-                return plain
+                return None if plain is _REFUSED else plain
         if not isinstance(raw, dict):
             self.error(path, f"a statement must be an object, not {_kind(raw)}", "type")
             return None
@@ -523,24 +557,12 @@ class _Parser:
         return tuple(clauses)
 
     def condition_operator(self, path: str, operator: str, block: Any) -> list[ConditionClause]:
-        set_operator: SetOperator | None = None
-        name = operator
-        prefix, colon, rest = operator.partition(":")
-        if colon:
-            matched = next((s for s in SetOperator if s.value.lower() == prefix.lower()), None)
-            if matched is None:
-                self.error(path, f"unknown set operator {prefix!r} (ForAllValues or ForAnyValue)", "operator")
+        known = _OPERATORS.get(operator)
+        if known is None:
+            known = self.operator(path, operator)
+            if known is None:
                 return []
-            set_operator, name = matched, rest
-        if_exists = name.lower().endswith("ifexists")
-        base_name = name[: -len("IfExists")] if if_exists else name
-        spec = lookup_operator(base_name)
-        if spec is None:
-            self.error(path, f"unknown condition operator {operator!r}", "operator")
-            return []
-        if if_exists and spec.family is Family.NULL:
-            self.error(path, "Null cannot take the IfExists suffix", "operator")
-            return []
+        set_operator, if_exists, spec = known
         if not isinstance(block, dict):
             self.error(path, f"must be an object of condition key -> values, not {_kind(block)}", "type")
             return []
@@ -565,15 +587,32 @@ class _Parser:
                             else ""
                         )
                         self.error(where, f"{json.dumps(value)} is not {expected}{hint}", "value")
-            clauses.append(
-                ConditionClause(
-                    operator=operator,
-                    base_operator=spec.name,
-                    set_operator=set_operator,
-                    if_exists=if_exists,
-                    key=key,
-                    values=values,
-                    path=key_path,
-                )
-            )
+            clauses.append(_new_clause(operator, spec.name, set_operator, if_exists, key, values, key_path))
         return clauses
+
+    def operator(self, path: str, operator: str) -> tuple[SetOperator | None, bool, OperatorSpec] | None:
+        """A condition operator read: set operator, IfExists, spec; ``None`` after an error."""
+        set_operator: SetOperator | None = None
+        name = operator
+        prefix, colon, rest = operator.partition(":")
+        if colon:
+            matched = next((s for s in SetOperator if s.value.lower() == prefix.lower()), None)
+            if matched is None:
+                self.error(path, f"unknown set operator {prefix!r} (ForAllValues or ForAnyValue)", "operator")
+                return None
+            set_operator, name = matched, rest
+        if_exists = name.lower().endswith("ifexists")
+        base_name = name[: -len("IfExists")] if if_exists else name
+        spec = lookup_operator(base_name)
+        if spec is None:
+            self.error(path, f"unknown condition operator {operator!r}", "operator")
+            return None
+        if if_exists and spec.family is Family.NULL:
+            self.error(path, "Null cannot take the IfExists suffix", "operator")
+            return None
+        known = (set_operator, if_exists, spec)
+        if len(operator) <= 64:  # operators read well are few; a caller's odd spellings stay bounded
+            if len(_OPERATORS) >= 1024:
+                _OPERATORS.clear()
+            _OPERATORS[operator] = known
+        return known
