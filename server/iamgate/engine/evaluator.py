@@ -26,7 +26,6 @@ from iamgate.engine.result import (
     Evaluation,
     PolicyKind,
     PolicyTrace,
-    StatementRef,
     StatementTrace,
 )
 from iamgate.policy.model import SetOperator
@@ -135,9 +134,11 @@ class _Program:
     program's scan tests resource, principal and conditions only.
     """
 
-    __slots__ = ("boundary", "identity", "resource", "scp", "session")
+    __slots__ = ("boundary", "identity", "resource", "results", "scp", "session")
 
     def __init__(self, policy_set: PolicySet, action: str) -> None:
+        self.results: dict[tuple, Evaluation] = {}
+        """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
         self.scp = tuple(
             group
             for level in policy_set.scp_levels
@@ -445,14 +446,28 @@ def evaluate(
     # only the organization's own principals.
     if request.principal.kind in _EXTERNAL:
         resource = _run(program.resource, request, action, policy_set.boundary is not None)
-        return _decide(policy_set, request, action, [], resource, _NO_MATCH, None, None, (), None)
+        return _decide(
+            policy_set, request, action, [], resource, _NO_MATCH, None, None, (), None, program.results
+        )
     has_boundary = policy_set.boundary is not None
     scp_tallies = [_run(group, request, action, False) for group in program.scp] if program.scp else []
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
     identity = _run(program.identity, request, action, False)
     boundary = _run(program.boundary, request, action, False) if has_boundary else None
     session = _run(program.session, request, action, False) if policy_set.session is not None else None
-    return _decide(policy_set, request, action, scp_tallies, resource, identity, boundary, session, (), None)
+    return _decide(
+        policy_set,
+        request,
+        action,
+        scp_tallies,
+        resource,
+        identity,
+        boundary,
+        session,
+        (),
+        None,
+        program.results,
+    )
 
 
 def _evaluate_traced(policy_set: PolicySet, request: Request) -> Evaluation:
@@ -527,14 +542,22 @@ def _decide(
     session: _Tally | None,
     missing: tuple[str, ...],
     trace: tuple[PolicyTrace, ...] | None,
+    results: dict[tuple, Evaluation] | None = None,
 ) -> Evaluation:
-    """The flow chart over the matching statements of every group of policies (``action`` lower-cased)."""
+    """The flow chart over the matching statements of every group of policies (``action`` lower-cased).
+
+    ``results`` (a program's) hands out one ``Evaluation`` per distinct answer (see ``_result``).
+    """
     principal_kind = request.principal.kind
     external = principal_kind in _EXTERNAL
     if not external and action == NO_PERMISSION_ACTION:
         # AWS: "No permissions are required to perform this operation"; even an explicit Deny
         # does not stop an authenticated IAM principal from asking who it is.
-        return Evaluation(Decision.ALLOWED, (), None, missing, trace)
+        return (
+            _NO_PERMISSION_NEEDED
+            if not missing and trace is None
+            else Evaluation(Decision.ALLOWED, (), None, missing, trace)
+        )
     # 1. An explicit deny in any applicable policy wins.
     if (
         resource.denies
@@ -549,9 +572,9 @@ def _decide(
             groups.append((PolicyKind.BOUNDARY, boundary))
         if session is not None:
             groups.append((PolicyKind.SESSION, session))
-        denies = tuple(s.ref for _, tally in groups for s in tally.denies)
+        denies = tuple(s for _, tally in groups for s in tally.denies)
         first_kind = next(kind for kind, tally in groups if tally.denies)
-        return Evaluation(Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
+        return _result(results, Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
     for tally in scp_tallies:
@@ -568,7 +591,7 @@ def _decide(
     if external:
         if not _any_in(matches, _PASSES_BOUNDARY):
             return _implicit(PolicyKind.RESOURCE, missing, trace)
-        return _allowed([], resource.allows, None, None, missing, trace)
+        return _allowed([], resource.allows, None, None, missing, trace, results)
     cross_account = request.is_cross_account
     if cross_account:
         # Across accounts both sides must allow; an account-level grant is enough on the resource side.
@@ -612,9 +635,11 @@ def _decide(
         session,
         missing,
         trace,
+        results,
     )
 
 
+_NO_PERMISSION_NEEDED = Evaluation(Decision.ALLOWED)
 _IMPLICIT = {kind: Evaluation(Decision.IMPLICIT_DENY, (), kind) for kind in PolicyKind}
 """The implicit denies without missing keys or trace: immutable, so every request shares them."""
 
@@ -657,15 +682,39 @@ def _resource_policy_required(request: Request, action: str, has_resource_policy
     return False
 
 
-def _allowed(identity_allows, resource_allows, boundary, session, missing, trace) -> Evaluation:
-    refs: list[StatementRef] = [s.ref for s in resource_allows]
-    refs += [s.ref for s in identity_allows]
+def _allowed(identity_allows, resource_allows, boundary, session, missing, trace, results=None) -> Evaluation:
+    granting: list[CompiledStatement] = [*resource_allows, *identity_allows]
     if identity_allows:
         if boundary is not None:
-            refs += [s.ref for s in boundary.allows]
+            granting += boundary.allows
         if session is not None:
-            refs += [s.ref for s in session.allows]
-    return Evaluation(Decision.ALLOWED, tuple(refs), None, missing, trace)
+            granting += session.allows
+    return _result(results, Decision.ALLOWED, tuple(granting), None, missing, trace)
+
+
+RESULTS_KEPT = 16
+"""Distinct answers one program hands out as shared ``Evaluation`` objects (then it starts afresh)."""
+
+
+def _result(
+    results: dict[tuple, Evaluation] | None,
+    decision: Decision,
+    statements: tuple[CompiledStatement, ...],
+    denied_by: PolicyKind | None,
+    missing: tuple[str, ...],
+    trace: tuple[PolicyTrace, ...] | None,
+) -> Evaluation:
+    """The evaluation naming ``statements`` as determining; with a program's ``results``, the same
+    object for the same answer (immutable: equal answers need not be built, or compared, again)."""
+    if results is None or missing or trace is not None:
+        return Evaluation(decision, tuple(s.ref for s in statements), denied_by, missing, trace)
+    key = (decision, statements, denied_by)  # statements hash by identity: cheap, and exact
+    found = results.get(key)
+    if found is None:
+        if len(results) >= RESULTS_KEPT:
+            results.clear()
+        found = results[key] = Evaluation(decision, tuple(s.ref for s in statements), denied_by)
+    return found
 
 
 def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tuple[str, ...]:
