@@ -11,7 +11,7 @@ recorded, so the explanation cannot disagree with the decision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -270,7 +270,7 @@ def _scan(
                 continue
         else:
             how = PrincipalMatch.DIRECT
-        if statement.conditions and not statement.conditions_hold(context):
+        if statement.conditions and not _conditions_hold(statement.conditions, context):
             continue
         if is_deny:
             denies.append(statement)
@@ -279,6 +279,15 @@ def _scan(
             matches.append(how)
             if one_allow and not has_deny:
                 return
+
+
+def _conditions_hold(conditions: tuple[CompiledCondition, ...], context: Mapping[str, ContextValue]) -> bool:
+    """``CompiledStatement.conditions_hold``, through each condition's specialised test where it has one."""
+    for condition in conditions:
+        holds = condition.holds
+        if not (condition.evaluate(context) if holds is None else holds(context)):
+            return False
+    return True
 
 
 def _tally_every(
