@@ -17,6 +17,7 @@ import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from time import time as _clock
 from types import MappingProxyType
 
 from cachetools import LRUCache
@@ -331,7 +332,7 @@ class Snapshot:
             route_key = (query.principal, query.action, query.resource)
             route = routes.get(route_key)
         if route is not None:
-            knowledge, settled, principal, entry, who, policy_set, action, facts = route
+            knowledge, settled, principal, entry, who, policy_set, action, facts, cell = route
             supplied = caller_context(query.context, knowledge, self.trusted_keys) if query.context else None
             if settled is not None:
                 if answer_key is not None:
@@ -355,7 +356,9 @@ class Snapshot:
             resolved = self._resolve(query.principal)
             if isinstance(resolved, str):
                 outcome = self._unknown(query, resolved)
-                self._keep_route(route_key, (named.knowledge, outcome, None, None, None, None, action, facts))
+                self._keep_route(
+                    route_key, (named.knowledge, outcome, None, None, None, None, action, facts, None)
+                )
                 if answer_key is not None:  # no evaluation, no clock: the same answer at any time
                     self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
                 return outcome
@@ -369,7 +372,9 @@ class Snapshot:
                     f"the role has no trust policy in bundle {self.name!r}"
                 )
                 outcome = AccessOutcome(evaluation, principal.arn, message, (), self.revision)
-                self._keep_route(route_key, (named.knowledge, outcome, None, None, None, None, action, facts))
+                self._keep_route(
+                    route_key, (named.knowledge, outcome, None, None, None, None, action, facts, None)
+                )
                 if answer_key is not None:
                     self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
                 return outcome
@@ -386,21 +391,29 @@ class Snapshot:
                     raise _not_a_session(principal)
                 who = principal.arn
                 policy_set = self._policy_set(None, resource_policy, None)
+            cell = [None] if route_key is not None else None
             self._keep_route(
-                route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts)
+                route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts, cell)
             )
         resource = facts.arn
-        time_key, now = self._time_key(now)
+        time_key, now = (int(_clock()), None) if now is None else self._time_key(now)
         requests = self.memo.requests
         slot = memo_key = None
         if supplied is None:  # the request is a function of these alone: built once, shared read-only
-            memo_key = (who, facts, time_key, action)
-            slot = requests.get(memo_key)
+            if cell is not None:  # the route's own slot: (second, slot) of its last request
+                kept = cell[0]
+                if kept is not None and kept[0] == time_key:
+                    slot = kept[1]
+            else:
+                memo_key = (who, facts, time_key, action)
+                slot = requests.get(memo_key)
         if slot is None:
             layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
             context, filled = ctx.over_layers(supplied, *layers)
             request = Request(principal, action, resource, context, facts.owner)
-            if memo_key is not None:
+            if cell is not None and supplied is None:
+                slot = (request, filled, None, None)
+            elif memo_key is not None:
                 size = len(query.resource) + len(action) + sum(len(k) + len(v) for k, v in session_tags)
                 if size <= MEMO_TEXT_LIMIT:
                     slot = (request, filled, None, None)
@@ -427,10 +440,13 @@ class Snapshot:
         else:
             message = access_message(principal.arn, action, resource, evaluation)
             outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
-            if memo_key is not None and not explain:
-                if len(requests) >= REQUESTS_KEPT:
-                    requests.clear()
-                requests[memo_key] = (request, filled, evaluation, outcome)
+            if slot is not None and not explain:
+                if cell is not None:  # one assignment: a reader sees the old pair or the new one
+                    cell[0] = (time_key, (request, filled, evaluation, outcome))
+                else:
+                    if len(requests) >= REQUESTS_KEPT:
+                        requests.clear()
+                    requests[memo_key] = (request, filled, evaluation, outcome)
         if answer_key is not None:
             self._keep_answer(answer_key, query, outcome, plan, time_key)
         return outcome
