@@ -17,7 +17,6 @@ import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from time import time as _clock
 from types import MappingProxyType
 
 from cachetools import LRUCache
@@ -396,7 +395,7 @@ class Snapshot:
                 route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts, cell)
             )
         resource = facts.arn
-        time_key, now = (int(_clock()), None) if now is None else self._time_key(now)
+        time_key, now = (int(time.time()), None) if now is None else self._time_key(now)
         requests = self.memo.requests
         slot = memo_key = None
         if supplied is None:  # the request is a function of these alone: built once, shared read-only
