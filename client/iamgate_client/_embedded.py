@@ -526,7 +526,8 @@ class Embedded(SyncApi):
             raise self._internal_error(error) from None
         if outcome is None:
             return self._no_bundle_answer(request_id)
-        parts = self._parts(outcome)
+        known = self._outcome_parts.get(id(outcome))  # ``_parts``, its hit inlined
+        parts = known[1] if known is not None and known[0] is outcome else self._parts(outcome)
         if (
             memo is not None
             and memorable
