@@ -93,10 +93,12 @@ _NO_MATCH = _Tally()
 empty tuples: an append would raise, never leak a statement into another request)."""
 _NO_MATCH.allows = _NO_MATCH.denies = _NO_MATCH.principal_matches = ()  # type: ignore[assignment]
 
-PROGRAMS_KEPT = 64
-"""Actions whose ``_Program`` one policy set keeps (then it starts afresh). A program is a few
-hundred bytes (it shares the indexes' candidate tuples); the bundle keeps at most
-``POLICY_SETS_KEPT`` policy sets per revision, so its programs stay within a few tens of MB."""
+PROGRAMS_KEPT = 32
+"""Actions whose ``_Program`` one policy set keeps (then it starts afresh). A program is ~200 bytes
+(it shares the indexes' candidate tuples; measured with tracemalloc on the embedded bundle) plus
+at most RESULTS_KEPT shared answers of ~250 bytes; the bundle keeps at most ``POLICY_SETS_KEPT``
+(4,096) policy sets per revision, so a stream built to fill every bound holds ~150 MB at most,
+and real traffic (a few actions per principal, one or two answers each) a few hundred KB."""
 
 
 class _Group:
@@ -701,7 +703,7 @@ def _allowed(identity_allows, resource_allows, boundary, session, missing, trace
     return _result(results, Decision.ALLOWED, tuple(granting), None, missing, trace)
 
 
-RESULTS_KEPT = 16
+RESULTS_KEPT = 4
 """Distinct answers one program hands out as shared ``Evaluation`` objects (then it starts afresh)."""
 
 
