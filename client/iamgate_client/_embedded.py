@@ -385,7 +385,7 @@ class Embedded(SyncApi):
         self._access_query = convert.access_query
         self._check_target = convert.check_target
         self._AccessQuery = AccessQuery
-        self._current = self._source.current
+        self._current = self._source.manager.current  # ManagedBundles.current, one call fewer
         # Four strings of at most this many ASCII characters always fit in max_request_bytes: each
         # field costs its bytes plus a tag and a length (at most 6 bytes up to 2**35).
         self._plain_chars = config.max_request_bytes - 4 * 6
@@ -393,6 +393,7 @@ class Embedded(SyncApi):
         self._allowed = next(engine for engine in convert.DECISIONS if engine.value == Outcome.ALLOWED.value)
         self._kinds = {id(kind): _base.POLICY_TYPES[number] for kind, number in convert.POLICY_TYPES.items()}
         self._refs: dict[int, tuple[Any, StatementRef]] = {}
+        self._outcome_parts: dict[int, tuple[Any, DecisionShare]] = {}
         self._queries: dict[tuple[Any, ...], Any] = {}
         self._known_values: dict[tuple[str, tuple[str, ...], bool], Any] = {}
         self._ContextValue = ContextValue
@@ -407,8 +408,8 @@ class Embedded(SyncApi):
         self._RequestError = RequestError
         self._no_bundle = NO_BUNDLE
         self._internal = INTERNAL
-        self._id_prefix = "e" + os.urandom(5).hex()
-        self._ids = itertools.count(1)
+        # Decision ids "e<10 hex>-1", "-2", ...: made by C iterators, no Python frame per id.
+        self._ids = map(f"e{os.urandom(5).hex()}-".__add__, map(str, itertools.count(1)))
 
     def authorize(
         self,
@@ -435,28 +436,49 @@ class Embedded(SyncApi):
             raise ClientClosedError()
         log = self._log
         started = _perf_counter() if log is not None else 0.0
+        query = None
         if (
-            session_tags
-            or (session_policy is not None and session_policy != "")
-            or type(principal) is not str
-            or type(action) is not str
-            or type(resource) is not str
-            or type(request_id) is not str
-            or len(principal) + len(action) + len(resource) + len(request_id) > self._plain_chars
-            or not (principal.isascii() and action.isascii() and resource.isascii() and request_id.isascii())
+            context is None
+            and session_policy is None
+            and not session_tags
+            and type(principal) is str
+            and type(action) is str
+            and type(resource) is str
+            and request_id == ""
         ):
-            plain = None
-        elif context:
-            room = self._plain_chars - len(principal) - len(action) - len(resource) - len(request_id)
-            plain, size = self._plain_context(context, room)
-        else:
-            plain, size = (), 0
-        if plain is None:
-            return self._authorize_message(
-                Check(principal, action, resource, context, session_policy, request_id, session_tags), started
-            )
+            # The common question: its query, if asked before, was checked and kept under this
+            # key (equal strings: the same ASCII text and sizes the checks below passed).
+            key: tuple[Any, ...] = (principal, action, resource, ())
+            query = self._queries.get(key)
+            plain: Any = ()
+            memorable = True
+        if query is None:
+            if (
+                session_tags
+                or (session_policy is not None and session_policy != "")
+                or type(principal) is not str
+                or type(action) is not str
+                or type(resource) is not str
+                or type(request_id) is not str
+                or len(principal) + len(action) + len(resource) + len(request_id) > self._plain_chars
+                or not (
+                    principal.isascii() and action.isascii() and resource.isascii() and request_id.isascii()
+                )
+            ):
+                plain = None
+            elif context:
+                room = self._plain_chars - len(principal) - len(action) - len(resource) - len(request_id)
+                plain, size = self._plain_context(context, room)
+            else:
+                plain, size = (), 0
+            if plain is None:
+                return self._authorize_message(
+                    Check(principal, action, resource, context, session_policy, request_id, session_tags),
+                    started,
+                )
+            key = (principal, action, resource, plain)
+            memorable = len(principal) + len(action) + len(resource) + size <= MEMO_TEXT_LIMIT
         snapshot = self._current()
-        key = (principal, action, resource, plain)
         memo = self._memo if snapshot is not None else None
         if memo is not None:
             # Memoised answers are the snapshot's own for this snapshot and this second: a plain
@@ -472,27 +494,29 @@ class Embedded(SyncApi):
             entry = memo.get(key)
             if entry is not None and entry[0] is snapshot and entry[1] == second:
                 parts = entry[2]
-                decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", request_id)
+                decision = decision_from(parts, next(self._ids), request_id)
                 next(self._authorized[parts[0]])
                 next(self._memo_hits)
                 if log is not None:
                     self._submit(decision, (principal, action, resource, request_id, plain), started)
                 return decision
-        memorable = len(principal) + len(action) + len(resource) + size <= MEMO_TEXT_LIMIT
-        keep = memorable and not request_id
         try:
-            query = self._queries.get(key) if keep else None
             if query is None:
-                if not principal:
-                    raise self._RequestError("principal", "must not be empty")
-                self._check_target(action, resource)
-                context_values = self._context_values(plain) if plain else ()
-                query = self._AccessQuery(principal, action, resource, context_values, None, request_id, ())
-                if keep:
-                    # A query is a value, checked without the snapshot: build and check it once.
-                    if len(self._queries) >= MEMO_ENTRIES:
-                        self._queries.clear()
-                    self._queries[key] = query
+                keep = memorable and not request_id
+                query = self._queries.get(key) if keep else None
+                if query is None:
+                    if not principal:
+                        raise self._RequestError("principal", "must not be empty")
+                    self._check_target(action, resource)
+                    context_values = self._context_values(plain) if plain else ()
+                    query = self._AccessQuery(
+                        principal, action, resource, context_values, None, request_id, ()
+                    )
+                    if keep:
+                        # A query is a value, checked without the snapshot: build and check it once.
+                        if len(self._queries) >= MEMO_ENTRIES:
+                            self._queries.clear()
+                        self._queries[key] = query
             # No bundle: the question is still validated first, as a sidecar does.
             outcome = snapshot.authorize(query) if snapshot is not None else None
         except self._RequestError as error:
@@ -502,7 +526,8 @@ class Embedded(SyncApi):
             raise self._internal_error(error) from None
         if outcome is None:
             return self._no_bundle_answer(request_id)
-        parts = self._parts(outcome)
+        known = self._outcome_parts.get(id(outcome))  # ``_parts``, its hit inlined
+        parts = known[1] if known is not None and known[0] is outcome else self._parts(outcome)
         if (
             memo is not None
             and memorable
@@ -511,7 +536,7 @@ class Embedded(SyncApi):
             if len(memo) >= MEMO_ENTRIES:
                 memo.clear()
             memo[key] = (snapshot, second, parts)
-        decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", request_id)
+        decision = decision_from(parts, next(self._ids), request_id)
         next(self._authorized[parts[0]])
         if log is not None:
             self._submit(decision, (principal, action, resource, request_id, plain), started)
@@ -587,7 +612,7 @@ class Embedded(SyncApi):
         if outcome is None:
             return self._no_bundle_answer(check.request_id)
         parts = self._parts(outcome)
-        decision = decision_from(parts, f"{self._id_prefix}-{next(self._ids)}", check.request_id)
+        decision = decision_from(parts, next(self._ids), check.request_id)
         next(self._authorized[parts[0]])
         if self._log is not None:
             response = _LazyMessage(_response_message, decision)
@@ -597,8 +622,21 @@ class Embedded(SyncApi):
     def _parts(self, outcome: Any) -> DecisionShare:
         """An outcome's fields in the client's types: what every Decision for it shares.
 
-        The engine's enum members are looked up by identity (an Enum hashes in Python code).
+        The bundle layer hands out the same outcome again for the same answer (see
+        ``Snapshot.authorize``), so the last ones are remembered by identity (holding the outcome
+        keeps its id from being reused; bounded). The engine's enum members are looked up by
+        identity (an Enum hashes in Python code).
         """
+        known = self._outcome_parts.get(id(outcome))
+        if known is not None and known[0] is outcome:
+            return known[1]
+        parts = self._parts_afresh(outcome)
+        if len(self._outcome_parts) >= MEMO_ENTRIES:
+            self._outcome_parts.clear()
+        self._outcome_parts[id(outcome)] = (outcome, parts)
+        return parts
+
+    def _parts_afresh(self, outcome: Any) -> DecisionShare:
         evaluation = outcome.evaluation
         decision = evaluation.decision
         denied_by = evaluation.denied_by

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from iamgate.bundle import snapshot as snapshot_module
 from iamgate.bundle.default import load_default_snapshot
 from iamgate.bundle.query import AccessQuery
 from iamgate.engine.cache import DecisionCache
+from iamgate.engine.errors import RequestError
 from iamgate.engine.request import ContextValue
 
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
@@ -67,12 +70,26 @@ def test_every_bundle_test_answers_the_same_from_the_memos_at_any_second() -> No
             ), test.name
 
 
-def test_context_free_requests_are_kept_bounded_under_a_stream_of_actions(monkeypatch) -> None:
-    monkeypatch.setattr(snapshot_module, "REQUESTS_KEPT", 8)
+def test_routes_of_questions_are_kept_bounded_under_a_stream_of_actions(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "ROUTES_KEPT", 8)
     snapshot = load_default_snapshot()
     for number in range(50):
         snapshot.authorize(AccessQuery("sarah-developer", f"ec2:Action{number}", INSTANCE), now=NOON)
+    assert 0 < len(snapshot.memo.routes) <= 8
+    assert len(snapshot.memo.requests) == 0  # a routed question keeps its request in its route
+
+
+def test_context_free_requests_with_a_session_policy_are_kept_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "REQUESTS_KEPT", 8)
+    snapshot = load_default_snapshot()
+    session = "arn:aws:sts::123456789012:assumed-role/MobileApp-Images-Role/task-1"
+    policy = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+    for number in range(50):
+        snapshot.authorize(
+            AccessQuery(session, f"s3:Action{number}", INSTANCE, session_policy=policy), now=NOON
+        )
     assert 0 < len(snapshot.memo.requests) <= 8
+    assert len(snapshot.memo.routes) == 0  # session policies take no route
 
 
 def test_a_repeated_cached_question_gets_the_same_answer_from_either_cache() -> None:
@@ -82,3 +99,30 @@ def test_a_repeated_cached_question_gets_the_same_answer_from_either_cache() -> 
     answers = [snapshot.authorize(query, now=NOON, cache=cache) for cache in (None, other, None, other)]
     fresh = load_default_snapshot(cache_size=0).authorize(query, now=NOON)
     assert all(answer == fresh for answer in answers)
+
+
+def test_a_routed_question_still_refuses_an_owned_context_key() -> None:
+    snapshot = load_default_snapshot(cache_size=0)
+    owned = (ContextValue("aws:username", ("john-developer",)),)
+    for principal in ("sarah-developer", "nobody-known"):
+        question = AccessQuery(principal, "ec2:StopInstances", INSTANCE)
+        snapshot.authorize(question)  # takes the route
+        assert (principal, "ec2:StopInstances", INSTANCE) in snapshot.memo.routes
+        with pytest.raises(RequestError, match="aws:username"):
+            snapshot.authorize(AccessQuery(principal, "ec2:StopInstances", INSTANCE, owned))
+
+
+def test_a_routed_question_answers_as_a_fresh_snapshot_with_and_without_context() -> None:
+    snapshot = load_default_snapshot(cache_size=0)
+    context = (ContextValue("aws:RequestedRegion", ("us-east-1",)),)
+    for test in snapshot.tests:
+        for extra in ((), context):
+            query = AccessQuery(test.principal, test.action, test.resource, test.context + extra)
+            for _ in range(2):
+                answer = snapshot.authorize(query, now=NOON)
+            fresh = load_default_snapshot(cache_size=0).authorize(query, now=NOON)
+            assert (answer.evaluation, answer.filled_context, answer.message) == (
+                fresh.evaluation,
+                fresh.filled_context,
+                fresh.message,
+            ), test.name

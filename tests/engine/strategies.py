@@ -100,6 +100,20 @@ class FullScan:
     def candidates(self, action: str, resource: str | None = None) -> Sequence[CompiledStatement]:
         return self.statements
 
+    def plan(self, action: str) -> ScanPlan:
+        """The statements whose own Action/NotAction test matches ``action``, without an index."""
+        statements = tuple(s for s in self.statements if s.matches_action(action))
+        return ScanPlan(statements, any(s.is_deny for s in statements))
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanPlan:
+    """What the evaluator reads of an ``ActionPlan``: no resource index (``exact`` None)."""
+
+    statements: tuple[CompiledStatement, ...]
+    has_deny: bool
+    exact: None = None
+
 
 def unindexed(policy: CompiledPolicy) -> CompiledPolicy:
     """The same compiled policy, but every lookup scans all of its statements in order."""

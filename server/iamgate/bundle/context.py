@@ -107,6 +107,8 @@ def over_layers(
         return layers, names
     merged = dict(layers)
     merged.update(supplied)
+    if supplied.keys().isdisjoint(layers.keys()):  # the usual case: the caller fills none of them
+        return merged, names
     return merged, tuple(name for key, name in pairs if key not in supplied)
 
 

@@ -88,6 +88,9 @@ POLICY_SETS_KEPT = 4096
 """Policy sets remembered per (principal, resource policy, session policy)."""
 REQUESTS_KEPT = 4096
 """Context-free requests (and their last outcome) remembered per (principal, resource, second, action)."""
+ROUTES_KEPT = 4096
+"""Questions (principal, action, resource as sent) whose resolution, checks and policy set are
+remembered (then all are dropped)."""
 ANSWERS_KEPT = 4096
 """Whole answers remembered per raw request (then all are dropped); see ``Snapshot.authorize``."""
 ANSWER_TEXT_LIMIT = 2048
@@ -158,6 +161,7 @@ class _Memo:
         "principals",
         "requests",
         "resources",
+        "routes",
         "session_memo_bytes",
         "session_policies",
         "session_tags",
@@ -179,6 +183,9 @@ class _Memo:
         self.layers: dict[tuple, tuple] = {}
         """(principal, session, facts, second) -> merged filled context; emptied at LAYERS_KEPT."""
         self.policy_sets: dict[tuple, PolicySet] = {}
+        self.routes: dict[tuple[str, str, str], tuple] = {}
+        """(principal, action, resource) as sent -> what ``authorize`` resolved and checked for them
+        (see ``Snapshot.authorize``); emptied at ROUTES_KEPT."""
         self.requests: dict[tuple, tuple] = {}
         """(principal, session, facts, second, action) -> (Request, filled names, last evaluation, its
         outcome), for requests without caller context; emptied at REQUESTS_KEPT."""
@@ -314,65 +321,98 @@ class Snapshot:
             if found is not None and (found[1] is None or found[1] == self._time_key(now)[0]):
                 self.decision_cache.count_hits(1)
                 return found[0]
-        if not query.principal:
-            raise RequestError("principal", "must not be empty")
-        action = check_action(query.action)
-        named = self.resource_facts(query.resource)  # checked; what it owns stays the sidecar's
-        # An action that takes no resource is evaluated on '*' (and cached so), as AWS does.
-        evaluated = self.wildcard_only.evaluated_resource(action, query.resource)
-        facts = named if evaluated is query.resource else self.resource_facts(evaluated)
-        # No context, nothing to check: an empty request asserts no owned key.
-        supplied = None
-        if query.context:
-            supplied = caller_context(query.context, named.knowledge, self.trusted_keys)
+        # What follows up to the clock is a function of (principal, action, resource) as sent and
+        # this snapshot, but for the caller's context: a question seen before takes its route
+        # (every check below passed for it; only the context's trust-model pass is per request).
         session_tags = query.session_tags
-        if session_tags:
-            tagging.check_session_tags(session_tags)
-        resolved = self._resolve(query.principal)
-        if isinstance(resolved, str):
-            outcome = self._unknown(query, resolved)
-            if answer_key is not None:  # no evaluation, no clock: the same answer at any time
-                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
-            return outcome
-        principal, entry = resolved
-        action_key = action.lower()
-        resource = facts.arn
-        trust_action = action_key in TRUST_ACTIONS
-        if trust_action and facts.untrusting_role:
-            # Only a role's trust policy can let anyone assume it; without one, nobody may.
-            evaluation = Evaluation(Decision.IMPLICIT_DENY, denied_by=PolicyKind.RESOURCE)
-            message = (
-                f"{access_message(principal.arn, action, resource, evaluation)}: "
-                f"the role has no trust policy in bundle {self.name!r}"
-            )
-            outcome = AccessOutcome(evaluation, principal.arn, message, (), self.revision)
-            if answer_key is not None:
-                self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
-            return outcome
-        session = self._session_policy(query, principal) if query.session_policy else None
-        time_key, now = self._time_key(now)
-        resource_policy = facts.trust if trust_action and facts.trust else facts.policy
-        if entry is not None:
-            assumed = principal.kind is PrincipalKind.ASSUMED_ROLE
-            if session_tags and not assumed:
-                raise _not_a_session(principal)
-            who: object = (entry, principal.session_name, session_tags) if assumed else entry
-            policy_set = self._policy_set(entry, resource_policy, session)
+        routes = self.memo.routes
+        route_key = route = None
+        if not session_tags and not query.session_policy:
+            route_key = (query.principal, query.action, query.resource)
+            route = routes.get(route_key)
+        if route is not None:
+            knowledge, settled, principal, entry, who, policy_set, action, facts, cell = route
+            supplied = caller_context(query.context, knowledge, self.trusted_keys) if query.context else None
+            if settled is not None:
+                if answer_key is not None:
+                    self._keep_answer(answer_key, query, settled, None, None, clock_free=True)
+                return settled
+            session = None
         else:
+            if not query.principal:
+                raise RequestError("principal", "must not be empty")
+            action = check_action(query.action)
+            named = self.resource_facts(query.resource)  # checked; what it owns stays the sidecar's
+            # An action that takes no resource is evaluated on '*' (and cached so), as AWS does.
+            evaluated = self.wildcard_only.evaluated_resource(action, query.resource)
+            facts = named if evaluated is query.resource else self.resource_facts(evaluated)
+            # No context, nothing to check: an empty request asserts no owned key.
+            supplied = None
+            if query.context:
+                supplied = caller_context(query.context, named.knowledge, self.trusted_keys)
             if session_tags:
-                raise _not_a_session(principal)
-            who = principal.arn
-            policy_set = self._policy_set(None, resource_policy, None)
+                tagging.check_session_tags(session_tags)
+            resolved = self._resolve(query.principal)
+            if isinstance(resolved, str):
+                outcome = self._unknown(query, resolved)
+                self._keep_route(
+                    route_key, (named.knowledge, outcome, None, None, None, None, action, facts, None)
+                )
+                if answer_key is not None:  # no evaluation, no clock: the same answer at any time
+                    self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+                return outcome
+            principal, entry = resolved
+            trust_action = action.lower() in TRUST_ACTIONS
+            if trust_action and facts.untrusting_role:
+                # Only a role's trust policy can let anyone assume it; without one, nobody may.
+                evaluation = Evaluation(Decision.IMPLICIT_DENY, denied_by=PolicyKind.RESOURCE)
+                message = (
+                    f"{access_message(principal.arn, action, facts.arn, evaluation)}: "
+                    f"the role has no trust policy in bundle {self.name!r}"
+                )
+                outcome = AccessOutcome(evaluation, principal.arn, message, (), self.revision)
+                self._keep_route(
+                    route_key, (named.knowledge, outcome, None, None, None, None, action, facts, None)
+                )
+                if answer_key is not None:
+                    self._keep_answer(answer_key, query, outcome, None, None, clock_free=True)
+                return outcome
+            session = self._session_policy(query, principal) if query.session_policy else None
+            resource_policy = facts.trust if trust_action and facts.trust else facts.policy
+            if entry is not None:
+                assumed = principal.kind is PrincipalKind.ASSUMED_ROLE
+                if session_tags and not assumed:
+                    raise _not_a_session(principal)
+                who: object = (entry, principal.session_name, session_tags) if assumed else entry
+                policy_set = self._policy_set(entry, resource_policy, session)
+            else:
+                if session_tags:
+                    raise _not_a_session(principal)
+                who = principal.arn
+                policy_set = self._policy_set(None, resource_policy, None)
+            cell = [None] if route_key is not None else None
+            self._keep_route(
+                route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts, cell)
+            )
+        resource = facts.arn
+        time_key, now = (int(time.time()), None) if now is None else self._time_key(now)
         requests = self.memo.requests
         slot = memo_key = None
         if supplied is None:  # the request is a function of these alone: built once, shared read-only
-            memo_key = (who, facts, time_key, action)
-            slot = requests.get(memo_key)
+            if cell is not None:  # the route's own slot: (second, slot) of its last request
+                kept = cell[0]
+                if kept is not None and kept[0] == time_key:
+                    slot = kept[1]
+            else:
+                memo_key = (who, facts, time_key, action)
+                slot = requests.get(memo_key)
         if slot is None:
             layers = self._layers(who, facts, time_key, now, query.resource, principal, session_tags)
             context, filled = ctx.over_layers(supplied, *layers)
             request = Request(principal, action, resource, context, facts.owner)
-            if memo_key is not None:
+            if cell is not None and supplied is None:
+                slot = (request, filled, None, None)
+            elif memo_key is not None:
                 size = len(query.resource) + len(action) + sum(len(k) + len(v) for k, v in session_tags)
                 if size <= MEMO_TEXT_LIMIT:
                     slot = (request, filled, None, None)
@@ -399,13 +439,25 @@ class Snapshot:
         else:
             message = access_message(principal.arn, action, resource, evaluation)
             outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
-            if memo_key is not None and not explain:
-                if len(requests) >= REQUESTS_KEPT:
-                    requests.clear()
-                requests[memo_key] = (request, filled, evaluation, outcome)
+            if slot is not None and not explain:
+                if cell is not None:  # one assignment: a reader sees the old pair or the new one
+                    cell[0] = (time_key, (request, filled, evaluation, outcome))
+                else:
+                    if len(requests) >= REQUESTS_KEPT:
+                        requests.clear()
+                    requests[memo_key] = (request, filled, evaluation, outcome)
         if answer_key is not None:
             self._keep_answer(answer_key, query, outcome, plan, time_key)
         return outcome
+
+    def _keep_route(self, key: tuple[str, str, str] | None, route: tuple) -> None:
+        """Remember what ``authorize`` worked out for a question without session policy or tags."""
+        if key is None or len(key[0]) + len(key[1]) + len(key[2]) > MEMO_TEXT_LIMIT:
+            return
+        routes = self.memo.routes
+        if len(routes) >= ROUTES_KEPT:
+            routes.clear()
+        routes[key] = route
 
     # -- whole answers --------------------------------------------------------------------------
 

@@ -93,6 +93,9 @@ class CompiledCondition:
     """Whether a request value can be read by this operator family (``None``: any can)."""
     multivalued: bool = False
     """The key is declared multivalued (``ArrayOf...``): a plain operator never matches a set of values."""
+    holds: Callable[[Context], bool] | None = field(default=None, repr=False, compare=False)
+    """``evaluate`` specialised at compile time for the common shapes (``_specialised``); ``None``
+    for the others. The evaluator's hot path calls it in place of ``evaluate``."""
 
     def evaluate(self, context: Context) -> bool:
         clause = self.clause
@@ -163,7 +166,15 @@ def compile_condition(
     """
     key = clause.key.lower()
     key_multivalued = documented_multivalued(key) or bool(multivalued(key))
-    return _new_condition(clause, *_tester(clause, key, variables), key_multivalued)
+    tester = _tester(clause, key, variables)
+    # The specialised test depends on IfExists, the set operator and the key's typing too, which
+    # the tester memo does not key on: built per clause, after the shared tester.
+    specialised = (
+        None
+        if tester.templates
+        else _specialised(clause, tester.key, tester.spec, tester.value_test, key_multivalued)
+    )
+    return _new_condition(clause, *tester, key_multivalued, specialised)
 
 
 class _Tester(NamedTuple):
@@ -213,6 +224,39 @@ TESTERS_REMEMBERED = 4096
 """Compiled clause testers the process keeps (then it starts afresh)."""
 TESTER_TEXT_REMEMBERED = 256
 """Clauses with more characters of key and values than this are compiled each time, never kept."""
+
+
+def _specialised(
+    clause: ConditionClause, key: str, spec: OperatorSpec, test: ValueTest, multivalued: bool
+) -> Callable[[Context], bool] | None:
+    """``CompiledCondition.evaluate`` for a clause without policy variables, with its branches
+    decided once: ``Null``, and a positive operator without a set operator (``StringEquals``,
+    ``Bool``, ``DateGreaterThan``, ``IpAddress``..., with or without ``IfExists``). ``None``
+    for the others (negated operators, ``ForAnyValue``/``ForAllValues``)."""
+    if spec.family is Family.NULL:
+        wanted = {read_bool(value) for value in clause.values}
+        when_missing, when_present = True in wanted, False in wanted
+
+        def null(context: Context) -> bool:
+            return when_missing if context.get(key) is None else when_present
+
+        return null
+    if spec.negated or clause.set_operator is not None:
+        return None
+    when_missing = clause.if_exists
+
+    def positive(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return when_missing
+        if present.multi and multivalued:
+            return False  # AWS's multivalued keys need ForAllValues/ForAnyValue
+        for value in present.values:  # noqa: SIM110 - a loop beats any() on the hot path
+            if test(value, context):
+                return True
+        return False
+
+    return positive
 
 
 def _never(_value: str, _context: Context) -> bool:

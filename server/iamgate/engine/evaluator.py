@@ -11,7 +11,7 @@ recorded, so the explanation cannot disagree with the decision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -26,7 +26,6 @@ from iamgate.engine.result import (
     Evaluation,
     PolicyKind,
     PolicyTrace,
-    StatementRef,
     StatementTrace,
 )
 from iamgate.policy.model import SetOperator
@@ -61,6 +60,11 @@ class PolicySet:
             return self.merged_identity
         return merge_identity(self.identity)
 
+    @cached_property
+    def programs(self) -> dict[str, _Program]:
+        """Each asked action's ``_Program`` (built on first use; at most PROGRAMS_KEPT, then afresh)."""
+        return {}
+
 
 def merge_identity(policies: Sequence[CompiledPolicy]) -> StatementIndex | None:
     """One index over the statements of many policies; ``None`` when they are few.
@@ -89,6 +93,127 @@ _NO_MATCH = _Tally()
 empty tuples: an append would raise, never leak a statement into another request)."""
 _NO_MATCH.allows = _NO_MATCH.denies = _NO_MATCH.principal_matches = ()  # type: ignore[assignment]
 
+PROGRAMS_KEPT = 32
+"""Actions whose ``_Program`` one policy set keeps (then it starts afresh). A program is ~200 bytes
+(it shares the indexes' candidate tuples; measured with tracemalloc on the embedded bundle) plus
+at most RESULTS_KEPT shared answers of ~250 bytes; the bundle keeps at most ``POLICY_SETS_KEPT``
+(4,096) policy sets per revision, so a stream built to fill every bound holds ~150 MB at most,
+and real traffic (a few actions per principal, one or two answers each) a few hundred KB."""
+
+
+class _Group:
+    """One group of policies of a program (an SCP level, the resource policy, the identity
+    policies, the boundary or the session policy) for one action: the candidate statements."""
+
+    __slots__ = ("has_deny", "indexes", "one_allow", "statements")
+
+    def __init__(
+        self,
+        statements: tuple[CompiledStatement, ...] | None,
+        indexes: tuple[StatementIndex, ...],
+        one_allow: bool,
+        has_deny: bool,
+    ) -> None:
+        self.statements = statements
+        """Every candidate (policy by policy, each in its policy's order) when no index of the group
+        selects by resource for this action; ``None``: ask ``indexes`` per request."""
+        self.indexes = indexes
+        """The indexes that offer candidates for the action (only read when ``statements`` is None)."""
+        self.one_allow = one_allow
+        """Any one applying Allow is as good as all (every policy type but the resource-based one)."""
+        self.has_deny = has_deny
+        """Some candidate is a Deny (else the first applying Allow settles the group)."""
+
+
+class _Program:
+    """What evaluating one action against one policy set needs that no request changes.
+
+    Built on the action's first evaluation and kept on the policy set (``PolicySet.programs``):
+    per group, the candidates the indexes offer for the action, concatenated once; SCP levels
+    that allow the action whatever the request (an unconditional Allow on every resource, such as
+    ``FullAWSAccess``, and no Deny candidate) are left out, as their tally could only say "allows,
+    denies nothing". Every candidate matches the action (``StatementIndex.candidates``), so a
+    program's scan tests resource, principal and conditions only.
+    """
+
+    __slots__ = ("boundary", "identity", "resource", "results", "scp", "session")
+
+    def __init__(self, policy_set: PolicySet, action: str) -> None:
+        self.results: dict[tuple, Evaluation] = {}
+        """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
+        self.scp = tuple(
+            group
+            for level in policy_set.scp_levels
+            if not _open_level(group := _group([p.index for p in level], action, level), action)
+        )
+        self.resource = (
+            _group([policy_set.resource.index], action, (policy_set.resource,))
+            if policy_set.resource is not None
+            else None
+        )
+        identity = policy_set.identity
+        merged = policy_set.identity_index
+        self.identity = _group(
+            [merged] if merged is not None else [p.index for p in identity], action, identity
+        )
+        boundary, session = policy_set.boundary, policy_set.session
+        self.boundary = _group([p.index for p in boundary], action, boundary) if boundary else None
+        self.session = _group([p.index for p in session], action, session) if session else None
+
+
+def _group(indexes: list[StatementIndex], action: str, policies: Sequence[CompiledPolicy]) -> _Group | None:
+    """The group's candidates for ``action``; ``None`` when no policy of it offers any."""
+    plans = [(index, index.plan(action)) for index in indexes]
+    plans = [(index, plan) for index, plan in plans if plan.statements]
+    if not plans:
+        return None
+    one_allow = policies[0].kind is not PolicyKind.RESOURCE
+    has_deny = any(plan.has_deny for _, plan in plans)
+    if any(plan.exact is not None for _, plan in plans):  # selects by resource: per request
+        return _Group(None, tuple(index for index, _ in plans), one_allow, has_deny)
+    if len(plans) == 1:
+        statements = plans[0][1].statements
+    else:
+        statements = tuple(s for _, plan in plans for s in plan.statements)
+    return _Group(statements, (), one_allow, has_deny)
+
+
+def _open_level(group: _Group | None, action: str) -> bool:
+    """An SCP level that allows ``action`` on any request: no Deny candidate, and an Allow without
+    Resource restriction, conditions or Principal among its candidates."""
+    if group is None or group.statements is None or group.has_deny:
+        return False
+    for statement in group.statements:
+        if (
+            not statement.is_deny
+            and statement.any_resource
+            and not statement.conditions
+            and not statement.names_principals
+            and statement.matches_action(action)
+        ):
+            return True
+    return False
+
+
+def _run(group: _Group | None, request: Request, action: str, has_boundary: bool) -> _Tally:
+    """The tally of a program's group: ``_scan`` over its candidates (no action test: they match)."""
+    if group is None:
+        return _NO_MATCH
+    statements = group.statements
+    if statements is None:
+        found = None
+        resource = request.resource
+        for index in group.indexes:
+            candidates = index.candidates(action, resource)
+            if candidates:
+                if found is None:
+                    found = _Tally()
+                _scan(candidates, request, action, found, has_boundary, group.one_allow, True)
+        return _NO_MATCH if found is None else found
+    tally = _Tally()
+    _scan(statements, request, action, tally, has_boundary, group.one_allow, True, group.has_deny)
+    return tally
+
 
 def _applies(
     statement: CompiledStatement, request: Request, action: str, has_boundary: bool
@@ -114,13 +239,17 @@ def _scan(
     tally: _Tally,
     has_boundary: bool,
     one_allow: bool,
+    actions_known: bool = False,
+    has_deny: bool = True,
 ) -> None:
     """Add the statements of ``candidates`` that apply to ``tally``.
 
     Every Deny must be found (each is a determining statement of an explicit deny), but where any
     one Allow is as good as all (``one_allow``: every policy type but the resource-based one,
-    whose Allows differ in how they name the caller), the remaining Allows are skipped unchecked.
-    ``_applies`` is inlined: this loop is the uncached decision's hot path.
+    whose Allows differ in how they name the caller), the remaining Allows are skipped unchecked,
+    and without a Deny among the candidates (``has_deny`` false) the first applying Allow ends the
+    scan. ``actions_known``: every candidate matches the action (a program's). ``_applies`` is
+    inlined: this loop is the uncached decision's hot path.
     """
     denies, allows, matches = tally.denies, tally.allows, tally.principal_matches
     resource, parts, principal, context = (
@@ -133,7 +262,7 @@ def _scan(
         is_deny = statement.is_deny
         if one_allow and allows and not is_deny:
             continue
-        if not statement.any_action and not statement.matches_action(action):
+        if not actions_known and not statement.any_action and not statement.matches_action(action):
             continue
         if not statement.any_resource and not statement.matches_resource(resource, context, parts):
             continue
@@ -143,30 +272,24 @@ def _scan(
                 continue
         else:
             how = PrincipalMatch.DIRECT
-        if statement.conditions and not statement.conditions_hold(context):
+        if statement.conditions and not _conditions_hold(statement.conditions, context):
             continue
         if is_deny:
             denies.append(statement)
         else:
             allows.append(statement)
             matches.append(how)
+            if one_allow and not has_deny:
+                return
 
 
-def _tally_indexed(index: StatementIndex, request: Request, action: str) -> _Tally:
-    candidates = index.candidates(action, request.resource)
-    if not candidates:
-        return _NO_MATCH
-    tally = _Tally()
-    if index.plan(action).has_deny:
-        _scan(candidates, request, action, tally, False, True)
-        return tally
-    for statement in candidates:  # no Deny can apply to the action: the first applying Allow decides
-        how = _applies(statement, request, action, False)
-        if how is not None:
-            tally.allows.append(statement)
-            tally.principal_matches.append(how)
-            break
-    return tally
+def _conditions_hold(conditions: tuple[CompiledCondition, ...], context: Mapping[str, ContextValue]) -> bool:
+    """``CompiledStatement.conditions_hold``, through each condition's specialised test where it has one."""
+    for condition in conditions:
+        holds = condition.holds
+        if not (condition.evaluate(context) if holds is None else holds(context)):
+            return False
+    return True
 
 
 def _tally_every(
@@ -208,22 +331,11 @@ def _tally(
     policies: Sequence[CompiledPolicy],
     request: Request,
     action: str,
-    traces: list[PolicyTrace] | None,
+    traces: list[PolicyTrace],
     has_boundary: bool = False,
     level: int | None = None,
 ) -> _Tally:
-    if traces is None:
-        # Most policies offer no candidate for an action: a group with none shares _NO_MATCH.
-        found = None
-        resource = request.resource
-        for policy in policies:
-            candidates = policy.index.candidates(action, resource)
-            if candidates:
-                if found is None:
-                    found = _Tally()
-                one_allow = policies[0].kind is not PolicyKind.RESOURCE
-                _scan(candidates, request, action, found, has_boundary, one_allow)
-        return _NO_MATCH if found is None else found
+    """Every statement of ``policies`` checked and traced, in order (``explain``)."""
     tally = _Tally()
     for policy in policies:
         statement_traces: list[StatementTrace] = []
@@ -312,6 +424,9 @@ _GRANTS_ALONE = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE, Princ
 _PASSES_BOUNDARY = frozenset({PrincipalMatch.DIRECT, PrincipalMatch.EVERYONE})
 
 
+_EXTERNAL = frozenset({PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS})
+"""Callers outside the organization's accounts: no identity-side policies, no SCPs."""
+
 NO_PERMISSION_ACTION = "sts:getcalleridentity"
 """The one action AWS lets every authenticated IAM principal perform whatever its policies say
 (STS API reference, GetCallerIdentity); no statement decides it, so none is determining."""
@@ -326,49 +441,90 @@ def evaluate(
     explanation) finds the same determining statements and missing keys as ``explain`` does,
     through the indexes and without a trace.
     """
-    if every_match and not explain:
+    if explain:
+        return _evaluate_traced(policy_set, request)
+    if every_match:
         return _evaluate_every(policy_set, request)
     action = request.action.lower()
-    principal_kind = request.principal.kind
+    programs = policy_set.programs
+    program = programs.get(action)
+    if program is None:
+        program = _Program(policy_set, action)
+        if len(programs) >= PROGRAMS_KEPT:
+            programs.clear()
+        programs[action] = program
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
     # only the organization's own principals.
-    external = principal_kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
+    if request.principal.kind in _EXTERNAL:
+        resource = _run(program.resource, request, action, policy_set.boundary is not None)
+        return _decide(
+            policy_set, request, action, [], resource, _NO_MATCH, None, None, (), None, program.results
+        )
     has_boundary = policy_set.boundary is not None
-    traces: list[PolicyTrace] | None = [] if explain else None
+    scp_tallies = [_run(group, request, action, False) for group in program.scp] if program.scp else []
+    resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
+    identity = _run(program.identity, request, action, False)
+    boundary = _run(program.boundary, request, action, False) if has_boundary else None
+    session = _run(program.session, request, action, False) if policy_set.session is not None else None
+    return _decide(
+        policy_set,
+        request,
+        action,
+        scp_tallies,
+        resource,
+        identity,
+        boundary,
+        session,
+        (),
+        None,
+        program.results,
+    )
 
-    if external:
-        scp_tallies = []
-    elif traces is None:
-        scp_tallies = [_tally(policies, request, action, None) for policies in policy_set.scp_levels]
-    else:
-        scp_tallies = [
+
+def _evaluate_traced(policy_set: PolicySet, request: Request) -> Evaluation:
+    """``evaluate(explain=True)``: every statement of every policy checked, each outcome traced."""
+    action = request.action.lower()
+    external = request.principal.kind in _EXTERNAL
+    has_boundary = policy_set.boundary is not None
+    traces: list[PolicyTrace] = []
+    scp_tallies = (
+        []
+        if external
+        else [
             _tally(policies, request, action, traces, level=level)
             for level, policies in enumerate(policy_set.scp_levels)
         ]
+    )
     if policy_set.resource is not None:
         resource = _tally((policy_set.resource,), request, action, traces, has_boundary)
     else:
         resource = _NO_MATCH
-    merged = None if explain or external else policy_set.identity_index
-    if merged is not None:
-        identity = _tally_indexed(merged, request, action)
-    else:
-        identity = _tally(() if external else policy_set.identity, request, action, traces)
+    identity = _tally(() if external else policy_set.identity, request, action, traces)
     boundary = _tally(policy_set.boundary, request, action, traces) if has_boundary and not external else None
     session = (
         _tally(policy_set.session, request, action, traces)
         if policy_set.session is not None and not external
         else None
     )
-    trace = tuple(traces) if traces is not None else None
-    missing = _missing_context(policy_set, request, action) if explain else ()
-    return _decide(policy_set, request, scp_tallies, resource, identity, boundary, session, missing, trace)
+    missing = _missing_context(policy_set, request, action)
+    return _decide(
+        policy_set,
+        request,
+        action,
+        scp_tallies,
+        resource,
+        identity,
+        boundary,
+        session,
+        missing,
+        tuple(traces),
+    )
 
 
 def _evaluate_every(policy_set: PolicySet, request: Request) -> Evaluation:
     """``evaluate(every_match=True)``: the tallies of ``explain`` through the indexes, no trace."""
     action = request.action.lower()
-    external = request.principal.kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
+    external = request.principal.kind in _EXTERNAL
     has_boundary = policy_set.boundary is not None
     scp_tallies = [] if external else [_tally_every(p, request, action) for p in policy_set.scp_levels]
     resource_policies = (policy_set.resource,) if policy_set.resource is not None else ()
@@ -381,12 +537,15 @@ def _evaluate_every(policy_set: PolicySet, request: Request) -> Evaluation:
         else None
     )
     missing = _missing_context(policy_set, request, action)
-    return _decide(policy_set, request, scp_tallies, resource, identity, boundary, session, missing, None)
+    return _decide(
+        policy_set, request, action, scp_tallies, resource, identity, boundary, session, missing, None
+    )
 
 
 def _decide(
     policy_set: PolicySet,
     request: Request,
+    action: str,
     scp_tallies: list[_Tally],
     resource: _Tally,
     identity: _Tally,
@@ -394,14 +553,22 @@ def _decide(
     session: _Tally | None,
     missing: tuple[str, ...],
     trace: tuple[PolicyTrace, ...] | None,
+    results: dict[tuple, Evaluation] | None = None,
 ) -> Evaluation:
-    """The flow chart over the matching statements of every group of policies."""
+    """The flow chart over the matching statements of every group of policies (``action`` lower-cased).
+
+    ``results`` (a program's) hands out one ``Evaluation`` per distinct answer (see ``_result``).
+    """
     principal_kind = request.principal.kind
-    external = principal_kind in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS)
-    if not external and request.action.lower() == NO_PERMISSION_ACTION:
+    external = principal_kind in _EXTERNAL
+    if not external and action == NO_PERMISSION_ACTION:
         # AWS: "No permissions are required to perform this operation"; even an explicit Deny
         # does not stop an authenticated IAM principal from asking who it is.
-        return Evaluation(Decision.ALLOWED, (), None, missing, trace)
+        return (
+            _NO_PERMISSION_NEEDED
+            if not missing and trace is None
+            else Evaluation(Decision.ALLOWED, (), None, missing, trace)
+        )
     # 1. An explicit deny in any applicable policy wins.
     if (
         resource.denies
@@ -416,65 +583,62 @@ def _decide(
             groups.append((PolicyKind.BOUNDARY, boundary))
         if session is not None:
             groups.append((PolicyKind.SESSION, session))
-        denies = tuple(s.ref for _, tally in groups for s in tally.denies)
+        denies = tuple(s for _, tally in groups for s in tally.denies)
         first_kind = next(kind for kind, tally in groups if tally.denies)
-        return Evaluation(Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
-
-    def implicit(kind: PolicyKind) -> Evaluation:
-        return Evaluation(Decision.IMPLICIT_DENY, (), kind, missing, trace)
+        return _result(results, Decision.EXPLICIT_DENY, denies, first_kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
     for tally in scp_tallies:
         if not tally.allows:
-            return implicit(PolicyKind.SCP)
+            return _implicit(PolicyKind.SCP, missing, trace)
 
     # 3. Grants: which side allows, and how far a resource-based grant reaches on its own.
     matches = resource.principal_matches
-    resource_alone = bool(matches) and any(m in _GRANTS_ALONE for m in matches)
     resource_any = bool(matches)
+    resource_alone = resource_any and _any_in(matches, _GRANTS_ALONE)
     # The account root user has full access within its account: only explicit denies, SCPs and
     # (across accounts) the resource owner's policy can stop it.
-    is_root = principal_kind is PrincipalKind.ROOT
-    identity_allows = bool(identity.allows) or is_root
+    identity_allows = bool(identity.allows) or principal_kind is PrincipalKind.ROOT
     if external:
-        if not any(m in _PASSES_BOUNDARY for m in matches):
-            return implicit(PolicyKind.RESOURCE)
-        return _allowed([], resource.allows, None, None, missing, trace)
-    if request.is_cross_account:
+        if not _any_in(matches, _PASSES_BOUNDARY):
+            return _implicit(PolicyKind.RESOURCE, missing, trace)
+        return _allowed([], resource.allows, None, None, missing, trace, results)
+    cross_account = request.is_cross_account
+    if cross_account:
         # Across accounts both sides must allow; an account-level grant is enough on the resource side.
         if not resource_any:
-            return implicit(PolicyKind.RESOURCE)
+            return _implicit(PolicyKind.RESOURCE, missing, trace)
         if not identity_allows:
-            return implicit(PolicyKind.IDENTITY)
+            return _implicit(PolicyKind.IDENTITY, missing, trace)
         via_identity = True
     else:
-        if _resource_policy_required(request, policy_set.resource is not None):
+        if _resource_policy_required(request, action, policy_set.resource is not None):
             # The resource's own policy must let the caller in (role trust policies, KMS key
             # policies); an account-level grant there delegates to the identity-based policies.
             if policy_set.resource is None:
-                return implicit(PolicyKind.RESOURCE)
+                return _implicit(PolicyKind.RESOURCE, missing, trace)
             via_identity = identity_allows and resource_any
             if not resource_alone and not via_identity:
-                return implicit(PolicyKind.IDENTITY if resource_any else PolicyKind.RESOURCE)
+                return _implicit(PolicyKind.IDENTITY if resource_any else PolicyKind.RESOURCE, missing, trace)
         else:
             via_identity = identity_allows
             if not resource_alone and not via_identity:
-                return implicit(PolicyKind.IDENTITY)
+                return _implicit(PolicyKind.IDENTITY, missing, trace)
 
     # 4. A permissions boundary and a session policy cap what the identity side grants; a
     #    resource-based policy naming the caller itself (or everyone) reaches past the boundary,
     #    and one naming the session itself reaches past the session policy.
     if boundary is not None and not boundary.allows:
-        same_account_direct = not request.is_cross_account and any(m in _PASSES_BOUNDARY for m in matches)
+        same_account_direct = not cross_account and _any_in(matches, _PASSES_BOUNDARY)
         if not same_account_direct:
-            return implicit(PolicyKind.BOUNDARY)
+            return _implicit(PolicyKind.BOUNDARY, missing, trace)
     # A federated user session (GetFederationToken) has only what its session policy grants: with
     # no session policy it gets nothing from the identity side.
     federated_without_policy = principal_kind is PrincipalKind.FEDERATED_USER and session is None
     if federated_without_policy or (session is not None and not session.allows):
-        names_session = not request.is_cross_account and any(m is PrincipalMatch.DIRECT for m in matches)
+        names_session = not cross_account and any(m is PrincipalMatch.DIRECT for m in matches)
         if not names_session:
-            return implicit(PolicyKind.SESSION)
+            return _implicit(PolicyKind.SESSION, missing, trace)
     return _allowed(
         identity.allows if via_identity else [],
         resource.allows,
@@ -482,7 +646,28 @@ def _decide(
         session,
         missing,
         trace,
+        results,
     )
+
+
+_NO_PERMISSION_NEEDED = Evaluation(Decision.ALLOWED)
+_IMPLICIT = {kind: Evaluation(Decision.IMPLICIT_DENY, (), kind) for kind in PolicyKind}
+"""The implicit denies without missing keys or trace: immutable, so every request shares them."""
+
+
+def _implicit(
+    kind: PolicyKind, missing: tuple[str, ...], trace: tuple[PolicyTrace, ...] | None
+) -> Evaluation:
+    if not missing and trace is None:
+        return _IMPLICIT[kind]
+    return Evaluation(Decision.IMPLICIT_DENY, (), kind, missing, trace)
+
+
+def _any_in(matches: Sequence[PrincipalMatch], wanted: frozenset[PrincipalMatch]) -> bool:
+    for match in matches:  # noqa: SIM110 - a loop beats any() on the hot path
+        if match in wanted:
+            return True
+    return False
 
 
 def _any_denies(tallies: list[_Tally]) -> bool:
@@ -492,7 +677,7 @@ def _any_denies(tallies: list[_Tally]) -> bool:
     return False
 
 
-def _resource_policy_required(request: Request, has_resource_policy: bool) -> bool:
+def _resource_policy_required(request: Request, action: str, has_resource_policy: bool) -> bool:
     """Services whose resource policy must itself admit the caller, even within one account.
 
     A role's trust policy must allow ``sts:AssumeRole`` explicitly; a KMS key's key policy must
@@ -500,7 +685,6 @@ def _resource_policy_required(request: Request, has_resource_policy: bool) -> bo
     gives no trust policy simulates the identity side alone, as AWS's simulator does; the bundle
     never lets a role without a trust policy be assumed.)
     """
-    action = request.action.lower()
     if action.startswith("sts:"):
         return has_resource_policy
     if action.startswith("kms:"):
@@ -509,15 +693,39 @@ def _resource_policy_required(request: Request, has_resource_policy: bool) -> bo
     return False
 
 
-def _allowed(identity_allows, resource_allows, boundary, session, missing, trace) -> Evaluation:
-    refs: list[StatementRef] = [s.ref for s in resource_allows]
-    refs += [s.ref for s in identity_allows]
+def _allowed(identity_allows, resource_allows, boundary, session, missing, trace, results=None) -> Evaluation:
+    granting: list[CompiledStatement] = [*resource_allows, *identity_allows]
     if identity_allows:
         if boundary is not None:
-            refs += [s.ref for s in boundary.allows]
+            granting += boundary.allows
         if session is not None:
-            refs += [s.ref for s in session.allows]
-    return Evaluation(Decision.ALLOWED, tuple(refs), None, missing, trace)
+            granting += session.allows
+    return _result(results, Decision.ALLOWED, tuple(granting), None, missing, trace)
+
+
+RESULTS_KEPT = 4
+"""Distinct answers one program hands out as shared ``Evaluation`` objects (then it starts afresh)."""
+
+
+def _result(
+    results: dict[tuple, Evaluation] | None,
+    decision: Decision,
+    statements: tuple[CompiledStatement, ...],
+    denied_by: PolicyKind | None,
+    missing: tuple[str, ...],
+    trace: tuple[PolicyTrace, ...] | None,
+) -> Evaluation:
+    """The evaluation naming ``statements`` as determining; with a program's ``results``, the same
+    object for the same answer (immutable: equal answers need not be built, or compared, again)."""
+    if results is None or missing or trace is not None:
+        return Evaluation(decision, tuple(s.ref for s in statements), denied_by, missing, trace)
+    key = (decision, statements, denied_by)  # statements hash by identity: cheap, and exact
+    found = results.get(key)
+    if found is None:
+        if len(results) >= RESULTS_KEPT:
+            results.clear()
+        found = results[key] = Evaluation(decision, tuple(s.ref for s in statements), denied_by)
+    return found
 
 
 def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tuple[str, ...]:

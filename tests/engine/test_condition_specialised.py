@@ -1,0 +1,94 @@
+"""A condition's compile-time specialised test (``CompiledCondition.holds``) answers as ``evaluate``.
+
+The evaluator's hot path calls ``holds`` where a clause has one (``Null`` and positive operators
+without a set operator, policy variables excluded) and ``evaluate`` elsewhere; explanations always
+call ``evaluate``. A difference would make Authorize disagree with Explain, so every operator, with
+and without ``IfExists`` and set operators, is checked on a missing key, an empty key, single values
+of every family (readable or not), several values, and a multivalued key.
+"""
+
+from __future__ import annotations
+
+import pytest
+from strategies import compile_document, context
+
+from iamgate.policy.operators import OPERATORS
+
+POLICY_VALUES = {
+    "STRING": ["alice", "a*"],
+    "NUMERIC": ["10"],
+    "DATE": ["2025-06-01T00:00:00Z"],
+    "BOOL": ["true"],
+    "BINARY": ["YWJj"],
+    "IP": ["10.0.0.0/8"],
+    "ARN": ["arn:aws:s3:::bucket/*"],
+    "NULL": ["true"],
+}
+REQUEST_VALUES = [
+    None,
+    "alice",
+    "Alice",
+    "ab",
+    "5",
+    "10",
+    "11",
+    "2025-01-01T00:00:00Z",
+    "2026-01-01T00:00:00Z",
+    "true",
+    "false",
+    "YWJj",
+    "10.1.2.3",
+    "192.0.2.1",
+    "arn:aws:s3:::bucket/key",
+    "not readable",
+    "",
+]
+KEYS = ("aws:username", "aws:TagKeys")
+"""A single-valued key, and a multivalued one (plain operators never match it given as a set)."""
+
+
+def _contexts(key: str) -> list[dict]:
+    contexts = [context(), context({key: None}), context({key: []})]
+    contexts += [context({key: value}) for value in REQUEST_VALUES if value is not None]
+    contexts += [context({key: ["alice", "11"]}), context({key: ["bob"]}), context({key: ["alice"]})]
+    return contexts
+
+
+def _clauses():
+    for name, spec in OPERATORS.items():
+        values = POLICY_VALUES[spec.family.name]
+        names = [name] if name == "Null" else [name, f"{name}IfExists"]
+        for operator in names:
+            for prefix in ("", "ForAnyValue:", "ForAllValues:"):
+                yield f"{prefix}{operator}", values
+
+
+@pytest.mark.parametrize(("operator", "values"), list(_clauses()))
+@pytest.mark.parametrize("key", KEYS)
+def test_the_specialised_test_answers_as_evaluate(operator, values, key):
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {operator: {key: values}},
+    }
+    (condition,) = compile_document(statement).statements[0].conditions
+    test = condition.holds or condition.evaluate
+    for request_context in _contexts(key):
+        assert test(request_context) == condition.evaluate(request_context), (operator, request_context)
+
+
+def test_common_shapes_are_specialised_and_the_rest_are_not():
+    def condition(operator: str, value: str = "alice"):
+        statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        statement["Condition"] = {operator: {"aws:username": value}}
+        return compile_document(statement).statements[0].conditions[0]
+
+    assert condition("StringEquals").holds is not None
+    assert condition("BoolIfExists", "true").holds is not None
+    assert condition("IpAddress", "10.0.0.0/8").holds is not None
+    assert condition("Null", "true").holds is not None
+    assert condition("DateGreaterThan", "2025-06-01T00:00:00Z").holds is not None
+    for operator in ("StringNotEquals", "ForAnyValue:StringEquals", "ForAllValues:StringLike"):
+        assert condition(operator).holds is None, operator
+    assert condition("StringEquals", "${aws:PrincipalTag/name}").holds is None
