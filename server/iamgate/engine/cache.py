@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -174,30 +175,32 @@ def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
     Every absent key reads as ``_ABSENT`` (``get(key, absent)``), so the key is one flat tuple
     built in one step with no branch per key; an ordered key's positions are one subscript of
     its ``_Ordered``. The code depends only on the plan's *shape* (each key's use, in order:
-    "rro" ...); the plan, key names and ``_Ordered`` maps come in as arguments, so no text of a
-    policy ever becomes code. The compiled shape is kept in ``shapes`` (one per cache, bounded).
+    "rro" ...) and is compiled once per shape (kept in ``shapes``, one per cache, bounded); the
+    plan, its key names and ``_Ordered`` maps are bound to it as arguments (``partial``: one
+    tuple per plan, which a hit reads in one piece), so no text of a policy ever becomes code.
     """
     keys = plan.keys
     shape = "".join("r" if use is _RAW else "p" if use is _PRESENCE else "o" for _, use in keys)
-    make = shapes.get(shape) if shapes is not None else None
-    if make is None:
-        count = len(shape)
-        parameters = ", ".join(
-            ["plan", "absent"] + [f"k{i}" for i in range(count)] + [f"o{i}" for i in range(count)]
-        )
-        loads = "".join(f"    v{i} = get(k{i}, absent)\n" for i in range(count))
+    sign = shapes.get(shape) if shapes is not None else None
+    if sign is None:
+        parameters = ["plan", "absent"]
+        for i, kind in enumerate(shape):
+            parameters += [f"k{i}", f"o{i}"] if kind == "o" else [f"k{i}"]
+        loads = "".join(f"    v{i} = get(k{i}, absent)\n" for i in range(len(shape)))
         parts = "".join(_PART[kind].format(i=i) for i, kind in enumerate(shape))
-        body = f"  def signer(get):\n{loads}    return (plan, {parts})\n  return signer\n"
+        source = f"def sign({', '.join(parameters)}, get):\n{loads}    return (plan, {parts})\n"
         namespace: dict[str, object] = {}
         # The source holds nothing but the shape's letters turned into fixed snippets.
-        exec(compile(f"def make({parameters}):\n{body}", f"<cache plan {shape}>", "exec"), namespace)
-        make = namespace["make"]  # type: ignore[assignment]
+        exec(compile(source, f"<cache plan {shape}>", "exec"), namespace)
+        sign = namespace["sign"]  # type: ignore[assignment]
         if shapes is not None:
             if len(shapes) >= SHAPES_KEPT:
                 shapes.clear()
-            shapes[shape] = make  # type: ignore[assignment]
-    ordered = [use if isinstance(use, _Ordered) else None for _, use in keys]
-    return make(plan, _ABSENT, *(key for key, _ in keys), *ordered)  # type: ignore[misc]
+            shapes[shape] = sign  # type: ignore[assignment]
+    bound: list[object] = [plan, _ABSENT]
+    for key, use in keys:
+        bound += [key, use] if isinstance(use, _Ordered) else [key]
+    return partial(sign, *bound)  # type: ignore[arg-type]
 
 
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
