@@ -23,8 +23,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType
 from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy
@@ -175,20 +174,21 @@ def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
     Every absent key reads as ``_ABSENT`` (``get(key, absent)``), so the key is one flat tuple
     built in one step with no branch per key; an ordered key's positions are one subscript of
     its ``_Ordered``. The code depends only on the plan's *shape* (each key's use, in order:
-    "rro" ...) and is compiled once per shape (kept in ``shapes``, one per cache, bounded); the
-    plan, its key names and ``_Ordered`` maps are bound to it as arguments (``partial``: one
-    tuple per plan, which a hit reads in one piece), so no text of a policy ever becomes code.
+    "rro" ...) and is compiled once per shape (kept in ``shapes``, one per cache, bounded); each
+    plan gets a function of that code whose argument defaults are the plan, its key names and
+    ``_Ordered`` maps (one tuple, which a hit reads in one piece: no closure cells, no
+    ``partial`` copying its arguments per call), so no text of a policy ever becomes code.
     """
     keys = plan.keys
     shape = "".join("r" if use is _RAW else "p" if use is _PRESENCE else "o" for _, use in keys)
     sign = shapes.get(shape) if shapes is not None else None
     if sign is None:
-        parameters = ["plan", "absent"]
+        parameters = ["get", "plan", "absent"]
         for i, kind in enumerate(shape):
             parameters += [f"k{i}", f"o{i}"] if kind == "o" else [f"k{i}"]
         loads = "".join(f"    v{i} = get(k{i}, absent)\n" for i in range(len(shape)))
         parts = "".join(_PART[kind].format(i=i) for i, kind in enumerate(shape))
-        source = f"def sign({', '.join(parameters)}, get):\n{loads}    return (plan, {parts})\n"
+        source = f"def sign({', '.join(parameters)}):\n{loads}    return (plan, {parts})\n"
         namespace: dict[str, object] = {}
         # The source holds nothing but the shape's letters turned into fixed snippets.
         exec(compile(source, f"<cache plan {shape}>", "exec"), namespace)
@@ -200,7 +200,7 @@ def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
     bound: list[object] = [plan, _ABSENT]
     for key, use in keys:
         bound += [key, use] if isinstance(use, _Ordered) else [key]
-    return partial(sign, *bound)  # type: ignore[arg-type]
+    return FunctionType(sign.__code__, sign.__globals__, "sign", tuple(bound))  # type: ignore[attr-defined]
 
 
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
