@@ -206,7 +206,8 @@ def test_an_ordered_key_remembers_the_position_a_fresh_read_gives():
     for _ in range(2):  # placed afresh, then remembered
         for text in texts:
             assert ordered[(text,)] == (ordered.position(text),)
-    assert ordered[None] is None  # an absent key
+    assert ordered[None] is None  # an absent key: placed once and kept like any text
+    assert None in ordered
 
 
 def test_an_ordered_key_keeps_only_short_texts_and_at_most_its_bound():

@@ -86,10 +86,9 @@ class _Ordered(dict):
         return at, at < len(bounds) and bounds[at] == number
 
     def __missing__(self, values: tuple[str, ...] | None) -> tuple | None:
-        if values is None:
-            return None
-        found = tuple(map(self.position, values))
-        if sum(map(len, values)) <= _ORDERED_TEXT_LIMIT:
+        # An absent key (``None``) is kept too: a hit should not call this for it every time.
+        found = None if values is None else tuple(map(self.position, values))
+        if values is None or sum(map(len, values)) <= _ORDERED_TEXT_LIMIT:
             if len(self) >= ORDERED_TEXTS_KEPT:
                 self.clear()
             self[values] = found
