@@ -3,12 +3,14 @@
     .venv/bin/python bench/cache_versus.py [REVISION] [RUNS] [SIZES]   (default: HEAD~1, 4, 100,1000,10000)
 
 The older revision's ``server/`` is exported with ``git archive``; each run is one process per side
-(alternating which goes first) that generates the same seeded organizations (``bench/generator.py``,
-2,000 requests per stream), fills one ``DecisionCache`` per stream and times its hits
-(``bench/timing.py``: per-call p50, median of 5 rounds): ``cached`` and ``heavy_cached`` re-ask the
-same ``Request`` objects, as ``make bench`` does; ``fresh`` and ``heavy_fresh`` ask equal requests
-made of new objects (new strings, contexts and values, as the sidecar builds one per call), after
-checking that they are answered as the originals are. Reported: the median over runs of each
+and mode (alternating which side goes first) that generates the same seeded organizations
+(``bench/generator.py``, 2,000 requests per stream), fills one ``DecisionCache`` per stream and
+times its hits (``bench/timing.py``: per-call p50, median of 5 rounds): ``cached`` and
+``heavy_cached`` re-ask the same ``Request`` objects, as ``make bench`` does; ``fresh`` and
+``heavy_fresh`` (a process of their own, whose copies would otherwise crowd the first mode's
+memory) ask equal requests made of new objects (new strings, contexts and values, as the sidecar
+builds one per call), a new set per round, after checking that they are answered as the
+originals are. Reported: the median over runs of each
 side's figures, their ratio, and the load average.
 """
 
@@ -43,58 +45,46 @@ def _copy(request):
     )
 
 
-def child(sizes: list[int]) -> None:
+def child(sizes: list[int], mode: str) -> None:
+    """Time one mode in this process: ``same`` (the bench's objects) or ``fresh`` (new copies)."""
     from bench.generator import generate_organization
-    from bench.timing import Series, measure
+    from bench.timing import Series, _round, measure, timer_overhead_ns
     from bench.workload import build_workload
     from iamgate.engine.cache import DecisionCache
 
-    series = {}
+    series, fresh_rounds = {}, {}
     for size in sizes:
         workload = build_workload(generate_organization(size, 1, requests=2000))
         for name, cases in (("cached", workload.typical), ("heavy_cached", workload.heavy)):
+            label = f"{name}@{size}" if mode == "same" else f"{name.replace('cached', 'fresh')}@{size}"
             same = [(c.scope, c.policy_set, c.request) for c in cases]
-            fresh = [[(s, p, _copy(r)) for s, p, r in same] for _ in range(ROUNDS + 1)]
-            cache, fresh_cache = DecisionCache(100_000), DecisionCache(100_000)
-            for (scope, policy_set, request), (_, _, copy) in zip(same, fresh[0], strict=True):
+            cache = DecisionCache(100_000)
+            for scope, policy_set, request in same:
                 expected = cache.evaluate(scope, policy_set, request)
-                fresh_cache.evaluate(scope, policy_set, request)
-                if fresh_cache.evaluate(scope, policy_set, copy) != expected:
+                if mode == "fresh" and cache.evaluate(scope, policy_set, _copy(request)) != expected:
                     raise SystemExit(
                         f"an equal request made of new objects was answered otherwise: {request}"
                     )
-            series[f"{name}@{size}"] = Series(cache.evaluate, same)
-            # Each round asks a new set of copies (the first set was asked by the check above).
-            series[f"{name.replace('cached', 'fresh')}@{size}"] = _FreshSeries(
-                fresh_cache.evaluate, fresh[1:]
-            )
+            if mode == "same":
+                series[label] = Series(cache.evaluate, same)
+            else:  # a new set of equal request objects for every round
+                fresh_rounds[label] = (
+                    cache.evaluate,
+                    [[(s, p, _copy(r)) for s, p, r in same] for _ in range(ROUNDS)],
+                )
     gc.collect()
     gc.freeze()
-    plain = {k: v for k, v in series.items() if isinstance(v, Series)}
-    results = {name: latency.p50_us for name, latency in measure(plain, rounds=ROUNDS).items()}
-    for name, fresh_series in series.items():
-        if isinstance(fresh_series, _FreshSeries):
-            results[name] = fresh_series.p50_us()
+    results = {name: t.p50_us for name, t in measure(series, rounds=ROUNDS).items()} if series else {}
+    overhead = timer_overhead_ns()
+    for label, (call, rounds) in fresh_rounds.items():
+        results[label] = statistics.median(_round(Series(call, args), overhead)[0] for args in rounds) / 1000
     print(json.dumps(results))
-
-
-class _FreshSeries:
-    """Timed like ``bench/timing.py`` (per call, p50 per round, median of rounds), a new set of
-    equal request objects per round."""
-
-    def __init__(self, call, rounds) -> None:
-        self.call, self.rounds = call, rounds
-
-    def p50_us(self) -> float:
-        from bench.timing import Series, _round, timer_overhead_ns
-
-        overhead = timer_overhead_ns()
-        return statistics.median(_round(Series(self.call, args), overhead)[0] for args in self.rounds) / 1000
 
 
 def main() -> None:
     if "--child" in sys.argv:
-        child([int(s) for s in sys.argv[sys.argv.index("--child") + 1].split(",")])
+        at = sys.argv.index("--child")
+        child([int(s) for s in sys.argv[at + 1].split(",")], sys.argv[at + 2])
         return
     revision = sys.argv[1] if len(sys.argv) > 1 else "HEAD~1"
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -109,16 +99,16 @@ def main() -> None:
         sides = {"old": f"{old}/server{os.pathsep}{ROOT}", "new": f"{ROOT / 'server'}{os.pathsep}{ROOT}"}
         results: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
         for run in range(runs):
-            for side in sides if run % 2 == 0 else reversed(sides):
-                env = {**os.environ, "PYTHONPATH": sides[side]}
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", sizes], env=env, capture_output=True, text=True
-                )
-                if out.returncode:
-                    raise SystemExit(out.stderr)
-                for name, p50 in json.loads(out.stdout).items():
-                    results[side].setdefault(name, []).append(p50)
-                loads.append(os.getloadavg()[0])
+            for mode in ("same", "fresh"):
+                for side in sides if run % 2 == 0 else reversed(sides):
+                    env = {**os.environ, "PYTHONPATH": sides[side]}
+                    command = [sys.executable, __file__, "--child", sizes, mode]
+                    out = subprocess.run(command, env=env, capture_output=True, text=True)
+                    if out.returncode:
+                        raise SystemExit(out.stderr)
+                    for name, p50 in json.loads(out.stdout).items():
+                        results[side].setdefault(name, []).append(p50)
+                    loads.append(os.getloadavg()[0])
     print(f"DecisionCache hits, p50 µs, median of {runs} alternating runs: {revision} -> this tree")
     print(f"(load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs)\n")
     print(f"| series | {revision} | this tree | ratio |")
