@@ -47,12 +47,12 @@ _RAW = "raw"
 
 
 ORDERED_TEXTS_KEPT = 1024
-"""Values of an order-compared key (dates, numbers) whose position is remembered per plan."""
+"""Values of an order-compared key (dates, numbers) whose positions are remembered per plan."""
 _ORDERED_TEXT_LIMIT = 64
-"""Dates and numbers are short; a longer text is placed afresh each time and never kept."""
+"""Dates and numbers are short; a value whose texts are longer together is placed afresh each
+time and never kept."""
 SHAPES_KEPT = 1024
 """Signature functions kept per cache, one per shape of plan (its keys' uses in order)."""
-_UNSEEN = object()
 
 
 class _Ordered(dict):
@@ -93,9 +93,6 @@ class _Ordered(dict):
                 self.clear()
             self[values] = found
         return found
-
-    def signature(self, value: ContextValue) -> tuple:
-        return value.multi, self[value.values]
 
 
 class _Missing:
