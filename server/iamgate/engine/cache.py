@@ -17,12 +17,13 @@ come from the cache.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, KeysView, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType
 from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy
@@ -46,25 +47,35 @@ _RAW = "raw"
 
 
 ORDERED_TEXTS_KEPT = 1024
-"""Values of an order-compared key (dates, numbers) whose position is remembered per plan."""
+"""Values of an order-compared key (dates, numbers) whose positions are remembered per plan."""
 _ORDERED_TEXT_LIMIT = 64
-"""Dates and numbers are short; a longer text is placed afresh each time and never kept."""
+"""Dates and numbers are short; a value whose texts are longer together is placed afresh each
+time and never kept."""
 SHAPES_KEPT = 1024
 """Signature functions kept per cache, one per shape of plan (its keys' uses in order)."""
-_UNSEEN = object()
 
 
-@dataclass(frozen=True, slots=True)
-class _Ordered:
-    """A key compared by order only: its value's position among ``bounds`` is all that matters.
+class _Ordered(dict):
+    """A key compared by order only: its values' positions among ``bounds`` are all that matter.
 
-    Reading a date is the dearest part of a cache key, and a stream of requests carries the same
-    few (``aws:CurrentTime`` changes once a second), so each text's position is remembered.
+    A dict from a value's texts (``ContextValue.values``) to their positions, filled on first
+    sight: reading a date is the dearest part of a cache key, and a stream of requests carries
+    the same few (``aws:CurrentTime`` changes once a second). A hit reads it with one C-level
+    subscript; ``None`` (an absent key) places to ``None``. Texts longer than
+    ``_ORDERED_TEXT_LIMIT`` together are placed afresh each time and never kept; at
+    ``ORDERED_TEXTS_KEPT`` entries it is emptied. Compared by identity (a plan's part).
     """
 
-    read: Callable[[str], float | None]
-    bounds: tuple[float, ...]
-    positions: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    __slots__ = ("bounds", "read")
+
+    def __init__(self, read: Callable[[str], float | None], bounds: tuple[float, ...]) -> None:
+        super().__init__()
+        self.read = read
+        self.bounds = bounds
+
+    __eq__ = object.__eq__  # type: ignore[assignment]
+    __ne__ = object.__ne__  # type: ignore[assignment]
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
     def position(self, text: str) -> object:
         number = self.read(text)
@@ -74,31 +85,39 @@ class _Ordered:
         at = bisect_left(bounds, number)
         return at, at < len(bounds) and bounds[at] == number
 
-    def signature(self, value: ContextValue) -> tuple:
-        positions = self.positions
-        found = []
-        for text in value.values:
-            at = positions.get(text, _UNSEEN)
-            if at is _UNSEEN:
-                at = self.position(text)
-                if len(text) <= _ORDERED_TEXT_LIMIT:
-                    if len(positions) >= ORDERED_TEXTS_KEPT:
-                        positions.clear()
-                    positions[text] = at
-            found.append(at)
-        return value.multi, tuple(found)
+    def __missing__(self, values: tuple[str, ...] | None) -> tuple | None:
+        # An absent key (``None``) is kept too: a hit should not call this for it every time.
+        found = None if values is None else tuple(map(self.position, values))
+        if values is None or sum(map(len, values)) <= _ORDERED_TEXT_LIMIT:
+            if len(self) >= ORDERED_TEXTS_KEPT:
+                self.clear()
+            self[values] = found
+        return found
 
 
-Signer = Callable[[Callable[[str], ContextValue | None]], tuple]
-"""A plan's cache-key function: given ``context.get``, the part of the key the context makes."""
+class _Missing:
+    """Stands for an absent key while a signer builds an entry key: ``multi`` and ``values`` that
+    no ``ContextValue`` has (``None``), so absent and present never share an entry."""
+
+    __slots__ = ()
+    multi = None
+    values = None
+
+
+_ABSENT = _Missing()
+
+
+Signer = Callable[[Callable[[str, Any], Any]], tuple]
+"""A plan's entry-key function: given ``context.get``, the whole key of the entry (plan first)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CachePlan:
     """Which context a decision can depend on, for one (scope, action, resource, account).
 
-    Compared by identity: an entry is keyed by its plan object and its signature, and a plan is
-    only ever found under the one base it was built for (entries keep their plan alive).
+    Compared by identity: an entry is keyed by its plan object and the parts of the context the
+    plan reads, and a plan is only ever found under the one base it was built for (entries keep
+    their plan alive).
     """
 
     keys: tuple[tuple[str, object], ...]
@@ -109,7 +128,8 @@ class CachePlan:
     names: frozenset[str] = frozenset()
     """Every key read (lower-cased): a decision whose plan reads no clock key holds at any time."""
     signer: Signer | None = field(default=None, compare=False, repr=False)
-    """``signature`` as one straight-line function (``_signer``); ``None``: the loop below."""
+    """``entry_key`` as one straight-line function of ``context.get`` (``_signer``); ``None``
+    when the plan is not cacheable."""
 
     def raw_size(self, context: Mapping[str, ContextValue]) -> int:
         """Characters of the values the cache key would keep."""
@@ -120,55 +140,63 @@ class CachePlan:
                 size += sum(map(len, value.values))
         return size
 
-    def signature(self, context: Mapping[str, ContextValue]) -> tuple:
-        if self.signer is not None:
-            return self.signer(context.get)
-        parts = []
+    def entry_key(self, context: Mapping[str, ContextValue]) -> tuple:
+        """The key of this request's entry, flat: the plan, then for each key in order
+        ``multi, values`` (raw), ``absent`` (presence) or ``multi, positions`` (ordered); an
+        absent key's ``multi`` and ``values`` are ``None``. ``signer`` computes the same tuple
+        without the loop; this is its reference (the tests compare them)."""
+        parts: list[object] = [self]
         for key, use in self.keys:
-            value = context.get(key)
-            if value is None:
-                parts.append(None)
+            value = context.get(key, _ABSENT)
+            if use is _PRESENCE:
+                parts.append(value is _ABSENT)
             elif use is _RAW:
-                parts.append((value.multi, value.values))
-            elif use is _PRESENCE:
-                parts.append(bool(value.values))
+                parts += (value.multi, value.values)
             else:
-                parts.append(use.signature(value))  # type: ignore[attr-defined]
+                parts += (value.multi, use[value.values])  # type: ignore[index]
         return tuple(parts)
 
 
 _PART = {
-    "r": "None if v{i} is None else (v{i}.multi, v{i}.values)",
-    "p": "None if v{i} is None else bool(v{i}.values)",
-    "o": "None if v{i} is None else o{i}(v{i})",
+    "r": "v{i}.multi, v{i}.values, ",
+    "p": "v{i} is absent, ",
+    "o": "v{i}.multi, o{i}[v{i}.values], ",
 }
 
 
-def _signer(keys: tuple[tuple[str, object], ...], shapes: dict[str, Callable] | None) -> Signer:
-    """``CachePlan.signature`` for these keys without the loop: what a hit pays most for.
+def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
+    """``plan.entry_key`` without the loop, the calls or the nested tuples: what a hit pays for.
 
-    The code depends only on the plan's *shape* (each key's use, in order: "rro" ...); key names
-    and ordered readers come in as default arguments, so no text of a policy ever becomes code.
-    The compiled shape is kept in ``shapes`` (one per cache, bounded).
+    Every absent key reads as ``_ABSENT`` (``get(key, absent)``), so the key is one flat tuple
+    built in one step with no branch per key; an ordered key's positions are one subscript of
+    its ``_Ordered``. The code depends only on the plan's *shape* (each key's use, in order:
+    "rro" ...) and is compiled once per shape (kept in ``shapes``, one per cache, bounded); each
+    plan gets a function of that code whose argument defaults are the plan, its key names and
+    ``_Ordered`` maps (one tuple, which a hit reads in one piece: no closure cells, no
+    ``partial`` copying its arguments per call), so no text of a policy ever becomes code.
     """
+    keys = plan.keys
     shape = "".join("r" if use is _RAW else "p" if use is _PRESENCE else "o" for _, use in keys)
-    make = shapes.get(shape) if shapes is not None else None
-    if make is None:
-        count = len(shape)
-        parameters = ", ".join([f"k{i}" for i in range(count)] + [f"o{i}" for i in range(count)])
-        loads = "".join(f"    v{i} = get(k{i})\n" for i in range(count))
-        parts = "".join(_PART[kind].format(i=i) + ", " for i, kind in enumerate(shape))
-        body = f"  def signer(get):\n{loads}    return ({parts})\n  return signer\n"
+    sign = shapes.get(shape) if shapes is not None else None
+    if sign is None:
+        parameters = ["get", "plan", "absent"]
+        for i, kind in enumerate(shape):
+            parameters += [f"k{i}", f"o{i}"] if kind == "o" else [f"k{i}"]
+        loads = "".join(f"    v{i} = get(k{i}, absent)\n" for i in range(len(shape)))
+        parts = "".join(_PART[kind].format(i=i) for i, kind in enumerate(shape))
+        source = f"def sign({', '.join(parameters)}):\n{loads}    return (plan, {parts})\n"
         namespace: dict[str, object] = {}
         # The source holds nothing but the shape's letters turned into fixed snippets.
-        exec(compile(f"def make({parameters}):\n{body}", f"<cache plan {shape}>", "exec"), namespace)
-        make = namespace["make"]  # type: ignore[assignment]
+        exec(compile(source, f"<cache plan {shape}>", "exec"), namespace)
+        sign = namespace["sign"]  # type: ignore[assignment]
         if shapes is not None:
             if len(shapes) >= SHAPES_KEPT:
                 shapes.clear()
-            shapes[shape] = make  # type: ignore[assignment]
-    ordered = [use.signature if isinstance(use, _Ordered) else None for _, use in keys]
-    return make(*(key for key, _ in keys), *ordered)  # type: ignore[misc]
+            shapes[shape] = sign  # type: ignore[assignment]
+    bound: list[object] = [plan, _ABSENT]
+    for key, use in keys:
+        bound += [key, use] if isinstance(use, _Ordered) else [key]
+    return FunctionType(sign.__code__, sign.__globals__, "sign", tuple(bound))  # type: ignore[attr-defined]
 
 
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
@@ -242,53 +270,14 @@ def build_plan(
             keys.append((key, only))
         else:
             keys.append((key, _RAW))
-    ordered = tuple(keys)
-    return CachePlan(
-        ordered,
-        raw=tuple(key for key, use in keys if use is _RAW),
-        names=frozenset(uses),
-        signer=_signer(ordered, shapes),
-    )
+    plan = CachePlan(tuple(keys), raw=tuple(key for key, use in keys if use is _RAW), names=frozenset(uses))
+    object.__setattr__(plan, "signer", _signer(plan, shapes))  # it holds the plan: made after it
+    return plan
 
 
-class _Lru:
-    """A least-recently-used map of at most ``maxsize`` entries (not thread-safe: the cache locks).
-
-    An ``OrderedDict``: a hit is two C calls, where cachetools' LRUCache pays several Python ones.
-    Values are never ``None``.
-    """
-
-    __slots__ = ("_data", "_maxsize")
-
-    def __init__(self, maxsize: int) -> None:
-        self._data: OrderedDict = OrderedDict()
-        self._maxsize = maxsize
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[Hashable]:
-        return iter(self._data)
-
-    def keys(self) -> KeysView:
-        return self._data.keys()
-
-    def get(self, key: Hashable) -> Any:
-        data = self._data
-        value = data.get(key)
-        if value is not None:
-            data.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        data = self._data
-        data[key] = value
-        data.move_to_end(key)
-        while len(data) > self._maxsize:
-            data.popitem(last=False)
-
-    def clear(self) -> None:
-        self._data.clear()
+def _count_of(counter: itertools.count) -> int:
+    """How far ``counter`` has counted (``itertools.count`` shows it only in its repr)."""
+    return int(repr(counter)[len("count(") : -1])
 
 
 class DecisionCache:
@@ -297,44 +286,62 @@ class DecisionCache:
     ``scope`` names the policy set a request is evaluated against (for example the bundle
     revision, the principal ARN and any session policy); everything else the decision depends on
     is derived here.
+
+    A hit takes no lock: it is two dict lookups (the plan by ``(scope, action, resource,
+    account)``, then the entry by the plan's key) and a count, each one C call that the GIL makes
+    atomic. Only storing (a plan, an entry, evictions) and the other statistics take the lock.
+    Entries and plans are evicted oldest-stored first (a hit does not reorder them: that would
+    cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
+    stored anew.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
-        self._entries = _Lru(maxsize)
-        self._plans = _Lru(max(1024, maxsize // 4))
+        self._maxsize = maxsize
+        self._entries: OrderedDict[tuple, Evaluation] = OrderedDict()
+        self._plans: OrderedDict[tuple, CachePlan] = OrderedDict()
+        self._plans_kept = max(1024, maxsize // 4)
         self._shapes: dict[str, Callable] = {}
         """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
         self._lock = threading.Lock()
-        self.hits = 0
+        self._hit_count = itertools.count()
+        self._hits_counted = 0
+        """Hits reported by ``count_hits`` (the hit path counts with ``_hit_count``: no lock)."""
         self.misses = 0
         self.uncacheable = 0
+        # The hit path's lookups, bound once (``clear`` empties these maps in place).
+        self._plan_of = self._plans.get
+        self._entry_of = self._entries.get
+        self._hit = self._hit_count.__next__
 
     @property
     def size(self) -> int:
         return len(self._entries)
 
+    @property
+    def hits(self) -> int:
+        """Decisions answered from the cache (and from memos of its answers: ``count_hits``)."""
+        return _count_of(self._hit_count) + self._hits_counted
+
     def evaluate(self, scope: Hashable, policy_set: PolicySet, request: Request) -> Evaluation:
         """The decision, from the cache when an entry holds it (``decide`` without the plan).
 
         The hit path is ``decide``'s, repeated here without the call and the pair it returns:
-        this is the engine's cached decision (``make bench``'s "cached p50").
+        this is the engine's cached decision (``make bench``'s "cached p50"). A base whose
+        resource is longer than MAX_CACHED_TEXT is never stored, so such a request misses here
+        and ``_miss`` evaluates it afresh.
         """
-        resource = request.resource
-        if len(resource) <= MAX_CACHED_TEXT:
-            base = (scope, request.action, resource, request.resource_account)
-            plans = self._plans._data
-            with self._lock:
-                plan = plans.get(base)
-                if plan is not None and plan.signer is not None:
-                    plans.move_to_end(base)
-                    key = (plan, plan.signer(request.context.get))
-                    entries = self._entries._data
-                    found = entries.get(key)
-                    if found is not None:
-                        entries.move_to_end(key)
-                        self.hits += 1
-                        return found
-        return self.decide(scope, policy_set, request)[0]
+        base = (scope, request.action, request.resource, request.resource_account)
+        plan = self._plan_of(base)
+        key = None
+        if plan is not None:
+            signer = plan.signer
+            if signer is not None:
+                key = signer(request.context.get)
+                found = self._entry_of(key)
+                if found is not None:
+                    self._hit()
+                    return found
+        return self._miss(base, plan, key, policy_set, request)[0]
 
     def decide(
         self, scope: Hashable, policy_set: PolicySet, request: Request
@@ -342,43 +349,48 @@ class DecisionCache:
         """``evaluate``, with the request's plan: what its decision can depend on (``None``: not
         known, as for a resource too long to cache).
 
-        A hit takes the lock once and makes two lookups (plan, then entry); the entry key is the
-        plan's straight-line signature. The size limit on the values a key keeps
-        (MAX_CACHED_TEXT) is checked before an entry is stored: a hit found an entry stored with
-        the same values, which passed it.
+        A hit makes two lookups (plan, then entry; the entry key is the plan's straight-line
+        signer) and takes no lock. The size limit on the values a key keeps (MAX_CACHED_TEXT) is
+        checked before an entry is stored: a hit found an entry stored with the same values,
+        which passed it.
         """
+        base = (scope, request.action, request.resource, request.resource_account)
+        plan = self._plan_of(base)
+        key = None
+        if plan is not None:
+            signer = plan.signer
+            if signer is not None:
+                key = signer(request.context.get)
+                found = self._entry_of(key)
+                if found is not None:
+                    self._hit()
+                    return found, plan
+        return self._miss(base, plan, key, policy_set, request)
+
+    def _miss(
+        self,
+        base: tuple,
+        plan: CachePlan | None,
+        key: tuple | None,
+        policy_set: PolicySet,
+        request: Request,
+    ) -> tuple[Evaluation, CachePlan | None]:
+        """Evaluate afresh; store the plan (when new) and the answer (when cacheable)."""
         lock = self._lock
-        resource = request.resource
-        if len(resource) > MAX_CACHED_TEXT:
+        if len(request.resource) > MAX_CACHED_TEXT:
             with lock:
                 self.uncacheable += 1
             return evaluate(policy_set, request), None
-        base = (scope, request.action, resource, request.resource_account)
         context = request.context
-        key = None
-        plans = self._plans._data
-        with lock:
-            plan = plans.get(base)
-            if plan is not None:
-                plans.move_to_end(base)
-                if plan.signer is not None:
-                    key = (plan, plan.signer(context.get))
-                    entries = self._entries._data
-                    found = entries.get(key)
-                    if found is not None:
-                        entries.move_to_end(key)
-                        self.hits += 1
-                        return found, plan
         if plan is None:
             plan = build_plan(policy_set, request, self._shapes)  # outside the lock: immutable
-            if plan.signer is not None:
-                key = (plan, plan.signer(context.get))
             with lock:
-                self._plans.put(base, plan)
-                found = self._entries.get(key) if key is not None else None
-                if found is not None:
-                    self.hits += 1
-                    return found, plan
+                plans = self._plans
+                plans[base] = plan
+                while len(plans) > self._plans_kept:
+                    plans.popitem(last=False)
+            if plan.signer is not None:
+                key = plan.signer(context.get)  # a new plan has no entries yet: nothing to look up
         if key is not None and plan.raw and plan.raw_size(context) > MAX_CACHED_TEXT:
             key = None  # huge caller-chosen values are never kept
         if key is None:
@@ -388,13 +400,16 @@ class DecisionCache:
         evaluation = evaluate(policy_set, request)
         with lock:
             self.misses += 1
-            self._entries.put(key, evaluation)
+            entries = self._entries
+            entries[key] = evaluation
+            while len(entries) > self._maxsize:
+                entries.popitem(last=False)
         return evaluation, plan
 
     def count_hits(self, count: int) -> None:
         """Count decisions answered from a memo of this cache's answers (``Snapshot.authorize``)."""
         with self._lock:
-            self.hits += count
+            self._hits_counted += count
 
     def clear(self) -> None:
         with self._lock:

@@ -1,0 +1,280 @@
+"""The decision cache's hit path (issue 9): one flat key per entry, lookups without the lock.
+
+A hit builds its entry key with a straight-line function compiled per plan *shape* (``signer``)
+and looks the plan and the entry up without taking the lock. These tests pin down what that must
+keep true: the compiled signer builds exactly the key its reference (``CachePlan.entry_key``)
+builds; an absent key, a key present with no values and a multivalued key never share an entry
+they should not; the positions an ordered key remembers per text are the positions a fresh read
+gives; and under threads and constant eviction every answer is still a fresh evaluation's, and
+every decision is counted once.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import compile_document, context, make_request
+from test_cache import (
+    CALLERS,
+    EPOCHS,
+    REQUEST_ACTIONS,
+    REQUEST_RESOURCES,
+    keys_read,
+    random_entries,
+    random_policy_set,
+    random_requests,
+)
+
+from iamgate.engine import ContextValue, PolicySet, Request, build_context, evaluate
+from iamgate.engine import cache as cache_module
+from iamgate.engine.cache import ORDERED_TEXTS_KEPT, DecisionCache, build_plan
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _fresh_copy(request: Request) -> Request:
+    """An equal request made of new objects (new strings too), as the sidecar builds each one."""
+
+    def new(text: str) -> str:
+        return text.encode().decode()
+
+    entries = [
+        ContextValue(new(v.name), tuple(map(new, v.values)), v.multi) for v in request.context.values()
+    ]
+    owner = request.resource_account
+    return Request(
+        request.principal,
+        new(request.action),
+        new(request.resource),
+        build_context(entries),
+        None if owner is None else new(owner),
+    )
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_compiled_signer_builds_the_reference_key(seed):
+    """``plan.signer(context.get)`` is ``plan.entry_key(context)``, for plans of every shape
+    (raw, presence-only and ordered keys in any order) and contexts with absent, empty and
+    multivalued keys."""
+    rng = random.Random(seed)
+    policy_set = random_policy_set(rng)
+    for request in random_requests(rng, 30, keys_read(policy_set)):
+        plan = build_plan(policy_set, request, {})
+        if plan.signer is None:
+            continue
+        assert plan.signer(request.context.get) == plan.entry_key(request.context)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), start=st.integers(EPOCHS[0] - 10**6, EPOCHS[-1] + 10**6))
+def test_cached_answers_equal_fresh_evaluations_under_a_moving_clock(seed, start):
+    """Random policies and requests whose aws:CurrentTime and aws:EpochTime advance by random
+    steps (across the policies' boundaries), each request asked twice: as built and as an equal
+    copy made of new objects. Every answer equals a fresh evaluation."""
+    rng = random.Random(seed)
+    cache = DecisionCache(maxsize=rng.choice([4, 64, 100_000]))
+    now = start
+    for number in range(3):
+        policy_set = random_policy_set(rng)
+        for request in random_requests(rng, 40, keys_read(policy_set)):
+            now += rng.choice([0, 1, 1, 30, 3600, 86_400 * 40])
+            clock = {
+                "aws:CurrentTime": (datetime.fromtimestamp(now, UTC)).isoformat().replace("+00:00", "Z"),
+                "aws:EpochTime": str(now),
+            }
+            entries = {v.name: v for v in request.context.values()}
+            for name, text in clock.items():
+                entries[name] = ContextValue(name, (text,))
+            timed = Request(
+                request.principal,
+                request.action,
+                request.resource,
+                build_context(entries.values()),
+                request.resource_account,
+            )
+            fresh = evaluate(policy_set, timed)
+            scope = (number, timed.principal.arn)
+            assert cache.evaluate(scope, policy_set, timed) == fresh, timed
+            assert cache.evaluate(scope, policy_set, _fresh_copy(timed)) == fresh, timed
+
+
+def test_equal_requests_made_of_new_objects_hit_the_same_entry():
+    """The key compares values, not objects: the sidecar builds a new request for every call."""
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"aws:username": "alice"},
+                        "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"},
+                        "Null": {"aws:TokenIssueTime": "false"},
+                    },
+                }
+            ),
+        )
+    )
+    entries = {
+        "aws:username": "alice",
+        "aws:CurrentTime": "2026-12-03T18:00:00Z",
+        "aws:TokenIssueTime": "2026-12-03T17:00:00Z",
+    }
+    request, cache = make_request(entries=entries), DecisionCache()
+    assert cache.evaluate("alice", policy_set, request).allowed
+    for _ in range(3):
+        assert cache.evaluate("alice", policy_set, _fresh_copy(request)).allowed
+    assert (cache.size, cache.hits, cache.misses) == (1, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({}, {"aws:username": None}),  # absent / present with no values
+        ({"aws:username": "alice"}, {"aws:username": ["alice"]}),  # single / multivalued
+        ({"aws:username": ["alice", "bob"]}, {"aws:username": ["bob", "alice"]}),  # order of values
+    ],
+)
+def test_a_read_key_absent_empty_or_multivalued_gets_its_own_entry(first, second):
+    """Values a condition can tell apart never share an entry, whatever the first answer was."""
+    condition = {"ForAllValues:StringEquals": {"aws:username": ["alice"]}}
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": condition}
+            ),
+        )
+    )
+    cache = DecisionCache()
+    for entries in (first, second, first):
+        request = make_request(entries=entries)
+        assert cache.evaluate("alice", policy_set, request) == evaluate(policy_set, request)
+    assert cache.size == 2
+
+
+def test_a_null_only_key_present_with_no_values_shares_with_present_not_with_absent():
+    """Null asks only whether the key is there (an empty list is there)."""
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:TokenIssueTime": "false"}},
+                }
+            ),
+        )
+    )
+    cache = DecisionCache()
+    answers = [
+        cache.evaluate("alice", policy_set, make_request(entries=entries)).decision
+        for entries in ({"aws:TokenIssueTime": "x"}, {"aws:TokenIssueTime": None}, {})
+    ]
+    assert answers == ["allowed", "allowed", "implicitDeny"]
+    assert cache.size == 2
+
+
+def _ordered_plan():
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}},
+                }
+            ),
+        )
+    )
+    plan = build_plan(policy_set, make_request(entries={"aws:CurrentTime": "2025-01-01T00:00:00Z"}))
+    ((_, ordered),) = plan.keys
+    return ordered
+
+
+def test_an_ordered_key_remembers_the_position_a_fresh_read_gives():
+    ordered = _ordered_plan()
+    texts = ("2025-06-01T00:00:00Z", "2026-01-01T00:00:00Z", "1767225600", "2027-01-01", "not a date")
+    for _ in range(2):  # placed afresh, then remembered
+        for text in texts:
+            assert ordered[(text,)] == (ordered.position(text),)
+    assert ordered[None] is None  # an absent key: placed once and kept like any text
+    assert None in ordered
+
+
+def test_an_ordered_key_keeps_only_short_texts_and_at_most_its_bound():
+    ordered = _ordered_plan()
+    long_text = "2025-06-01T00:00:00" + "0" * 100 + "Z"
+    assert ordered[(long_text,)] == (ordered.position(long_text),)
+    assert (long_text,) not in ordered
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for second in range(ORDERED_TEXTS_KEPT + 10):
+        text = (start + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+        assert ordered[(text,)] == (ordered.position(text),)
+        assert len(ordered) <= ORDERED_TEXTS_KEPT
+
+
+def test_signers_are_compiled_once_per_shape_and_bounded(monkeypatch):
+    """Plans of one shape share one compiled function; the compiled shapes kept are bounded."""
+    monkeypatch.setattr(cache_module, "SHAPES_KEPT", 2)
+    cache, rng = DecisionCache(), random.Random(5)
+    for number in range(20):
+        policy_set = random_policy_set(rng)
+        for request in random_requests(rng, 10, keys_read(policy_set)):
+            assert cache.evaluate(number, policy_set, request) == evaluate(policy_set, request)
+            assert len(cache._shapes) <= 2
+
+
+def test_threads_hitting_and_evicting_get_fresh_answers_and_every_decision_is_counted():
+    """Hits take no lock: eight threads through a cache small enough to evict all the time still
+    get fresh evaluations' answers, and hits + misses + uncacheable is exactly the calls made."""
+    rng = random.Random(2026)
+    policy_sets = [random_policy_set(rng) for _ in range(4)]
+    work = []
+    for _ in range(300):
+        entries = random_entries(rng)
+        request = Request(
+            rng.choice(CALLERS), rng.choice(REQUEST_ACTIONS), rng.choice(REQUEST_RESOURCES), context(entries)
+        )
+        work.append((rng.randrange(4), request))
+    expected = [evaluate(policy_sets[i], request) for i, request in work]
+    cache, failures, start = DecisionCache(maxsize=16), [], threading.Barrier(8)
+    rounds = 3
+
+    def hammer(offset: int) -> None:
+        start.wait()
+        for step in range(rounds * len(work)):
+            index = (step * 7 + offset * 37) % len(work)
+            number, request = work[index]
+            if step % 2:
+                request = _fresh_copy(request)
+            answer = cache.evaluate((number, request.principal.arn), policy_sets[number], request)
+            if answer != expected[index]:
+                failures.append((index, answer, expected[index]))
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert cache.size <= 16
+    assert cache.hits + cache.misses + cache.uncacheable == 8 * rounds * len(work)
+    assert cache.hits > 0
+
+
+def test_count_hits_adds_to_the_hits_the_cache_counted_itself():
+    policy_set = PolicySet(identity=(compile_document({"Effect": "Allow", "Action": "*", "Resource": "*"}),))
+    cache, request = DecisionCache(), make_request()
+    cache.evaluate("alice", policy_set, request)
+    cache.evaluate("alice", policy_set, request)
+    cache.count_hits(5)
+    assert (cache.hits, cache.misses) == (6, 1)
