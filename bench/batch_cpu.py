@@ -114,9 +114,18 @@ def child(batches: int) -> None:
         servicer = AuthorizerServicer(source, metrics=ServiceMetrics(), config=ServiceConfig())
 
         def one_batch(servicer=servicer) -> list:
-            response = servicer.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(batch_bytes), context)
-            response.SerializeToString()
-            return [r.response.decision for r in response.results]
+            return [r.response.decision for r in batch_call(servicer).results]
+
+        def batch_call(servicer) -> pb.AuthorizeBatchResponse:
+            return pb.AuthorizeBatchResponse.FromString(batch_wire(servicer))
+
+        def batch_wire(servicer) -> bytes:
+            # what grpcio's handler thread runs: the registered handler on the request's bytes
+            on_bytes = getattr(servicer, "AuthorizeBatchWire", None)
+            if on_bytes is not None:
+                return on_bytes(batch_bytes, context)
+            request = pb.AuthorizeBatchRequest.FromString(batch_bytes)
+            return servicer.AuthorizeBatch(request, context).SerializeToString()
 
         def one_many(servicer=servicer) -> list:
             response = servicer.AuthorizeMany(pb.AuthorizeManyRequest.FromString(many_bytes), context)
@@ -126,7 +135,7 @@ def child(batches: int) -> None:
         for _ in range(2):
             if one_batch() != batch_expected or one_many() != many_expected:
                 raise SystemExit(f"{label}: wrong answers")
-        figures[f"AuthorizeBatch, {label}"] = timed(one_batch)
+        figures[f"AuthorizeBatch, {label}"] = timed(lambda servicer=servicer: batch_wire(servicer))
         if hasattr(servicer, "AuthorizeMany"):
             figures[f"AuthorizeMany, {label}"] = timed(one_many)
         source.stop() if hasattr(source, "stop") else None

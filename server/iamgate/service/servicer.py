@@ -40,6 +40,8 @@ from iamgate.service.config import ServiceConfig
 from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.snapshots import RollbackUnavailable, SnapshotSource
+from iamgate.service.wire import MalformedRequest, guarded_deserializer
+from iamgate.service.wire_answers import VARINTS, RawBatch, id_splits, request_key, wire_answer
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
@@ -74,6 +76,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._access_answers = access_queries.AnswerCache()
         # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
         self._id_prefix = os.urandom(6).hex()
+        self._id_length = len(self._id_prefix) + 1  # "PREFIX-"; the number follows
         self._ids = itertools.count(1)
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
@@ -109,6 +112,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         explain: bool = False,
         pinned: Any | None = None,
         trace_id: str = "",
+        queries: list[Any] | None = None,
     ) -> tuple[pb.AuthorizeResponse, Any]:
         """Decide one request; raises RequestError for a malformed field, LimitExceeded for an
         oversized one; anything else is a bug.
@@ -118,6 +122,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """
         limits.check_access_request(request, self._config, prefix)
         query = convert.access_query(request, prefix)
+        if queries is not None:
+            queries.append(query)
         try:
             outcome = self._authorize(query, explain=explain)
             if pinned is not None and outcome.revision != pinned.revision:
@@ -138,20 +144,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     # --- RPCs ---------------------------------------------------------------------------------
 
     def Authorize(self, request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:
-        started = time.perf_counter()
-        try:
-            trace = tracing.from_context(context) if self._log is not None else ""
-            response, _ = self._decide(request, "Authorize", started, trace_id=trace)
-        except NoActiveBundleError:
-            self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
-        except RequestError as error:
-            self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except limits.LimitExceeded as error:
-            self._abort(context, "Authorize", error.code, error.message)
-        except Exception as error:
-            self._internal(context, "Authorize", error)
-        self._metrics.count_request("Authorize")
-        return response
+        return self._authorize_message(request, context, time.perf_counter())[0]
 
     def AuthorizeBatch(
         self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
@@ -181,13 +174,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             # passed every check and limit but the size (checked here: the id counts).
             if item.ByteSize() > most:
                 return None
-            request_id = item.request_id
-            if request_id:
-                item.request_id = ""
-                wire = item.SerializeToString()
-                item.request_id = request_id
-            else:
-                wire = item.SerializeToString()
+            wire = request_key(item)  # AuthorizeBatchWire finds it by the same bytes
             return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
 
         results = self._decide_items(
@@ -261,6 +248,203 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         )
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
+
+    # --- the same RPCs on raw bytes (registered by ``wire.add_authorizer``) ------------------------
+
+    def AuthorizeWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``Authorize`` on the request's bytes: a remembered answer is spliced from bytes
+        (``wire_answers``); anything else is parsed and answered by ``Authorize``, and its answer
+        remembered for the next time."""
+        started = time.perf_counter()
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            answer = self._authorize_from_memory(data, snapshot, answers, context, started)
+            if answer is not None:
+                return answer
+        request = self._parse(data, self._authorize_request, "Authorize", context)
+        response, query, outcome = self._authorize_message(request, context, started)
+        if answers is not None:
+            key = request_key(request)
+            if len(key) <= ANSWER_TEXT_LIMIT:
+                fields = convert.authorize_fields(outcome, "", "")
+                decision = outcome.evaluation.decision.value
+                wire = wire_answer(fields, self._id_prefix, decision, query.session_policy or "")
+                snapshot.remember((self._answers_token, key), query, outcome, fields, decision, wire)
+        return response.SerializeToString()
+
+    def AuthorizeBatchWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``AuthorizeBatch`` on the request's bytes: when every item is a remembered answer the
+        whole answer is spliced from bytes; otherwise the batch is parsed and answered by
+        ``AuthorizeBatch`` (which remembers its answers for the next time)."""
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            answer = self._batch_from_memory(data, snapshot, answers)
+            if answer is not None:
+                return answer
+        request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
+        return self.AuthorizeBatch(request, context).SerializeToString()
+
+    _authorize_request = staticmethod(guarded_deserializer(pb.AuthorizeRequest))
+    _batch_request = staticmethod(guarded_deserializer(pb.AuthorizeBatchRequest))
+
+    def _parse(
+        self, data: bytes, deserialize: Callable[[bytes], Any], method: str, context: grpc.ServicerContext
+    ) -> Any:
+        request = deserialize(data)
+        if request.__class__ is MalformedRequest:  # as wire.guarded_behavior answers it
+            self._abort(context, method, grpc.StatusCode.INVALID_ARGUMENT, request.describe())
+        return request
+
+    def _wire_answers(self, snapshot: Any) -> dict | None:
+        """The answers ``snapshot`` remembers, when a request may be answered from them: it has a
+        decision cache, and no shadow bundle is compared with every answer."""
+        if snapshot is None or getattr(snapshot, "decision_cache", None) is None:
+            return None
+        if getattr(self._snapshots, "shadowing", False):
+            return None
+        return getattr(snapshot, "answers", None)
+
+    def _authorize_message(
+        self, request: pb.AuthorizeRequest, context: grpc.ServicerContext, started: float
+    ) -> tuple[pb.AuthorizeResponse, Any, Any]:
+        """``Authorize``, also returning the query and outcome (for ``Snapshot.remember``)."""
+        queries: list[Any] = []
+        try:
+            trace = tracing.from_context(context) if self._log is not None else ""
+            response, outcome = self._decide(request, "Authorize", started, trace_id=trace, queries=queries)
+        except NoActiveBundleError:
+            self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
+        except RequestError as error:
+            self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except limits.LimitExceeded as error:
+            self._abort(context, "Authorize", error.code, error.message)
+        except Exception as error:
+            self._internal(context, "Authorize", error)
+        self._metrics.count_request("Authorize")
+        return response, queries[0], outcome
+
+    def _authorize_from_memory(
+        self, data: bytes, snapshot: Any, answers: dict, context: grpc.ServicerContext, started: float
+    ) -> bytes | None:
+        """The answer to an Authorize request remembered under its bytes (see ``wire_answers``)."""
+        token = self._answers_token
+        found = answers.get((token, data))
+        split = -1
+        if found is None:
+            for split in id_splits(data):
+                found = answers.get((token, data[:split]))
+                if found is not None:
+                    break
+            else:
+                return None
+        if len(found) < 5 or (found[1] is not None and found[1] != int(time.time())):
+            return None  # kept for another second: its decision reads the clock
+        if (split if split + 2 == len(data) else len(data)) > self._config.max_request_bytes:
+            return None  # refused by the ordinary path
+        wire = found[4]
+        number = next(self._ids)
+        if split < 0 or split + 2 == len(data):  # no id, or an empty one
+            answer = wire.unary(len(str(number))) % number
+        else:
+            named = VARINTS[self._id_length + len(str(number))]
+            answer = wire.unary_id % (named, number, data[split + 1 :])
+        elapsed = time.perf_counter() - started
+        self._metrics.count_decision(wire.decision, elapsed)
+        snapshot.count_remembered(1)
+        if self._log is not None:
+            trace = tracing.from_context(context)
+            request, response = pb.AuthorizeRequest.FromString(data), pb.AuthorizeResponse.FromString(answer)
+            self._log.submit("Authorize", request, response, elapsed, time.time(), trace)
+        self._metrics.count_request("Authorize")
+        return answer
+
+    def _batch_from_memory(self, data: bytes, snapshot: Any, answers: dict) -> bytes | None:
+        """The whole AuthorizeBatch answer spliced from remembered answers, when every item has
+        one; ``None`` otherwise (the ordinary path then answers the batch, exactly as before).
+
+        Everything the ordinary path checks before deciding an item is a function of the item's
+        bytes without its request id (so was checked when its answer was kept), except the
+        request-size limit, which the id counts in (checked here), and the batch's limits on its
+        item count and distinct session policies (checked here; a refusal is left to the
+        ordinary path). Metrics and the decision log get what the ordinary path gives them.
+        """
+        clock = time.perf_counter
+        last = clock()
+        try:
+            items = RawBatch.FromString(data).requests
+        except Exception:
+            return None  # malformed: the ordinary path says why
+        count = len(items)
+        config = self._config
+        if not count or count > config.max_batch_size:
+            return None
+        token, most, ids = self._answers_token, config.max_request_bytes, self._ids
+        lengths, id_length = VARINTS, self._id_length
+        wall = time.time
+        tally = dict.fromkeys(DECISION_NAMES, 0)
+        policies: set[str] = set()
+        seconds: list[float] = []
+        out: list[bytes] = []
+        digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
+        for item in items:
+            found = answers.get((token, item))
+            if found is None:  # an id (or none known): a trailing request-id field, split off
+                end = len(item)
+                low = end - 129 if end > 129 else 0
+                split = item.rfind(b"\x32", low, end - 1)
+                while split >= 0:
+                    if item[split + 1] == end - split - 2:
+                        found = answers.get((token, item[:split]))
+                        if found is not None:
+                            break
+                    split = item.rfind(b"\x32", low, split)
+                if found is None or not (item.isascii() or item[split + 2 :].isascii()):
+                    return None
+                request_id = item[split + 1 :] if split + 2 < end else None
+                size = end if request_id else split
+            else:
+                request_id, size = None, len(item)
+            if size > most or len(found) < 5:
+                return None  # over the size limit (or kept by another path): the ordinary path
+            if found[1] is not None and found[1] != int(wall()):
+                return None  # kept for another second: its decision reads the clock
+            wire = found[4]
+            number = next(ids)
+            if number >= bound:
+                digits = len(str(number))
+                bound = 10**digits
+            if request_id is None:
+                out.append(wire.item(digits) % number)
+            else:
+                size = wire.fixed + digits + 1 + len(request_id)
+                head = lengths[size]
+                named = lengths[id_length + digits]
+                out.append(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
+            tally[wire.decision] += 1
+            if wire.session_policy:
+                policies.add(wire.session_policy)
+            now = clock()
+            seconds.append(now - last)
+            last = now
+        if len(policies) > config.max_batch_session_policies:
+            return None
+        metrics = self._metrics
+        metrics.count_decisions(tally)
+        metrics.observe_decisions(seconds)
+        snapshot.count_remembered(count)
+        if self._log is not None:
+            self._log_wire_items("AuthorizeBatch", items, out, seconds)
+        metrics.count_request("AuthorizeBatch")
+        return b"".join(out)
+
+    def _log_wire_items(self, method: str, items: Any, results: list[bytes], seconds: list[float]) -> None:
+        assert self._log is not None
+        now = time.time()
+        for item, result, elapsed in zip(items, results, seconds, strict=True):
+            response = pb.AuthorizeBatchResponse.FromString(result).results[0].response
+            self._log.submit(method, pb.AuthorizeRequest.FromString(item), response, elapsed, now)
 
     def _check_batch_size(self, context: grpc.ServicerContext, method: str, field: str, count: int) -> None:
         if count > self._config.max_batch_size:
@@ -338,7 +522,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     decision = outcome.evaluation.decision.value
                     response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
                     if key is not None:
-                        pinned.remember(key, query, outcome, fields(outcome, "", ""), decision)
+                        kept = fields(outcome, "", "")
+                        wire = wire_answer(kept, id_prefix, decision, query.session_policy or "")
+                        pinned.remember(key, query, outcome, kept, decision, wire)
                 results.append({"response": response})
                 now = clock()
                 seconds.append(now - last)
