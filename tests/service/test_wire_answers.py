@@ -18,6 +18,7 @@ import grpc
 import pytest
 
 from bench.service_requests import embedded_requests
+from iamgate.bundle.default import load_default_snapshot
 from iamgate.service import ServiceConfig, start_sidecar
 from iamgate.service.bundles import default_source
 from iamgate.service.decision_logs import DecisionLogger
@@ -52,6 +53,20 @@ def _servicer(cache_size: int, **settings) -> tuple[AuthorizerServicer, object]:
     source.start()
     config = ServiceConfig(address="127.0.0.1:0", metrics_address=None, **settings)
     return AuthorizerServicer(source, metrics=ServiceMetrics(), config=config), source
+
+
+def _ordinary_calls(servicer: AuthorizerServicer) -> list[str]:
+    """Records each call the bytes entry points hand to the ordinary (message) path."""
+    calls: list[str] = []
+    for name in ("Authorize", "AuthorizeBatch", "AuthorizeMany"):
+        ordinary = getattr(servicer, name)
+
+        def recorded(request, context, name=name, ordinary=ordinary):
+            calls.append(name)
+            return ordinary(request, context)
+
+        setattr(servicer, name, recorded)
+    return calls
 
 
 def _without_decision_ids(response: pb.AuthorizeBatchResponse) -> pb.AuthorizeBatchResponse:
@@ -106,17 +121,17 @@ SETTINGS = {"max_context_values": 30, "max_request_bytes": 1200}
 
 
 def test_random_batches_from_memory_answer_what_fresh_evaluations_answer():
-    remembered, source = _servicer(100_000, **SETTINGS)
+    remembered, _ = _servicer(100_000, **SETTINGS)
+    ordinary = _ordinary_calls(remembered)
     fresh, _ = _servicer(0, **SETTINGS)
     context = Context()
     spliced = 0
     for batch in _random_batches(seed=9, count=60):
         data = batch.SerializeToString()
         for _ in range(2):  # the second time, every answer that could be kept was kept
-            snapshot = source.current()
-            if remembered._batch_from_memory(data, snapshot, snapshot.answers) is not None:
-                spliced += 1
+            before = len(ordinary)
             raw = remembered.AuthorizeBatchWire(data, context)
+            spliced += len(ordinary) == before
             answer = pb.AuthorizeBatchResponse.FromString(raw)
             assert answer.SerializeToString() == raw  # protobuf's own encoding
             expected = fresh.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(data), context)
@@ -126,10 +141,51 @@ def test_random_batches_from_memory_answer_what_fresh_evaluations_answer():
     assert spliced > 10, "the batches were never answered from memory"
 
 
+def _random_many(seed: int, count: int) -> list[pb.AuthorizeManyRequest]:
+    rng = random.Random(seed)
+    tests = [t for t in load_default_snapshot(cache_size=0).tests if not t.session_policy]
+    calls = []
+    for number in range(count):
+        principal = rng.choice(tests).principal
+        mine = [t for t in tests if t.principal == principal] or tests
+        call = pb.AuthorizeManyRequest(principal=principal)
+        if number % 3 == 0:
+            call.context.add(key="aws:SourceIp", values=[pb.ContextValue(ip_value="10.0.0.1")])
+        for _ in range(rng.randint(1, 30)):
+            test = rng.choice(mine)
+            item = call.items.add(action=test.action, resource=test.resource)
+            item.request_id = rng.choice(REQUEST_IDS if number % 2 == 0 else REQUEST_IDS[:4])
+            if number % 2 == 0 and rng.random() < 0.1:
+                item.action = rng.choice(["", "ec2:*", "nocolon"])
+        calls.append(call)
+    return calls
+
+
+def test_random_authorize_many_calls_from_memory_answer_what_fresh_evaluations_answer():
+    remembered, _ = _servicer(100_000, max_request_bytes=300)
+    ordinary = _ordinary_calls(remembered)
+    fresh, _ = _servicer(0, max_request_bytes=300)
+    context = Context()
+    spliced = 0
+    for call in _random_many(seed=5, count=40):
+        data = call.SerializeToString()
+        for _ in range(2):
+            before = len(ordinary)
+            raw = remembered.AuthorizeManyWire(data, context)
+            spliced += len(ordinary) == before
+            answer = pb.AuthorizeBatchResponse.FromString(raw)
+            assert answer.SerializeToString() == raw
+            expected = fresh.AuthorizeMany(pb.AuthorizeManyRequest.FromString(data), context)
+            assert _without_decision_ids(answer) == _without_decision_ids(expected)
+    assert spliced > 10, "the calls were never answered from memory"
+
+
 def test_random_unary_requests_from_memory_answer_what_fresh_evaluations_answer():
     remembered, _ = _servicer(100_000, **SETTINGS)
+    ordinary = _ordinary_calls(remembered)
     fresh, _ = _servicer(0, **SETTINGS)
     context = Context()
+    asked = 0
     for batch in _random_batches(seed=4, count=6):
         for item in batch.requests:
             data = item.SerializeToString()
@@ -147,6 +203,8 @@ def test_random_unary_requests_from_memory_answer_what_fresh_evaluations_answer(
                 assert answer.decision_id and answer.decision_id != expected.decision_id
                 answer.decision_id = expected.decision_id = ""
                 assert answer == expected
+                asked += 1
+    assert len(ordinary) < asked * 0.75, "the requests were never answered from memory"
 
 
 def test_a_request_id_split_off_the_end_leaves_the_remembered_request_bytes():
@@ -171,7 +229,7 @@ def test_an_item_with_a_request_id_that_is_not_utf8_refuses_the_whole_batch():
 
 
 def test_remembered_items_still_count_toward_the_batch_session_policy_limit():
-    remembered, source = _servicer(100_000, max_batch_session_policies=2)
+    remembered, _ = _servicer(100_000, max_batch_session_policies=2)
     items = []
     for number in range(3):
         item = pb.AuthorizeRequest(principal=SESSION, action="s3:PutObject", resource=UPLOAD)
@@ -180,9 +238,9 @@ def test_remembered_items_still_count_toward_the_batch_session_policy_limit():
         remembered.AuthorizeBatchWire(
             pb.AuthorizeBatchRequest(requests=[item]).SerializeToString(), Context()
         )
-    two = pb.AuthorizeBatchRequest(requests=items[:2]).SerializeToString()
-    snapshot = source.current()
-    assert remembered._batch_from_memory(two, snapshot, snapshot.answers) is not None
+    ordinary = _ordinary_calls(remembered)
+    remembered.AuthorizeBatchWire(pb.AuthorizeBatchRequest(requests=items[:2]).SerializeToString(), Context())
+    assert not ordinary, "two remembered session policies are answered from memory"
     with pytest.raises(Aborted) as refused:
         remembered.AuthorizeBatchWire(pb.AuthorizeBatchRequest(requests=items).SerializeToString(), Context())
     assert refused.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -195,17 +253,15 @@ def test_items_from_memory_are_counted_and_logged_as_the_ordinary_path_does(tmp_
     data = pb.AuthorizeBatchRequest(requests=requests).SerializeToString()
     logs = []
     for cache_size in (100_000, 0):
-        servicer, source = _servicer(cache_size)
+        servicer, _ = _servicer(cache_size)
         log = DecisionLogger.open(str(tmp_path / f"log-{cache_size}.jsonl"))
         servicer._log = log
         servicer.AuthorizeBatchWire(data, Context())
         metrics = ServiceMetrics()
         servicer._metrics = metrics
-        snapshot = source.current()
-        from_memory = servicer._batch_from_memory(data, snapshot, snapshot.answers) if cache_size else None
-        assert (from_memory is not None) == bool(cache_size)
-        if from_memory is None:
-            servicer.AuthorizeBatchWire(data, Context())
+        ordinary = _ordinary_calls(servicer)
+        servicer.AuthorizeBatchWire(data, Context())
+        assert bool(ordinary) == (cache_size == 0)
         log.close()
         registry = metrics.registry
         decisions = {
@@ -267,5 +323,5 @@ def test_a_real_sidecar_answers_repeated_batches_and_requests_from_memory():
 def test_raw_batch_splits_exactly_the_items_protobuf_parses():
     requests = embedded_requests()[0]
     batch = pb.AuthorizeBatchRequest(requests=requests)
-    items = list(RawBatch.FromString(batch.SerializeToString()).requests)
+    items = list(RawBatch.FromString(batch.SerializeToString()).items)
     assert items == [request.SerializeToString() for request in requests]

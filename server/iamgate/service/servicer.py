@@ -41,7 +41,15 @@ from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.snapshots import RollbackUnavailable, SnapshotSource
 from iamgate.service.wire import MalformedRequest, guarded_deserializer
-from iamgate.service.wire_answers import VARINTS, RawBatch, id_splits, request_key, wire_answer
+from iamgate.service.wire_answers import (
+    VARINTS,
+    RawBatch,
+    RawMany,
+    id_splits,
+    request_key,
+    shared_key,
+    wire_answer,
+)
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
@@ -228,14 +236,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             whole.action, whole.resource, whole.request_id = item.action, item.resource, item.request_id
             return whole
 
-        shared_wire = shared_request.SerializeToString()
-        token, most = self._answers_token, config.max_request_bytes
+        # The shared fields' bytes and the item's bytes without its id stand for the whole
+        # request (AuthorizeManyWire finds them by the same bytes).
+        group = (self._answers_token, shared_key(request))
+        most = config.max_request_bytes
 
         def answer_key(item: pb.ActionOnResource) -> Any:
-            # The shared part's bytes and the item's target stand for the whole request.
             if shared_size + item.ByteSize() > most:
                 return None
-            return (token, shared_wire, item.action, item.resource)
+            return (group, request_key(item))
 
         results = self._decide_items(
             method,
@@ -244,7 +253,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             snapshot,
             query_of,
             log_request,
-            answer_key if len(shared_wire) <= ANSWER_TEXT_LIMIT else None,
+            answer_key if len(group[1]) <= ANSWER_TEXT_LIMIT else None,
+            shared_size,
         )
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
@@ -280,14 +290,42 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         snapshot = self._snapshots.current()
         answers = self._wire_answers(snapshot)
         if answers is not None:
-            answer = self._batch_from_memory(data, snapshot, answers)
-            if answer is not None:
-                return answer
+            try:
+                items = RawBatch.FromString(data).items
+            except Exception:
+                items = None  # malformed: the ordinary path says why
+            if items is not None:
+                token, log = self._answers_token, _batch_log(items)
+                answer = self._splice("AuthorizeBatch", items, token, b"\x32", snapshot, answers, log)
+                if answer is not None:
+                    return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
         return self.AuthorizeBatch(request, context).SerializeToString()
 
+    def AuthorizeManyWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``AuthorizeMany`` on the request's bytes, as ``AuthorizeBatchWire``: the shared
+        fields' bytes and each item's bytes without its request id find a remembered answer."""
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            try:
+                raw = RawMany.FromString(data)
+                items = list(raw.items)
+                raw.ClearField("items")
+                group: Any = (self._answers_token, raw.SerializeToString())
+            except Exception:
+                items = None  # malformed: the ordinary path says why
+            if items is not None:
+                log = _many_log(data)
+                answer = self._splice("AuthorizeMany", items, group, b"\x1a", snapshot, answers, log)
+                if answer is not None:
+                    return answer
+        request = self._parse(data, self._many_request, "AuthorizeMany", context)
+        return self.AuthorizeMany(request, context).SerializeToString()
+
     _authorize_request = staticmethod(guarded_deserializer(pb.AuthorizeRequest))
     _batch_request = staticmethod(guarded_deserializer(pb.AuthorizeBatchRequest))
+    _many_request = staticmethod(guarded_deserializer(pb.AuthorizeManyRequest))
 
     def _parse(
         self, data: bytes, deserialize: Callable[[bytes], Any], method: str, context: grpc.ServicerContext
@@ -360,27 +398,34 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._metrics.count_request("Authorize")
         return answer
 
-    def _batch_from_memory(self, data: bytes, snapshot: Any, answers: dict) -> bytes | None:
-        """The whole AuthorizeBatch answer spliced from remembered answers, when every item has
-        one; ``None`` otherwise (the ordinary path then answers the batch, exactly as before).
+    def _splice(
+        self,
+        method: str,
+        items: Any,
+        group: Any,
+        tag: bytes,
+        snapshot: Any,
+        answers: dict,
+        log_requests: Callable[[], list[pb.AuthorizeRequest]],
+    ) -> bytes | None:
+        """A whole AuthorizeBatch or AuthorizeMany answer spliced from remembered answers, when
+        every item has one; ``None`` otherwise (the ordinary path then answers the call, exactly
+        as before). ``items``: the items' bytes; an item's answer is kept under ``(group, its
+        bytes without a trailing request-id field)``, the field's tag being ``tag``.
 
-        Everything the ordinary path checks before deciding an item is a function of the item's
-        bytes without its request id (so was checked when its answer was kept), except the
-        request-size limit, which the id counts in (checked here), and the batch's limits on its
-        item count and distinct session policies (checked here; a refusal is left to the
-        ordinary path). Metrics and the decision log get what the ordinary path gives them.
+        Everything the ordinary path checks before deciding an item is a function of those bytes
+        and ``group`` (so was checked when its answer was kept), except the request-size limit,
+        which the id counts in (checked here), and the call's limits on its item count and
+        distinct session policies (checked here; a refusal is left to the ordinary path).
+        Metrics and the decision log get what the ordinary path gives them.
         """
         clock = time.perf_counter
         last = clock()
-        try:
-            items = RawBatch.FromString(data).requests
-        except Exception:
-            return None  # malformed: the ordinary path says why
         count = len(items)
         config = self._config
         if not count or count > config.max_batch_size:
             return None
-        token, most, ids = self._answers_token, config.max_request_bytes, self._ids
+        most, ids = config.max_request_bytes, self._ids
         lengths, id_length = VARINTS, self._id_length
         wall = time.time
         tally = dict.fromkeys(DECISION_NAMES, 0)
@@ -389,28 +434,30 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         out: list[bytes] = []
         digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
         for item in items:
-            found = answers.get((token, item))
+            found = answers.get((group, item))
             if found is None:  # an id (or none known): a trailing request-id field, split off
                 end = len(item)
                 low = end - 129 if end > 129 else 0
-                split = item.rfind(b"\x32", low, end - 1)
+                split = item.rfind(tag, low, end - 1)
                 while split >= 0:
                     if item[split + 1] == end - split - 2:
-                        found = answers.get((token, item[:split]))
+                        found = answers.get((group, item[:split]))
                         if found is not None:
                             break
-                    split = item.rfind(b"\x32", low, split)
+                    split = item.rfind(tag, low, split)
                 if found is None or not (item.isascii() or item[split + 2 :].isascii()):
                     return None
                 request_id = item[split + 1 :] if split + 2 < end else None
                 size = end if request_id else split
             else:
                 request_id, size = None, len(item)
-            if size > most or len(found) < 5:
-                return None  # over the size limit (or kept by another path): the ordinary path
+            if len(found) < 5:
+                return None  # kept by another path
+            wire = found[4]
+            if size + wire.shared_size > most:
+                return None  # over the size limit: the ordinary path refuses it
             if found[1] is not None and found[1] != int(wall()):
                 return None  # kept for another second: its decision reads the clock
-            wire = found[4]
             number = next(ids)
             if number >= bound:
                 digits = len(str(number))
@@ -435,16 +482,18 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         metrics.observe_decisions(seconds)
         snapshot.count_remembered(count)
         if self._log is not None:
-            self._log_wire_items("AuthorizeBatch", items, out, seconds)
-        metrics.count_request("AuthorizeBatch")
+            self._log_wire_items(method, log_requests(), out, seconds)
+        metrics.count_request(method)
         return b"".join(out)
 
-    def _log_wire_items(self, method: str, items: Any, results: list[bytes], seconds: list[float]) -> None:
+    def _log_wire_items(
+        self, method: str, requests: list[pb.AuthorizeRequest], results: list[bytes], seconds: list[float]
+    ) -> None:
         assert self._log is not None
         now = time.time()
-        for item, result, elapsed in zip(items, results, seconds, strict=True):
+        for request, result, elapsed in zip(requests, results, seconds, strict=True):
             response = pb.AuthorizeBatchResponse.FromString(result).results[0].response
-            self._log.submit(method, pb.AuthorizeRequest.FromString(item), response, elapsed, now)
+            self._log.submit(method, request, response, elapsed, now)
 
     def _check_batch_size(self, context: grpc.ServicerContext, method: str, field: str, count: int) -> None:
         if count > self._config.max_batch_size:
@@ -464,6 +513,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         query_of: Callable[[Any, int], Any],
         log_request: Callable[[Any], Any],
         answer_key: Callable[[Any], Any] | None = None,
+        shared_size: int = 0,
     ) -> list[dict[str, Any]]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -523,7 +573,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
                     if key is not None:
                         kept = fields(outcome, "", "")
-                        wire = wire_answer(kept, id_prefix, decision, query.session_policy or "")
+                        policy = query.session_policy or ""
+                        wire = wire_answer(kept, id_prefix, decision, policy, shared_size)
                         pinned.remember(key, query, outcome, kept, decision, wire)
                 results.append({"response": response})
                 now = clock()
@@ -774,6 +825,30 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
 def _same(item: Any) -> Any:
     return item
+
+
+def _batch_log(items: Any) -> Callable[[], list[pb.AuthorizeRequest]]:
+    """The requests of a batch answered from memory, as the decision log gets them."""
+    return lambda: [pb.AuthorizeRequest.FromString(item) for item in items]
+
+
+def _many_log(data: bytes) -> Callable[[], list[pb.AuthorizeRequest]]:
+    """The AuthorizeRequests an AuthorizeMany answered from memory stands for (decision log)."""
+
+    def requests() -> list[pb.AuthorizeRequest]:
+        request = pb.AuthorizeManyRequest.FromString(data)
+        shared = dict(
+            principal=request.principal,
+            context=request.context,
+            session_policy=request.session_policy,
+            session_tags=request.session_tags,
+        )
+        return [
+            pb.AuthorizeRequest(**shared, action=i.action, resource=i.resource, request_id=i.request_id)
+            for i in request.items
+        ]
+
+    return requests
 
 
 def _authorize_current(snapshots: SnapshotSource) -> Any:

@@ -58,33 +58,49 @@ def varint(value: int) -> bytes:
     return VARINTS[value] if value < 16384 else _varint(value)
 
 
-def _raw_batch_class() -> Any:
-    """``AuthorizeBatchRequest`` with its items left as bytes: splits a batch at C speed.
-
-    A private descriptor pool, so nothing is added to the generated API's."""
+def _raw_class(name: str, number: int) -> Any:
+    """A message whose field ``number`` is ``repeated bytes`` and whose other fields are left
+    unknown (kept as they came): splits a batch into its items' bytes at C speed. A private
+    descriptor pool, so nothing is added to the generated API's."""
     file = descriptor_pb2.FileDescriptorProto(
-        name="iamgate/internal/raw_batch.proto", package="iamgate.internal", syntax="proto3"
+        name=f"iamgate/internal/{name}.proto", package="iamgate.internal", syntax="proto3"
     )
-    message = file.message_type.add(name="RawBatch")
+    message = file.message_type.add(name=name)
     message.field.add(
-        name="requests",
-        number=1,
+        name="items",
+        number=number,
         type=descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
         label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
     )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("iamgate.internal.RawBatch"))
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"iamgate.internal.{name}"))
 
 
-RawBatch = _raw_batch_class()
-"""``RawBatch.FromString(data).requests``: the raw bytes of each ``AuthorizeBatchRequest`` item.
+RawBatch = _raw_class("RawBatch", 1)
+"""``RawBatch.FromString(data).items``: the raw bytes of each ``AuthorizeBatchRequest`` item.
 
 Field 1 has the same wire type (length-delimited) as in ``AuthorizeBatchRequest``, so it splits
 every batch protobuf would parse; the items themselves are not checked here."""
+RawMany = _raw_class("RawMany", 5)
+"""``AuthorizeManyRequest`` with its items (field 5) as bytes; with them cleared, serializing it
+gives the shared fields' bytes as they came (see ``shared_key``)."""
+
+ACTION_ID_TAG = 0x1A
+"""``ActionOnResource.request_id``: field 3, length-delimited."""
 
 
-def request_key(request: pb.AuthorizeRequest) -> bytes:
+def shared_key(request: pb.AuthorizeManyRequest) -> bytes:
+    """The bytes an ``AuthorizeMany`` request's shared fields are remembered under (no items)."""
+    return pb.AuthorizeManyRequest(
+        principal=request.principal,
+        context=request.context,
+        session_policy=request.session_policy,
+        session_tags=request.session_tags,
+    ).SerializeToString()
+
+
+def request_key(request: pb.AuthorizeRequest | pb.ActionOnResource) -> bytes:
     """The bytes a remembered answer to ``request`` is kept under: the request without its id."""
     request_id = request.request_id
     if not request_id:
@@ -96,16 +112,16 @@ def request_key(request: pb.AuthorizeRequest) -> bytes:
         request.request_id = request_id
 
 
-def id_splits(item: bytes) -> Iterator[int]:
-    """Where a trailing request-id field (``0x32``, a one-byte length, an ASCII id) may start in
+def id_splits(item: bytes, tag: bytes = b"\x32") -> Iterator[int]:
+    """Where a trailing request-id field (``tag``, a one-byte length, an ASCII id) may start in
     ``item``, last first. Only candidates: see the module's docstring."""
     end = len(item)
     low = max(0, end - _LONGEST_ID - 2)
-    position = item.rfind(b"\x32", low, end - 1)
+    position = item.rfind(tag, low, end - 1)
     while position >= 0:
         if item[position + 1] == end - position - 2 and item[position + 2 :].isascii():
             yield position
-        position = item.rfind(b"\x32", low, position)
+        position = item.rfind(tag, low, position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,7 @@ class WireAnswer:
     session_policy: str
     item_id: bytes
     unary_id: bytes
+    shared_size: int = 0
     items: dict[int, bytes] = field(default_factory=dict)
     unaries: dict[int, bytes] = field(default_factory=dict)
 
@@ -166,8 +183,13 @@ _MIDDLE = (
 _TAIL = ("denied_by",)
 
 
-def wire_answer(fields: dict[str, Any], id_prefix: str, decision: str, session_policy: str) -> WireAnswer:
-    """A response's fields (``convert.authorize_fields`` without ids) as splicing templates."""
+def wire_answer(
+    fields: dict[str, Any], id_prefix: str, decision: str, session_policy: str, shared_size: int = 0
+) -> WireAnswer:
+    """A response's fields (``convert.authorize_fields`` without ids) as splicing templates.
+
+    ``shared_size``: for an ``AuthorizeMany`` item, the size its shared fields add to the
+    ``AuthorizeRequest`` it stands for (the request-size limit counts them)."""
     unknown = {name for name, value in fields.items() if value} - {*_HEAD, *_MIDDLE, *_TAIL}
     if unknown:  # a field added to the response must be placed here first
         raise ValueError(f"cannot splice response fields {sorted(unknown)}")
@@ -192,6 +214,7 @@ def wire_answer(fields: dict[str, Any], id_prefix: str, decision: str, session_p
         session_policy=session_policy,
         item_id=b"\n%b\n%b" + unary_id,
         unary_id=unary_id,
+        shared_size=shared_size,
     )
 
 
