@@ -325,3 +325,22 @@ def test_raw_batch_splits_exactly_the_items_protobuf_parses():
     batch = pb.AuthorizeBatchRequest(requests=requests)
     items = list(RawBatch.FromString(batch.SerializeToString()).items)
     assert items == [request.SerializeToString() for request in requests]
+
+
+def test_a_batch_of_mostly_remembered_items_decides_only_the_others_and_names_their_indexes():
+    requests = embedded_requests()[0]
+    remembered, _ = _servicer(100_000)
+    fresh, _ = _servicer(0)
+    remembered.AuthorizeBatchWire(
+        pb.AuthorizeBatchRequest(requests=requests[:10]).SerializeToString(), Context()
+    )
+    ordinary = _ordinary_calls(remembered)
+    unknown = pb.AuthorizeRequest(principal="sarah-developer", action="ec2:StopInstances", resource=INSTANCE)
+    malformed = pb.AuthorizeRequest(principal="sarah-developer", action="nocolon", resource="*")
+    batch = pb.AuthorizeBatchRequest(requests=[*requests[:5], unknown, *requests[5:10], malformed])
+    data = batch.SerializeToString()
+    answer = pb.AuthorizeBatchResponse.FromString(remembered.AuthorizeBatchWire(data, Context()))
+    assert not ordinary
+    expected = fresh.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(data), Context())
+    assert _without_decision_ids(answer) == _without_decision_ids(expected)
+    assert answer.results[11].error.message.startswith("requests[11].action")

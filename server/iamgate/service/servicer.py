@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 import grpc
+from google.protobuf.message import DecodeError
 
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
@@ -46,6 +47,7 @@ from iamgate.service.wire_answers import (
     RawBatch,
     RawMany,
     id_splits,
+    item_result,
     request_key,
     shared_key,
     wire_answer,
@@ -164,6 +166,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
+        results = self._decide_batch_items(request.requests, snapshot)
+        self._metrics.count_request(method)
+        return pb.AuthorizeBatchResponse(results=results)
+
+    def _decide_batch_items(
+        self, items: Any, snapshot: Any, numbers: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
@@ -185,11 +195,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             wire = request_key(item)  # AuthorizeBatchWire finds it by the same bytes
             return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
 
-        results = self._decide_items(
-            method, "requests", request.requests, snapshot, query_of, _same, answer_key
+        return self._decide_items(
+            "AuthorizeBatch", "requests", items, snapshot, query_of, _same, answer_key, numbers=numbers
         )
-        self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
 
     def AuthorizeMany(
         self, request: pb.AuthorizeManyRequest, context: grpc.ServicerContext
@@ -295,8 +303,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             except Exception:
                 items = None  # malformed: the ordinary path says why
             if items is not None:
-                token, log = self._answers_token, _batch_log(items)
-                answer = self._splice("AuthorizeBatch", items, token, b"\x32", snapshot, answers, log)
+                token, log, missed = self._answers_token, _batch_log(items), self._decide_missed
+                answer = self._splice("AuthorizeBatch", items, token, b"\x32", snapshot, answers, log, missed)
                 if answer is not None:
                     return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
@@ -407,11 +415,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         snapshot: Any,
         answers: dict,
         log_requests: Callable[[], list[pb.AuthorizeRequest]],
+        decide_missed: Callable[[Any, list[int], set[str], Any], list[bytes] | None] | None = None,
     ) -> bytes | None:
         """A whole AuthorizeBatch or AuthorizeMany answer spliced from remembered answers, when
         every item has one; ``None`` otherwise (the ordinary path then answers the call, exactly
         as before). ``items``: the items' bytes; an item's answer is kept under ``(group, its
         bytes without a trailing request-id field)``, the field's tag being ``tag``.
+        ``decide_missed`` (AuthorizeBatch: ``_decide_missed``) answers the items that have none,
+        so that a batch of mostly remembered items is not answered wholly the ordinary way.
 
         Everything the ordinary path checks before deciding an item is a function of those bytes
         and ``group`` (so was checked when its answer was kept), except the request-size limit,
@@ -432,8 +443,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         policies: set[str] = set()
         seconds: list[float] = []
         out: list[bytes] = []
+        missed: list[int] = []
         digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
-        for item in items:
+        for index, item in enumerate(items):
             found = answers.get((group, item))
             if found is None:  # an id (or none known): a trailing request-id field, split off
                 end = len(item)
@@ -446,18 +458,23 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             break
                     split = item.rfind(tag, low, split)
                 if found is None or not (item.isascii() or item[split + 2 :].isascii()):
-                    return None
+                    found = None
                 request_id = item[split + 1 :] if split + 2 < end else None
                 size = end if request_id else split
             else:
                 request_id, size = None, len(item)
-            if len(found) < 5:
-                return None  # kept by another path
+            if (
+                found is None
+                or len(found) < 5  # kept by another path
+                or size + found[4].shared_size > most  # over the size limit: refused the ordinary way
+                or (found[1] is not None and found[1] != int(wall()))  # kept for another second
+            ):
+                if decide_missed is None:
+                    return None
+                missed.append(index)
+                out.append(b"")
+                continue
             wire = found[4]
-            if size + wire.shared_size > most:
-                return None  # over the size limit: the ordinary path refuses it
-            if found[1] is not None and found[1] != int(wall()):
-                return None  # kept for another second: its decision reads the clock
             number = next(ids)
             if number >= bound:
                 digits = len(str(number))
@@ -475,16 +492,43 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             now = clock()
             seconds.append(now - last)
             last = now
-        if len(policies) > config.max_batch_session_policies:
+        if missed:
+            assert decide_missed is not None
+            answered = decide_missed(items, missed, policies, snapshot)
+            if answered is None:
+                return None
+            for index, answer in zip(missed, answered, strict=True):
+                out[index] = answer
+        elif len(policies) > config.max_batch_session_policies:
             return None
         metrics = self._metrics
         metrics.count_decisions(tally)
         metrics.observe_decisions(seconds)
-        snapshot.count_remembered(count)
+        snapshot.count_remembered(count - len(missed))
         if self._log is not None:
             self._log_wire_items(method, log_requests(), out, seconds)
         metrics.count_request(method)
         return b"".join(out)
+
+    def _decide_missed(
+        self, items: Any, missed: list[int], policies: set[str], snapshot: Any
+    ) -> list[bytes] | None:
+        """The results of the AuthorizeBatch items ``missed`` (indexes into ``items``, their
+        bytes) that nothing remembered answers, decided the ordinary way (``_decide_batch_items``)
+        and encoded; ``None`` (the whole batch then goes the ordinary way) when an item is
+        malformed, the batch holds too many distinct session policies, or decisions are logged
+        (the log gets a batch's items in order)."""
+        if self._log is not None:
+            return None
+        try:
+            parsed = [pb.AuthorizeRequest.FromString(items[index]) for index in missed]
+        except DecodeError:
+            return None
+        distinct = policies | {item.session_policy for item in parsed}
+        distinct.discard("")
+        if len(distinct) > self._config.max_batch_session_policies:
+            return None
+        return [item_result(result) for result in self._decide_batch_items(parsed, snapshot, missed)]
 
     def _log_wire_items(
         self, method: str, requests: list[pb.AuthorizeRequest], results: list[bytes], seconds: list[float]
@@ -514,6 +558,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         log_request: Callable[[Any], Any],
         answer_key: Callable[[Any], Any] | None = None,
         shared_size: int = 0,
+        numbers: list[int] | None = None,
     ) -> list[dict[str, Any]]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -545,6 +590,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         results: list[dict[str, Any]] = []
         last = clock()
         for index, item in enumerate(items):
+            number = numbers[index] if numbers is not None else index  # the item's index in the call
             try:
                 key = found = None
                 if answers is not None:
@@ -562,13 +608,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     decision = found[3]
                     hits += 1
                 else:
-                    query = query_of(item, index)
+                    query = query_of(item, number)
                     try:
                         outcome = authorize(query)
                         if outcome.revision != revision:
                             outcome = pinned.authorize(query)
                     except RequestError as error:  # a batch item names its index
-                        raise RequestError(f"{field}[{index}].{error.field}", error.detail) from None
+                        raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
                     decision = outcome.evaluation.decision.value
                     response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
                     if key is not None:
@@ -591,9 +637,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 results.append({"error": {"code": error.code.value[0], "message": error.message}})
                 last = clock()
             except Exception as error:
-                _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
+                _log.error("%s item %d failed; answering INTERNAL for it", method, number, exc_info=error)
                 self._metrics.internal_errors.labels(method).inc()
-                message = f"{field}[{index}]: {INTERNAL}"
+                message = f"{field}[{number}]: {INTERNAL}"
                 results.append({"error": {"code": grpc.StatusCode.INTERNAL.value[0], "message": message}})
                 last = clock()
         self._metrics.count_decisions(tally)

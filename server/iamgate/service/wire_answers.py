@@ -218,13 +218,8 @@ def wire_answer(
     )
 
 
-def item_error(code: int, message: str) -> bytes:
-    """One ``results`` entry holding an ``ItemError``."""
-    result = pb.AuthorizeBatchResult(error={"code": code, "message": message}).SerializeToString()
-    return b"\n" + varint(len(result)) + result
-
-
-def item_response(response: bytes) -> bytes:
-    """One ``results`` entry holding an encoded ``AuthorizeResponse``."""
-    result = b"\n" + varint(len(response)) + response
-    return b"\n" + varint(len(result)) + result
+def item_result(result: dict[str, Any]) -> bytes:
+    """One ``results`` entry of an ``AuthorizeBatchResponse`` from its mapping (``{"response":
+    fields}`` or ``{"error": {...}}``, as ``AuthorizerServicer._decide_items`` gives them)."""
+    encoded = pb.AuthorizeBatchResult(**result).SerializeToString()
+    return b"\n" + varint(len(encoded)) + encoded
