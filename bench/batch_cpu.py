@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N]            (in-process)
     .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N] --server   (over gRPC)
+    .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N] --server --unary
+
+(``--unary`` also sends batches x 10 unary Authorize calls, 64 in flight, and reports the server's
+CPU per call.)
 
 (default: HEAD, 5 runs). ``--server`` starts ``iamgate serve`` of each side (cache on, and off)
 and the empty-handler server (``bench/empty_server.py``: the floor) as processes of their own,
@@ -197,6 +201,17 @@ def server_child(batches: int, command: list[str], env: dict[str, str], label: s
                 for _ in range(batches):
                     call(message, timeout=30)
                 figures[f"{name}, {label}"] = (_server_cpu(process.pid) - started) / (batches * BATCH) * 1e6
+            if "--unary" in sys.argv:  # unary Authorize, 64 calls kept in flight: server CPU per call
+                unary_requests = [requests[i % len(requests)] for i in range(batches * BATCH // 10)]
+                if "empty" not in label:
+                    got = [stub.Authorize(r, timeout=30).decision for r in requests]
+                    if got != list(expected):
+                        raise SystemExit(f"{label}: wrong unary answers")
+                _in_flight(stub.Authorize, unary_requests[: len(unary_requests) // 10])
+                started = _server_cpu(process.pid)
+                _in_flight(stub.Authorize, unary_requests)
+                spent = _server_cpu(process.pid) - started
+                figures[f"Authorize x64 (per call), {label}"] = spent / len(unary_requests) * 1e6
         return figures
     finally:
         process.send_signal(signal.SIGTERM)
@@ -204,6 +219,28 @@ def server_child(batches: int, command: list[str], env: dict[str, str], label: s
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _in_flight(call, requests: list, width: int = 64) -> None:
+    """Every request once, ``width`` calls outstanding at a time."""
+    import threading
+
+    slots = threading.Semaphore(width)
+    done = threading.Event()
+    remaining = [len(requests)]
+    lock = threading.Lock()
+
+    def finished(_future) -> None:
+        slots.release()
+        with lock:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                done.set()
+
+    for request in requests:
+        slots.acquire()
+        call.future(request, timeout=30).add_done_callback(finished)
+    done.wait(300)
 
 
 def server_sides(old: str) -> list[tuple[str, list[str], dict[str, str]]]:
