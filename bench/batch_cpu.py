@@ -14,14 +14,16 @@ server's CPU time (user + system, ``/proc``) around them: the server's whole cos
 gRPC included. Without it:
 
 What a sidecar process spends on one item of ``AuthorizeBatch`` and ``AuthorizeMany`` (100 items
-per call), without the transport: each call is the request's bytes parsed (``FromString``), the
-servicer's handler on the embedded default bundle (metrics on, decision log off) and the
-response serialized (``SerializeToString``) — what grpcio's handler thread does around the
-network. The floor is the empty handler of ``bench/empty_server.py`` (parse, one constant answer
-per item, serialize). CPU time is ``time.process_time`` around a fixed number of calls (after a
-warm-up); each run is one process per side, alternating which goes first; reported: the median
-over runs of µs of CPU per item, and old/new ratios. Every item's answer is checked against the
-embedded bundle's expected decision before anything is timed, cache on and off.
+per call), and on one unary ``Authorize``, without the transport: each call is the request's
+bytes parsed (``FromString``), the servicer's handler on the embedded default bundle (metrics on,
+decision log off) and the response serialized (``SerializeToString``) — what grpcio's handler
+thread does around the network; for a servicer with bytes entry points (``AuthorizeBatchWire``
+...), the entry point on the request's bytes, as the server registers it. The floor is the empty
+handler of ``bench/empty_server.py`` (parse, one constant answer per item, serialize). CPU time
+is ``time.process_time`` around a fixed number of calls (after a warm-up); each run is one
+process per side, alternating which goes first; reported: the median over runs of µs of CPU per
+item, and old/new ratios. Every item's answer is checked against the embedded bundle's expected
+decision before anything is timed, cache on and off.
 
 The items are the embedded bundle's test requests (``bench/service_requests.py``), as
 ``make bench-service`` sends them; ``AuthorizeMany`` asks for the actions and resources of the
@@ -88,6 +90,7 @@ def child(batches: int) -> None:
     requests, expected = embedded_requests()
     batch = pb.AuthorizeBatchRequest(requests=[requests[i % len(requests)] for i in range(BATCH)])
     batch_expected = [expected[i % len(expected)] for i in range(BATCH)]
+    unary = [requests[i % len(requests)].SerializeToString() for i in range(BATCH)]
     many, many_expected = _many_request(pb, load_default_snapshot(cache_size=0).tests)
     many_expected = [codes[d] for d in many_expected]
     context = _Context()
@@ -149,6 +152,24 @@ def child(batches: int) -> None:
         figures[f"AuthorizeBatch, {label}"] = timed(lambda servicer=servicer: batch_wire(servicer))
         if hasattr(servicer, "AuthorizeMany"):
             figures[f"AuthorizeMany, {label}"] = timed(lambda servicer=servicer: many_wire(servicer))
+
+        def one_unary(servicer=servicer) -> None:
+            # BATCH calls, so that ``timed``'s figure is per call
+            on_bytes = getattr(servicer, "AuthorizeWire", None)
+            for data in unary:
+                if on_bytes is not None:
+                    on_bytes(data, context)
+                else:
+                    servicer.Authorize(pb.AuthorizeRequest.FromString(data), context).SerializeToString()
+
+        got = (
+            [pb.AuthorizeResponse.FromString(servicer.AuthorizeWire(d, context)).decision for d in unary]
+            if hasattr(servicer, "AuthorizeWire")
+            else [servicer.Authorize(pb.AuthorizeRequest.FromString(d), context).decision for d in unary]
+        )
+        if got != batch_expected:
+            raise SystemExit(f"{label}: wrong unary answers")
+        figures[f"Authorize (per call), {label}"] = timed(one_unary)
         source.stop() if hasattr(source, "stop") else None
     print(json.dumps(figures))
 
