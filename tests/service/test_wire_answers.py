@@ -58,12 +58,12 @@ def _servicer(cache_size: int, **settings) -> tuple[AuthorizerServicer, object]:
 def _ordinary_calls(servicer: AuthorizerServicer) -> list[str]:
     """Records each call the bytes entry points hand to the ordinary (message) path."""
     calls: list[str] = []
-    for name in ("Authorize", "AuthorizeBatch", "AuthorizeMany"):
+    for name in ("_authorize_message", "AuthorizeBatch", "AuthorizeMany"):
         ordinary = getattr(servicer, name)
 
-        def recorded(request, context, name=name, ordinary=ordinary):
+        def recorded(*arguments, name=name, ordinary=ordinary):
             calls.append(name)
-            return ordinary(request, context)
+            return ordinary(*arguments)
 
         setattr(servicer, name, recorded)
     return calls

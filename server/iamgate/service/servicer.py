@@ -281,14 +281,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             if answer is not None:
                 return answer
         request = self._parse(data, self._authorize_request, "Authorize", context)
+        # before deciding: the decision log's thread may read the request afterwards
+        key = request_key(request) if answers is not None else b""
         response, query, outcome = self._authorize_message(request, context, started)
-        if answers is not None:
-            key = request_key(request)
-            if len(key) <= ANSWER_TEXT_LIMIT:
-                fields = convert.authorize_fields(outcome, "", "")
-                decision = outcome.evaluation.decision.value
-                wire = wire_answer(fields, self._id_prefix, decision, query.session_policy or "")
-                snapshot.remember((self._answers_token, key), query, outcome, fields, decision, wire)
+        if answers is not None and len(key) <= ANSWER_TEXT_LIMIT:
+            fields = convert.authorize_fields(outcome, "", "")
+            decision = outcome.evaluation.decision.value
+            wire = wire_answer(fields, self._id_prefix, decision, query.session_policy or "")
+            snapshot.remember((self._answers_token, key), query, outcome, fields, decision, wire)
         return response.SerializeToString()
 
     def AuthorizeBatchWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:

@@ -101,7 +101,10 @@ def shared_key(request: pb.AuthorizeManyRequest) -> bytes:
 
 
 def request_key(request: pb.AuthorizeRequest | pb.ActionOnResource) -> bytes:
-    """The bytes a remembered answer to ``request`` is kept under: the request without its id."""
+    """The bytes a remembered answer to ``request`` is kept under: the request without its id.
+
+    Clears and restores the id in place: call it before the request is shared (the decision
+    log reads requests on its own thread)."""
     request_id = request.request_id
     if not request_id:
         return request.SerializeToString()
