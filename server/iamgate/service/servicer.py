@@ -480,7 +480,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 digits = len(str(number))
                 bound = 10**digits
             if request_id is None:
-                out.append(wire.item(digits) % number)
+                out.append((wire.items.get(digits) or wire.item(digits)) % number)
             else:
                 size = wire.fixed + digits + 1 + len(request_id)
                 head = lengths[size]
