@@ -43,6 +43,8 @@ from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.snapshots import RollbackUnavailable, SnapshotSource
 from iamgate.service.wire import MalformedRequest, guarded_deserializer
 from iamgate.service.wire_answers import (
+    ACTION_ID_TAG,
+    REQUEST_ID_TAG,
     VARINTS,
     RawBatch,
     RawMany,
@@ -304,7 +306,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 items = None  # malformed: the ordinary path says why
             if items is not None:
                 token, log, missed = self._answers_token, _batch_log(items), self._decide_missed
-                answer = self._splice("AuthorizeBatch", items, token, b"\x32", snapshot, answers, log, missed)
+                answer = self._splice(
+                    "AuthorizeBatch", items, token, REQUEST_ID_TAG, snapshot, answers, log, missed
+                )
                 if answer is not None:
                     return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
@@ -325,7 +329,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 items = None  # malformed: the ordinary path says why
             if items is not None:
                 log = _many_log(data)
-                answer = self._splice("AuthorizeMany", items, group, b"\x1a", snapshot, answers, log)
+                answer = self._splice("AuthorizeMany", items, group, ACTION_ID_TAG, snapshot, answers, log)
                 if answer is not None:
                     return answer
         request = self._parse(data, self._many_request, "AuthorizeMany", context)

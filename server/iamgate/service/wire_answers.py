@@ -21,6 +21,9 @@ Why this is exact (protobuf's wire format):
   part after it, and joined with the call's decision id and the caller's request id as their
   own encoded fields: byte for byte what ``SerializeToString`` of the whole response gives.
 
+An ``AuthorizeMany`` item is found the same way under the shared fields' bytes and the item's
+bytes without its trailing ``ActionOnResource.request_id`` (field 3, tag ``0x1a``).
+
 ``tests/service/test_wire_answers.py`` decodes spliced answers with the generated classes and
 compares them with the ones built as messages, for random batches.
 """
@@ -35,7 +38,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
-REQUEST_ID_TAG = 0x32
+REQUEST_ID_TAG = b"\x32"
 """``AuthorizeRequest.request_id``: field 6, length-delimited."""
 _LONGEST_ID = 127
 """Longest request id answered by splicing (its length fits one byte)."""
@@ -86,8 +89,8 @@ RawMany = _raw_class("RawMany", 5)
 """``AuthorizeManyRequest`` with its items (field 5) as bytes; with them cleared, serializing it
 gives the shared fields' bytes as they came (see ``shared_key``)."""
 
-ACTION_ID_TAG = 0x1A
-"""``ActionOnResource.request_id``: field 3, length-delimited."""
+ACTION_ID_TAG = b"\x1a"
+"""``ActionOnResource.request_id``: field 3, length-delimited (an ``AuthorizeMany`` item)."""
 
 
 def shared_key(request: pb.AuthorizeManyRequest) -> bytes:
@@ -115,7 +118,7 @@ def request_key(request: pb.AuthorizeRequest | pb.ActionOnResource) -> bytes:
         request.request_id = request_id
 
 
-def id_splits(item: bytes, tag: bytes = b"\x32") -> Iterator[int]:
+def id_splits(item: bytes, tag: bytes = REQUEST_ID_TAG) -> Iterator[int]:
     """Where a trailing request-id field (``tag``, a one-byte length, an ASCII id) may start in
     ``item``, last first. Only candidates: see the module's docstring."""
     end = len(item)
