@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N]            (in-process)
     .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N] --server   (over gRPC)
+    .venv/bin/python bench/batch_cpu.py [REVISION] [RUNS] [--batches N] --server --unary
+
+(``--unary`` also sends batches x 10 unary Authorize calls, 64 in flight, and reports the server's
+CPU per call.)
 
 (default: HEAD, 5 runs). ``--server`` starts ``iamgate serve`` of each side (cache on, and off)
 and the empty-handler server (``bench/empty_server.py``: the floor) as processes of their own,
@@ -10,14 +14,16 @@ server's CPU time (user + system, ``/proc``) around them: the server's whole cos
 gRPC included. Without it:
 
 What a sidecar process spends on one item of ``AuthorizeBatch`` and ``AuthorizeMany`` (100 items
-per call), without the transport: each call is the request's bytes parsed (``FromString``), the
-servicer's handler on the embedded default bundle (metrics on, decision log off) and the
-response serialized (``SerializeToString``) — what grpcio's handler thread does around the
-network. The floor is the empty handler of ``bench/empty_server.py`` (parse, one constant answer
-per item, serialize). CPU time is ``time.process_time`` around a fixed number of calls (after a
-warm-up); each run is one process per side, alternating which goes first; reported: the median
-over runs of µs of CPU per item, and old/new ratios. Every item's answer is checked against the
-embedded bundle's expected decision before anything is timed, cache on and off.
+per call), and on one unary ``Authorize``, without the transport: each call is the request's
+bytes parsed (``FromString``), the servicer's handler on the embedded default bundle (metrics on,
+decision log off) and the response serialized (``SerializeToString``) — what grpcio's handler
+thread does around the network; for a servicer with bytes entry points (``AuthorizeBatchWire``
+...), the entry point on the request's bytes, as the server registers it. The floor is the empty
+handler of ``bench/empty_server.py`` (parse, one constant answer per item, serialize). CPU time
+is ``time.process_time`` around a fixed number of calls (after a warm-up); each run is one
+process per side, alternating which goes first; reported: the median over runs of µs of CPU per
+item, and old/new ratios. Every item's answer is checked against the embedded bundle's expected
+decision before anything is timed, cache on and off.
 
 The items are the embedded bundle's test requests (``bench/service_requests.py``), as
 ``make bench-service`` sends them; ``AuthorizeMany`` asks for the actions and resources of the
@@ -84,6 +90,7 @@ def child(batches: int) -> None:
     requests, expected = embedded_requests()
     batch = pb.AuthorizeBatchRequest(requests=[requests[i % len(requests)] for i in range(BATCH)])
     batch_expected = [expected[i % len(expected)] for i in range(BATCH)]
+    unary = [requests[i % len(requests)].SerializeToString() for i in range(BATCH)]
     many, many_expected = _many_request(pb, load_default_snapshot(cache_size=0).tests)
     many_expected = [codes[d] for d in many_expected]
     context = _Context()
@@ -114,21 +121,55 @@ def child(batches: int) -> None:
         servicer = AuthorizerServicer(source, metrics=ServiceMetrics(), config=ServiceConfig())
 
         def one_batch(servicer=servicer) -> list:
-            response = servicer.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(batch_bytes), context)
-            response.SerializeToString()
-            return [r.response.decision for r in response.results]
+            return [r.response.decision for r in batch_call(servicer).results]
+
+        def batch_call(servicer) -> pb.AuthorizeBatchResponse:
+            return pb.AuthorizeBatchResponse.FromString(batch_wire(servicer))
+
+        def batch_wire(servicer) -> bytes:
+            # what grpcio's handler thread runs: the registered handler on the request's bytes
+            on_bytes = getattr(servicer, "AuthorizeBatchWire", None)
+            if on_bytes is not None:
+                return on_bytes(batch_bytes, context)
+            request = pb.AuthorizeBatchRequest.FromString(batch_bytes)
+            return servicer.AuthorizeBatch(request, context).SerializeToString()
 
         def one_many(servicer=servicer) -> list:
-            response = servicer.AuthorizeMany(pb.AuthorizeManyRequest.FromString(many_bytes), context)
-            response.SerializeToString()
-            return [r.response.decision for r in response.results]
+            return [
+                r.response.decision for r in pb.AuthorizeBatchResponse.FromString(many_wire(servicer)).results
+            ]
+
+        def many_wire(servicer) -> bytes:
+            on_bytes = getattr(servicer, "AuthorizeManyWire", None)
+            if on_bytes is not None:
+                return on_bytes(many_bytes, context)
+            request = pb.AuthorizeManyRequest.FromString(many_bytes)
+            return servicer.AuthorizeMany(request, context).SerializeToString()
 
         for _ in range(2):
             if one_batch() != batch_expected or one_many() != many_expected:
                 raise SystemExit(f"{label}: wrong answers")
-        figures[f"AuthorizeBatch, {label}"] = timed(one_batch)
+        figures[f"AuthorizeBatch, {label}"] = timed(lambda servicer=servicer: batch_wire(servicer))
         if hasattr(servicer, "AuthorizeMany"):
-            figures[f"AuthorizeMany, {label}"] = timed(one_many)
+            figures[f"AuthorizeMany, {label}"] = timed(lambda servicer=servicer: many_wire(servicer))
+
+        def one_unary(servicer=servicer) -> None:
+            # BATCH calls, so that ``timed``'s figure is per call
+            on_bytes = getattr(servicer, "AuthorizeWire", None)
+            for data in unary:
+                if on_bytes is not None:
+                    on_bytes(data, context)
+                else:
+                    servicer.Authorize(pb.AuthorizeRequest.FromString(data), context).SerializeToString()
+
+        got = (
+            [pb.AuthorizeResponse.FromString(servicer.AuthorizeWire(d, context)).decision for d in unary]
+            if hasattr(servicer, "AuthorizeWire")
+            else [servicer.Authorize(pb.AuthorizeRequest.FromString(d), context).decision for d in unary]
+        )
+        if got != batch_expected:
+            raise SystemExit(f"{label}: wrong unary answers")
+        figures[f"Authorize (per call), {label}"] = timed(one_unary)
         source.stop() if hasattr(source, "stop") else None
     print(json.dumps(figures))
 
@@ -181,6 +222,17 @@ def server_child(batches: int, command: list[str], env: dict[str, str], label: s
                 for _ in range(batches):
                     call(message, timeout=30)
                 figures[f"{name}, {label}"] = (_server_cpu(process.pid) - started) / (batches * BATCH) * 1e6
+            if "--unary" in sys.argv:  # unary Authorize, 64 calls kept in flight: server CPU per call
+                unary_requests = [requests[i % len(requests)] for i in range(batches * BATCH // 10)]
+                if "empty" not in label:
+                    got = [stub.Authorize(r, timeout=30).decision for r in requests]
+                    if got != list(expected):
+                        raise SystemExit(f"{label}: wrong unary answers")
+                _in_flight(stub.Authorize, unary_requests[: len(unary_requests) // 10])
+                started = _server_cpu(process.pid)
+                _in_flight(stub.Authorize, unary_requests)
+                spent = _server_cpu(process.pid) - started
+                figures[f"Authorize x64 (per call), {label}"] = spent / len(unary_requests) * 1e6
         return figures
     finally:
         process.send_signal(signal.SIGTERM)
@@ -188,6 +240,28 @@ def server_child(batches: int, command: list[str], env: dict[str, str], label: s
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _in_flight(call, requests: list, width: int = 64) -> None:
+    """Every request once, ``width`` calls outstanding at a time."""
+    import threading
+
+    slots = threading.Semaphore(width)
+    done = threading.Event()
+    remaining = [len(requests)]
+    lock = threading.Lock()
+
+    def finished(_future) -> None:
+        slots.release()
+        with lock:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                done.set()
+
+    for request in requests:
+        slots.acquire()
+        call.future(request, timeout=30).add_done_callback(finished)
+    done.wait(300)
 
 
 def server_sides(old: str) -> list[tuple[str, list[str], dict[str, str]]]:

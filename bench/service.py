@@ -12,11 +12,17 @@ tables give the median over rounds of throughput, p50/p99 latency per call, and 
 time (all its processes) per decision.
 
     .venv/bin/python bench/service.py [--seconds 3] [--rounds 3] [--loadgens 2] [--write]
+        [--shapes unary:64,batch:1] [--against REV] [--only "cache on"] [--no-workers]
+
+``--against REV`` also serves an older revision's ``server/`` (1 worker, cache on and off) in the
+same rounds; ``--shapes`` and ``--only`` narrow the run to some cells and servers (the floor is
+always kept), for a quick side-by-side of one change.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -24,6 +30,8 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -48,9 +56,10 @@ class Server:
     name: str
     command: tuple[str, ...]
     checked: bool = True
+    env: tuple[tuple[str, str], ...] = ()
 
 
-def servers(workers_auto: bool = True, aio_floor: bool = True) -> list[Server]:
+def servers(workers_auto: bool = True, aio_floor: bool = True, against: str | None = None) -> list[Server]:
     serve = (str(BIN / "iamgate"), "serve", "--address", "127.0.0.1:0", "--metrics-address", "off")
     empty = (sys.executable, str(ROOT / "bench" / "empty_server.py"))
     found = [
@@ -59,6 +68,13 @@ def servers(workers_auto: bool = True, aio_floor: bool = True) -> list[Server]:
         Server("iamgate, 1 worker, cache on", serve),
         Server("iamgate, 1 worker, cache off", (*serve, "--no-cache")),
     ]
+    if against is not None:  # an older revision's server/ (extracted by main), same flags
+        old = (sys.executable, "-c", "import sys; from iamgate.cli import main; sys.exit(main())", *serve[1:])
+        env = (("PYTHONPATH", f"{against}/server"),)
+        found += [
+            Server("old, 1 worker, cache on", old, env=env),
+            Server("old, 1 worker, cache off", (*old, "--no-cache"), env=env),
+        ]
     if workers_auto:
         found += [
             Server("iamgate, --workers auto, cache on", (*serve, "--workers", "auto")),
@@ -68,7 +84,10 @@ def servers(workers_auto: bool = True, aio_floor: bool = True) -> list[Server]:
 
 
 def start(server: Server) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(server.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, **dict(server.env)} if server.env else None
+    process = subprocess.Popen(
+        server.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
     several = "--workers" in server.command
     pattern = r"listening on (\S+) \(\d+ worker" if several else r"listening on (\S+)"
     deadline = time.monotonic() + 60
@@ -243,12 +262,36 @@ def main() -> int:
         help="load generator processes per cell, sharing the calls in flight (default 2; 1 in flight: 1)",
     )
     parser.add_argument("--only-floors", action="store_true", help="the empty handlers only")
+    parser.add_argument(
+        "--shapes", help="only these cells, e.g. unary:64,batch:1 (the tables then show only them)"
+    )
+    parser.add_argument(
+        "--against", metavar="REV", help="also serve an older revision (git archive of its server/)"
+    )
     parser.add_argument("--no-cerbos", action="store_true", help="skip Cerbos (measured when installed)")
+    parser.add_argument("--only", help="only servers whose name contains one of these (comma-separated)")
     args = parser.parse_args()
-    chosen = servers(workers_auto=not args.no_workers, aio_floor=not args.no_aio_floor)
+    global SHAPES
+    if args.shapes:
+        SHAPES = tuple((shape, int(n)) for shape, _, n in (c.partition(":") for c in args.shapes.split(",")))
+    with tempfile.TemporaryDirectory() as old:
+        if args.against:
+            archive = subprocess.run(
+                ["git", "archive", args.against, "server"], cwd=ROOT, capture_output=True, check=True
+            ).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(old, filter="data")
+        return _run(args, old if args.against else None)
+
+
+def _run(args: argparse.Namespace, against: str | None) -> int:
+    chosen = servers(workers_auto=not args.no_workers, aio_floor=not args.no_aio_floor, against=against)
     chosen += [Server(name, command) for name, command in cerbos_bench.servers(skip=args.no_cerbos)]
     if args.only_floors:
         chosen = [s for s in chosen if not s.checked]
+    if args.only:
+        wanted = args.only.split(",")
+        chosen = [s for s in chosen if s is chosen[0] or any(w in s.name for w in wanted)]
     started = {}
     try:
         for server in chosen:
@@ -279,6 +322,9 @@ def main() -> int:
     names = [s.name for s in chosen]
     flags = f"--seconds {args.seconds:g} --rounds {args.rounds} --loadgens {args.loadgens}"
     flags += " --no-aio-floor" if args.no_aio_floor else ""
+    flags += f" --shapes {args.shapes}" if args.shapes else ""
+    flags += f" --against {args.against}" if args.against else ""
+    flags += f" --only {args.only}" if args.only else ""
     text = (
         f"`{Path(sys.executable).name} bench/service.py {flags}` "
         f"on {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}; medians over rounds; the embedded "

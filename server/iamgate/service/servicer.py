@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 import grpc
+from google.protobuf.message import DecodeError
 
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
@@ -40,6 +41,19 @@ from iamgate.service.config import ServiceConfig
 from iamgate.service.decision_logs import DecisionLogger
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.snapshots import RollbackUnavailable, SnapshotSource
+from iamgate.service.wire import MalformedRequest, guarded_deserializer
+from iamgate.service.wire_answers import (
+    ACTION_ID_TAG,
+    REQUEST_ID_TAG,
+    VARINTS,
+    RawBatch,
+    RawMany,
+    id_splits,
+    item_result,
+    request_key,
+    shared_key,
+    wire_answer,
+)
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 from iamgate_client.api.iamgate.v1 import authorizer_pb2_grpc as pb_grpc
 
@@ -74,6 +88,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self._access_answers = access_queries.AnswerCache()
         # Decision ids: a random per-process prefix and a counter, unique without a syscall each.
         self._id_prefix = os.urandom(6).hex()
+        self._id_length = len(self._id_prefix) + 1  # "PREFIX-"; the number follows
         self._ids = itertools.count(1)
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
@@ -109,6 +124,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         explain: bool = False,
         pinned: Any | None = None,
         trace_id: str = "",
+        queries: list[Any] | None = None,
     ) -> tuple[pb.AuthorizeResponse, Any]:
         """Decide one request; raises RequestError for a malformed field, LimitExceeded for an
         oversized one; anything else is a bug.
@@ -118,6 +134,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """
         limits.check_access_request(request, self._config, prefix)
         query = convert.access_query(request, prefix)
+        if queries is not None:
+            queries.append(query)
         try:
             outcome = self._authorize(query, explain=explain)
             if pinned is not None and outcome.revision != pinned.revision:
@@ -138,20 +156,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     # --- RPCs ---------------------------------------------------------------------------------
 
     def Authorize(self, request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:
-        started = time.perf_counter()
-        try:
-            trace = tracing.from_context(context) if self._log is not None else ""
-            response, _ = self._decide(request, "Authorize", started, trace_id=trace)
-        except NoActiveBundleError:
-            self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
-        except RequestError as error:
-            self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except limits.LimitExceeded as error:
-            self._abort(context, "Authorize", error.code, error.message)
-        except Exception as error:
-            self._internal(context, "Authorize", error)
-        self._metrics.count_request("Authorize")
-        return response
+        return self._authorize_message(request, context, time.perf_counter())[0]
 
     def AuthorizeBatch(
         self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
@@ -163,6 +168,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
+        results = self._decide_batch_items(request.requests, snapshot)
+        self._metrics.count_request(method)
+        return pb.AuthorizeBatchResponse(results=results)
+
+    def _decide_batch_items(
+        self, items: Any, snapshot: Any, numbers: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
@@ -181,20 +194,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             # passed every check and limit but the size (checked here: the id counts).
             if item.ByteSize() > most:
                 return None
-            request_id = item.request_id
-            if request_id:
-                item.request_id = ""
-                wire = item.SerializeToString()
-                item.request_id = request_id
-            else:
-                wire = item.SerializeToString()
+            wire = request_key(item)  # AuthorizeBatchWire finds it by the same bytes
             return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
 
-        results = self._decide_items(
-            method, "requests", request.requests, snapshot, query_of, _same, answer_key
+        return self._decide_items(
+            "AuthorizeBatch", "requests", items, snapshot, query_of, _same, answer_key, numbers=numbers
         )
-        self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
 
     def AuthorizeMany(
         self, request: pb.AuthorizeManyRequest, context: grpc.ServicerContext
@@ -241,14 +246,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             whole.action, whole.resource, whole.request_id = item.action, item.resource, item.request_id
             return whole
 
-        shared_wire = shared_request.SerializeToString()
-        token, most = self._answers_token, config.max_request_bytes
+        # The shared fields' bytes and the item's bytes without its id stand for the whole
+        # request (AuthorizeManyWire finds them by the same bytes).
+        group = (self._answers_token, shared_key(request))
+        most = config.max_request_bytes
 
         def answer_key(item: pb.ActionOnResource) -> Any:
-            # The shared part's bytes and the item's target stand for the whole request.
             if shared_size + item.ByteSize() > most:
                 return None
-            return (token, shared_wire, item.action, item.resource)
+            return (group, request_key(item))
 
         results = self._decide_items(
             method,
@@ -257,10 +263,285 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             snapshot,
             query_of,
             log_request,
-            answer_key if len(shared_wire) <= ANSWER_TEXT_LIMIT else None,
+            answer_key if len(group[1]) <= ANSWER_TEXT_LIMIT else None,
+            shared_size,
         )
         self._metrics.count_request(method)
         return pb.AuthorizeBatchResponse(results=results)
+
+    # --- the same RPCs on raw bytes (registered by ``wire.add_authorizer``) ------------------------
+
+    def AuthorizeWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``Authorize`` on the request's bytes: a remembered answer is spliced from bytes
+        (``wire_answers``); anything else is parsed and answered by ``Authorize``, and its answer
+        remembered for the next time."""
+        started = time.perf_counter()
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            answer = self._authorize_from_memory(data, snapshot, answers, context, started)
+            if answer is not None:
+                return answer
+        request = self._parse(data, self._authorize_request, "Authorize", context)
+        # before deciding: the decision log's thread may read the request afterwards
+        key = request_key(request) if answers is not None else b""
+        response, query, outcome = self._authorize_message(request, context, started)
+        if answers is not None and len(key) <= ANSWER_TEXT_LIMIT:
+            fields = convert.authorize_fields(outcome, "", "")
+            decision = outcome.evaluation.decision.value
+            wire = wire_answer(fields, self._id_prefix, decision, query.session_policy or "")
+            snapshot.remember((self._answers_token, key), query, outcome, fields, decision, wire)
+        return response.SerializeToString()
+
+    def AuthorizeBatchWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``AuthorizeBatch`` on the request's bytes: when every item is a remembered answer the
+        whole answer is spliced from bytes; otherwise the batch is parsed and answered by
+        ``AuthorizeBatch`` (which remembers its answers for the next time)."""
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            try:
+                items = RawBatch.FromString(data).items
+            except Exception:
+                items = None  # malformed: the ordinary path says why
+            if items is not None:
+                token, log, missed = self._answers_token, _batch_log(items), self._decide_missed
+                answer = self._splice(
+                    "AuthorizeBatch", items, token, REQUEST_ID_TAG, snapshot, answers, log, missed
+                )
+                if answer is not None:
+                    return answer
+        request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
+        return self.AuthorizeBatch(request, context).SerializeToString()
+
+    def AuthorizeManyWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
+        """``AuthorizeMany`` on the request's bytes, as ``AuthorizeBatchWire``: the shared
+        fields' bytes and each item's bytes without its request id find a remembered answer."""
+        snapshot = self._snapshots.current()
+        answers = self._wire_answers(snapshot)
+        if answers is not None:
+            try:
+                raw = RawMany.FromString(data)
+                items = list(raw.items)
+                raw.ClearField("items")
+                group: Any = (self._answers_token, raw.SerializeToString())
+            except Exception:
+                items = None  # malformed: the ordinary path says why
+            if items is not None:
+                log = _many_log(data)
+                answer = self._splice("AuthorizeMany", items, group, ACTION_ID_TAG, snapshot, answers, log)
+                if answer is not None:
+                    return answer
+        request = self._parse(data, self._many_request, "AuthorizeMany", context)
+        return self.AuthorizeMany(request, context).SerializeToString()
+
+    _authorize_request = staticmethod(guarded_deserializer(pb.AuthorizeRequest))
+    _batch_request = staticmethod(guarded_deserializer(pb.AuthorizeBatchRequest))
+    _many_request = staticmethod(guarded_deserializer(pb.AuthorizeManyRequest))
+
+    def _parse(
+        self, data: bytes, deserialize: Callable[[bytes], Any], method: str, context: grpc.ServicerContext
+    ) -> Any:
+        request = deserialize(data)
+        if request.__class__ is MalformedRequest:  # as wire.guarded_behavior answers it
+            self._abort(context, method, grpc.StatusCode.INVALID_ARGUMENT, request.describe())
+        return request
+
+    def _wire_answers(self, snapshot: Any) -> dict | None:
+        """The answers ``snapshot`` remembers, when a request may be answered from them: it has a
+        decision cache, and no shadow bundle is compared with every answer."""
+        if snapshot is None or getattr(snapshot, "decision_cache", None) is None:
+            return None
+        if getattr(self._snapshots, "shadowing", False):
+            return None
+        return getattr(snapshot, "answers", None)
+
+    def _authorize_message(
+        self, request: pb.AuthorizeRequest, context: grpc.ServicerContext, started: float
+    ) -> tuple[pb.AuthorizeResponse, Any, Any]:
+        """``Authorize``, also returning the query and outcome (for ``Snapshot.remember``)."""
+        queries: list[Any] = []
+        try:
+            trace = tracing.from_context(context) if self._log is not None else ""
+            response, outcome = self._decide(request, "Authorize", started, trace_id=trace, queries=queries)
+        except NoActiveBundleError:
+            self._abort(context, "Authorize", grpc.StatusCode.UNAVAILABLE, NO_BUNDLE)
+        except RequestError as error:
+            self._abort(context, "Authorize", grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except limits.LimitExceeded as error:
+            self._abort(context, "Authorize", error.code, error.message)
+        except Exception as error:
+            self._internal(context, "Authorize", error)
+        self._metrics.count_request("Authorize")
+        return response, queries[0], outcome
+
+    def _authorize_from_memory(
+        self, data: bytes, snapshot: Any, answers: dict, context: grpc.ServicerContext, started: float
+    ) -> bytes | None:
+        """The answer to an Authorize request remembered under its bytes (see ``wire_answers``)."""
+        token = self._answers_token
+        found = answers.get((token, data))
+        split = -1
+        if found is None:
+            for split in id_splits(data):
+                found = answers.get((token, data[:split]))
+                if found is not None:
+                    break
+            else:
+                return None
+        if len(found) < 5 or (found[1] is not None and found[1] != int(time.time())):
+            return None  # kept for another second: its decision reads the clock
+        if (split if split + 2 == len(data) else len(data)) > self._config.max_request_bytes:
+            return None  # refused by the ordinary path
+        wire = found[4]
+        number = next(self._ids)
+        if split < 0 or split + 2 == len(data):  # no id, or an empty one
+            answer = wire.unary(len(str(number))) % number
+        else:
+            named = VARINTS[self._id_length + len(str(number))]
+            answer = wire.unary_id % (named, number, data[split + 1 :])
+        elapsed = time.perf_counter() - started
+        self._metrics.count_decision(wire.decision, elapsed)
+        snapshot.count_remembered(1)
+        if self._log is not None:
+            trace = tracing.from_context(context)
+            request, response = pb.AuthorizeRequest.FromString(data), pb.AuthorizeResponse.FromString(answer)
+            self._log.submit("Authorize", request, response, elapsed, time.time(), trace)
+        self._metrics.count_request("Authorize")
+        return answer
+
+    def _splice(
+        self,
+        method: str,
+        items: Any,
+        group: Any,
+        tag: bytes,
+        snapshot: Any,
+        answers: dict,
+        log_requests: Callable[[], list[pb.AuthorizeRequest]],
+        decide_missed: Callable[[Any, list[int], set[str], Any], list[bytes] | None] | None = None,
+    ) -> bytes | None:
+        """A whole AuthorizeBatch or AuthorizeMany answer spliced from remembered answers, when
+        every item has one; ``None`` otherwise (the ordinary path then answers the call, exactly
+        as before). ``items``: the items' bytes; an item's answer is kept under ``(group, its
+        bytes without a trailing request-id field)``, the field's tag being ``tag``.
+        ``decide_missed`` (AuthorizeBatch: ``_decide_missed``) answers the items that have none,
+        so that a batch of mostly remembered items is not answered wholly the ordinary way.
+
+        Everything the ordinary path checks before deciding an item is a function of those bytes
+        and ``group`` (so was checked when its answer was kept), except the request-size limit,
+        which the id counts in (checked here), and the call's limits on its item count and
+        distinct session policies (checked here; a refusal is left to the ordinary path).
+        Metrics and the decision log get what the ordinary path gives them.
+        """
+        clock = time.perf_counter
+        last = clock()
+        count = len(items)
+        config = self._config
+        if not count or count > config.max_batch_size:
+            return None
+        most, ids = config.max_request_bytes, self._ids
+        lengths, id_length = VARINTS, self._id_length
+        wall = time.time
+        tally = dict.fromkeys(DECISION_NAMES, 0)
+        policies: set[str] = set()
+        seconds: list[float] = []
+        out: list[bytes] = []
+        missed: list[int] = []
+        digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
+        for index, item in enumerate(items):
+            found = answers.get((group, item))
+            if found is None:  # an id (or none known): a trailing request-id field, split off
+                end = len(item)
+                low = end - 129 if end > 129 else 0
+                split = item.rfind(tag, low, end - 1)
+                while split >= 0:
+                    if item[split + 1] == end - split - 2:
+                        found = answers.get((group, item[:split]))
+                        if found is not None:
+                            break
+                    split = item.rfind(tag, low, split)
+                if found is None or not (item.isascii() or item[split + 2 :].isascii()):
+                    found = None
+                request_id = item[split + 1 :] if split + 2 < end else None
+                size = end if request_id else split
+            else:
+                request_id, size = None, len(item)
+            if (
+                found is None
+                or len(found) < 5  # kept by another path
+                or size + found[4].shared_size > most  # over the size limit: refused the ordinary way
+                or (found[1] is not None and found[1] != int(wall()))  # kept for another second
+            ):
+                if decide_missed is None:
+                    return None
+                missed.append(index)
+                out.append(b"")
+                continue
+            wire = found[4]
+            number = next(ids)
+            if number >= bound:
+                digits = len(str(number))
+                bound = 10**digits
+            if request_id is None:
+                out.append((wire.items.get(digits) or wire.item(digits)) % number)
+            else:
+                size = wire.fixed + digits + 1 + len(request_id)
+                head = lengths[size]
+                named = lengths[id_length + digits]
+                out.append(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
+            tally[wire.decision] += 1
+            if wire.session_policy:
+                policies.add(wire.session_policy)
+            now = clock()
+            seconds.append(now - last)
+            last = now
+        if missed:
+            assert decide_missed is not None
+            answered = decide_missed(items, missed, policies, snapshot)
+            if answered is None:
+                return None
+            for index, answer in zip(missed, answered, strict=True):
+                out[index] = answer
+        elif len(policies) > config.max_batch_session_policies:
+            return None
+        metrics = self._metrics
+        metrics.count_decisions(tally)
+        metrics.observe_decisions(seconds)
+        snapshot.count_remembered(count - len(missed))
+        if self._log is not None:
+            self._log_wire_items(method, log_requests(), out, seconds)
+        metrics.count_request(method)
+        return b"".join(out)
+
+    def _decide_missed(
+        self, items: Any, missed: list[int], policies: set[str], snapshot: Any
+    ) -> list[bytes] | None:
+        """The results of the AuthorizeBatch items ``missed`` (indexes into ``items``, their
+        bytes) that nothing remembered answers, decided the ordinary way (``_decide_batch_items``)
+        and encoded; ``None`` (the whole batch then goes the ordinary way) when an item is
+        malformed, the batch holds too many distinct session policies, or decisions are logged
+        (the log gets a batch's items in order)."""
+        if self._log is not None:
+            return None
+        try:
+            parsed = [pb.AuthorizeRequest.FromString(items[index]) for index in missed]
+        except DecodeError:
+            return None
+        distinct = policies | {item.session_policy for item in parsed}
+        distinct.discard("")
+        if len(distinct) > self._config.max_batch_session_policies:
+            return None
+        return [item_result(result) for result in self._decide_batch_items(parsed, snapshot, missed)]
+
+    def _log_wire_items(
+        self, method: str, requests: list[pb.AuthorizeRequest], results: list[bytes], seconds: list[float]
+    ) -> None:
+        assert self._log is not None
+        now = time.time()
+        for request, result, elapsed in zip(requests, results, seconds, strict=True):
+            response = pb.AuthorizeBatchResponse.FromString(result).results[0].response
+            self._log.submit(method, request, response, elapsed, now)
 
     def _check_batch_size(self, context: grpc.ServicerContext, method: str, field: str, count: int) -> None:
         if count > self._config.max_batch_size:
@@ -280,6 +561,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         query_of: Callable[[Any, int], Any],
         log_request: Callable[[Any], Any],
         answer_key: Callable[[Any], Any] | None = None,
+        shared_size: int = 0,
+        numbers: list[int] | None = None,
     ) -> list[dict[str, Any]]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -311,6 +594,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         results: list[dict[str, Any]] = []
         last = clock()
         for index, item in enumerate(items):
+            number = numbers[index] if numbers is not None else index  # the item's index in the call
             try:
                 key = found = None
                 if answers is not None:
@@ -328,17 +612,20 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     decision = found[3]
                     hits += 1
                 else:
-                    query = query_of(item, index)
+                    query = query_of(item, number)
                     try:
                         outcome = authorize(query)
                         if outcome.revision != revision:
                             outcome = pinned.authorize(query)
                     except RequestError as error:  # a batch item names its index
-                        raise RequestError(f"{field}[{index}].{error.field}", error.detail) from None
+                        raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
                     decision = outcome.evaluation.decision.value
                     response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
                     if key is not None:
-                        pinned.remember(key, query, outcome, fields(outcome, "", ""), decision)
+                        kept = fields(outcome, "", "")
+                        policy = query.session_policy or ""
+                        wire = wire_answer(kept, id_prefix, decision, policy, shared_size)
+                        pinned.remember(key, query, outcome, kept, decision, wire)
                 results.append({"response": response})
                 now = clock()
                 seconds.append(now - last)
@@ -354,9 +641,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 results.append({"error": {"code": error.code.value[0], "message": error.message}})
                 last = clock()
             except Exception as error:
-                _log.error("%s item %d failed; answering INTERNAL for it", method, index, exc_info=error)
+                _log.error("%s item %d failed; answering INTERNAL for it", method, number, exc_info=error)
                 self._metrics.internal_errors.labels(method).inc()
-                message = f"{field}[{index}]: {INTERNAL}"
+                message = f"{field}[{number}]: {INTERNAL}"
                 results.append({"error": {"code": grpc.StatusCode.INTERNAL.value[0], "message": message}})
                 last = clock()
         self._metrics.count_decisions(tally)
@@ -588,6 +875,30 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
 def _same(item: Any) -> Any:
     return item
+
+
+def _batch_log(items: Any) -> Callable[[], list[pb.AuthorizeRequest]]:
+    """The requests of a batch answered from memory, as the decision log gets them."""
+    return lambda: [pb.AuthorizeRequest.FromString(item) for item in items]
+
+
+def _many_log(data: bytes) -> Callable[[], list[pb.AuthorizeRequest]]:
+    """The AuthorizeRequests an AuthorizeMany answered from memory stands for (decision log)."""
+
+    def requests() -> list[pb.AuthorizeRequest]:
+        request = pb.AuthorizeManyRequest.FromString(data)
+        shared = dict(
+            principal=request.principal,
+            context=request.context,
+            session_policy=request.session_policy,
+            session_tags=request.session_tags,
+        )
+        return [
+            pb.AuthorizeRequest(**shared, action=i.action, resource=i.resource, request_id=i.request_id)
+            for i in request.items
+        ]
+
+    return requests
 
 
 def _authorize_current(snapshots: SnapshotSource) -> Any:

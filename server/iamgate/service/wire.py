@@ -8,7 +8,10 @@ a ``MalformedRequest`` marker instead, which a thin wrapper answers INVALID_ARGU
 ``iamgate_requests_total``) before the servicer sees it.
 
 The wrapper costs a valid request one function call and one class comparison; everything else is
-what the generated ``add_AuthorizerServicer_to_server`` does.
+what the generated ``add_AuthorizerServicer_to_server`` does. A method the servicer also offers on
+raw bytes (``AuthorizeWire``, ``AuthorizeBatchWire``: answers spliced from remembered bytes,
+``wire_answers.py``) is registered with no (de)serializer; it parses, and refuses malformed
+bytes the same way, itself.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def add_authorizer(servicer: Any, server: grpc.Server, metrics: ServiceMetrics) 
             raise NotImplementedError(f"{method.full_name}: only unary methods are wired here")
         request_class = getattr(pb, method.input_type.name)
         response_class = getattr(pb, method.output_type.name)
+        on_bytes = getattr(servicer, f"{method.name}Wire", None)
+        if on_bytes is not None:  # bytes in, bytes out: the servicer parses (and refuses) itself
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(on_bytes)
+            continue
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
             guarded_behavior(method.name, getattr(servicer, method.name), metrics),
             request_deserializer=guarded_deserializer(request_class),
