@@ -36,8 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -243,65 +241,9 @@ def run_loadgen(args: argparse.Namespace) -> int:
     unary, _, batches, _ = workload()
     payloads, per_call = (unary, 1) if args.shape == "unary" else (batches, BATCH)
     methods = [stub.CheckResources.future for stub in stubs]
-    lock = threading.Lock()
-    state = {"timing": False, "stop": False, "calls": 0, "errors": 0, "outstanding": 0}
-    latencies: list[float] = []
-    drained = threading.Event()
+    from bench.loadgen import drive
 
-    def issue(slot: int, turn: int) -> None:
-        started = time.perf_counter()
-        future = methods[slot % len(methods)](payloads[turn % len(payloads)], timeout=30)
-        future.add_done_callback(lambda f: finished(f, slot, turn, started))
-
-    def finished(future: Any, slot: int, turn: int, started: float) -> None:
-        elapsed = time.perf_counter() - started
-        failed = future.exception() is not None
-        with lock:
-            if state["timing"]:
-                state["calls"] += 1
-                state["errors"] += failed
-                latencies.append(elapsed)
-            if state["stop"]:
-                state["outstanding"] -= 1
-                if state["outstanding"] == 0:
-                    drained.set()
-                return
-        issue(slot, turn + args.in_flight)
-
-    start_at = None
-    if args.synchronized:
-        print(json.dumps({"event": "ready"}), flush=True)
-        start_at = float(sys.stdin.readline())
-    state["outstanding"] = args.in_flight
-    for slot in range(args.in_flight):
-        issue(slot, slot)
-    time.sleep(args.warmup if start_at is None else max(0.0, start_at - time.time()))
-    print(json.dumps({"event": "timing"}), flush=True)
-    with lock:
-        state["timing"] = True
-    started = time.perf_counter()
-    time.sleep(args.seconds if start_at is None else max(0.0, start_at + args.seconds - time.time()))
-    with lock:
-        state["timing"] = False
-        state["stop"] = True
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"event": "stopped"}), flush=True)
-    drained.wait(30)
-    for channel in channels:
-        channel.close()
-    latencies.sort()
-    result = {
-        "calls": state["calls"],
-        "errors": state["errors"],
-        "decisions": state["calls"] * per_call,
-        "seconds": elapsed,
-        "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
-    }
-    if args.latencies:
-        result["latencies_ms"] = [round(1000 * latency, 4) for latency in latencies]
-    print(json.dumps(result), flush=True)
-    return 0
+    return drive(args, channels, methods, payloads, per_call)
 
 
 # --- the comparison ---------------------------------------------------------------------------

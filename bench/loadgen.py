@@ -84,6 +84,18 @@ def main() -> int:
     methods = [
         stub.Authorize.future if args.shape == "unary" else stub.AuthorizeBatch.future for stub in stubs
     ]
+    return drive(args, channels, methods, payloads, per_call)
+
+
+def drive(
+    args: argparse.Namespace,
+    channels: list[grpc.Channel],
+    methods: list[Any],
+    payloads: list[Any],
+    per_call: int,
+) -> int:
+    """Keep ``args.in_flight`` calls of ``methods`` (future-returning stubs) outstanding over the
+    window and print the result line; ``per_call`` decisions per call. Shared by the Cerbos cells."""
     lock = threading.Lock()
     state = {"timing": False, "stop": False, "calls": 0, "errors": 0, "outstanding": 0}
     latencies: list[float] = []
