@@ -262,6 +262,36 @@ class Catalogue:
             self._multivalued[lowered] = answer
         return answer
 
+    def aws_defines(self, key: str) -> bool | None:
+        """Whether AWS defines the condition key ``key`` (lower-cased, as a request names it, no
+        templates), or ``None`` when its prefix is not AWS's to define: neither ``aws`` nor a
+        service of the reference (unless the bundle's services.json declares it) nor a federation
+        prefix such as ``saml``. The trust model refuses a caller's key AWS never sets
+        (``bundle/trust.py``); it asks once per key name, never per request.
+
+        A key a service declares for another's prefix (``ec2:osuser`` in ec2-instance-connect's
+        reference) counts: the whole reference's keys are read once, the first time a key is not
+        where its prefix says.
+        """
+        prefix = key.partition(":")[0]
+        if prefix == "aws":
+            return _find_key(_GLOBAL_KEYS, key) is not None
+        if prefix in self.own:
+            return None
+        if prefix in self.prefixes:
+            homes: tuple[str, ...] = (prefix,)
+        elif prefix in self.key_homes:
+            homes = self.key_homes[prefix]
+        else:
+            return None
+        for home in homes:
+            service = self.service(home)
+            if service is not None and service.condition_key(key) is not None:
+                return True
+        if any(_template_regex(name).fullmatch(key) for name in _reference_keys().get(prefix, ())):
+            return True
+        return any(service.condition_key(key) is not None for service in self.own.values())
+
     def knows_key_prefix(self, key: str) -> bool:
         prefix = key.partition(":")[0].lower()
         return prefix == "aws" or self.knows_service(prefix) or prefix in self.key_homes
@@ -431,6 +461,26 @@ def _load_reference_service(prefix: str, names: Mapping[str, str]) -> Service | 
         )
     except (OSError, JsonTextError, KeyError, TypeError, AttributeError):
         return None
+
+
+@functools.cache
+def _reference_keys() -> Mapping[str, tuple[str, ...]]:
+    """Every condition key of the installed reference by its lower-cased prefix, whichever service
+    declares it (read once per process, only when ``Catalogue.aws_defines`` needs it)."""
+    keys: dict[str, list[str]] = {}
+    try:
+        prefixes = [str(p).lower() for p in _read("services.json")]
+    except (ModuleNotFoundError, OSError, JsonTextError, AttributeError, TypeError):
+        return {}
+    for prefix in prefixes:
+        try:
+            names = _read("conditionKeys", f"{prefix}.json")
+        except (OSError, JsonTextError):
+            continue
+        for name in names if isinstance(names, dict) else ():
+            lowered = str(name).lower()
+            keys.setdefault(lowered.partition(":")[0], []).append(lowered)
+    return {prefix: tuple(names) for prefix, names in keys.items()}
 
 
 @functools.cache

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import TRUST_ACTIONS, PrincipalEntry, Snapshot
-from iamgate.bundle.trust import owned_reason
+from iamgate.bundle.trust import refusal
 from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
@@ -134,13 +134,13 @@ def classify(
     knowledge = snapshot.resource_facts(resource).knowledge
 
     def caller_gives(condition: ConditionTrace) -> bool:
-        """A key the request lacked and a caller could give (never one the sidecar owns and lacks)."""
+        """A key the request lacked and a caller could give (never one the sidecar owns, nor one AWS
+        never sets)."""
         if condition.request_values is not None:
             return False
         lowered = condition.key.lower()
-        return owned_reason(lowered, condition.key, knowledge) is None or snapshot.trusted_keys.trusts(
-            lowered
-        )
+        refused = refusal(lowered, condition.key, knowledge, snapshot.defined_keys, snapshot.trusted_keys)
+        return refused is None
 
     def _open_conditions(statement: StatementTrace) -> bool:
         return any(caller_gives(condition) for condition in statement.conditions)

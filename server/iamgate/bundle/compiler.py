@@ -19,6 +19,7 @@ from iamgate.bundle.errors import BundleProblem, BundleValidationError
 from iamgate.bundle.http_routes import NO_ROUTES
 from iamgate.bundle.model import Bundle, InlinePolicy, ManagedPolicy, Organization, OrganizationTree, Origin
 from iamgate.bundle.snapshot import PrincipalEntry, Snapshot, SnapshotCounts
+from iamgate.bundle.trust import DefinedKeys
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
 from iamgate.engine.conditions import MultivaluedKeys, documented_multivalued
@@ -273,6 +274,7 @@ def _build_snapshot(bundle: Bundle, *, source: str | None, activated_at: datetim
         owners=MappingProxyType(owners),
         multivalued_keys=catalogue.multivalued,
         wildcard_only=wildcard_only,
+        defined_keys=DefinedKeys(catalogue),
         resource_tags=MappingProxyType(tags),
         http_routes=organization.http_routes or NO_ROUTES,
         iam_arns=iam_name_index(

@@ -29,6 +29,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.trust import (
     NO_TRUSTED_KEYS,
     TIME_KEYS,
+    DefinedKeys,
     ResourceKnowledge,
     TrustedKeys,
     caller_context,
@@ -224,6 +225,9 @@ class Snapshot:
     """How Envoy's HTTP requests map to access queries (``http-routes.json``; none: all unmapped)."""
     trusted_keys: TrustedKeys = field(default=NO_TRUSTED_KEYS, repr=False)
     """Sidecar-owned context keys this deployment lets callers assert (``--trust-context-key``)."""
+    defined_keys: DefinedKeys = field(default_factory=DefinedKeys, repr=False)
+    """Which context keys exist (AWS's and the bundle's services.json): callers may not assert
+    one AWS never sets (``bundle/trust.py``)."""
     decision_cache: DecisionCache | None = field(default=None, repr=False)
     """Decisions of this revision; a new revision starts with an empty cache of its own."""
     multivalued_keys: MultivaluedKeys = field(default=documented_multivalued, repr=False)
@@ -332,7 +336,11 @@ class Snapshot:
             route = routes.get(route_key)
         if route is not None:
             knowledge, settled, principal, entry, who, policy_set, action, facts, cell = route
-            supplied = caller_context(query.context, knowledge, self.trusted_keys) if query.context else None
+            supplied = (
+                caller_context(query.context, knowledge, self.trusted_keys, defined=self.defined_keys)
+                if query.context
+                else None
+            )
             if settled is not None:
                 if answer_key is not None:
                     self._keep_answer(answer_key, query, settled, None, None, clock_free=True)
@@ -349,7 +357,9 @@ class Snapshot:
             # No context, nothing to check: an empty request asserts no owned key.
             supplied = None
             if query.context:
-                supplied = caller_context(query.context, named.knowledge, self.trusted_keys)
+                supplied = caller_context(
+                    query.context, named.knowledge, self.trusted_keys, defined=self.defined_keys
+                )
             if session_tags:
                 tagging.check_session_tags(session_tags)
             resolved = self._resolve(query.principal)

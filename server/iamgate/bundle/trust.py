@@ -10,12 +10,17 @@ So keys fall into four groups (docs/security.md has the table):
   the clock (``aws:CurrentTime``, ``aws:EpochTime``): never taken from a caller;
 * bundle-held: facts the bundle holds about the resource (its tags, for a resource the bundle
   lists tags for or an IAM user or role it defines; its account): never taken from a caller;
-* caller-given: everything else (``aws:SourceIp``, ``aws:RequestTag/*``, tags of resources the
-  bundle does not list, ...): the caller's to give;
-* operator-trusted: keys of the first two groups that a deployment lets callers assert
+* caller-given: every other key AWS defines (``aws:SourceIp``, ``aws:RequestTag/*``, ``s3:prefix``,
+  tags of resources the bundle does not list, ...) and every key of an application's own prefix
+  (``docs:Classification``): the caller's to give;
+* undefined: an ``aws:`` key AWS does not define, or a key under an AWS service's (or federation)
+  prefix that AWS's reference does not define (``aws:usrname``, ``aws:PrincipalTagg/team``,
+  ``s3:prefx``): AWS never sets such a key, so a policy condition on it never holds there. Were it
+  the caller's to give, a policy's typo would be a door any caller could open;
+* operator-trusted: keys of the owned or undefined groups that a deployment lets callers assert
   (``iamgate serve --trust-context-key``); then the caller's value wins.
 
-A request asserting an owned key that is not trusted is refused (``RequestError``, so
+A request asserting an owned or undefined key that is not trusted is refused (``RequestError``, so
 INVALID_ARGUMENT), naming the entry, the key and why: refusing is louder, and safer, than
 silently dropping the value.
 """
@@ -27,6 +32,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from iamgate.catalogue import Catalogue, aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.identity import _UNPRINTABLE
 from iamgate.engine.request import ContextValue
@@ -54,6 +60,9 @@ RESOURCE_ACCOUNT_KEYS = frozenset({"aws:resourceaccount", "aws:resourceorgid", "
 """Facts of the resource's owning account: owned whenever the sidecar knows the owner."""
 _RESOURCE_TAG = re.compile(r"[a-z0-9-]+:resourcetag/")
 """``aws:ResourceTag/K`` and the services' own ``ec2:ResourceTag/K``, ``iam:ResourceTag/K``, ..."""
+DEFINED_KEYS_KEPT = 4096
+"""Caller-given key names remembered per revision as defined (then all are dropped): callers choose
+key names (``aws:RequestTag/ANYTHING``), so the memo is bounded."""
 _TRUSTED_KEY = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_.:/+=@-]*\*?\Z")
 
 
@@ -143,23 +152,78 @@ def owned_reason(lowered: str, name: str, resource: ResourceKnowledge) -> str | 
     return None
 
 
+class DefinedKeys:
+    """Which context key names exist, for one bundle revision: AWS's global keys, the keys AWS's
+    service reference defines, and every key of a prefix AWS does not own (the application's).
+
+    ``accepted`` remembers the defined names that no resource makes the sidecar's (not a
+    ``ResourceTag`` nor a resource-account key): for those the whole trust check of a request's key
+    is one set lookup. Shared by the threads of a revision; a race only costs duplicate work.
+    """
+
+    __slots__ = ("_catalogue", "accepted")
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self._catalogue = catalogue
+        """AWS's reference plus the bundle's services.json; ``None``: AWS's (read on first use)."""
+        self.accepted: set[str] = set()
+
+    def undefined_reason(self, lowered: str, name: str) -> str | None:
+        """Why a caller may not assert ``name`` (lower-cased: ``lowered``, not owned) because AWS
+        never sets it; ``None`` when it is defined or not AWS's to define."""
+        plain = lowered
+        if not (lowered.isascii() and lowered.isprintable()) or " " in lowered:
+            plain, name = _plain_key(lowered), repr(name)
+        catalogue = self._catalogue if self._catalogue is not None else aws_catalogue()
+        defined = catalogue.aws_defines(plain)
+        if defined is False:
+            return (
+                f"{name} is not a condition key AWS defines, so AWS never sets it and a policy "
+                f"condition on it never holds; callers may not assert it {SEE}"
+            )
+        if plain is lowered and not _RESOURCE_TAG.match(lowered) and lowered not in RESOURCE_ACCOUNT_KEYS:
+            accepted = self.accepted
+            if len(accepted) >= DEFINED_KEYS_KEPT:
+                accepted.clear()
+            accepted.add(lowered)
+        return None
+
+
+def refusal(
+    lowered: str, name: str, resource: ResourceKnowledge, defined: DefinedKeys, trusted: TrustedKeys
+) -> str | None:
+    """Why a caller may not assert ``name`` (lower-cased: ``lowered``) for this resource, or ``None``."""
+    if lowered in defined.accepted:
+        return None
+    reason = owned_reason(lowered, name, resource)
+    if reason is None:
+        reason = defined.undefined_reason(lowered, name)
+    if reason is None or trusted.trusts(lowered):
+        return None
+    return reason
+
+
 def caller_context(
     entries: Sequence[ContextValue],
     resource: ResourceKnowledge,
     trusted: TrustedKeys = NO_TRUSTED_KEYS,
     *,
+    defined: DefinedKeys,
     field_name: str = "context",
 ) -> dict[str, ContextValue]:
-    """The caller's context, by lower-cased key; ``RequestError`` for an owned key it may not assert.
+    """The caller's context, by lower-cased key; ``RequestError`` for an owned or undefined key it
+    may not assert.
 
     A key given twice keeps its first name and merges values (``build_context``'s rule).
     """
     context: dict[str, ContextValue] = {}
+    accepted = defined.accepted
     for index, entry in enumerate(entries):
         lowered = entry.name.lower()
-        reason = owned_reason(lowered, entry.name, resource)
-        if reason is not None and not trusted.trusts(lowered):
-            raise RequestError(f"{field_name}[{index}].key", reason)
+        if lowered not in accepted:  # the usual key: one set lookup
+            reason = refusal(lowered, entry.name, resource, defined, trusted)
+            if reason is not None:
+                raise RequestError(f"{field_name}[{index}].key", reason)
         existing = context.get(lowered)
         if existing is None:
             context[lowered] = entry
