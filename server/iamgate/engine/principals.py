@@ -33,21 +33,32 @@ class PrincipalMatch(IntEnum):
     DIRECT = 4
 
 
-def _named_account(value: str) -> str | None:
+def _named_account(value: str) -> tuple[str | None, str] | None:
+    """(partition, account) an AWS Principal entry names as a whole account, or ``None``.
+
+    ``arn:PARTITION:iam::ACCOUNT:root`` names the account in that partition only: account ids are
+    per partition (``arn:aws-cn:iam::111122223333:root`` is not ``arn:aws:...``'s account). A bare
+    account id carries no partition (``None``): AWS reads it in the policy's own partition.
+    """
     if _ACCOUNT_ID.fullmatch(value):
-        return value
+        return None, value
     parts = value.split(":")
     if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root":
-        return parts[4]
+        return parts[1], parts[4]
     return None
 
 
-def _role_identity(arn: str) -> tuple[str, str] | None:
-    """(account, role name) of a role ARN, path dropped: session ARNs carry no path."""
+def _names_account(named: tuple[str | None, str], principal: Principal) -> bool:
+    partition, account = named
+    return principal.account == account and (partition is None or partition == principal.partition)
+
+
+def _role_identity(arn: str) -> tuple[str, str, str] | None:
+    """(partition, account, role name) of a role ARN, path dropped: session ARNs carry no path."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
         return None
-    return parts[4], parts[5].rsplit("/", 1)[-1]
+    return parts[1], parts[4], parts[5].rsplit("/", 1)[-1]
 
 
 def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch | None:
@@ -56,17 +67,19 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
             return PrincipalMatch.EVERYONE
         account = _named_account(value)
         if account is not None:
-            return PrincipalMatch.ACCOUNT if principal.account == account else None
+            return PrincipalMatch.ACCOUNT if _names_account(account, principal) else None
         if value == principal.arn:
             # A role's own ARN names the role, not a session: it stays capped by a boundary.
             return PrincipalMatch.ROLE if principal.kind is PrincipalKind.ROLE else PrincipalMatch.DIRECT
         if principal.kind is PrincipalKind.ASSUMED_ROLE:
-            # A session ARN carries the role's name but not its path: match the role by name.
+            # A session ARN carries the role's name but not its path: match the role by name,
+            # in the session's own partition and account.
             named = _role_identity(value)
             if (
                 named is not None
-                and named[0] == principal.account
-                and named[1].lower() == principal.name.lower()
+                and named[0] == principal.partition
+                and named[1] == principal.account
+                and named[2].lower() == principal.name.lower()
             ):
                 return PrincipalMatch.ROLE
         return None
@@ -93,11 +106,13 @@ class PrincipalIndex:
     """
 
     everyone: bool
-    accounts: frozenset[str]
+    accounts: frozenset[tuple[str | None, str]]
+    """(partition, account) of account entries; partition ``None`` for a bare account id."""
     arns: frozenset[str]
     """AWS entries that are not accounts: a caller's own ARN."""
-    roles: frozenset[tuple[str, str]]
-    """(account, lower-cased role name) of role ARNs among ``arns``, for assumed-role sessions."""
+    roles: frozenset[tuple[str, str, str]]
+    """(partition, account, lower-cased role name) of role ARNs among ``arns``, for assumed-role
+    sessions."""
     services: frozenset[str]
     exact: frozenset[str]
     """Federated and CanonicalUser entries."""
@@ -107,7 +122,9 @@ class PrincipalIndex:
         aws = [value for kind, value in spec.entries if kind == "AWS" and value != "*"]
         accounts = {account for account in map(_named_account, aws) if account is not None}
         arns = frozenset(value for value in aws if _named_account(value) is None)
-        roles = {(named[0], named[1].lower()) for named in map(_role_identity, arns) if named is not None}
+        roles = {
+            (named[0], named[1], named[2].lower()) for named in map(_role_identity, arns) if named is not None
+        }
         return cls(
             everyone=("AWS", "*") in spec.entries,
             accounts=frozenset(accounts),
@@ -130,10 +147,13 @@ class PrincipalIndex:
             return PrincipalMatch.EVERYONE
         if named or (
             principal.kind is PrincipalKind.ASSUMED_ROLE
-            and (principal.account, principal.name.lower()) in self.roles
+            and (principal.partition, principal.account, principal.name.lower()) in self.roles
         ):
             return PrincipalMatch.ROLE
-        if principal.account is not None and principal.account in self.accounts:
+        account = principal.account
+        if account is not None and (
+            (None, account) in self.accounts or (principal.partition, account) in self.accounts
+        ):
             return PrincipalMatch.ACCOUNT
         return None
 
@@ -182,18 +202,20 @@ def not_principal_spares(spec: PrincipalSpec, principal: Principal) -> bool:
     """Whether a NotPrincipal element lists every identity of the caller (so it does not apply)."""
     if spec.everyone:
         return True
-    named_accounts = {_named_account(value) for kind, value in spec.entries if kind == "AWS"} - {None}
+    named_accounts = [
+        named for kind, value in spec.entries if kind == "AWS" and (named := _named_account(value))
+    ]
     named = {value for _kind, value in spec.entries}
     for kind, value in _identities(principal):
         if kind == "account":
-            if value not in named_accounts:
+            if not any(_names_account(account, principal) for account in named_accounts):
                 return False
         elif kind == "role":
-            role = (value, principal.name.lower())
+            role = (principal.partition, value, principal.name.lower())
             if not any(
                 entry_kind == "AWS"
                 and (named_role := _role_identity(entry)) is not None
-                and (named_role[0], named_role[1].lower()) == role
+                and (named_role[0], named_role[1], named_role[2].lower()) == role
                 for entry_kind, entry in spec.entries
             ):
                 return False
