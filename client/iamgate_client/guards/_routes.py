@@ -53,13 +53,20 @@ class RouteMap:
 
     routes: tuple[Route, ...]
     _compiled: tuple[tuple[Route, str, re.Pattern[str]], ...] = field(init=False, repr=False)
+    _folded: tuple[tuple[str, re.Pattern[str]], ...] = field(init=False, repr=False)
+    """(method, case-insensitive pattern) of the checked routes, for ``refuses``."""
 
     def __init__(self, routes: Iterable[Route | Mapping[str, Any] | tuple[Any, ...]]) -> None:
         built = tuple(_route(r, index) for index, r in enumerate(routes))
+        compiled = tuple((r, r.method.upper(), _compile(r, i)) for i, r in enumerate(built))
         object.__setattr__(self, "routes", built)
-        object.__setattr__(
-            self, "_compiled", tuple((r, r.method.upper(), _compile(r, i)) for i, r in enumerate(built))
+        object.__setattr__(self, "_compiled", compiled)
+        folded = tuple(
+            (method, re.compile(pattern.pattern, re.IGNORECASE))
+            for route, method, pattern in compiled
+            if route.action is not None
         )
+        object.__setattr__(self, "_folded", folded)
 
     def match(self, method: str, path: str) -> Match | None:
         if _ambiguous(path):
@@ -76,13 +83,20 @@ class RouteMap:
     def refuses(self, method: str, path: str) -> bool:
         """Whether a path no route matches must be denied even with ``unmatched="pass"``: it holds
         ``.`` or ``..`` segments or NUL, or it is a routed path spelt with doubled or trailing
-        slashes (``//orders/1``, ``/orders/1/``), which many frameworks merge or drop."""
+        slashes (``//orders/1``, ``/orders/1/``), which many frameworks merge or drop, or in other
+        letter case (``/ORDERS/1``), which case-insensitive routers and file systems treat alike."""
         if _ambiguous(path):
             return True
         merged = _SLASHES.sub("/", path)
         if len(merged) > 1:
             merged = merged.rstrip("/") or "/"
-        return merged != path and self.match(method, merged) is not None
+        if merged != path and self.match(method, merged) is not None:
+            return True
+        method = method.upper()
+        return any(
+            route_method in ("*", method) and (pattern.fullmatch(path) or pattern.fullmatch(merged))
+            for route_method, pattern in self._folded
+        )
 
 
 _SLASHES = re.compile(r"/{2,}")

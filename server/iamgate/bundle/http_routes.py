@@ -101,7 +101,9 @@ class PathTemplate:
     segments: tuple[tuple[str, bool, bool], ...]
     """``(text, is_variable, is_greedy)`` per segment; a variable's text is its name."""
 
-    def match(self, segments: list[str]) -> dict[str, str] | None:
+    def match(self, segments: list[str], *, fold: bool = False) -> dict[str, str] | None:
+        """The variables of ``segments`` if they have this shape; ``fold``: literal segments compared
+        case-insensitively (``_folded``), as a case-insensitive upstream would."""
         values: dict[str, str] = {}
         count = len(self.segments)
         for index, (text, variable, greedy) in enumerate(self.segments):
@@ -118,7 +120,7 @@ class PathTemplate:
                 if not part:
                     return None
                 values[text] = part
-            elif part != text:
+            elif part != text and not (fold and _folded(part) == _folded(text)):
                 return None
         return values if len(segments) == count else None
 
@@ -134,12 +136,17 @@ class Route:
     resource: Template
     index: int
 
-    def host_matches(self, host: str) -> bool:
+    def host_matches(self, host: str, *, loose: bool = False) -> bool:
+        """Whether ``host`` (lower-cased, no port) is this route's; ``loose``: trailing dots (the
+        fully qualified ``docs.example.com.``, the same host to DNS) dropped from both first."""
         if self.host is None:
             return True
-        if self.host.startswith("*."):
-            return host.endswith(self.host[1:]) and len(host) > len(self.host) - 1
-        return host == self.host
+        mine = self.host.rstrip(".") if loose else self.host
+        if loose:
+            host = host.rstrip(".")
+        if mine.startswith("*."):
+            return host.endswith(mine[1:]) and len(host) > len(mine) - 1
+        return host == mine
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,25 +206,38 @@ class HttpRoutes:
         return self._route(request, segments)
 
     def refuses(self, request: HttpRequestView) -> bool:
-        """Whether a request no route maps must be denied even where ``Unmapped`` is ``allow``: its
-        path could name more than one resource (``canonical_segments``), or it is a mapped path
-        spelt with doubled or trailing slashes, which many upstreams merge or drop
-        (``//docs/secret``, ``/docs/secret/``)."""
+        """Whether a request no route maps must be denied even where ``Unmapped`` is ``allow``
+        (``refusal`` says why)."""
+        return self.refusal(request) is not None
+
+    def refusal(self, request: HttpRequestView) -> str | None:
+        """Why a request no route maps must be denied even where ``Unmapped`` is ``allow``, or
+        ``None``: its path could name more than one resource (``canonical_segments``), or it names
+        a mapped route in another spelling an upstream may treat alike: doubled or trailing slashes,
+        which many upstreams merge or drop (``//docs/secret``, ``/docs/secret/``); other letter case
+        (``/DOCS/secret``: IIS, ASP.NET, case-insensitive file systems); or a host with a trailing
+        dot (``docs.example.com.``, which DNS and many servers read as ``docs.example.com``).
+        Otherwise ``"allow"`` would pass them to a route that was meant to be checked."""
         segments = canonical_segments(request.path)
         if segments is None:
-            return True
+            return "could name more than one resource"
         merged = [part for part in segments if part]
-        return merged != segments and self._route(request, merged) is not None
+        for spelling in (segments, merged) if merged != segments else (segments,):
+            if self._route(request, spelling, loose=True) is not None:
+                return "is another spelling of a mapped route (slashes, letter case or a trailing dot)"
+        return None
 
-    def _route(self, request: HttpRequestView, segments: list[str]) -> RouteMatch | None:
+    def _route(
+        self, request: HttpRequestView, segments: list[str], *, loose: bool = False
+    ) -> RouteMatch | None:
         method = request.method.upper()
         host = request.host.lower().rsplit(":", 1)[0] if not request.host.startswith("[") else request.host
         for route in self.routes:
             if route.methods is not None and method not in route.methods:
                 continue
-            if not route.host_matches(host):
+            if not route.host_matches(host, loose=loose):
                 continue
-            values = route.path.match(segments)
+            values = route.path.match(segments, fold=loose)
             if values is not None:
                 return RouteMatch(route, route.resource.fill(values))
         return None
@@ -269,6 +289,11 @@ def canonical_segments(target: str) -> list[str] | None:
     if any(part in (".", "..") or ";" in part for part in segments):
         return None
     return [quote(part, safe=_SEGMENT_SAFE) for part in segments]
+
+
+def _folded(segment: str) -> str:
+    """A path segment as a case-insensitive upstream compares it: decoded, case-folded."""
+    return unquote(segment).casefold()
 
 
 def _source_value(source: PrincipalSource, request: HttpRequestView) -> str:

@@ -81,12 +81,14 @@ class ExtAuthzServicer(authz_grpc.AuthorizationServicer):
         view = request_view(request, with_subject=routes.reads_peer_subject)
         matched = routes.route(view)
         if matched is None:
-            if routes.refuses(view):
+            refusal = routes.refusal(view)
+            if refusal is not None:
                 # A path read one way here and another upstream (dot segments, encoded separators,
-                # ';', a mapped path with doubled slashes): refused whatever Unmapped says, or
-                # "allow" would pass /docs/x/../secret unchecked.
+                # ';', a mapped path with doubled slashes, in other letter case, on a host with a
+                # trailing dot): refused whatever Unmapped says, or "allow" would pass
+                # /docs/x/../secret or /DOCS/secret unchecked.
                 shown = view.path.split("?", 1)[0][:256]
-                return denied(403, "AccessDenied", f"the path {shown!r} could name more than one resource")
+                return denied(403, "AccessDenied", f"the path {shown!r} {refusal}")
             if routes.allow_unmapped:
                 return allowed(snapshot.revision, "", {"route": "unmapped"})
             return denied(
