@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import TRUST_ACTIONS, PrincipalEntry, Snapshot
-from iamgate.bundle.trust import refusal
+from iamgate.bundle.trust import TIME_KEYS, refusal
 from iamgate.catalogue import Catalogue
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.errors import EngineError
@@ -94,6 +94,10 @@ class AccessAnswer:
     """The ``limit`` was reached: the answer is partial."""
     notes: tuple[str, ...] = ()
     """What was not enumerated (NotAction statements, unexpandable wildcards, policy variables)."""
+    second: int | None = None
+    """The second (Unix time) the answer holds for, when the revision's policies read the clock
+    (``aws:CurrentTime``, ``aws:EpochTime``: a grant ``DateLessThan`` a deadline); ``None``: it
+    holds at any time. A kept answer is served only while it holds (``service/access_queries.py``)."""
 
 
 @dataclass
@@ -413,6 +417,29 @@ def detached(snapshot: Snapshot) -> Snapshot:
 # -- the questions -------------------------------------------------------------------------------
 
 
+def reads_clock(snapshot: Snapshot) -> bool:
+    """Whether any statement of the revision reads ``aws:CurrentTime`` or ``aws:EpochTime`` (in a
+    condition or a policy variable): then its access answers hold for the second they were asked."""
+    policies: list[CompiledPolicy] = [*snapshot.resource_policies.values(), *snapshot.trust_policies.values()]
+    for entry in snapshot.by_arn.values():
+        policies.extend(entry.identity)
+        policies.extend(entry.boundary or ())
+        for level in entry.scp_levels:
+            policies.extend(level)
+    seen: set[int] = set()
+    for policy in policies:
+        if id(policy) in seen:
+            continue
+        seen.add(id(policy))
+        if any(not TIME_KEYS.isdisjoint(statement.reads) for statement in policy.statements):
+            return True
+    return False
+
+
+def _second(snapshot: Snapshot, now: datetime) -> int | None:
+    return int(now.timestamp()) if reads_clock(snapshot) else None
+
+
 def who_can(
     snapshot: Snapshot,
     action: str,
@@ -437,13 +464,13 @@ def who_can(
     budget = _Budget(limit, check)
     for entry in principals(snapshot):
         if budget.exhausted:
-            return AccessAnswer(tuple(rows), budget.used, truncated=True)
+            return AccessAnswer(tuple(rows), budget.used, truncated=True, second=_second(snapshot, now))
         budget.spend()
         verdict = classify(snapshot, entry.arn, action, resource, now=now)
         if verdict is not None:
             status, statements, conditions = verdict
             rows.append(AccessRow(entry.arn, action, resource, status, statements, conditions, resource))
-    return AccessAnswer(tuple(rows), budget.used)
+    return AccessAnswer(tuple(rows), budget.used, second=_second(snapshot, now))
 
 
 def what_can(
@@ -467,10 +494,10 @@ def what_can(
     if service is not None:
         actions = [a for a in actions if a.partition(":")[0].lower() == service.lower()]
     resources = sorted(resource_patterns(snapshot) | set(extra_resources))
-    rows, truncated = _enumerate(
-        snapshot, entry.arn, actions, resources, now or datetime.now(UTC), budget, notes
-    )
-    return AccessAnswer(tuple(rows), budget.used, truncated, tuple(dict.fromkeys(notes)))
+    now = now or datetime.now(UTC)
+    rows, truncated = _enumerate(snapshot, entry.arn, actions, resources, now, budget, notes)
+    notes_seen = tuple(dict.fromkeys(notes))
+    return AccessAnswer(tuple(rows), budget.used, truncated, notes_seen, _second(snapshot, now))
 
 
 def _enumerate(

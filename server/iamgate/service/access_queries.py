@@ -2,10 +2,12 @@
 
 The answer to one question on one revision is computed once (bounded by
 ``max_access_query_evaluations`` and the expensive-call time budget) and kept in a small
-per-process LRU, so that later pages cost no evaluation. A page token is opaque to callers but
-not secret: it names the revision, a digest of the question and an offset. A token of another
-revision or question is refused (INVALID_ARGUMENT): pages of two revisions must never be mixed
-into one answer. Nothing is signed: a forged offset only selects another slice of an answer the
+per-process LRU, so that later pages cost no evaluation. An answer of a revision whose policies
+read the clock (``aws:CurrentTime``, ``aws:EpochTime``) is kept for the second it was computed in
+only: a grant that expires must not be listed from memory after its deadline. A page token is
+opaque to callers but not secret: it names the revision, a digest of the question and an offset.
+A token of another revision or question is refused (INVALID_ARGUMENT): pages of two revisions must
+never be mixed into one answer. Nothing is signed: a forged offset only selects another slice of an answer the
 caller may read anyway, and every worker process (``--workers``) reads the same tokens.
 """
 
@@ -15,6 +17,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -106,9 +109,11 @@ class AnswerCache:
         self._answers: LRUCache[Hashable, AccessAnswer] = LRUCache(maxsize=rows, getsizeof=_rows)
 
     def answer(self, key: Hashable, compute: Callable[[], AccessAnswer]) -> AccessAnswer:
+        """The kept answer to ``key`` if it still holds (one that read the clock holds for its
+        second only: a grant with ``DateLessThan`` must not outlive its deadline), else a new one."""
         with self._lock:
             cached = self._answers.get(key)
-        if cached is not None:
+        if cached is not None and (cached.second is None or cached.second == int(time.time())):
             return cached
         answer = compute()  # outside the lock: two callers may compute the same answer once each
         if _rows(answer) <= self._answers.maxsize:
