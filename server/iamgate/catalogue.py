@@ -274,8 +274,10 @@ class Catalogue:
         where its prefix says.
         """
         prefix = key.partition(":")[0]
-        if prefix == "aws":
-            return _find_key(_GLOBAL_KEYS, key) is not None
+        if prefix == "aws":  # the global keys: names, and tag-key templates (``aws:RequestTag/K``)
+            return key in _GLOBAL_KEYS or any(
+                key.startswith(head) and len(key) > len(head) for head in _GLOBAL_TEMPLATE_HEADS
+            )
         if prefix in self.own:
             return None
         if prefix in self.prefixes:
@@ -403,6 +405,10 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 _GLOBAL_KEYS = {name.lower(): ConditionKey(name, kind) for name, kind in GLOBAL_KEYS.items()}
+_GLOBAL_TEMPLATE_HEADS = tuple(
+    name.partition("${")[0] for name in _GLOBAL_KEYS if "${" in name and name.endswith("}")
+)
+"""``aws:principaltag/``, ``aws:requesttag/``, ``aws:resourcetag/``: each names a key of any tag."""
 
 
 def service_from_reference(prefix: str, name: str, actions: Any, resource_types: Any, keys: Any) -> Service:
