@@ -99,6 +99,7 @@ def test_a_variable_matches_exactly_one_plain_segment(tmp_path, path):
         ({"ContextHeaders": {"x-user": "aws:username"}}, "ContextHeaders.x-user"),
         ({"ContextHeaders": {"x-ip": "aws:SourceIp"}}, "ContextHeaders.x-ip"),
         ({"ContextHeaders": {"x-env": "ec2:ResourceTag/Environment"}}, "ContextHeaders.x-env"),
+        ({"ContextHeaders": {"x-prefix": "s3:prefx"}}, "ContextHeaders.x-prefix"),
         ({"Unmapped": "maybe"}, "Unmapped"),
         ({"Extra": 1}, "Extra"),
     ],

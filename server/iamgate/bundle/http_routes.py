@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from iamgate.bundle.jsonread import FileReport, expect_object, item_path, key_path
+from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.identity import check_action
 
@@ -522,6 +523,13 @@ def _read_context_headers(report: FileReport, value: Any) -> list[tuple[str, str
                 path,
                 f"{key}: a header may not become an aws: or ResourceTag key; the sidecar sets those "
                 "(docs/security.md, docs/mesh.md)",
+            )
+        elif aws_catalogue().aws_defines(key.lower()) is False:
+            report.error(
+                path,
+                f"{key}: AWS defines no such key, so callers may not assert it and every request "
+                "carrying the header would be refused (docs/security.md); use a key of the "
+                "application's own prefix",
             )
         else:
             pairs.append((name, key))
