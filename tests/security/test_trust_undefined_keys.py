@@ -188,3 +188,10 @@ def test_an_operator_may_trust_callers_with_an_undefined_key(tmp_path):
         assert decision.outcome is sdk.Outcome.ALLOWED
         with pytest.raises(sdk.InvalidRequestError, match="aws:PrincipalTagg/Department is not"):
             client.authorize("erin", "s3:GetObject", VAULT, {"aws:PrincipalTagg/Department": "Finance"})
+
+
+def test_embedded_mode_refuses_undefined_keys_as_the_sidecar_does(tmp_path):
+    with sdk.Embedded(str(_write(tmp_path))) as embedded:
+        assert embedded.authorize("erin", "s3:GetObject", LEDGER).outcome is sdk.Outcome.IMPLICIT_DENY
+        with pytest.raises(sdk.InvalidRequestError, match=r"context\[0\]\.key: aws:usrname is not"):
+            embedded.authorize("erin", "s3:GetObject", LEDGER, {"aws:usrname": "erin"})
