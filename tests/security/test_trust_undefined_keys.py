@@ -139,7 +139,14 @@ def test_a_caller_cannot_satisfy_a_misspelt_principal_tag_prefix(typos):
 
 
 def test_undefined_aws_keys_are_refused_in_any_case_and_spelling(typos):
-    for key in ("AWS:UsrName", "aws:usrname ", "aws:usrname\u200b", "aws:RequestTag/"):
+    for key in (
+        "AWS:UsrName",
+        "aws:usrname ",
+        "aws:usrname\u200b",
+        "aws:RequestTag/",
+        "aws:SourceIp\u200b",
+        "aws:usérname",
+    ):
         with pytest.raises(sdk.InvalidRequestError, match="is not a condition key AWS defines"):
             typos.authorize("erin", "s3:GetObject", LEDGER, {key: "erin"})
 

@@ -171,22 +171,34 @@ class DefinedKeys:
     def undefined_reason(self, lowered: str, name: str) -> str | None:
         """Why a caller may not assert ``name`` (lower-cased: ``lowered``, not owned) because AWS
         never sets it; ``None`` when it is defined or not AWS's to define."""
-        plain = lowered
-        if not (lowered.isascii() and lowered.isprintable()) or " " in lowered:
-            plain, name = _plain_key(lowered), repr(name)
         catalogue = self._catalogue if self._catalogue is not None else aws_catalogue()
-        defined = catalogue.aws_defines(plain)
+        defined = catalogue.aws_defines(lowered)
+        if not (lowered.isascii() and lowered.isprintable()) or " " in lowered:
+            # A tag key may hold spaces and letters of any script (aws:RequestTag/Cost Center), but
+            # AWS never sets a key whose name part holds invisible characters or full-width
+            # letters: one that spells an AWS-prefixed key so is undefined. Never remembered.
+            if defined is False:
+                return _undefined(repr(name))
+            if defined is None:
+                plain = _plain_key(lowered)
+                if plain != lowered and catalogue.aws_defines(plain) is not None:
+                    return _undefined(repr(name))
+            return None
         if defined is False:
-            return (
-                f"{name} is not a condition key AWS defines, so AWS never sets it and a policy "
-                f"condition on it never holds; callers may not assert it {SEE}"
-            )
-        if plain is lowered and not _RESOURCE_TAG.match(lowered) and lowered not in RESOURCE_ACCOUNT_KEYS:
+            return _undefined(name)
+        if not _RESOURCE_TAG.match(lowered) and lowered not in RESOURCE_ACCOUNT_KEYS:
             accepted = self.accepted
             if len(accepted) >= DEFINED_KEYS_KEPT:
                 accepted.clear()
             accepted.add(lowered)
         return None
+
+
+def _undefined(name: str) -> str:
+    return (
+        f"{name} is not a condition key AWS defines, so AWS never sets it and a policy "
+        f"condition on it never holds; callers may not assert it {SEE}"
+    )
 
 
 def refusal(
