@@ -3,6 +3,8 @@
 For random requests against the embedded bundle and a generated one (``bench/generator.py``):
 
 * adding any key the sidecar owns (random case, random value) is refused;
+* adding a misspelt AWS key (one letter changed, dropped or added: ``aws:usrname``), which AWS
+  never sets, is refused;
 * re-spelling the resource ARN (case of its prefix parts, the case of an IAM name, whitespace)
   is refused or decides exactly as the canonical spelling does;
 * wildcarding the action is refused.
@@ -27,6 +29,7 @@ from iamgate.bundle.load import load_snapshot
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.snapshot import Snapshot
 from iamgate.bundle.trust import owned_reason
+from iamgate.catalogue import GLOBAL_KEYS, aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.request import ContextValue
 
@@ -218,3 +221,39 @@ def test_a_wildcarded_action_is_refused(cases, data):
         )
     )
     assert _decide(snapshot, AccessQuery(query.principal, wildcard, query.resource, query.context)) is None
+
+
+AWS_NAMES = (
+    *(name for name in GLOBAL_KEYS if "${" not in name),
+    "s3:prefix",
+    "s3:delimiter",
+    "iam:PassedToService",
+    "ec2:InstanceType",
+)
+
+
+def _misspelt(draw) -> str:
+    name = draw(st.sampled_from(AWS_NAMES))
+    prefix, _, rest = name.partition(":")
+    at = draw(st.integers(0, len(rest) - 1))
+    letter = draw(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789"))
+    rest = draw(
+        st.sampled_from(
+            [rest[:at] + rest[at + 1 :], rest[:at] + letter + rest[at:], rest[:at] + letter + rest[at + 1 :]]
+        )
+    )
+    return _case(draw, f"{prefix}:{rest}")
+
+
+@given(data=st.data())
+@SETTINGS
+def test_adding_a_misspelt_aws_key_is_refused_and_never_turns_a_deny_into_an_allow(cases, data):
+    snapshot, query = _pick(data, cases)
+    key = _misspelt(data.draw)
+    if aws_catalogue().aws_defines(key.lower()) is not False:
+        return  # the change spelt another key AWS defines (aws:SourceVpc -> aws:SourceVpce)
+    value = data.draw(st.one_of(st.sampled_from(VALUES), st.text(max_size=12)))
+    position = data.draw(st.integers(0, len(query.context)))
+    context = (*query.context[:position], ContextValue(key, (value,)), *query.context[position:])
+    mutated = _decide(snapshot, AccessQuery(query.principal, query.action, query.resource, context))
+    assert mutated is None, f"{key}={value!r} was accepted for {query}"
