@@ -4,7 +4,7 @@ The sidecar answers for AWS IAM, and IAM never lets a caller tell it who the cal
 it is, or what the tags of a resource are: it knows. A sidecar that took such keys from the
 request would let any caller talk it into an allow (``aws:username=john`` to act on John's user,
 ``ec2:ResourceTag/Environment=staging`` on a production instance, an old ``aws:CurrentTime``).
-So keys fall into four groups (docs/security.md has the table):
+So keys fall into five groups (docs/security.md has the table):
 
 * sidecar-owned: derived from the principal (``aws:username``, ``aws:PrincipalTag/*``, ...) or
   the clock (``aws:CurrentTime``, ``aws:EpochTime``): never taken from a caller;
