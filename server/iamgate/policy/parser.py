@@ -48,6 +48,34 @@ _EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+_ACTION_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*?-"
+"""What ``_ACTION`` allows on both sides of the colon (the name may also hold ``_`` and ``.``)."""
+_BULK_ACTIONS_FROM = 8
+
+
+def well_formed_actions(values: tuple[str, ...] | list[str]) -> bool:
+    """Whether every entry (a string) fullmatches ``_ACTION``: ``SERVICE:NAME``.
+
+    A long list (ReadOnlyAccess: ~1,500 actions in one element) is checked in one pass at C speed
+    over its text joined by newlines, not by a regular-expression match per entry (~0.2 µs each):
+    taking out every allowed character but the colon must leave one colon per entry between the
+    newlines, no entry may start with its colon, and there must be no ``_`` or ``.`` at all (those
+    are allowed only after the colon). Anything else — non-ASCII text, a ``_`` or ``.``, a problem —
+    is decided entry by entry, so the answer is always exactly the regular expression's.
+    """
+    if len(values) >= _BULK_ACTIONS_FROM:
+        joined = "\n".join(values)
+        if joined.isascii():
+            data = joined.encode("ascii")
+            if (
+                data.translate(None, _ACTION_CHARACTERS) == b":\n" * (len(values) - 1) + b":"
+                and not data.startswith(b":")
+                and b"\n:" not in data
+                and b"_" not in data
+                and b"." not in data
+            ):
+                return True
+    return all(map(_ACTION.fullmatch, values))
 
 
 def _remembered(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -239,7 +267,7 @@ class _WellFormedActions:
                 return None
             if known is not None:
                 return known  # equal to a tuple of strings: strings themselves (1 != "1")
-        if set(map(type, values)) != {str} or not all(map(_ACTION.fullmatch, values)):
+        if set(map(type, values)) != {str} or not well_formed_actions(values):
             return None
         if remember:
             size = sum(map(len, values)) + 32 * len(values)
@@ -414,7 +442,7 @@ class _Parser:
         effect = self.effect(path, raw.get("Effect"))
         actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
         for name, values in (("Action", actions), ("NotAction", not_actions)):
-            if values and all(map(_ACTION.fullmatch, values)):
+            if values and well_formed_actions(values):
                 continue  # every entry well-formed, checked at C speed (ReadOnlyAccess has thousands)
             for position, action in enumerate(values or ()):
                 if _ACTION.fullmatch(action) or action == "*":
