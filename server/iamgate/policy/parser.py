@@ -48,33 +48,38 @@ _EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
-_ACTION_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*?-"
-"""What ``_ACTION`` allows on both sides of the colon (the name may also hold ``_`` and ``.``)."""
+_PLAIN_ACTION_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-"
+"""What ``_ACTION`` allows on both sides of the colon, ``?`` aside (the name may hold ``_`` and ``.`` too)."""
 _BULK_ACTIONS_FROM = 8
+
+
+def plainly_well_formed(joined: str, count: int) -> bool:
+    """Whether ``count`` entries joined by newlines are each ``SERVICE:NAME`` without ``?``, ``_``
+    or ``.``: then every one fullmatches ``_ACTION``. ``False`` says nothing either way.
+
+    One pass at C speed over the text, not a regular-expression match per entry (~0.2 µs each;
+    ReadOnlyAccess lists ~1,500 actions in one element): taking out every plain character must
+    leave exactly one colon per entry between the newlines (so no entry held a newline, a second
+    colon or anything else), and no entry may start with its colon.
+    """
+    if not joined.isascii():
+        return False
+    data = joined.encode("ascii")
+    return (
+        data.translate(None, _PLAIN_ACTION_CHARACTERS) == b":\n" * (count - 1) + b":"
+        and not data.startswith(b":")
+        and b"\n:" not in data
+    )
 
 
 def well_formed_actions(values: tuple[str, ...] | list[str]) -> bool:
     """Whether every entry (a string) fullmatches ``_ACTION``: ``SERVICE:NAME``.
 
-    A long list (ReadOnlyAccess: ~1,500 actions in one element) is checked in one pass at C speed
-    over its text joined by newlines, not by a regular-expression match per entry (~0.2 µs each):
-    taking out every allowed character but the colon must leave one colon per entry between the
-    newlines, no entry may start with its colon, and there must be no ``_`` or ``.`` at all (those
-    are allowed only after the colon). Anything else — non-ASCII text, a ``_`` or ``.``, a problem —
-    is decided entry by entry, so the answer is always exactly the regular expression's.
+    A long list is first checked in one pass (``plainly_well_formed``); anything that pass does not
+    vouch for is decided entry by entry, so the answer is always exactly the regular expression's.
     """
-    if len(values) >= _BULK_ACTIONS_FROM:
-        joined = "\n".join(values)
-        if joined.isascii():
-            data = joined.encode("ascii")
-            if (
-                data.translate(None, _ACTION_CHARACTERS) == b":\n" * (len(values) - 1) + b":"
-                and not data.startswith(b":")
-                and b"\n:" not in data
-                and b"_" not in data
-                and b"." not in data
-            ):
-                return True
+    if len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed("\n".join(values), len(values)):
+        return True
     return all(map(_ACTION.fullmatch, values))
 
 
@@ -253,9 +258,10 @@ class _WellFormedActions:
         self._size = 0
 
     def of(self, raw: Any) -> tuple[str, ...] | None:
-        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions."""
+        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions
+        without ``?`` (a ``?`` sends the statement to the full checks, which bound such patterns)."""
         if type(raw) is str:
-            return (raw,) if _ACTION.fullmatch(raw) else None
+            return (raw,) if _ACTION.fullmatch(raw) and "?" not in raw else None
         if type(raw) is not list or not raw:
             return None
         values = tuple(raw)
@@ -267,10 +273,16 @@ class _WellFormedActions:
                 return None
             if known is not None:
                 return known  # equal to a tuple of strings: strings themselves (1 != "1")
-        if set(map(type, values)) != {str} or not well_formed_actions(values):
+        try:
+            joined = "\n".join(values)  # raises for an entry that is not a string
+        except TypeError:
+            return None
+        if not (len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed(joined, len(values))) and (
+            "?" in joined or not all(map(_ACTION.fullmatch, values))
+        ):
             return None
         if remember:
-            size = sum(map(len, values)) + 32 * len(values)
+            size = len(joined) + 31 * len(values)
             if size > self.max_chars:
                 return values
             if self._size + size > self.max_chars:
@@ -325,8 +337,8 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any], parser: _Parser
         not_resources = _plain_strings(raw["NotResource"])
         if not_resources is None:
             return None
-    if "?" in "".join(checked) or "?" in "".join(resources or not_resources or ()):
-        return None  # bounded_patterns decides on those
+    if "?" in "".join(resources or not_resources or ()):
+        return None  # bounded_patterns decides on those (``of`` refused actions with one)
     conditions: tuple[ConditionClause, ...] = ()
     if parser is not None:
         problems = parser.problems
