@@ -16,7 +16,7 @@ import gc
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -258,6 +258,9 @@ REACH_FROM = 64
 """Documents of at least this many statements are compiled for the call's reach only (``Reach``:
 the statements its actions and resources can reach), and remembered with that reach; smaller ones
 are compiled whole, whatever the call asks, and found again by any call giving their text."""
+_REACH_TEXT_FROM = 16 * REACH_FROM
+"""Shorter texts cannot hold ``REACH_FROM`` statements (each takes 30 characters or more:
+``{"Effect":"Deny","Action":"*"}``): no need to look one up by its reach."""
 BATCH_REACH_UP_TO = 4096
 """``simulate_many``: the distinct actions, and resources, of a batch that its shared reach may
 hold; a larger batch's requests each use their own."""
@@ -299,9 +302,10 @@ def read_simulation(
     context = build_context(_context_entries(request.get("ContextEntries", [])))
     statements = _StatementCount(limits.max_simulate_statements, context, limits.max_condition_comparisons)
     statements.compiled = compiled
-    if reach is not False:
-        own = reach is True or not reach.covers(actions, resources)  # type: ignore[union-attr]
-        statements.reach = Reach.of(actions, resources) if own else reach  # type: ignore[assignment]
+    if reach is True or (reach is not False and not reach.covers(actions, resources)):
+        statements.reach_of = lambda: Reach.of(actions, resources)  # only if a large document comes
+    elif reach is not False:
+        statements.reach = reach
     policy_set = PolicySet(
         identity=_policies(request, "PolicyInputList", PolicyKind.IDENTITY, statements) or (),
         resource=_resource_policy(request.get("ResourcePolicy"), statements),
@@ -309,7 +313,7 @@ def read_simulation(
         session=_policies(request, "SessionPolicyList", PolicyKind.SESSION, statements),
         scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels"), statements),
     )
-    wildcard_only = WildcardOnlyActions()  # AWS's reference: a simulation has no services.json
+    wildcard_only = _WILDCARD_ONLY
     pairs = [(action, resource) for action in actions for resource in resources]
     requests = tuple(
         Request(
@@ -322,6 +326,10 @@ def read_simulation(
         for action, resource in pairs
     )
     return Simulation(policy_set, requests, tuple(resource for _, resource in pairs))
+
+
+_WILDCARD_ONLY = WildcardOnlyActions()
+"""AWS's reference (a simulation has no services.json); its answers kept per action, bounded."""
 
 
 def check_sizes(request: Mapping[str, Any], evaluations: int, limits: SimulationLimits) -> None:
@@ -410,7 +418,16 @@ def condition_comparisons(clauses: Iterable[tuple[str, int]], value_counts: Mapp
 class _StatementCount:
     """Statements and condition comparisons read so far over every policy, against their limits."""
 
-    __slots__ = ("comparisons", "compiled", "limit", "max_comparisons", "reach", "total", "value_counts")
+    __slots__ = (
+        "comparisons",
+        "compiled",
+        "limit",
+        "max_comparisons",
+        "reach",
+        "reach_of",
+        "total",
+        "value_counts",
+    )
 
     def __init__(self, limit: int, context: Mapping[str, ContextValue], max_comparisons: int) -> None:
         self.limit = limit
@@ -421,6 +438,13 @@ class _StatementCount:
         self.compiled: CompiledPolicies | None = None
         self.reach: Reach | None = None
         """Large documents are compiled for this reach only (``read_simulation``)."""
+        self.reach_of: Callable[[], Reach] | None = None
+        """Makes ``reach`` when it is first needed (most calls give no large document)."""
+
+    def wanted_reach(self) -> Reach | None:
+        if self.reach_of is not None:
+            self.reach, self.reach_of = self.reach_of(), None
+        return self.reach
 
     def add(self, path: str, document: PolicyDocument, clauses: Sequence[tuple[str, int]]) -> None:
         """Count ``document``'s statements and its condition ``clauses`` (``condition_clauses``)."""
@@ -647,14 +671,16 @@ def _document(
     if not isinstance(raw, str | Mapping):
         raise SimulationInputError(path, "must be a policy document (a JSON object or a JSON string)")
     memo = statements.compiled
-    reach = statements.reach
+    reach = None
     key: _PolicyKey | None = None
     if memo is not None:
         text = raw if isinstance(raw, str) else _content_key(raw)
         key = (isinstance(raw, str), text, policy_id, kind) if text is not None else None
         known = memo.get(key) if key is not None else None
-        if known is None and key is not None and reach is not None:
-            known = memo.get((*key, reach))  # a large document, compiled for this reach before
+        if known is None and key is not None and len(key[1]) >= _REACH_TEXT_FROM:
+            reach = statements.wanted_reach()
+            if reach is not None:
+                known = memo.get((*key, reach))  # a large document, compiled for this reach before
         if known is not None:
             statements.add(path, known[0], known[2])  # this request's own limits, as if parsed anew
             return known[1]
@@ -666,8 +692,8 @@ def _document(
         document = parse_policy(raw, remember=True)  # requests repeat managed policies
         clauses = condition_clauses(document)
         statements.add(path, document, clauses)
-        if reach is not None and len(document.statements) < REACH_FROM:
-            reach = None  # compiled whole: any later call giving the text can use it
+        # A small document is compiled whole: any later call giving the text can use it.
+        reach = statements.wanted_reach() if len(document.statements) >= REACH_FROM else None
         # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
         policy = compile_policy(
             document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued, reach=reach
