@@ -268,6 +268,9 @@ class _WellFormedActions:
             return (raw,) if _ACTION.fullmatch(raw) and "?" not in raw else None
         if type(raw) is not list or not raw:
             return None
+        if len(raw) == 1 < self.min_length:  # the common element of a large policy: one action
+            only = raw[0]
+            return (only,) if type(only) is str and _ACTION.fullmatch(only) and "?" not in only else None
         values = tuple(raw)
         remember = len(values) >= self.min_length
         if remember:
