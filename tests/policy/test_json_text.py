@@ -169,7 +169,8 @@ _NESTED = st.recursive(
 @given(_NESTED, st.integers(1, 8), st.booleans())
 def test_the_quick_depth_check_answers_as_the_full_walk(value, max_depth, repeat_a_key):
     """A text without duplicate keys or surrogate escapes skips the per-container walk (``_check``)
-    when a level-at-a-time pass finds nothing too deep; the answer must be the walk's."""
+    when it holds too few brackets to be too deep, or a level-at-a-time pass finds nothing too deep;
+    the answer must be the walk's."""
     from iamgate.policy import json_text
 
     text = json.dumps(value)
@@ -185,4 +186,5 @@ def test_the_quick_depth_check_answers_as_the_full_walk(value, max_depth, repeat
     quick = outcome()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(json_text, "_shallow_enough", lambda *args: False)
+        patch.setattr(json_text, "_few_brackets", lambda *args: False)
         assert outcome() == quick

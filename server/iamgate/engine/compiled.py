@@ -7,7 +7,7 @@ policies are immutable and shared by every principal that attaches them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -19,7 +19,7 @@ from iamgate.engine.conditions import (
     documented_multivalued,
 )
 from iamgate.engine.glob import Glob
-from iamgate.engine.index import StatementIndex
+from iamgate.engine.index import StatementIndex, index_key, resource_key
 from iamgate.engine.principals import (
     INDEXED_ENTRIES,
     PrincipalIndex,
@@ -180,6 +180,13 @@ class _Actions(NamedTuple):
     prefixes: tuple[str, ...]
     others: tuple[Glob, ...]
     everything: bool
+
+    def matches(self, action: str) -> bool:
+        """Whether some pattern of the element matches ``action`` (lower-cased), as
+        ``CompiledStatement.matches_action`` tests an Action element."""
+        if self.everything or action in self.exact or (self.prefixes and action.startswith(self.prefixes)):
+            return True
+        return any(glob.matches(action) for glob in self.others)
 
 
 def _actions_of(texts: tuple[str, ...]) -> _Actions:
@@ -358,15 +365,22 @@ def compile_policy(
     policy_id: str,
     kind: PolicyKind,
     multivalued: MultivaluedKeys = documented_multivalued,
+    reach: Reach | None = None,
 ) -> CompiledPolicy:
     """Compile a parsed document once; the result is immutable and can be shared freely.
 
     ``multivalued`` says which condition keys are multivalued (``Catalogue.multivalued``: the
     service authorization reference's and a bundle's own ``ArrayOf...`` keys); by default the
-    global keys AWS documents as multivalued.
+    global keys AWS documents as multivalued. ``reach`` (a simulation's actions and resources)
+    leaves out the statements that none of them can reach: the policy then answers only requests
+    within that reach, through its index, and not an explanation (which lists every statement).
     """
     variables = document.variables_enabled
     memo = _ElementMemo()
+    kept = document.statements
+    if reach is not None:
+        short = ShortArn.PAD_IF_WILDCARD if kind is PolicyKind.RESOURCE else ShortArn.PAD
+        kept = reach.reachable(kept, variables, short, memo)
     statements = tuple(
         compile_statement(
             s,
@@ -375,6 +389,100 @@ def compile_policy(
             multivalued=multivalued,
             memo=memo,
         )
-        for s in document.statements
+        for s in kept
     )
     return CompiledPolicy(policy_id, kind, document, statements, StatementIndex.build(statements))
+
+
+class Reach(NamedTuple):
+    """The actions and resources a simulation asks about, as the statement index looks them up.
+
+    A statement none of them can reach need not be compiled (a policy of 5,000 statements asked
+    about ten buckets reaches a few dozen). Reaching is decided the way the index offers candidates
+    (``index.StatementIndex.candidates``), which offers every statement that can match: by the
+    Action patterns, and by each Resource pattern's index key — the ARN itself, or its literal
+    prefix cut at a delimiter, found among the prefixes of a resource cut at its delimiters.
+    NotAction, NotResource, no Resource, ``*`` and patterns with policy variables always reach.
+    """
+
+    actions: frozenset[str]
+    """Lower-cased, as the evaluator asks the index."""
+    exact: frozenset[str]
+    """``index.resource_key`` of every resource."""
+    cuts: frozenset[str]
+    """Every prefix of those keys that ends at a ``/`` or ``:``, and the empty one."""
+
+    @classmethod
+    def of(cls, actions: Iterable[str], resources: Iterable[str]) -> Reach:
+        """The reach of ``actions`` x ``resources`` (``*`` is always added: an action that takes no
+        resource is evaluated on ``*``)."""
+        keys = {resource_key(resource) for resource in resources}
+        keys.add("*")
+        cuts = {""}
+        for key in keys:
+            for delimiter in _DELIMITERS:
+                position = key.find(delimiter)
+                while position >= 0:
+                    cuts.add(key[: position + 1])
+                    position = key.find(delimiter, position + 1)
+        return cls(frozenset(action.lower() for action in actions), frozenset(keys), frozenset(cuts))
+
+    def covers(self, actions: Iterable[str], resources: Iterable[str]) -> bool:
+        """Whether every one of ``actions`` and ``resources`` is within this reach."""
+        return self.actions.issuperset(a.lower() for a in actions) and self.exact.issuperset(
+            map(resource_key, resources)
+        )
+
+    def reachable(
+        self, statements: Sequence[Statement], variables: bool, short: ShortArn, memo: _ElementMemo
+    ) -> tuple[Statement, ...]:
+        """Those of ``statements`` (one policy's) that some action and resource of the reach can be
+        offered (a superset of those they apply to), in order. Decided once per distinct Action
+        and Resource element (a policy of thousands of statements names far fewer); the elements
+        compiled on the way are kept in ``memo`` for the compilation that follows."""
+        by_actions: dict[tuple[str, ...], bool] = {}
+        by_resources: dict[tuple[str, ...], bool] = {}
+        by_text: dict[str, bool] = {}
+        kept = []
+        for statement in statements:
+            actions = statement.actions
+            if actions is not None:  # NotAction: it can match any action but those listed
+                verdict = by_actions.get(actions)
+                if verdict is None:
+                    element = memo.actions.get(actions)
+                    if element is None:
+                        element = memo.actions[actions] = _actions_of(actions)
+                    verdict = by_actions[actions] = any(map(element.matches, self.actions))
+                if not verdict:
+                    continue
+            texts = statement.resources
+            if texts is not None:  # NotResource, or no Resource element: any resource
+                verdict = by_resources.get(texts)
+                if verdict is None:
+                    verdict = by_resources[texts] = any(
+                        self._reaches_resource(text, variables, short, by_text) for text in texts
+                    )
+                if not verdict:
+                    continue
+            kept.append(statement)
+        return tuple(kept)
+
+    def _reaches_resource(self, text: str, variables: bool, short: ShortArn, known: dict[str, bool]) -> bool:
+        """Whether the index can offer a statement with Resource pattern ``text`` for some resource
+        of the reach (``index._resource_keys``, ``StatementIndex.candidates``)."""
+        verdict = known.get(text)
+        if verdict is None:
+            pattern = ArnPattern.compile(text, variables=variables, fold_prefix=True, short=short)
+            if pattern.everything or pattern.template is not None:
+                verdict = True
+            elif pattern.matches_nothing:
+                verdict = False
+            else:
+                exact, key = pattern.index_key or index_key(pattern)
+                verdict = key in (self.exact if exact else self.cuts)
+            known[text] = verdict
+        return verdict
+
+
+_DELIMITERS = ("/", ":")
+"""Where the statement index cuts resource keys (``index._DELIMITERS``)."""

@@ -16,12 +16,12 @@ import gc
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from iamgate.catalogue import aws_catalogue
-from iamgate.engine.compiled import CompiledPolicy, compile_policy
+from iamgate.engine.compiled import CompiledPolicy, Reach, compile_policy
 from iamgate.engine.errors import EngineError, RequestError
 from iamgate.engine.evaluator import PolicySet, evaluate
 from iamgate.engine.explain import explanation_json, ref_json
@@ -198,8 +198,9 @@ class Simulation:
     evaluated on ``*`` whatever ResourceArns names, as AWS and ``Authorize`` do."""
 
 
-_PolicyKey = tuple[bool, str, str, PolicyKind]
-"""(given as JSON text?, the document's text, policy id, policy kind)."""
+_PolicyKey = tuple[bool, str, str, PolicyKind] | tuple[bool, str, str, PolicyKind, Reach]
+"""(given as JSON text?, the document's text, policy id, policy kind), and the reach it was compiled
+for when it was compiled for one (``REACH_FROM``)."""
 _Compiled = tuple[PolicyDocument, CompiledPolicy, tuple[tuple[str, int], ...]]
 """The document, compiled, and its condition clauses (``condition_clauses``)."""
 
@@ -253,6 +254,17 @@ class CompiledPolicies:
         self._statements = self._chars = 0
 
 
+REACH_FROM = 64
+"""Documents of at least this many statements are compiled for the call's reach only (``Reach``:
+the statements its actions and resources can reach), and remembered with that reach; smaller ones
+are compiled whole, whatever the call asks, and found again by any call giving their text."""
+_REACH_TEXT_FROM = 16 * REACH_FROM
+"""Shorter texts cannot hold ``REACH_FROM`` statements (each takes 30 characters or more:
+``{"Effect":"Deny","Action":"*"}``): no need to look one up by its reach."""
+BATCH_REACH_UP_TO = 4096
+"""``simulate_many``: the distinct actions, and resources, of a batch that its shared reach may
+hold; a larger batch's requests each use their own."""
+
 REMEMBERED_POLICIES = CompiledPolicies(64, max_statements=5_000, max_chars=1 << 20)
 """Documents a single ``simulate`` call (the Simulate RPC) compiled before, kept for the next call
 that gives the same text: a UI asks about the same managed policies again and again, and reading
@@ -265,11 +277,16 @@ def read_simulation(
     request: Mapping[str, Any],
     limits: SimulationLimits | None = None,
     compiled: CompiledPolicies | None = None,
+    *,
+    reach: Reach | bool = False,
 ) -> Simulation:
     """Validate and compile a SimulateCustomPolicy-shaped request.
 
     Raises SimulationInputError, or SimulationLimitError (a subclass) when the request is larger
     than ``limits`` allow; sizes are checked before any context value or policy is read.
+    ``reach``: large documents are compiled only as far as the request's actions and resources
+    (``True``), or those of a ``Reach`` covering them (a batch's), reach — the simulation then
+    answers those requests alike, without an explanation; ``False`` compiles every statement.
     """
     limits = limits if limits is not None else SimulationLimits()
     if not isinstance(request, Mapping):
@@ -285,6 +302,10 @@ def read_simulation(
     context = build_context(_context_entries(request.get("ContextEntries", [])))
     statements = _StatementCount(limits.max_simulate_statements, context, limits.max_condition_comparisons)
     statements.compiled = compiled
+    if reach is True or (reach is not False and not reach.covers(actions, resources)):
+        statements.reach_of = lambda: Reach.of(actions, resources)  # only if a large document comes
+    elif reach is not False:
+        statements.reach = reach
     policy_set = PolicySet(
         identity=_policies(request, "PolicyInputList", PolicyKind.IDENTITY, statements) or (),
         resource=_resource_policy(request.get("ResourcePolicy"), statements),
@@ -292,7 +313,7 @@ def read_simulation(
         session=_policies(request, "SessionPolicyList", PolicyKind.SESSION, statements),
         scp_levels=_scp_levels(request.get("ServiceControlPolicyLevels"), statements),
     )
-    wildcard_only = WildcardOnlyActions()  # AWS's reference: a simulation has no services.json
+    wildcard_only = _WILDCARD_ONLY
     pairs = [(action, resource) for action in actions for resource in resources]
     requests = tuple(
         Request(
@@ -305,6 +326,10 @@ def read_simulation(
         for action, resource in pairs
     )
     return Simulation(policy_set, requests, tuple(resource for _, resource in pairs))
+
+
+_WILDCARD_ONLY = WildcardOnlyActions()
+"""AWS's reference (a simulation has no services.json); its answers kept per action, bounded."""
 
 
 def check_sizes(request: Mapping[str, Any], evaluations: int, limits: SimulationLimits) -> None:
@@ -393,7 +418,16 @@ def condition_comparisons(clauses: Iterable[tuple[str, int]], value_counts: Mapp
 class _StatementCount:
     """Statements and condition comparisons read so far over every policy, against their limits."""
 
-    __slots__ = ("comparisons", "compiled", "limit", "max_comparisons", "total", "value_counts")
+    __slots__ = (
+        "comparisons",
+        "compiled",
+        "limit",
+        "max_comparisons",
+        "reach",
+        "reach_of",
+        "total",
+        "value_counts",
+    )
 
     def __init__(self, limit: int, context: Mapping[str, ContextValue], max_comparisons: int) -> None:
         self.limit = limit
@@ -402,6 +436,15 @@ class _StatementCount:
         self.max_comparisons = max_comparisons
         self.comparisons = 0
         self.compiled: CompiledPolicies | None = None
+        self.reach: Reach | None = None
+        """Large documents are compiled for this reach only (``read_simulation``)."""
+        self.reach_of: Callable[[], Reach] | None = None
+        """Makes ``reach`` when it is first needed (most calls give no large document)."""
+
+    def wanted_reach(self) -> Reach | None:
+        if self.reach_of is not None:
+            self.reach, self.reach_of = self.reach_of(), None
+        return self.reach
 
     def add(self, path: str, document: PolicyDocument, clauses: Sequence[tuple[str, int]]) -> None:
         """Count ``document``'s statements and its condition ``clauses`` (``condition_clauses``)."""
@@ -430,16 +473,24 @@ def simulate(
     caller_deadline: float | None = None,
     compiled: CompiledPolicies | None = None,
     share_gil: bool = True,
+    reach: Reach | None = None,
 ) -> dict[str, Any]:
     """Answer one request: one result per action x resource, in that order.
 
     ``caller_deadline`` (a ``time.monotonic()`` instant, e.g. a gRPC client's deadline) stops the
     work early when it comes before the budget of ``limits``; so does the budget itself.
-    Raises SimulationStopped then, SimulationLimitError for an answer too large.
+    Raises SimulationStopped then, SimulationLimitError for an answer too large. Without
+    ``explain``, large documents are compiled only for the request's actions and resources, or
+    those of ``reach`` (a batch's, covering them).
     """
     limits = limits if limits is not None else SimulationLimits()
     clock = _Clock(limits.max_expensive_call_seconds, caller_deadline, share_gil=share_gil)
-    simulation = read_simulation(request, limits, compiled if compiled is not None else REMEMBERED_POLICIES)
+    simulation = read_simulation(
+        request,
+        limits,
+        compiled if compiled is not None else REMEMBERED_POLICIES,
+        reach=False if explain else (reach if reach is not None else True),
+    )
     total = len(simulation.requests)
     size_left = limits.max_simulate_response_bytes
     results = []
@@ -494,14 +545,38 @@ def simulate_many(
     """
     answers: list[dict[str, Any]] = []
     compiled = CompiledPolicies()  # a document given to many requests is compiled once
+    reach = None if explain else batch_reach(items)  # ... for what the whole batch asks
     for index, item in enumerate(items):
         try:
             answers.append(
-                simulate(item, explain=explain, limits=limits, compiled=compiled, share_gil=share_gil)
+                simulate(
+                    item, explain=explain, limits=limits, compiled=compiled, share_gil=share_gil, reach=reach
+                )
             )
         except SimulationInputError as error:
             answers.append({"Error": {"Index": index, "Path": error.path, "Message": error.message}})
     return answers
+
+
+def batch_reach(items: Sequence[Any]) -> Reach | None:
+    """The actions and resources of every request of a batch, as one ``Reach`` (``None`` past
+    ``BATCH_REACH_UP_TO`` of either): requests giving the same large document then share one
+    compilation of the statements any of them can reach. Fields of the wrong shape are skipped
+    (their requests are refused; a request outside the reach uses its own)."""
+    actions: set[str] = set()
+    resources: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        for name, found in (("ActionNames", actions), ("ResourceArns", resources)):
+            raw = item.get(name)
+            if isinstance(raw, str):
+                found.add(raw)
+            elif isinstance(raw, list):
+                found.update(value for value in raw if isinstance(value, str))
+        if len(actions) > BATCH_REACH_UP_TO or len(resources) > BATCH_REACH_UP_TO:
+            return None
+    return Reach.of(actions, resources or ["*"])
 
 
 def _string_list(request: Mapping[str, Any], name: str, *, required: bool) -> list[str]:
@@ -596,11 +671,16 @@ def _document(
     if not isinstance(raw, str | Mapping):
         raise SimulationInputError(path, "must be a policy document (a JSON object or a JSON string)")
     memo = statements.compiled
-    key = None
+    reach = None
+    key: _PolicyKey | None = None
     if memo is not None:
         text = raw if isinstance(raw, str) else _content_key(raw)
         key = (isinstance(raw, str), text, policy_id, kind) if text is not None else None
         known = memo.get(key) if key is not None else None
+        if known is None and key is not None and len(key[1]) >= _REACH_TEXT_FROM:
+            reach = statements.wanted_reach()
+            if reach is not None:
+                known = memo.get((*key, reach))  # a large document, compiled for this reach before
         if known is not None:
             statements.add(path, known[0], known[2])  # this request's own limits, as if parsed anew
             return known[1]
@@ -612,9 +692,11 @@ def _document(
         document = parse_policy(raw, remember=True)  # requests repeat managed policies
         clauses = condition_clauses(document)
         statements.add(path, document, clauses)
+        # A small document is compiled whole: any later call giving the text can use it.
+        reach = statements.wanted_reach() if len(document.statements) >= REACH_FROM else None
         # Multivalued keys as AWS's reference types them (a simulation has no bundle services.json).
         policy = compile_policy(
-            document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued
+            document, policy_id=policy_id, kind=kind, multivalued=aws_catalogue().multivalued, reach=reach
         )
     except PolicyParseError as error:
         first = error.problems[0]
@@ -625,7 +707,7 @@ def _document(
         if paused:
             gc.enable()
     if memo is not None and key is not None:
-        memo.put(key, (document, policy, clauses))
+        memo.put(key if reach is None else (*key, reach), (document, policy, clauses))
     return policy
 
 

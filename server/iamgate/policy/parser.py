@@ -48,6 +48,43 @@ _EFFECTS = {"Allow": Effect.ALLOW, "Deny": Effect.DENY}
 _PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*")
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
+_PLAIN_ACTION_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-"
+"""What ``_ACTION`` allows on both sides of the colon, ``?`` aside (the name may hold ``_`` and ``.`` too)."""
+_BULK_ACTIONS_FROM = 8
+
+
+def plainly_well_formed(joined: str, count: int) -> bool:
+    """Whether ``count`` entries joined by newlines are each ``SERVICE:NAME`` without ``?``, ``_``
+    or ``.``: then every one fullmatches ``_ACTION``. ``False`` says nothing either way.
+
+    One pass at C speed over the text, not a regular-expression match per entry (~0.2 µs each;
+    ReadOnlyAccess lists ~1,500 actions in one element): taking out every plain character must
+    leave exactly one colon per entry between the newlines (so no entry held a newline, a second
+    colon or anything else), and no entry may start with its colon.
+    """
+    if not joined.isascii():
+        return False
+    data = joined.encode("ascii")
+    return (
+        data.translate(None, _PLAIN_ACTION_CHARACTERS) == b":\n" * (count - 1) + b":"
+        and not data.startswith(b":")
+        and _EMPTY_SERVICE.search(data) is None
+    )
+
+
+_EMPTY_SERVICE = re.compile(rb"\n:")
+"""An entry starting with its colon; a regular expression finds it ~3x faster than ``in``."""
+
+
+def well_formed_actions(values: tuple[str, ...] | list[str]) -> bool:
+    """Whether every entry (a string) fullmatches ``_ACTION``: ``SERVICE:NAME``.
+
+    A long list is first checked in one pass (``plainly_well_formed``); anything that pass does not
+    vouch for is decided entry by entry, so the answer is always exactly the regular expression's.
+    """
+    if len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed("\n".join(values), len(values)):
+        return True
+    return all(map(_ACTION.fullmatch, values))
 
 
 def _remembered(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -225,11 +262,15 @@ class _WellFormedActions:
         self._size = 0
 
     def of(self, raw: Any) -> tuple[str, ...] | None:
-        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions."""
+        """``raw`` as a tuple when it is a string or a non-empty list of well-formed actions
+        without ``?`` (a ``?`` sends the statement to the full checks, which bound such patterns)."""
         if type(raw) is str:
-            return (raw,) if _ACTION.fullmatch(raw) else None
+            return (raw,) if _ACTION.fullmatch(raw) and "?" not in raw else None
         if type(raw) is not list or not raw:
             return None
+        if len(raw) == 1 < self.min_length:  # the common element of a large policy: one action
+            only = raw[0]
+            return (only,) if type(only) is str and _ACTION.fullmatch(only) and "?" not in only else None
         values = tuple(raw)
         remember = len(values) >= self.min_length
         if remember:
@@ -239,10 +280,16 @@ class _WellFormedActions:
                 return None
             if known is not None:
                 return known  # equal to a tuple of strings: strings themselves (1 != "1")
-        if set(map(type, values)) != {str} or not all(map(_ACTION.fullmatch, values)):
+        try:
+            joined = "\n".join(values)  # raises for an entry that is not a string
+        except TypeError:
+            return None
+        if not (len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed(joined, len(values))) and (
+            "?" in joined or not all(map(_ACTION.fullmatch, values))
+        ):
             return None
         if remember:
-            size = sum(map(len, values)) + 32 * len(values)
+            size = len(joined) + 31 * len(values)
             if size > self.max_chars:
                 return values
             if self._size + size > self.max_chars:
@@ -297,8 +344,8 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any], parser: _Parser
         not_resources = _plain_strings(raw["NotResource"])
         if not_resources is None:
             return None
-    if "?" in "".join(checked) or "?" in "".join(resources or not_resources or ()):
-        return None  # bounded_patterns decides on those
+    if "?" in "".join(resources or not_resources or ()):
+        return None  # bounded_patterns decides on those (``of`` refused actions with one)
     conditions: tuple[ConditionClause, ...] = ()
     if parser is not None:
         problems = parser.problems
@@ -330,6 +377,9 @@ _new_clause = positional(ConditionClause)
 class _Parser:
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = problems
+        self.plain: set[int] = set()
+        """Indexes of the statements ``_plain_statement`` read: their Action entries are well-formed
+        (``SERVICE:NAME``), so none is ``*`` (ReadOnlyAccess's 1,500 need not be searched for one)."""
 
     def error(self, path: str, message: str, code: str = "invalid") -> None:
         self.problems.append(PolicyProblem(path, message, Severity.ERROR, code))
@@ -381,7 +431,8 @@ class _Parser:
                     )
                 sids.setdefault(statement.sid, path)
             statements.append(statement)
-        for warning in (w for s in statements for w in statement_warnings(s)):
+        plain = self.plain
+        for warning in (w for s in statements for w in statement_warnings(s, s.index not in plain)):
             self.problems.append(warning)
         warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING)
         return PolicyDocument(
@@ -399,7 +450,10 @@ class _Parser:
             elif "Condition" in raw and _CONDITIONAL_ELEMENTS.issuperset(raw):
                 plain = _plain_statement(index, path, raw, self)
             if plain is not None:
-                return None if plain is _REFUSED else plain
+                if plain is _REFUSED:
+                    return None
+                self.plain.add(index)
+                return plain
         if not isinstance(raw, dict):
             self.error(path, f"a statement must be an object, not {_kind(raw)}", "type")
             return None
@@ -414,7 +468,7 @@ class _Parser:
         effect = self.effect(path, raw.get("Effect"))
         actions, not_actions = self.exclusive_pair(path, raw, "Action", "NotAction", required=True)
         for name, values in (("Action", actions), ("NotAction", not_actions)):
-            if values and all(map(_ACTION.fullmatch, values)):
+            if values and well_formed_actions(values):
                 continue  # every entry well-formed, checked at C speed (ReadOnlyAccess has thousands)
             for position, action in enumerate(values or ()):
                 if _ACTION.fullmatch(action) or action == "*":
