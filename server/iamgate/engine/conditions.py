@@ -230,9 +230,12 @@ def _specialised(
     clause: ConditionClause, key: str, spec: OperatorSpec, test: ValueTest, multivalued: bool
 ) -> Callable[[Context], bool] | None:
     """``CompiledCondition.evaluate`` for a clause without policy variables, with its branches
-    decided once: ``Null``, and a positive operator without a set operator (``StringEquals``,
-    ``Bool``, ``DateGreaterThan``, ``IpAddress``..., with or without ``IfExists``). ``None``
-    for the others (negated operators, ``ForAnyValue``/``ForAllValues``)."""
+    decided once: ``Null``, positive and negated operators (``StringEquals``, ``StringNotEquals``,
+    ``Bool``, ``DateGreaterThan``, ``IpAddress``..., with or without ``IfExists``), each plain or
+    under ``ForAnyValue``/``ForAllValues``. Guardrail SCPs (``StringNotEquals`` on
+    ``aws:RequestedRegion``) are read on nearly every request: each clause shape is a closure
+    without the generic walk's branches or generators. ``test_condition_specialised.py`` checks
+    every operator against ``evaluate``."""
     if spec.family is Family.NULL:
         wanted = {read_bool(value) for value in clause.values}
         when_missing, when_present = True in wanted, False in wanted
@@ -241,8 +244,14 @@ def _specialised(
             return when_missing if context.get(key) is None else when_present
 
         return null
-    if spec.negated or clause.set_operator is not None:
-        return None
+    set_operator = clause.set_operator
+    readable = _READABLE.get(spec.family)
+    if set_operator is SetOperator.FOR_ANY_VALUE:
+        return _for_any_value(key, test, readable if spec.negated else None, spec.negated)
+    if set_operator is SetOperator.FOR_ALL_VALUES:
+        return _for_all_values(key, test, readable if spec.negated else None, spec.negated)
+    if spec.negated:
+        return _negated(key, test, readable, multivalued)
     when_missing = clause.if_exists
 
     def positive(context: Context) -> bool:
@@ -257,6 +266,74 @@ def _specialised(
         return False
 
     return positive
+
+
+def _negated(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, multivalued: bool
+) -> Callable[[Context], bool]:
+    """A negated operator without a set operator: true on a missing key (``IfExists`` or not);
+    otherwise no value may match, and every value must be readable by the operator's family."""
+
+    def negated(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return True
+        if present.multi and multivalued:
+            return False
+        values = present.values
+        if not values:
+            return False
+        for value in values:
+            if (readable is not None and not readable(value)) or test(value, context):
+                return False
+        return True
+
+    return negated
+
+
+def _for_any_value(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, negated: bool
+) -> Callable[[Context], bool]:
+    """``ForAnyValue``: false on a missing key; some value matches (under a negated operator: some
+    readable value does not)."""
+
+    def for_any_value(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return False
+        for value in present.values:
+            if negated:
+                if not test(value, context) and (readable is None or readable(value)):
+                    return True
+            elif test(value, context):
+                return True
+        return False
+
+    return for_any_value
+
+
+def _for_all_values(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, negated: bool
+) -> Callable[[Context], bool]:
+    """``ForAllValues``: true on a missing or empty key; every value matches (under a negated
+    operator: every value is readable and none matches)."""
+
+    def for_all_values(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return True
+        values = present.values
+        if negated:
+            for value in values:
+                if (readable is not None and not readable(value)) or test(value, context):
+                    return False
+            return True
+        for value in values:  # noqa: SIM110 - a loop beats all() on the hot path
+            if not test(value, context):
+                return False
+        return True
+
+    return for_all_values
 
 
 def _never(_value: str, _context: Context) -> bool:
