@@ -1,0 +1,76 @@
+"""``ActionPlan.split``: a plan's candidates for a resource, Denies and Allows apart, remembered per
+set of resource buckets the resource hits. It must offer exactly what ``select`` offers, in the same
+order, whatever was asked before (a memo keyed on too little would hand one resource another's
+candidates), and stay bounded."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import REQUEST_ACTIONS, RESOURCES, compile_document, statement_lists
+
+from iamgate.engine import PolicyKind
+from iamgate.engine.index import RESOURCE_INDEX_THRESHOLD, SPLITS_KEPT, resource_key
+
+EXAMPLES = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+BIG = RESOURCE_INDEX_THRESHOLD * 3
+
+
+def _expected(plan, key):
+    selected = list(plan.select(key))
+    return [s for s in selected if s.is_deny], [s for s in selected if not s.is_deny]
+
+
+@EXAMPLES
+@given(
+    statements=statement_lists(min_size=BIG, max_size=BIG * 2),
+    order=st.permutations(range(len(RESOURCES) * 2)),
+)
+def test_split_offers_what_select_offers_in_any_order_of_questions(statements, order):
+    policy = compile_document(statements, kind=PolicyKind.IDENTITY)
+    assume(policy.index.indexed_resources)
+    resources = [*RESOURCES, *RESOURCES]  # each asked twice: once building, once remembered
+    for action in REQUEST_ACTIONS:
+        plan = policy.index.plan(action.lower())
+        if plan.exact is None:
+            continue
+        for position in order:
+            key = resource_key(resources[position])
+            denies, allows = plan.split(key)
+            assert (list(denies), list(allows)) == _expected(plan, key), resources[position]
+
+
+def _bucket_policy(count: int):
+    statements = [
+        {
+            "Effect": "Deny" if i % 5 == 0 else "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::b{i}/*",
+        }
+        for i in range(count)
+    ]
+    statements.append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    return compile_document(statements, kind=PolicyKind.IDENTITY)
+
+
+def test_resources_in_different_buckets_get_their_own_candidates():
+    plan = _bucket_policy(RESOURCE_INDEX_THRESHOLD * 2).index.plan("s3:getobject")
+    assert plan.exact is not None
+    for _ in range(2):
+        for bucket in (0, 1, 5):
+            denies, allows = plan.split(resource_key(f"arn:aws:s3:::b{bucket}/key"))
+            indexes = [s.ref.index for s in (*denies, *allows)]
+            assert sorted(indexes) == [bucket, RESOURCE_INDEX_THRESHOLD * 2], bucket
+            assert [s.ref.index for s in denies] == ([bucket] if bucket % 5 == 0 else [])
+
+
+def test_remembered_splits_are_bounded():
+    count = SPLITS_KEPT * 3
+    plan = _bucket_policy(count).index.plan("s3:getobject")
+    for bucket in range(count):
+        plan.split(resource_key(f"arn:aws:s3:::b{bucket}/key"))
+        assert len(plan._split) <= SPLITS_KEPT
