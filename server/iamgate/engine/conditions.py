@@ -433,7 +433,17 @@ def _ip_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> 
 def _arn_test(_spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
     variables = any(t is not None for t in templates)
     patterns = [ArnPattern.compile(v, variables=variables) for v in values]
-    return lambda value, context: any(p.matches(value, context) for p in patterns)
+    if len(patterns) == 1:
+        only = patterns[0]
+        return only.matches
+
+    def test(value: str, context: Context) -> bool:
+        for pattern in patterns:  # noqa: SIM110 - a loop beats any() on the hot path
+            if pattern.matches(value, context):
+                return True
+        return False
+
+    return test
 
 
 def _null_test(_spec: OperatorSpec, _values: tuple[str, ...], _templates: list) -> ValueTest:
