@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from strategies import REQUEST_ACTIONS, RESOURCES, compile_document, statement_lists
+from strategies import ACCOUNT, REQUEST_ACTIONS, RESOURCES, compile_document, make_request, statement_lists
 
-from iamgate.engine import PolicyKind
+from iamgate.engine import PolicyKind, PolicySet, evaluate
 from iamgate.engine.index import RESOURCE_INDEX_THRESHOLD, SPLITS_KEPT, resource_key
 
 EXAMPLES = settings(
@@ -74,3 +74,20 @@ def test_remembered_splits_are_bounded():
     for bucket in range(count):
         plan.split(resource_key(f"arn:aws:s3:::b{bucket}/key"))
         assert len(plan._split) <= SPLITS_KEPT
+
+
+def test_evaluate_finds_a_statement_through_the_resource_index_whatever_the_prefix_case():
+    """The evaluator keys the resource from its split parts: prefix parts folded, resource part kept."""
+    statements = [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-{i}"}
+        for i in range(RESOURCE_INDEX_THRESHOLD * 2)
+    ]
+    policy_set = PolicySet(identity=(compile_document(statements),))
+    for resource, allowed in (
+        (f"arn:AWS:SQS:US-EAST-1:{ACCOUNT}:q-3", True),
+        (f"arn:aws:sqs:us-east-1:{ACCOUNT}:Q-3", False),
+        (f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-3:extra", False),
+    ):
+        request = make_request(action="sqs:SendMessage", resource=resource)
+        assert evaluate(policy_set, request).allowed is allowed, resource
+        assert evaluate(policy_set, request, explain=True).allowed is allowed, resource
