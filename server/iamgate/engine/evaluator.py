@@ -275,8 +275,16 @@ def _scan_split(
     if denies:
         found = tally.denies
         for statement in denies:
-            if not statement.any_resource and not statement.matches_resource(resource, context, parts):
-                continue
+            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+                if statement.not_resource:
+                    if not statement.matches_resource(resource, context, parts):
+                        continue
+                else:
+                    for pattern in statement.resources:  # type: ignore[union-attr]
+                        if pattern.matches_parts(parts, context):
+                            break
+                    else:
+                        continue
             if (
                 statement.names_principals
                 and statement.principal_match(principal, has_boundary=has_boundary) is None
@@ -287,8 +295,16 @@ def _scan_split(
             found.append(statement)
     if allows and not tally.allows:
         for statement in allows:
-            if not statement.any_resource and not statement.matches_resource(resource, context, parts):
-                continue
+            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+                if statement.not_resource:
+                    if not statement.matches_resource(resource, context, parts):
+                        continue
+                else:
+                    for pattern in statement.resources:  # type: ignore[union-attr]
+                        if pattern.matches_parts(parts, context):
+                            break
+                    else:
+                        continue
             if statement.names_principals:
                 how = statement.principal_match(principal, has_boundary=has_boundary)
                 if how is None:
@@ -351,8 +367,16 @@ def _scan(
             continue
         if not actions_known and not statement.any_action and not statement.matches_action(action):
             continue
-        if not statement.any_resource and not statement.matches_resource(resource, context, parts):
-            continue
+        if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+            if statement.not_resource:
+                if not statement.matches_resource(resource, context, parts):
+                    continue
+            else:
+                for pattern in statement.resources:  # type: ignore[union-attr]
+                    if pattern.matches_parts(parts, context):
+                        break
+                else:
+                    continue
         if statement.names_principals:
             how = statement.principal_match(principal, has_boundary=has_boundary)
             if how is None:
