@@ -149,8 +149,8 @@ class _Program:
         """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
         scp: list[_Group | None] = []
         for level in policy_set.scp_levels:
-            group = _group(level, action)
-            if group is None or not _open_level(group, action):
+            group = _level(level, action)
+            if group is not _OPEN:
                 scp.append(group)  # None: the level allows nothing here (its tally says so)
         self.scp = tuple(scp)
         resource = policy_set.resource
@@ -191,6 +191,45 @@ def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
     for plan in plans:
         statements += plan.statements
     return _Group(tuple(statements), (), one_allow, has_deny)
+
+
+_OPEN = _Group((), (), True, False)
+"""``_level``'s answer for a level that allows the action whatever the request (``_open_level``)."""
+LEVEL_GROUPS_KEPT = 8
+"""Per plan, how many SCP levels' groups it keeps (``_level``), then it starts afresh."""
+
+
+def _level(level: Sequence[CompiledPolicy], action: str) -> _Group | None:
+    """An SCP level's group for ``action`` (``_group``), or ``_OPEN``.
+
+    Every principal of an account shares its SCP levels, and a principal asking about more actions
+    than its policy set keeps programs for rebuilds one per request: the level's group is kept with
+    the first of its plans that offers candidates (``ActionPlan.derived``), keyed by the level's
+    other plans. A group follows from its plans alone (they are immutable, and each belongs to one
+    index and one action); one that selects by resource is not kept (it holds its plans)."""
+    plans: list[ActionPlan] = []
+    home: ActionPlan | None = None
+    for policy in level:
+        plan = policy.index.plan(action)
+        if home is None and plan.statements:
+            home = plan
+        else:
+            plans.append(plan)
+    if home is None:
+        return None
+    key = tuple(plans)
+    derived = home.derived
+    if derived is None:
+        derived = home.derived = {}
+    found = derived.get(key)
+    if found is None:
+        group = _group(level, action)
+        found = _OPEN if group is not None and _open_level(group, action) else group
+        if found is not None and found.statements is not None:
+            if len(derived) >= LEVEL_GROUPS_KEPT:
+                derived.clear()
+            derived[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _group_of_plan(plan: ActionPlan, one_allow: bool) -> _Group | None:

@@ -95,7 +95,18 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
 class ActionPlan:
     """The statements one action can reach, in policy order, with a resource index when many."""
 
-    __slots__ = ("_split", "by_prefix", "exact", "has_deny", "mask", "rest", "size", "statements", "universe")
+    __slots__ = (
+        "_split",
+        "by_prefix",
+        "derived",
+        "exact",
+        "has_deny",
+        "mask",
+        "rest",
+        "size",
+        "statements",
+        "universe",
+    )
 
     def __init__(
         self,
@@ -119,6 +130,10 @@ class ActionPlan:
         self.universe: Sequence[CompiledStatement] = statements
         self._split: dict[tuple[int, ...], Split] = {}
         """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``)."""
+        self.derived: dict[object, object] | None = None
+        """What a caller derives from this plan alone or with other indexes' plans of the same
+        action, kept with the plan (``evaluator._level``: an SCP level's group; bounded there).
+        Never holds this plan itself (no reference cycle); not used on the shared empty plan."""
         if len(statements) < RESOURCE_INDEX_THRESHOLD:
             return
         if shared is not None:
