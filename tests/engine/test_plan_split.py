@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from strategies import ACCOUNT, REQUEST_ACTIONS, RESOURCES, compile_document, make_request, statement_lists
 
 from iamgate.engine import PolicyKind, PolicySet, evaluate
-from iamgate.engine.index import RESOURCE_INDEX_THRESHOLD, SPLITS_KEPT, resource_key
+from iamgate.engine.index import RESOURCE_INDEX_THRESHOLD, SPLIT_REFS_KEPT, SPLITS_KEPT, resource_key
 
 EXAMPLES = settings(
     max_examples=60,
@@ -74,6 +74,22 @@ def test_remembered_splits_are_bounded():
     for bucket in range(count):
         plan.split(resource_key(f"arn:aws:s3:::b{bucket}/key"))
         assert len(plan._split) <= SPLITS_KEPT
+        kept = sum(len(denies) + len(allows) for denies, allows in plan._split.values())
+        assert kept <= SPLIT_REFS_KEPT * (plan.size + 16)
+
+
+def test_remembered_splits_hold_a_bounded_share_of_a_plan_of_broad_statements():
+    """Statements filed under a shared prefix make every answer hold most of the plan."""
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::shared/p{i}/*"}
+        for i in range(SPLITS_KEPT * 4)
+    ]
+    statements += [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}] * (SPLITS_KEPT * 8)
+    plan = compile_document(statements, kind=PolicyKind.IDENTITY).index.plan("s3:getobject")
+    for number in range(SPLITS_KEPT * 4):
+        plan.split(resource_key(f"arn:aws:s3:::shared/p{number}/key"))
+        kept = sum(len(denies) + len(allows) for denies, allows in plan._split.values())
+        assert kept <= SPLIT_REFS_KEPT * (plan.size + 16)
 
 
 def test_evaluate_finds_a_statement_through_the_resource_index_whatever_the_prefix_case():

@@ -97,6 +97,7 @@ class ActionPlan:
 
     __slots__ = (
         "_split",
+        "_split_refs",
         "by_prefix",
         "derived",
         "exact",
@@ -129,7 +130,9 @@ class ActionPlan:
         """With shared groups: which of ``universe`` (the grouped statements) are this plan's."""
         self.universe: Sequence[CompiledStatement] = statements
         self._split: dict[tuple[int, ...], Split] = {}
-        """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``)."""
+        """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``, ``SPLIT_REFS_KEPT``)."""
+        self._split_refs = 0
+        """Statement references the kept answers hold in all."""
         self.derived: dict[object, object] | None = None
         """What a caller derives from this plan alone or with other indexes' plans of the same
         action, kept with the plan (``evaluator._level``: an SCP level's group; bounded there).
@@ -193,9 +196,12 @@ class ActionPlan:
             merged = self._merge(sources)
             found = Split(tuple(s for s in merged if s.is_deny), tuple(s for s in merged if not s.is_deny))
             split = self._split
-            if len(split) >= SPLITS_KEPT:
+            refs = len(merged)
+            if len(split) >= SPLITS_KEPT or self._split_refs + refs > SPLIT_REFS_KEPT * (self.size + 16):
                 split.clear()
+                self._split_refs = 0
             split[signature] = found
+            self._split_refs += refs
         return found
 
     def _sources(self, key: str) -> list[Sequence[int]]:
@@ -243,9 +249,11 @@ class Split(NamedTuple):
 _NO_SPLIT = Split((), ())
 
 SPLITS_KEPT = 16
-"""Per plan, how many bucket sets' ``split`` answers are kept (then it starts afresh). Each holds
-at most the plan's statements once (as two tuples of references): a plan's memory at most
-``SPLITS_KEPT + 1`` times its own, and real traffic hits a few bucket sets per action."""
+"""Per plan, how many bucket sets' ``split`` answers are kept (then it starts afresh); real traffic
+hits a few bucket sets per action."""
+SPLIT_REFS_KEPT = 4
+"""And at most this many times the plan's statements (plus 16) as references in all: the answers
+cost at most ~4x the plan's own memory, whatever the callers ask."""
 
 
 class _KeyMemo:
