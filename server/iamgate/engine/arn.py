@@ -204,9 +204,12 @@ class ArnPattern:
         return resource.matches(pieces[5])
 
 
-SUBSTITUTIONS_KEPT = 32
-"""Per pattern with policy variables, how many substituted resource globs are kept."""
-SUBSTITUTED_TEXT_REMEMBERED = 256
+SUBSTITUTIONS_KEPT = 16
+"""Per pattern with policy variables, how many substituted resource globs are kept. Compiled
+patterns are shared process-wide (``PATTERNS_REMEMBERED``), so the worst case, 4,096 distinct
+variable patterns each asked with 16 value sets of the longest kept length, holds ~50 MB; a
+bundle's few home-folder patterns asked by its users hold a few KB."""
+SUBSTITUTED_TEXT_REMEMBERED = 128
 """Substituted values longer than this in all (caller-fed context) are built each time, never kept."""
 PATTERNS_REMEMBERED = 4096
 """Compiled ARN patterns the process keeps (least recently used dropped first)."""
