@@ -113,6 +113,8 @@ class ScanPlan:
     statements: tuple[CompiledStatement, ...]
     has_deny: bool
     exact: None = None
+    derived: dict = dataclasses.field(default_factory=dict)
+    """A fresh plan per question: what the evaluator keeps here is never asked for again."""
 
 
 def unindexed(policy: CompiledPolicy) -> CompiledPolicy:

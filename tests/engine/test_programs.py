@@ -7,7 +7,7 @@ from __future__ import annotations
 from strategies import compile_document, make_request
 
 from iamgate.engine import Decision, PolicyKind, PolicySet, evaluate
-from iamgate.engine.evaluator import PROGRAMS_KEPT, RESULTS_KEPT
+from iamgate.engine.evaluator import LEVEL_GROUPS_KEPT, PROGRAMS_KEPT, RESULTS_KEPT
 
 FULL_ACCESS = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 
@@ -63,3 +63,42 @@ def test_an_scp_level_that_allows_the_action_unconditionally_is_not_scanned() ->
     # Only the conditional level is scanned for s3:GetObject; the Deny's level too for LeaveOrganization.
     assert len(policy_set.programs["s3:getobject"].scp) == 1
     assert len(policy_set.programs["organizations:leaveorganization"].scp) == 2
+
+
+def test_scp_levels_sharing_a_policy_keep_their_own_groups():
+    """An SCP level's group is kept with its first plan, keyed by the level's other plans: two
+    accounts whose root levels share ``FullAWSAccess`` but not their guardrail answer apart."""
+    full = compile_document([FULL_ACCESS], policy_id="scp-full", kind=PolicyKind.SCP)
+    deny_s3 = compile_document(
+        [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}], policy_id="scp-no-s3", kind=PolicyKind.SCP
+    )
+    deny_sqs = compile_document(
+        [{"Effect": "Deny", "Action": "sqs:*", "Resource": "*"}], policy_id="scp-no-sqs", kind=PolicyKind.SCP
+    )
+    identity = (compile_document([FULL_ACCESS]),)
+    guarded = PolicySet(identity=identity, scp_levels=((full, deny_s3),))
+    other = PolicySet(identity=identity, scp_levels=((full, deny_sqs),))
+    alone = PolicySet(identity=identity, scp_levels=((full,),))
+    for _ in range(2):
+        assert evaluate(guarded, make_request(action="s3:GetObject")).decision is Decision.EXPLICIT_DENY
+        assert evaluate(other, make_request(action="s3:GetObject")).allowed
+        assert evaluate(alone, make_request(action="s3:GetObject")).allowed
+        assert evaluate(other, make_request(action="sqs:SendMessage", resource="*")).decision is (
+            Decision.EXPLICIT_DENY
+        )
+        assert evaluate(guarded, make_request(action="sqs:SendMessage", resource="*")).allowed
+
+
+def test_the_groups_kept_per_scp_plan_are_bounded():
+    full = compile_document([FULL_ACCESS], policy_id="scp-full", kind=PolicyKind.SCP)
+    identity = (compile_document([FULL_ACCESS]),)
+    for number in range(LEVEL_GROUPS_KEPT * 3):
+        guard = compile_document(
+            [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::other-{number}/*"}],
+            policy_id=f"scp-guard-{number}",
+            kind=PolicyKind.SCP,
+        )
+        policy_set = PolicySet(identity=identity, scp_levels=((full, guard),))
+        assert evaluate(policy_set, make_request(action="s3:GetObject")).allowed
+        derived = full.index.plan("s3:getobject").derived
+        assert derived and len(derived) <= LEVEL_GROUPS_KEPT

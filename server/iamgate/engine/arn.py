@@ -17,7 +17,7 @@ from functools import lru_cache
 from iamgate.engine.glob import Glob
 from iamgate.engine.index import cut_at_delimiter
 from iamgate.engine.request import ContextValue
-from iamgate.engine.variables import Part, glob_from_parts, parse_template
+from iamgate.engine.variables import Part, glob_from_values, parse_template, resolved_values
 
 
 class ShortArn(Enum):
@@ -47,6 +47,35 @@ class ArnPattern:
     """Where a statement index files the pattern, ``(exact, key)``: its ARN (``literal_text``) or
     the literal prefix of its matches cut at a delimiter; ``None`` when it matches nothing, every
     ARN, or depends on policy variables. Set by ``compile``, so an index does not recompute it."""
+    literal_parts: tuple[tuple[int, str], ...] = field(default=(), init=False, compare=False, repr=False)
+    """The prefix parts without wildcard, as (position in the split ARN, text), service first: each
+    one string comparison (``matches_parts``). Derived from ``prefix``."""
+    glob_parts: tuple[tuple[int, Glob], ...] = field(default=(), init=False, compare=False, repr=False)
+    """The prefix parts with wildcards other than a lone ``*`` (which matches any part)."""
+    fold: bool = field(default=False, init=False, compare=False, repr=False)
+    """Prefix parts compare without regard to letter case (their literal texts are lower-cased)."""
+    substituted: dict[tuple[str, ...], Glob] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+    """With policy variables: the resource globs built so far, by the variables' values
+    (``resource_glob``; at most ``SUBSTITUTIONS_KEPT``, then it starts afresh). ``None`` without."""
+
+    def __post_init__(self) -> None:
+        literal: list[tuple[int, str]] = []
+        wild: list[tuple[int, Glob]] = []
+        for position in (2, 1, 3, 4):  # the service tells ARNs apart first
+            if not self.prefix:
+                break
+            glob = self.prefix[position - 1]
+            if glob.is_literal:
+                literal.append((position, str(glob.literal_text)))
+            elif not glob.matches_everything:
+                wild.append((position, glob))
+        object.__setattr__(self, "literal_parts", tuple(literal))
+        object.__setattr__(self, "glob_parts", tuple(wild))
+        object.__setattr__(self, "fold", bool(self.prefix) and self.prefix[0].ignore_case)
+        if self.template is not None:
+            object.__setattr__(self, "substituted", {})
 
     @classmethod
     def compile(
@@ -115,7 +144,32 @@ class ArnPattern:
 
     def resolvable(self, context: Mapping[str, ContextValue]) -> bool:
         """Whether every policy variable of the pattern has a value in ``context``."""
-        return self.template is None or glob_from_parts(self.template, context) is not None
+        return self.template is None or resolved_values(self.template, context) is not None
+
+    def resource_glob(self, context: Mapping[str, ContextValue]) -> Glob | None:
+        """The resource part's pattern for ``context`` (``None``: a policy variable is unresolved).
+
+        With policy variables it is built from the values substituted, and remembered by them:
+        the glob follows from the pattern's own parts and those values alone, and the same few
+        users' home folders (``${aws:username}``) are asked about again and again. Bounded per
+        pattern; values longer in all than ``SUBSTITUTED_TEXT_REMEMBERED`` are never kept."""
+        resource = self.resource
+        if resource is not None:
+            return resource
+        assert self.template is not None
+        values = resolved_values(self.template, context)
+        if values is None:
+            return None
+        memo = self.substituted
+        assert memo is not None
+        glob = memo.get(values)
+        if glob is None:
+            glob = glob_from_values(self.template, values)
+            if sum(map(len, values)) <= SUBSTITUTED_TEXT_REMEMBERED:
+                if len(memo) >= SUBSTITUTIONS_KEPT:
+                    memo.clear()
+                memo[values] = glob
+        return glob
 
     def matches(self, value: str, context: Mapping[str, ContextValue]) -> bool:
         if self.everything:
@@ -133,23 +187,30 @@ class ArnPattern:
             return True
         if pieces is None or not self.prefix:
             return False
-        partition, service, region, account = self.prefix
-        if not (
-            service.matches(pieces[2])
-            and partition.matches(pieces[1])
-            and region.matches(pieces[3])
-            and account.matches(pieces[4])
-        ):
-            return False
+        fold = self.fold
+        for position, text in self.literal_parts:
+            value = pieces[position]
+            # ``text`` is lower-cased when folding: an equal value needs no ``lower()``.
+            if value != text and (not fold or value.lower() != text):
+                return False
+        for position, glob in self.glob_parts:
+            if not glob.matches(pieces[position]):
+                return False
         resource = self.resource
         if resource is None:
-            assert self.template is not None
-            resource = glob_from_parts(self.template, context)
+            resource = self.resource_glob(context)
             if resource is None:
                 return False
         return resource.matches(pieces[5])
 
 
+SUBSTITUTIONS_KEPT = 16
+"""Per pattern with policy variables, how many substituted resource globs are kept. Compiled
+patterns are shared process-wide (``PATTERNS_REMEMBERED``), so the worst case, 4,096 distinct
+variable patterns each asked with 16 value sets of the longest kept length, holds ~50 MB; a
+bundle's few home-folder patterns asked by its users hold a few KB."""
+SUBSTITUTED_TEXT_REMEMBERED = 128
+"""Substituted values longer than this in all (caller-fed context) are built each time, never kept."""
 PATTERNS_REMEMBERED = 4096
 """Compiled ARN patterns the process keeps (least recently used dropped first)."""
 PATTERN_TEXT_REMEMBERED = 256

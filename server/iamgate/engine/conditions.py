@@ -230,9 +230,12 @@ def _specialised(
     clause: ConditionClause, key: str, spec: OperatorSpec, test: ValueTest, multivalued: bool
 ) -> Callable[[Context], bool] | None:
     """``CompiledCondition.evaluate`` for a clause without policy variables, with its branches
-    decided once: ``Null``, and a positive operator without a set operator (``StringEquals``,
-    ``Bool``, ``DateGreaterThan``, ``IpAddress``..., with or without ``IfExists``). ``None``
-    for the others (negated operators, ``ForAnyValue``/``ForAllValues``)."""
+    decided once: ``Null``, positive and negated operators (``StringEquals``, ``StringNotEquals``,
+    ``Bool``, ``DateGreaterThan``, ``IpAddress``..., with or without ``IfExists``), each plain or
+    under ``ForAnyValue``/``ForAllValues``. Guardrail SCPs (``StringNotEquals`` on
+    ``aws:RequestedRegion``) are read on nearly every request: each clause shape is a closure
+    without the generic walk's branches or generators. ``test_condition_specialised.py`` checks
+    every operator against ``evaluate``."""
     if spec.family is Family.NULL:
         wanted = {read_bool(value) for value in clause.values}
         when_missing, when_present = True in wanted, False in wanted
@@ -241,9 +244,30 @@ def _specialised(
             return when_missing if context.get(key) is None else when_present
 
         return null
-    if spec.negated or clause.set_operator is not None:
-        return None
+    set_operator = clause.set_operator
+    readable = _READABLE.get(spec.family)
+    if set_operator is SetOperator.FOR_ANY_VALUE:
+        return _for_any_value(key, test, readable if spec.negated else None, spec.negated)
+    if set_operator is SetOperator.FOR_ALL_VALUES:
+        return _for_all_values(key, test, readable if spec.negated else None, spec.negated)
+    if spec.negated:
+        return _negated(key, test, readable, multivalued)
     when_missing = clause.if_exists
+    direct = getattr(test, "direct", None)
+    if direct is not None:
+
+        def positive_direct(context: Context) -> bool:
+            present = context.get(key)
+            if present is None:
+                return when_missing
+            if present.multi and multivalued:
+                return False  # AWS's multivalued keys need ForAllValues/ForAnyValue
+            for value in present.values:  # noqa: SIM110 - a loop beats any() on the hot path
+                if direct(value):
+                    return True
+            return False
+
+        return positive_direct
 
     def positive(context: Context) -> bool:
         present = context.get(key)
@@ -259,8 +283,87 @@ def _specialised(
     return positive
 
 
+def _negated(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, multivalued: bool
+) -> Callable[[Context], bool]:
+    """A negated operator without a set operator: true on a missing key (``IfExists`` or not);
+    otherwise no value may match, and every value must be readable by the operator's family."""
+
+    def negated(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return True
+        if present.multi and multivalued:
+            return False
+        values = present.values
+        if not values:
+            return False
+        for value in values:
+            if (readable is not None and not readable(value)) or test(value, context):
+                return False
+        return True
+
+    return negated
+
+
+def _for_any_value(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, negated: bool
+) -> Callable[[Context], bool]:
+    """``ForAnyValue``: false on a missing key; some value matches (under a negated operator: some
+    readable value does not)."""
+
+    def for_any_value(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return False
+        for value in present.values:
+            if negated:
+                if not test(value, context) and (readable is None or readable(value)):
+                    return True
+            elif test(value, context):
+                return True
+        return False
+
+    return for_any_value
+
+
+def _for_all_values(
+    key: str, test: ValueTest, readable: Callable[[str], bool] | None, negated: bool
+) -> Callable[[Context], bool]:
+    """``ForAllValues``: true on a missing or empty key; every value matches (under a negated
+    operator: every value is readable and none matches)."""
+
+    def for_all_values(context: Context) -> bool:
+        present = context.get(key)
+        if present is None:
+            return True
+        values = present.values
+        if negated:
+            for value in values:
+                if (readable is not None and not readable(value)) or test(value, context):
+                    return False
+            return True
+        for value in values:  # noqa: SIM110 - a loop beats all() on the hot path
+            if not test(value, context):
+                return False
+        return True
+
+    return for_all_values
+
+
 def _never(_value: str, _context: Context) -> bool:
     return False
+
+
+def _context_free(test: Callable[[str], bool]) -> ValueTest:
+    """A value test that reads no context; ``_specialised`` calls ``test`` itself (``direct``),
+    a Python frame less per value (``frozenset.__contains__`` is no Python frame at all)."""
+
+    def with_context(value: str, _context: Context) -> bool:
+        return test(value)
+
+    with_context.direct = test  # type: ignore[attr-defined]
+    return with_context
 
 
 def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
@@ -272,8 +375,7 @@ def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -
         dynamic = [t for t in templates if t is not None]
         if not dynamic:
             if len(static) == 1:
-                only = static[0]
-                return lambda value, _context: only.matches(value)
+                return _context_free(static[0].matches)
             return lambda value, _context: any(g.matches(value) for g in static)
 
         def like(value: str, context: Context) -> bool:
@@ -293,7 +395,7 @@ def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -
     if not dynamic:
         if fold:
             return lambda value, _context: value.lower() in static_set
-        return lambda value, _context: value in static_set
+        return _context_free(static_set.__contains__)
 
     def equals(value: str, context: Context) -> bool:
         probe = value.lower() if fold else value
@@ -346,9 +448,13 @@ def _ip_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> 
 
     def test(value: str, _context: Context) -> bool:
         address = read_address(value)
-        return address is not None and any(
-            address.version == network.version and address in network for network in networks
-        )
+        if address is None:
+            return False
+        version = address.version
+        for network in networks:  # noqa: SIM110 - a loop beats any() on the hot path
+            if network.version == version and address in network:
+                return True
+        return False
 
     return test
 
@@ -356,7 +462,17 @@ def _ip_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> 
 def _arn_test(_spec: OperatorSpec, values: tuple[str, ...], templates: list) -> ValueTest:
     variables = any(t is not None for t in templates)
     patterns = [ArnPattern.compile(v, variables=variables) for v in values]
-    return lambda value, context: any(p.matches(value, context) for p in patterns)
+    if len(patterns) == 1:
+        only = patterns[0]
+        return only.matches
+
+    def test(value: str, context: Context) -> bool:
+        for pattern in patterns:  # noqa: SIM110 - a loop beats any() on the hot path
+            if pattern.matches(value, context):
+                return True
+        return False
+
+    return test
 
 
 def _null_test(_spec: OperatorSpec, _values: tuple[str, ...], _templates: list) -> ValueTest:

@@ -17,7 +17,7 @@ from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
 from iamgate.engine.conditions import CompiledCondition
-from iamgate.engine.index import StatementIndex
+from iamgate.engine.index import ActionPlan, StatementIndex, resource_key
 from iamgate.engine.principals import PrincipalMatch
 from iamgate.engine.request import ContextValue, PrincipalKind, Request
 from iamgate.engine.result import (
@@ -105,20 +105,22 @@ class _Group:
     """One group of policies of a program (an SCP level, the resource policy, the identity
     policies, the boundary or the session policy) for one action: the candidate statements."""
 
-    __slots__ = ("has_deny", "indexes", "one_allow", "statements")
+    __slots__ = ("has_deny", "one_allow", "plans", "statements")
 
     def __init__(
         self,
         statements: tuple[CompiledStatement, ...] | None,
-        indexes: tuple[StatementIndex, ...],
+        plans: tuple[ActionPlan, ...],
         one_allow: bool,
         has_deny: bool,
     ) -> None:
         self.statements = statements
-        """Every candidate (policy by policy, each in its policy's order) when no index of the group
-        selects by resource for this action; ``None``: ask ``indexes`` per request."""
-        self.indexes = indexes
-        """The indexes that offer candidates for the action (only read when ``statements`` is None)."""
+        """Every candidate (policy by policy, each in its policy's order) when no plan of the group
+        selects by resource; ``None``: ask ``plans`` per request."""
+        self.plans = plans
+        """The action's plans of the group's indexes that offer candidates, in policy order (only
+        read when ``statements`` is None). A plan is immutable: the program keeps it even if its
+        index forgets it, and it offers what the index would offer."""
         self.one_allow = one_allow
         """Any one applying Allow is as good as all (every policy type but the resource-based one)."""
         self.has_deny = has_deny
@@ -134,6 +136,10 @@ class _Program:
     ``FullAWSAccess``, and no Deny candidate) are left out, as their tally could only say "allows,
     denies nothing". Every candidate matches the action (``StatementIndex.candidates``), so a
     program's scan tests resource, principal and conditions only.
+
+    A principal asking about more actions than a set keeps programs for (a heavy principal asks
+    about ~150) builds one per request, so building one is kept to a few plan lookups: no
+    generator or comprehension on the single-policy path (``_group``).
     """
 
     __slots__ = ("boundary", "identity", "resource", "results", "scp", "session")
@@ -141,47 +147,104 @@ class _Program:
     def __init__(self, policy_set: PolicySet, action: str) -> None:
         self.results: dict[tuple, Evaluation] = {}
         """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
-        self.scp = tuple(
-            group
-            for level in policy_set.scp_levels
-            if not _open_level(group := _group([p.index for p in level], action, level), action)
-        )
-        self.resource = (
-            _group([policy_set.resource.index], action, (policy_set.resource,))
-            if policy_set.resource is not None
-            else None
-        )
+        scp: list[_Group | None] = []
+        for level in policy_set.scp_levels:
+            group = _level(level, action)
+            if group is not _OPEN:
+                scp.append(group)  # None: the level allows nothing here (its tally says so)
+        self.scp = tuple(scp)
+        resource = policy_set.resource
+        self.resource = _group((resource,), action) if resource is not None else None
         identity = policy_set.identity
         merged = policy_set.identity_index
-        self.identity = _group(
-            [merged] if merged is not None else [p.index for p in identity], action, identity
-        )
+        if merged is not None:
+            self.identity = _group_of_plan(merged.plan(action), identity[0].kind is not PolicyKind.RESOURCE)
+        else:
+            self.identity = _group(identity, action)
         boundary, session = policy_set.boundary, policy_set.session
-        self.boundary = _group([p.index for p in boundary], action, boundary) if boundary else None
-        self.session = _group([p.index for p in session], action, session) if session else None
+        self.boundary = _group(boundary, action) if boundary else None
+        self.session = _group(session, action) if session else None
 
 
-def _group(indexes: list[StatementIndex], action: str, policies: Sequence[CompiledPolicy]) -> _Group | None:
+def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
     """The group's candidates for ``action``; ``None`` when no policy of it offers any."""
-    plans = [(index, index.plan(action)) for index in indexes]
-    plans = [(index, plan) for index, plan in plans if plan.statements]
-    if not plans:
+    if not policies:
         return None
     one_allow = policies[0].kind is not PolicyKind.RESOURCE
-    has_deny = any(plan.has_deny for _, plan in plans)
-    if any(plan.exact is not None for _, plan in plans):  # selects by resource: per request
-        return _Group(None, tuple(index for index, _ in plans), one_allow, has_deny)
+    if len(policies) == 1:
+        return _group_of_plan(policies[0].index.plan(action), one_allow)
+    plans: list[ActionPlan] = []
+    has_deny = selects = False
+    for policy in policies:
+        plan = policy.index.plan(action)
+        if plan.statements:
+            plans.append(plan)
+            has_deny = has_deny or plan.has_deny
+            selects = selects or plan.exact is not None
+    if not plans:
+        return None
+    if selects:  # some plan selects by resource: per request
+        return _Group(None, tuple(plans), one_allow, has_deny)
     if len(plans) == 1:
-        statements = plans[0][1].statements
-    else:
-        statements = tuple(s for _, plan in plans for s in plan.statements)
-    return _Group(statements, (), one_allow, has_deny)
+        return _Group(plans[0].statements, (), one_allow, has_deny)
+    statements: list[CompiledStatement] = []
+    for plan in plans:
+        statements += plan.statements
+    return _Group(tuple(statements), (), one_allow, has_deny)
 
 
-def _open_level(group: _Group | None, action: str) -> bool:
+_OPEN = _Group((), (), True, False)
+"""``_level``'s answer for a level that allows the action whatever the request (``_open_level``)."""
+LEVEL_GROUPS_KEPT = 8
+"""Per plan, how many SCP levels' groups it keeps (``_level``), then it starts afresh."""
+
+
+def _level(level: Sequence[CompiledPolicy], action: str) -> _Group | None:
+    """An SCP level's group for ``action`` (``_group``), or ``_OPEN``.
+
+    Every principal of an account shares its SCP levels, and a principal asking about more actions
+    than its policy set keeps programs for rebuilds one per request: the level's group is kept with
+    the first of its plans that offers candidates (``ActionPlan.derived``), keyed by the level's
+    other plans. A group follows from its plans alone (they are immutable, and each belongs to one
+    index and one action); one that selects by resource is not kept (it holds its plans)."""
+    plans: list[ActionPlan] = []
+    home: ActionPlan | None = None
+    for policy in level:
+        plan = policy.index.plan(action)
+        if home is None and plan.statements:
+            home = plan
+        else:
+            plans.append(plan)
+    if home is None:
+        return None
+    key = tuple(plans)
+    derived = home.derived
+    if derived is None:
+        derived = home.derived = {}
+    found = derived.get(key)
+    if found is None:
+        group = _group(level, action)
+        found = _OPEN if group is not None and _open_level(group, action) else group
+        if found is not None and found.statements is not None:
+            if len(derived) >= LEVEL_GROUPS_KEPT:
+                derived.clear()
+            derived[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _group_of_plan(plan: ActionPlan, one_allow: bool) -> _Group | None:
+    """The group of one index's plan (``None`` when it offers nothing)."""
+    if not plan.statements:
+        return None
+    if plan.exact is not None:
+        return _Group(None, (plan,), one_allow, plan.has_deny)
+    return _Group(plan.statements, (), one_allow, plan.has_deny)
+
+
+def _open_level(group: _Group, action: str) -> bool:
     """An SCP level that allows ``action`` on any request: no Deny candidate, and an Allow without
     Resource restriction, conditions or Principal among its candidates."""
-    if group is None or group.statements is None or group.has_deny:
+    if group.statements is None or group.has_deny:
         return False
     for statement in group.statements:
         if (
@@ -202,17 +265,96 @@ def _run(group: _Group | None, request: Request, action: str, has_boundary: bool
     statements = group.statements
     if statements is None:
         found = None
-        resource = request.resource
-        for index in group.indexes:
-            candidates = index.candidates(action, resource)
+        resource, parts = request.resource, request.resource_parts
+        if parts is None:
+            key = resource_key(resource)
+        else:  # ``resource_key`` without looking for the fifth colon again: the parts know it
+            cut = len(resource) - len(parts[5])
+            key = resource[:cut].lower() + parts[5]
+        one_allow = group.one_allow
+        for plan in group.plans:
+            if plan.exact is None:
+                candidates: Sequence[CompiledStatement] = plan.statements
+            elif one_allow:
+                denies, allows = plan.split(key)
+                if denies or allows:
+                    if found is None:
+                        found = _Tally()
+                    _scan_split(denies, allows, request, found, has_boundary)
+                continue
+            else:
+                candidates = plan.select(key)
             if candidates:
                 if found is None:
                     found = _Tally()
-                _scan(candidates, request, action, found, has_boundary, group.one_allow, True)
+                _scan(candidates, request, action, found, has_boundary, one_allow, True)
         return _NO_MATCH if found is None else found
     tally = _Tally()
     _scan(statements, request, action, tally, has_boundary, group.one_allow, True, group.has_deny)
     return tally
+
+
+def _scan_split(
+    denies: Sequence[CompiledStatement],
+    allows: Sequence[CompiledStatement],
+    request: Request,
+    tally: _Tally,
+    has_boundary: bool,
+) -> None:
+    """``_scan`` of a group where any one applying Allow is as good as all, over its candidates
+    split by effect (``ActionPlan.split``): every applying Deny, in policy order, then the first
+    applying Allow (none if the tally holds one already). The same statements as ``_scan`` finds
+    in the merged order, without stepping over the Allows that follow the first that applies."""
+    resource, parts, principal, context = (
+        request.resource,
+        request.resource_parts,
+        request.principal,
+        request.context,
+    )
+    if denies:
+        found = tally.denies
+        for statement in denies:
+            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+                if statement.not_resource:
+                    if not statement.matches_resource(resource, context, parts):
+                        continue
+                else:
+                    for pattern in statement.resources:  # type: ignore[union-attr]
+                        if pattern.matches_parts(parts, context):
+                            break
+                    else:
+                        continue
+            if (
+                statement.names_principals
+                and statement.principal_match(principal, has_boundary=has_boundary) is None
+            ):
+                continue
+            if statement.conditions and not _conditions_hold(statement.conditions, context):
+                continue
+            found.append(statement)
+    if allows and not tally.allows:
+        for statement in allows:
+            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+                if statement.not_resource:
+                    if not statement.matches_resource(resource, context, parts):
+                        continue
+                else:
+                    for pattern in statement.resources:  # type: ignore[union-attr]
+                        if pattern.matches_parts(parts, context):
+                            break
+                    else:
+                        continue
+            if statement.names_principals:
+                how = statement.principal_match(principal, has_boundary=has_boundary)
+                if how is None:
+                    continue
+            else:
+                how = PrincipalMatch.DIRECT
+            if statement.conditions and not _conditions_hold(statement.conditions, context):
+                continue
+            tally.allows.append(statement)
+            tally.principal_matches.append(how)
+            return
 
 
 def _applies(
@@ -264,8 +406,16 @@ def _scan(
             continue
         if not actions_known and not statement.any_action and not statement.matches_action(action):
             continue
-        if not statement.any_resource and not statement.matches_resource(resource, context, parts):
-            continue
+        if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+            if statement.not_resource:
+                if not statement.matches_resource(resource, context, parts):
+                    continue
+            else:
+                for pattern in statement.resources:  # type: ignore[union-attr]
+                    if pattern.matches_parts(parts, context):
+                        break
+                else:
+                    continue
         if statement.names_principals:
             how = statement.principal_match(principal, has_boundary=has_boundary)
             if how is None:

@@ -190,11 +190,13 @@ def _occurrences(text: str, pattern: str, start: int, end: int) -> Iterator[int]
                 matched = fallback[matched - 1]
 
 
-_GENERAL, _ALL, _EXACT, _PREFIX, _SUFFIX = range(5)
+_GENERAL, _ALL, _EXACT, _PREFIX, _SUFFIX, _HEAD_TAIL, _STARS = range(7)
 
 
 def _shape(segments: tuple[Segment, ...]) -> int:
-    """The common pattern shapes get a one-call test: ``*``, ``exact``, ``prefix*``, ``*suffix``."""
+    """The common pattern shapes get a one-call test: ``*``, ``exact``, ``prefix*``, ``*suffix``,
+    ``head*tail`` (``arn:aws:iam::*:root``); other patterns without ``?`` (``_STARS``) are matched
+    with ``str.find`` alone; ``_GENERAL`` is left for patterns with ``?``."""
     if any(segment.wild for segment in segments):
         return _GENERAL
     if len(segments) == 1:
@@ -207,7 +209,8 @@ def _shape(segments: tuple[Segment, ...]) -> int:
             return _PREFIX
         if not head.text:
             return _SUFFIX
-    return _GENERAL
+        return _HEAD_TAIL
+    return _STARS
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,21 @@ class Glob:
         if shape == _SUFFIX:
             return value.endswith(self.segments[1].text)
         segments = self.segments
+        if shape in (_HEAD_TAIL, _STARS):
+            head, tail = segments[0].text, segments[-1].text
+            if len(head) + len(tail) > len(value) or not value.startswith(head) or not value.endswith(tail):
+                return False
+            if shape == _HEAD_TAIL:
+                return True
+            position, end = len(head), len(value) - len(tail)
+            for middle in segments[1:-1]:  # leftmost occurrences: always safe for stars alone
+                text = middle.text
+                if text:
+                    found = value.find(text, position, end)
+                    if found < 0:
+                        return False
+                    position = found + len(text)
+            return True
         if len(segments) == 1:
             only = segments[0]
             return len(value) == len(only.text) and only.fits(value, 0)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import compress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from iamgate.engine.arn import ArnPattern
@@ -95,7 +95,19 @@ def _resource_keys(statement: CompiledStatement) -> list[tuple[bool, str]] | Non
 class ActionPlan:
     """The statements one action can reach, in policy order, with a resource index when many."""
 
-    __slots__ = ("by_prefix", "exact", "has_deny", "mask", "rest", "size", "statements", "universe")
+    __slots__ = (
+        "_split",
+        "_split_refs",
+        "by_prefix",
+        "derived",
+        "exact",
+        "has_deny",
+        "mask",
+        "rest",
+        "size",
+        "statements",
+        "universe",
+    )
 
     def __init__(
         self,
@@ -117,6 +129,14 @@ class ActionPlan:
         self.mask: bytearray | None = None
         """With shared groups: which of ``universe`` (the grouped statements) are this plan's."""
         self.universe: Sequence[CompiledStatement] = statements
+        self._split: dict[tuple[int, ...], Split] = {}
+        """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``, ``SPLIT_REFS_KEPT``)."""
+        self._split_refs = 0
+        """Statement references the kept answers hold in all."""
+        self.derived: dict[object, object] | None = None
+        """What a caller derives from this plan alone or with other indexes' plans of the same
+        action, kept with the plan (``evaluator._level``: an SCP level's group; bounded there).
+        Never holds this plan itself (no reference cycle); not used on the shared empty plan."""
         if len(statements) < RESOURCE_INDEX_THRESHOLD:
             return
         if shared is not None:
@@ -148,11 +168,47 @@ class ActionPlan:
 
     def select(self, key: str | None) -> Sequence[CompiledStatement]:
         """The plan's statements that can match a resource of index key ``key`` (all if ``None``)."""
-        exact = self.exact
-        if exact is None or key is None:
+        if self.exact is None or key is None:
             return self.statements
-        sources: list[tuple[int, ...]] = []
-        hit = exact.get(key)
+        sources = self._sources(key)
+        if not sources:
+            return []
+        return self._merge(sources)
+
+    def split(self, key: str) -> Split:
+        """``select(key)`` as (its Denies, its Allows), each in policy order; only for a plan with a
+        resource index (``exact`` set).
+
+        The candidates follow from which buckets ``key`` hits, not from the key itself, so the
+        answer is remembered per set of buckets (bounded): requests on the same kinds of resource
+        (a service's objects under the same prefixes) merge the buckets once, not per request.
+        Where any one applying Allow is as good as all, the evaluator needs every Deny but only the
+        first applying Allow, in policy order: it reads the two apart (``evaluator._scan_split``).
+        """
+        sources = self._sources(key)
+        if not sources:
+            return _NO_SPLIT
+        # The buckets are the plan's own (or its shared groups'), alive as long as the plan: their
+        # identities name them exactly.
+        signature = tuple(map(id, sources))
+        found = self._split.get(signature)
+        if found is None:
+            merged = self._merge(sources)
+            found = Split(tuple(s for s in merged if s.is_deny), tuple(s for s in merged if not s.is_deny))
+            split = self._split
+            refs = len(merged)
+            if len(split) >= SPLITS_KEPT or self._split_refs + refs > SPLIT_REFS_KEPT * (self.size + 16):
+                split.clear()
+                self._split_refs = 0
+            split[signature] = found
+            self._split_refs += refs
+        return found
+
+    def _sources(self, key: str) -> list[Sequence[int]]:
+        """The buckets (positions) a resource of index key ``key`` hits: its exact ARN, each literal
+        prefix of it cut at a delimiter, and the residue."""
+        sources: list[Sequence[int]] = []
+        hit = self.exact.get(key)  # type: ignore[union-attr]
         if hit:
             sources.append(hit)
         by_prefix = self.by_prefix
@@ -169,8 +225,9 @@ class ActionPlan:
                     position = key.find(delimiter, position + 1)
         if self.rest:
             sources.append(self.rest)
-        if not sources:
-            return []
+        return sources
+
+    def _merge(self, sources: list[Sequence[int]]) -> list[CompiledStatement]:
         # A statement with several resource patterns can sit in several buckets: keep one copy,
         # in policy order, so determining statements read the same as in an explanation.
         positions = sources[0] if len(sources) == 1 else sorted(set().union(*sources))
@@ -180,6 +237,23 @@ class ActionPlan:
             return [universe[i] for i in positions if mask[i]]
         statements = self.statements
         return [statements[i] for i in positions]
+
+
+class Split(NamedTuple):
+    """A plan's candidates for one resource, Denies and Allows apart (``ActionPlan.split``)."""
+
+    denies: tuple[CompiledStatement, ...]
+    allows: tuple[CompiledStatement, ...]
+
+
+_NO_SPLIT = Split((), ())
+
+SPLITS_KEPT = 16
+"""Per plan, how many bucket sets' ``split`` answers are kept (then it starts afresh); real traffic
+hits a few bucket sets per action."""
+SPLIT_REFS_KEPT = 4
+"""And at most this many times the plan's statements (plus 16) as references in all: the answers
+cost at most ~4x the plan's own memory, whatever the callers ask."""
 
 
 class _KeyMemo:

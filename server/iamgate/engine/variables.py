@@ -109,26 +109,49 @@ def substitute(parts: tuple[Part, ...], context: Mapping[str, ContextValue]) -> 
     return "".join(pieces)
 
 
-def glob_from_parts(
-    parts: tuple[Part, ...], context: Mapping[str, ContextValue], *, ignore_case: bool = False
-) -> Glob | None:
-    """A pattern from policy text and substituted values; substituted text never acts as a wildcard.
+def resolved_values(parts: tuple[Part, ...], context: Mapping[str, ContextValue]) -> tuple[str, ...] | None:
+    """The value each variable of ``parts`` stands for, in order; ``None`` if any is unresolved.
+
+    With the parts, these values are all a substituted pattern depends on: a memo of patterns
+    built from the same parts may key on them (``ArnPattern``'s)."""
+    values: list[str] = []
+    for part in parts:
+        if type(part) is Variable:
+            resolved = resolve_variable(part, context)
+            if resolved is None:
+                return None
+            values.append(resolved)
+    return tuple(values)
+
+
+def glob_from_values(parts: tuple[Part, ...], values: tuple[str, ...], *, ignore_case: bool = False) -> Glob:
+    """The pattern of ``parts`` with its variables replaced by ``values`` (``resolved_values``), in
+    order; substituted text never acts as a wildcard.
 
     Built per evaluation from the caller's values, so it must cost no more than the values' length:
     substituted text goes in as whole literal strings (``Glob.from_pieces``), never as a matcher
     compiled from it character by character.
     """
     pieces: list[tuple[str, bool]] = []
+    substituted = iter(values)
     for part in parts:
         if isinstance(part, Literal):
             pieces.append((part.text, True))
         elif isinstance(part, Escaped):
             pieces.append((part.text, False))
         else:
-            resolved = resolve_variable(part, context)
-            if resolved is None:
-                return None
-            pieces.append((resolved, False))
+            pieces.append((next(substituted), False))
     return Glob.from_pieces(
         pieces, text="".join(getattr(p, "text", "") for p in parts), ignore_case=ignore_case
     )
+
+
+def glob_from_parts(
+    parts: tuple[Part, ...], context: Mapping[str, ContextValue], *, ignore_case: bool = False
+) -> Glob | None:
+    """A pattern from policy text and substituted values (``glob_from_values``); ``None`` when a
+    variable is unresolved."""
+    values = resolved_values(parts, context)
+    if values is None:
+        return None
+    return glob_from_values(parts, values, ignore_case=ignore_case)
