@@ -48,10 +48,12 @@ from iamgate.service.wire_answers import (
     VARINTS,
     RawBatch,
     RawMany,
+    WireAnswer,
     id_splits,
     item_result,
     request_key,
     shared_key,
+    varint,
     wire_answer,
 )
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -63,6 +65,8 @@ DECISION_NAMES = tuple(decision.value for decision in Decision)
 
 NO_BUNDLE = "no policy bundle is active yet; try again when the sidecar reports SERVING"
 INTERNAL = "internal error while deciding; the request was not allowed (see the sidecar's log)"
+ENCODINGS_KEPT = 4096
+"""Outcomes whose response templates a servicer keeps (``AuthorizerServicer._encoded``)."""
 
 
 class _Aborted(Exception):
@@ -93,6 +97,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
         self._answers_token = object()
+        # Outcome -> its response's splicing templates (``_encoded``): by identity, bounded.
+        self._encodings: dict[int, tuple[Any, WireAnswer | None]] = {}
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -161,6 +167,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     def AuthorizeBatch(
         self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
     ) -> pb.AuthorizeBatchResponse:
+        return pb.AuthorizeBatchResponse(results=self._authorize_batch(request, context))
+
+    def _authorize_batch(
+        self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext, encode: bool = False
+    ) -> list[Any]:
+        """``AuthorizeBatch``'s results (``encode``: see ``_decide_items``)."""
         method = "AuthorizeBatch"
         self._check_batch_size(context, method, "requests", len(request.requests))
         try:
@@ -168,13 +180,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
-        results = self._decide_batch_items(request.requests, snapshot)
+        results = self._decide_batch_items(request.requests, snapshot, encode=encode)
         self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
+        return results
 
     def _decide_batch_items(
-        self, items: Any, snapshot: Any, numbers: list[int] | None = None
-    ) -> list[dict[str, Any]]:
+        self, items: Any, snapshot: Any, numbers: list[int] | None = None, *, encode: bool = False
+    ) -> list[Any]:
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
 
@@ -198,7 +210,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
 
         return self._decide_items(
-            "AuthorizeBatch", "requests", items, snapshot, query_of, _same, answer_key, numbers=numbers
+            "AuthorizeBatch",
+            "requests",
+            items,
+            snapshot,
+            query_of,
+            _same,
+            answer_key,
+            numbers=numbers,
+            encode=encode,
         )
 
     def AuthorizeMany(
@@ -207,6 +227,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """One principal, many (action, resource) pairs: the shared fields are checked and
         converted once; each item is limited and decided exactly as the equivalent
         AuthorizeRequest would be."""
+        return pb.AuthorizeBatchResponse(results=self._authorize_many(request, context))
+
+    def _authorize_many(
+        self, request: pb.AuthorizeManyRequest, context: grpc.ServicerContext, encode: bool = False
+    ) -> list[Any]:
+        """``AuthorizeMany``'s results (``encode``: see ``_decide_items``)."""
         method = "AuthorizeMany"
         self._check_batch_size(context, method, "items", len(request.items))
         config = self._config
@@ -265,9 +291,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             log_request,
             answer_key if len(group[1]) <= ANSWER_TEXT_LIMIT else None,
             shared_size,
+            encode=encode,
         )
         self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
+        return results
 
     # --- the same RPCs on raw bytes (registered by ``wire.add_authorizer``) ------------------------
 
@@ -312,7 +339,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if answer is not None:
                     return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
-        return self.AuthorizeBatch(request, context).SerializeToString()
+        return self._joined(self._authorize_batch(request, context, encode=self._log is None))
 
     def AuthorizeManyWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
         """``AuthorizeMany`` on the request's bytes, as ``AuthorizeBatchWire``: the shared
@@ -333,7 +360,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if answer is not None:
                     return answer
         request = self._parse(data, self._many_request, "AuthorizeMany", context)
-        return self.AuthorizeMany(request, context).SerializeToString()
+        return self._joined(self._authorize_many(request, context, encode=self._log is None))
 
     _authorize_request = staticmethod(guarded_deserializer(pb.AuthorizeRequest))
     _batch_request = staticmethod(guarded_deserializer(pb.AuthorizeBatchRequest))
@@ -532,7 +559,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         distinct.discard("")
         if len(distinct) > self._config.max_batch_session_policies:
             return None
-        return [item_result(result) for result in self._decide_batch_items(parsed, snapshot, missed)]
+        results = self._decide_batch_items(parsed, snapshot, missed, encode=True)
+        return [result if result.__class__ is bytes else item_result(result) for result in results]
 
     def _log_wire_items(
         self, method: str, requests: list[pb.AuthorizeRequest], results: list[bytes], seconds: list[float]
@@ -563,7 +591,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         answer_key: Callable[[Any], Any] | None = None,
         shared_size: int = 0,
         numbers: list[int] | None = None,
-    ) -> list[dict[str, Any]]:
+        encode: bool = False,
+    ) -> list[Any]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
         The per-item path is the batch's whole cost around a cached decision, so it is kept
@@ -577,8 +606,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         skip conversion and the bundle layer: the pinned snapshot keeps the answer and its
         response fields under that key (``Snapshot.remember``) when its decision cache kept the
         answer, and only then; so never while a shadow bundle is compared with every answer.
+
+        ``encode`` (not with a decision log: it reads the mappings): an answer whose outcome
+        object was seen before is given as its encoded ``results`` entry instead (bytes,
+        ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
+        encoded = self._encoded if encode else None
         revision = pinned.revision
         fields = convert.authorize_fields
         ids, id_prefix = self._ids, self._id_prefix
@@ -591,7 +625,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         tally = dict.fromkeys(DECISION_NAMES, 0)
         seconds: list[float] = []
         logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
-        results: list[dict[str, Any]] = []
+        results: list[Any] = []
         last = clock()
         for index, item in enumerate(items):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
@@ -620,13 +654,21 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     except RequestError as error:  # a batch item names its index
                         raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
                     decision = outcome.evaluation.decision.value
-                    response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
                     if key is not None:
                         kept = fields(outcome, "", "")
                         policy = query.session_policy or ""
                         wire = wire_answer(kept, id_prefix, decision, policy, shared_size)
                         pinned.remember(key, query, outcome, kept, decision, wire)
-                results.append({"response": response})
+                        if encoded is not None:
+                            self._keep_encoding(outcome, wire)
+                    entry = encoded(outcome, query.request_id) if encoded is not None else None
+                    if entry is not None:
+                        results.append(entry)
+                    else:
+                        response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
+                        results.append({"response": response})
+                if found is not None:
+                    results.append({"response": response})
                 now = clock()
                 seconds.append(now - last)
                 last = now
@@ -657,6 +699,67 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 response = pb.AuthorizeResponse(**results[index]["response"])
                 self._log.submit(method, log_request(item), response, elapsed, now)
         return results
+
+    def _encoded(self, outcome: Any, request_id: str) -> bytes | None:
+        """The ``results`` entry answering with ``outcome`` (a fresh decision id, ``request_id``),
+        spliced from templates made when the same outcome *object* was seen before; ``None``
+        the first time (the caller then builds the answer the ordinary way).
+
+        An encoding memo, not a decision memo: the outcome was just decided (evaluated, when
+        there is no decision cache). ``Snapshot.authorize`` hands out one outcome object for the
+        answers of one question that come out the same (its route's last outcome), so a
+        repeated question is encoded once; an outcome seen once is not worth its templates
+        (making them costs several times encoding it once). Kept by identity, the outcome
+        itself held in the entry (so its id is not reused while it is kept); at most
+        ``ENCODINGS_KEPT`` entries, then all are dropped.
+        """
+        encodings = self._encodings
+        kept = encodings.get(id(outcome))
+        if kept is None or kept[0] is not outcome:
+            if len(encodings) >= ENCODINGS_KEPT:
+                encodings.clear()
+            encodings[id(outcome)] = (outcome, None)
+            return None
+        wire = kept[1]
+        if wire is None:
+            fields = convert.authorize_fields(outcome, "", "")
+            wire = wire_answer(fields, self._id_prefix, outcome.evaluation.decision.value, "")
+            encodings[id(outcome)] = (outcome, wire)
+        number = next(self._ids)
+        digits = len(str(number))
+        if not request_id:
+            return wire.item(digits) % number
+        text = request_id.encode()
+        id_field = varint(len(text)) + text
+        size = wire.fixed + digits + 1 + len(id_field)
+        head = varint(size)
+        named = varint(self._id_length + digits)
+        return wire.item_id % (varint(size + 1 + len(head)), head, named, number, id_field)
+
+    def _keep_encoding(self, outcome: Any, wire: WireAnswer) -> None:
+        """``_encoded``'s templates for ``outcome``, made already (to remember the answer)."""
+        encodings = self._encodings
+        if len(encodings) >= ENCODINGS_KEPT:
+            encodings.clear()
+        encodings[id(outcome)] = (outcome, wire)
+
+    @staticmethod
+    def _joined(results: list[Any]) -> bytes:
+        """An ``AuthorizeBatchResponse``'s bytes from ``_decide_items``' results: the mappings
+        encoded in one call (split into their entries at C speed), the encoded entries as they
+        are, in order."""
+        mappings = [result for result in results if result.__class__ is not bytes]
+        if not mappings:
+            return b"".join(results)
+        answer = pb.AuthorizeBatchResponse(results=mappings).SerializeToString()
+        built = iter(RawBatch.FromString(answer).items)
+        out = []
+        for result in results:
+            if result.__class__ is not bytes:
+                entry = next(built)
+                result = b"\n" + varint(len(entry)) + entry
+            out.append(result)
+        return b"".join(out)
 
     def _enter_expensive(self, context: grpc.ServicerContext, method: str) -> None:
         """Take one of the few expensive-call slots, or refuse at once (RESOURCE_EXHAUSTED)."""
