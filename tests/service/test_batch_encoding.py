@@ -93,3 +93,28 @@ def test_the_encoding_memo_is_bounded_and_keyed_by_the_outcome_object(monkeypatc
         assert len(encoded._encodings) <= 8
     for key, (outcome, _) in encoded._encodings.items():
         assert key == id(outcome)
+
+
+def test_cached_batch_items_found_by_their_bytes_alone_answer_as_the_message_path_does():
+    remembered, source = _servicer(100_000, **SETTINGS)
+    messages, _ = _servicer(0, **SETTINGS)
+    context = Context()
+    requests = embedded_requests()[0]
+    data = pb.AuthorizeBatchRequest(requests=requests * 2).SerializeToString()
+    for _ in range(3):
+        expected = messages.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(data), context)
+        _check(remembered.AuthorizeBatchWire(data, context), expected)
+    snapshot, _, quick = remembered._quick
+    assert snapshot is source.current() and quick, "no item was found by its bytes alone"
+
+
+def test_items_found_by_their_bytes_alone_are_kept_for_one_snapshot_only():
+    remembered, source = _servicer(100_000)
+    snapshot = source.current()
+    quick = remembered._quick_answers(snapshot, remembered._answers_token, 3)
+    quick[b"item"] = (b"template", "allowed", "")
+    assert remembered._quick_answers(snapshot, remembered._answers_token, 3) is quick
+    assert remembered._quick_answers(snapshot, remembered._answers_token, 4) == {}
+    other = snapshot.with_cache(10)
+    assert remembered._quick_answers(other, remembered._answers_token, 4) == {}
+    assert remembered._quick_answers(other, ("many", b"shared"), 4) == {}

@@ -32,7 +32,7 @@ from google.protobuf.message import DecodeError
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
-from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT
+from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT, ANSWERS_KEPT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.result import Decision
@@ -98,6 +98,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
         self._answers_token = object()
+        # (snapshot, digits, {item bytes: (template, decision, session policy)}): _quick_answers
+        self._quick: tuple[Any, int, dict[bytes, tuple[bytes, str, str]]] = (None, 0, {})
         # Outcome -> its response's splicing templates (``_encoded``): by identity, bounded.
         self._encodings: dict[int, tuple[Any, WireAnswer | None]] = {}
 
@@ -478,23 +480,29 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         out: list[bytes] = []
         answer = out.append
         missed: list[int] = []
-        digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
+        # The usual item (no request id, an answer for any second, within the size limit) is
+        # found by its bytes alone in ``quick``, with its template for the decision numbers'
+        # digits: one lookup and one format (see ``_quick_answers``).
+        first = next(ids)
+        numbers = itertools.chain((first,), ids)
+        digits = len(str(first))
+        bound = 10**digits  # the first decision number with more digits
+        quick = self._quick_answers(snapshot, group, digits)
+        quick_get = quick.get
         for index, item in enumerate(items):
-            found = find((group, item))
-            if found is not None and found[1] is None and len(found) > 4:
-                # the usual case: no request id, an answer for any second
-                wire = found[4]
-                if len(item) + wire.shared_size <= most:
-                    number = next(ids)
-                    if number >= bound:
-                        digits = len(str(number))
-                        bound = 10**digits
-                    answer((wire.items.get(digits) or wire.item(digits)) % number)
-                    decide(wire.decision)
-                    if wire.session_policy:
-                        policies.add(wire.session_policy)
+            kept = quick_get(item)
+            if kept is not None:
+                number = next(numbers)
+                if number < bound:
+                    template, decision, policy = kept
+                    answer(template % number)
+                    decide(decision)
+                    if policy:
+                        policies.add(policy)
                     stamp(clock())
                     continue
+                numbers = itertools.chain((number,), ids)  # more digits: the general path below
+            found = find((group, item))
             if found is None:  # an id (or none known): a trailing request-id field, split off
                 end = len(item)
                 low = end - 129 if end > 129 else 0
@@ -523,12 +531,19 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 answer(b"")
                 continue
             wire = found[4]
-            number = next(ids)
+            number = next(numbers)
             if number >= bound:
                 digits = len(str(number))
                 bound = 10**digits
+                quick = self._quick_answers(snapshot, group, digits)
+                quick_get = quick.get
             if request_id is None:
-                answer((wire.items.get(digits) or wire.item(digits)) % number)
+                template = wire.items.get(digits) or wire.item(digits)
+                answer(template % number)
+                if found[1] is None:
+                    if len(quick) >= ANSWERS_KEPT:
+                        quick.clear()
+                    quick[item] = (template, wire.decision, wire.session_policy)
             else:
                 size = wire.fixed + digits + 1 + len(request_id)
                 head = lengths[size]
@@ -556,6 +571,25 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._log_wire_items(method, log_requests(), out, seconds)
         metrics.count_request(method)
         return b"".join(out)
+
+    def _quick_answers(self, snapshot: Any, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
+        """The AuthorizeBatch items ``_splice`` answered before on ``snapshot`` with no request
+        id, for any second and within the size limit (each a function of the item's bytes, this
+        servicer's limits and the snapshot), by their bytes: the response's template for
+        decision numbers of ``digits`` digits, the decision and the session policy.
+
+        Only a faster way to find what the snapshot remembers (see ``Snapshot.remember``): kept
+        for one snapshot and one number of digits (a new revision, trusted keys or digit starts
+        afresh), at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items
+        (``group``: its shared fields) get an empty dict each time.
+        """
+        if group is not self._answers_token:
+            return {}
+        kept_snapshot, kept_digits, quick = self._quick
+        if kept_snapshot is not snapshot or kept_digits != digits:
+            quick = {}
+            self._quick = (snapshot, digits, quick)
+        return quick
 
     def _decide_missed(
         self, items: Any, missed: list[int], policies: set[str], snapshot: Any
