@@ -703,7 +703,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             outcome = pinned.authorize(query)
                     except RequestError as error:  # a batch item names its index
                         raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
-                    decision = outcome.evaluation.decision.value
+                    decision = outcome.evaluation.decision._value_  # the value, without Enum.value's property
                     if key is not None:
                         kept = fields(outcome, "", "")
                         policy = query.session_policy or ""
