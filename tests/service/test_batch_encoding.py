@@ -118,3 +118,29 @@ def test_items_found_by_their_bytes_alone_are_kept_for_one_snapshot_only():
     other = snapshot.with_cache(10)
     assert remembered._quick_answers(other, remembered._answers_token, 4) == {}
     assert remembered._quick_answers(other, ("many", b"shared"), 4) == {}
+
+
+class _RecordingShadow:
+    """Stands for a shadow bundle: records each answer it is shown."""
+
+    def __init__(self) -> None:
+        self.compared: list[str] = []
+
+    def compare(self, snapshot, query, outcome, now) -> None:
+        self.compared.append(query.action)
+
+
+def test_every_uncached_batch_item_is_compared_with_a_shadow_bundle_when_one_is_loaded():
+    servicer, source = _servicer(0)
+    requests = embedded_requests()[0]
+    data = pb.AuthorizeBatchRequest(requests=requests).SerializeToString()
+    shadow = _RecordingShadow()
+    source.manager._shadow = shadow
+    try:
+        for _ in range(2):
+            servicer.AuthorizeBatchWire(data, Context())
+    finally:
+        source.manager._shadow = None
+    assert shadow.compared == [r.action for r in requests] * 2
+    servicer.AuthorizeBatchWire(data, Context())
+    assert len(shadow.compared) == 2 * len(requests), "without a shadow bundle nothing is compared"

@@ -32,6 +32,7 @@ from google.protobuf.message import DecodeError
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
+from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT, ANSWERS_KEPT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
@@ -192,8 +193,23 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     ) -> list[Any]:
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
+        most = config.max_request_bytes
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
+            # The usual item (no context, session policy or tags) checked and converted at once:
+            # its only limit is its size (``limits.check_access_request``), and its only checks
+            # ``convert.access_query``'s of the principal, action and resource.
+            principal, action, resource = item.principal, item.action, item.resource
+            if (
+                principal
+                and ":" in action
+                and resource
+                and not item.context
+                and not item.session_policy
+                and not item.session_tags
+                and item.ByteSize() <= most
+            ):
+                return AccessQuery(principal, action, resource, (), None, item.request_id, ())
             try:  # the usual case names no field: the item's prefix is formatted only for an error
                 limits.check_access_request(item, config)
                 return convert.access_query(item)
@@ -202,7 +218,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 limits.check_access_request(item, config, prefix)
                 return convert.access_query(item, prefix)
 
-        token, most = self._answers_token, config.max_request_bytes
+        token = self._answers_token
 
         def answer_key(item: pb.AuthorizeRequest) -> Any:
             # The item's bytes without its request id: equal bytes are an equal request, which
@@ -662,6 +678,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
+        if getattr(self._snapshots, "shadowing", None) is False and self._authorize == getattr(
+            self._snapshots, "authorize", None
+        ):
+            # The source's authorize is the active snapshot's beside a shadow comparison; with no
+            # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
+            authorize = pinned.authorize
         encoded = self._encoded if encode else None
         revision = pinned.revision
         fields = convert.authorize_fields
