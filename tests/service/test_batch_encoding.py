@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 
 from bench.service_requests import embedded_requests
+from iamgate.bundle.trust import TrustedKeys
 from iamgate.service import servicer as servicer_module
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
 
@@ -104,20 +105,22 @@ def test_cached_batch_items_found_by_their_bytes_alone_answer_as_the_message_pat
     for _ in range(3):
         expected = messages.AuthorizeBatch(pb.AuthorizeBatchRequest.FromString(data), context)
         _check(remembered.AuthorizeBatchWire(data, context), expected)
-    snapshot, _, quick = remembered._quick
-    assert snapshot is source.current() and quick, "no item was found by its bytes alone"
+    answers, _, quick = remembered._quick
+    assert answers is source.current().answers and quick, "no item was found by its bytes alone"
 
 
 def test_items_found_by_their_bytes_alone_are_kept_for_one_snapshot_only():
     remembered, source = _servicer(100_000)
     snapshot = source.current()
-    quick = remembered._quick_answers(snapshot, remembered._answers_token, 3)
+    token = remembered._answers_token
+    quick = remembered._quick_answers(snapshot.answers, token, 3)
     quick[b"item"] = (b"template", "allowed", "")
-    assert remembered._quick_answers(snapshot, remembered._answers_token, 3) is quick
-    assert remembered._quick_answers(snapshot, remembered._answers_token, 4) == {}
-    other = snapshot.with_cache(10)
-    assert remembered._quick_answers(other, remembered._answers_token, 4) == {}
-    assert remembered._quick_answers(other, ("many", b"shared"), 4) == {}
+    assert remembered._quick_answers(snapshot.answers, token, 3) is quick
+    assert remembered._quick_answers(snapshot.answers, token, 4) == {}
+    for other in (snapshot.with_cache(10), snapshot.with_trust(TrustedKeys.of(["aws:SourceIp"]))):
+        assert other.answers is not snapshot.answers
+        assert remembered._quick_answers(other.answers, token, 4) == {}
+    assert remembered._quick_answers(snapshot.answers, ("many", b"shared"), 4) == {}
 
 
 class _RecordingShadow:

@@ -99,7 +99,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
         self._answers_token = object()
-        # (snapshot, digits, {item bytes: (template, decision, session policy)}): _quick_answers
+        # (snapshot's answers, digits, {item bytes: (template, decision, session policy)}): see
+        # _quick_answers
         self._quick: tuple[Any, int, dict[bytes, tuple[bytes, str, str]]] = (None, 0, {})
         # Outcome -> its response's splicing templates (``_encoded``): by identity, bounded.
         self._encodings: dict[int, tuple[Any, WireAnswer | None]] = {}
@@ -503,7 +504,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         numbers = itertools.chain((first,), ids)
         digits = len(str(first))
         bound = 10**digits  # the first decision number with more digits
-        quick = self._quick_answers(snapshot, group, digits)
+        quick = self._quick_answers(answers, group, digits)
         quick_get = quick.get
         for index, item in enumerate(items):
             kept = quick_get(item)
@@ -551,7 +552,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             if number >= bound:
                 digits = len(str(number))
                 bound = 10**digits
-                quick = self._quick_answers(snapshot, group, digits)
+                quick = self._quick_answers(answers, group, digits)
                 quick_get = quick.get
             if request_id is None:
                 template = wire.items.get(digits) or wire.item(digits)
@@ -588,23 +589,24 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         metrics.count_request(method)
         return b"".join(out)
 
-    def _quick_answers(self, snapshot: Any, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
-        """The AuthorizeBatch items ``_splice`` answered before on ``snapshot`` with no request
-        id, for any second and within the size limit (each a function of the item's bytes, this
-        servicer's limits and the snapshot), by their bytes: the response's template for
-        decision numbers of ``digits`` digits, the decision and the session policy.
+    def _quick_answers(self, answers: dict, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
+        """The AuthorizeBatch items ``_splice`` answered before from a snapshot's ``answers`` with
+        no request id, for any second and within the size limit (each a function of the item's
+        bytes, this servicer's limits and the snapshot), by their bytes: the response's template
+        for decision numbers of ``digits`` digits, the decision and the session policy.
 
         Only a faster way to find what the snapshot remembers (see ``Snapshot.remember``): kept
-        for one snapshot and one number of digits (a new revision, trusted keys or digit starts
-        afresh), at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items
-        (``group``: its shared fields) get an empty dict each time.
+        for one snapshot's answers (each revision, and each copy with other trusted keys or
+        another cache, has its own; the snapshot itself is not held) and one number of digits,
+        at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items (``group``:
+        its shared fields) get an empty dict each time.
         """
         if group is not self._answers_token:
             return {}
-        kept_snapshot, kept_digits, quick = self._quick
-        if kept_snapshot is not snapshot or kept_digits != digits:
+        kept_answers, kept_digits, quick = self._quick
+        if kept_answers is not answers or kept_digits != digits:
             quick = {}
-            self._quick = (snapshot, digits, quick)
+            self._quick = (answers, digits, quick)
         return quick
 
     def _decide_missed(
