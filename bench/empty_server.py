@@ -27,10 +27,18 @@ def main() -> int:
     parser.add_argument("--address", default="127.0.0.1:0")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--aio", action="store_true", help="grpc.aio (asyncio) instead of the thread pool")
+    parser.add_argument(
+        "--message-bytes",
+        type=int,
+        default=0,
+        help="answers carry a message of this many bytes (to weigh what an answer's size costs gRPC)",
+    )
     args = parser.parse_args()
     if args.aio:
         return _serve_aio(args.address)
-    answer = pb.AuthorizeResponse(decision=pb.DECISION_ALLOWED, revision="empty")
+    answer = pb.AuthorizeResponse(
+        decision=pb.DECISION_ALLOWED, revision="empty", message="x" * args.message_bytes
+    )
     results: dict[int, pb.AuthorizeBatchResponse] = {}
 
     def authorize(request: pb.AuthorizeRequest, context: grpc.ServicerContext) -> pb.AuthorizeResponse:

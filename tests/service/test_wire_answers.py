@@ -58,12 +58,12 @@ def _servicer(cache_size: int, **settings) -> tuple[AuthorizerServicer, object]:
 def _ordinary_calls(servicer: AuthorizerServicer) -> list[str]:
     """Records each call the bytes entry points hand to the ordinary (message) path."""
     calls: list[str] = []
-    for name in ("_authorize_message", "AuthorizeBatch", "AuthorizeMany"):
+    for name in ("_authorize_message", "_authorize_batch", "_authorize_many"):
         ordinary = getattr(servicer, name)
 
-        def recorded(*arguments, name=name, ordinary=ordinary):
+        def recorded(*arguments, name=name, ordinary=ordinary, **options):
             calls.append(name)
-            return ordinary(*arguments)
+            return ordinary(*arguments, **options)
 
         setattr(servicer, name, recorded)
     return calls

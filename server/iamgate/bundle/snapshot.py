@@ -400,7 +400,7 @@ class Snapshot:
                     raise _not_a_session(principal)
                 who = principal.arn
                 policy_set = self._policy_set(None, resource_policy, None)
-            cell = [None] if route_key is not None else None
+            cell = [None, None] if route_key is not None else None
             self._keep_route(
                 route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts, cell)
             )
@@ -446,10 +446,21 @@ class Snapshot:
             # The same answer (cached, or evaluated afresh to an equal one; a kept evaluation has
             # no trace): the same outcome, whose message is a function of the slot's key and it.
             outcome = slot[3]
+        elif (
+            (last := cell[1] if slot is None and cell is not None and not explain else None) is not None
+            and last[1] == filled
+            and (evaluation is last[0] or evaluation == last[0])
+        ):
+            # With caller context: the route's last outcome when this one would equal it (the
+            # message is a function of the route and the evaluation), so that its encoding can
+            # be reused too (``AuthorizerServicer._encoded``).
+            outcome = last[2]
         else:
             message = access_message(principal.arn, action, resource, evaluation)
             outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
-            if slot is not None and not explain:
+            if slot is None and cell is not None and not explain:
+                cell[1] = (evaluation, filled, outcome)  # one assignment, as cell[0]'s
+            elif slot is not None and not explain:
                 if cell is not None:  # one assignment: a reader sees the old pair or the new one
                     cell[0] = (time_key, (request, filled, evaluation, outcome))
                 else:

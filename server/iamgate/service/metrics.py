@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -132,14 +132,20 @@ class ServiceMetrics:
             for value in seconds:
                 histogram.observe(value)
             return
-        counts = [0] * len(bounds)
-        for value in seconds:
-            counts[bisect_left(bounds, value)] += 1  # observe's bucket: the first bound >= value
-        for index, count in enumerate(counts):
-            if count:
-                buckets[index].inc(count)
-        if seconds:
-            total.inc(sum(seconds))
+        if not seconds:
+            return
+        # observe's bucket for a value is the first bound >= it: bucket i holds the values in
+        # (bound[i-1], bound[i]], counted from the sorted values with one bisection per bound
+        ordered = sorted(seconds)
+        below = 0
+        for index, bound in enumerate(bounds):
+            upto = bisect_right(ordered, bound)
+            if upto > below:
+                buckets[index].inc(upto - below)
+                below = upto
+            if below == len(ordered):
+                break
+        total.inc(sum(seconds))
 
     def count_request(self, method: str, code: str = "OK") -> None:
         child = self._ok_children.get(method) if code == "OK" else None

@@ -24,6 +24,7 @@ from iamgate.service.config import ServiceConfig, split_host_port
 from iamgate.service.decision_logs import DecisionLogger, decision_log_limits
 from iamgate.service.errors import ConfigError
 from iamgate.service.health import SERVICE_NAME, HealthReporter
+from iamgate.service.heap import keep_frozen
 from iamgate.service.metrics import ServiceMetrics
 from iamgate.service.servicer import AuthorizerServicer
 from iamgate.service.snapshots import SnapshotSource
@@ -234,6 +235,7 @@ def serve(
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         sidecar = start_sidecar(config, snapshots)
+        keep_frozen(snapshots)  # the bundle out of the collector's full collections (heap.py)
         try:
             where = (
                 config.address

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import os
 import time
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from google.protobuf.message import DecodeError
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
-from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT
+from iamgate.bundle.query import AccessQuery
+from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT, ANSWERS_KEPT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
 from iamgate.engine.result import Decision
@@ -48,10 +50,12 @@ from iamgate.service.wire_answers import (
     VARINTS,
     RawBatch,
     RawMany,
+    WireAnswer,
     id_splits,
     item_result,
     request_key,
     shared_key,
+    varint,
     wire_answer,
 )
 from iamgate_client.api.iamgate.v1 import authorizer_pb2 as pb
@@ -63,6 +67,8 @@ DECISION_NAMES = tuple(decision.value for decision in Decision)
 
 NO_BUNDLE = "no policy bundle is active yet; try again when the sidecar reports SERVING"
 INTERNAL = "internal error while deciding; the request was not allowed (see the sidecar's log)"
+ENCODINGS_KEPT = 4096
+"""Outcomes whose response templates a servicer keeps (``AuthorizerServicer._encoded``)."""
 
 
 class _Aborted(Exception):
@@ -93,6 +99,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         # Stands for this servicer's limits in the batch answers it keeps in a snapshot
         # (``_decide_items``): another servicer, with other limits, never finds them.
         self._answers_token = object()
+        # (snapshot's answers, digits, {item bytes: (template, decision, session policy)}): see
+        # _quick_answers
+        self._quick: tuple[Any, int, dict[bytes, tuple[bytes, str, str]]] = (None, 0, {})
+        # Outcome -> its response's splicing templates (``_encoded``): by identity, bounded.
+        self._encodings: dict[int, tuple[Any, WireAnswer | None]] = {}
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -161,6 +172,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     def AuthorizeBatch(
         self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext
     ) -> pb.AuthorizeBatchResponse:
+        return pb.AuthorizeBatchResponse(results=self._authorize_batch(request, context))
+
+    def _authorize_batch(
+        self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext, encode: bool = False
+    ) -> list[Any]:
+        """``AuthorizeBatch``'s results (``encode``: see ``_decide_items``)."""
         method = "AuthorizeBatch"
         self._check_batch_size(context, method, "requests", len(request.requests))
         try:
@@ -168,17 +185,32 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
-        results = self._decide_batch_items(request.requests, snapshot)
+        results = self._decide_batch_items(request.requests, snapshot, encode=encode)
         self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
+        return results
 
     def _decide_batch_items(
-        self, items: Any, snapshot: Any, numbers: list[int] | None = None
-    ) -> list[dict[str, Any]]:
+        self, items: Any, snapshot: Any, numbers: list[int] | None = None, *, encode: bool = False
+    ) -> list[Any]:
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
+        most = config.max_request_bytes
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
+            # The usual item (no context, session policy or tags) checked and converted at once:
+            # its only limit is its size (``limits.check_access_request``), and its only checks
+            # ``convert.access_query``'s of the principal, action and resource.
+            principal, action, resource = item.principal, item.action, item.resource
+            if (
+                principal
+                and ":" in action
+                and resource
+                and not item.context
+                and not item.session_policy
+                and not item.session_tags
+                and item.ByteSize() <= most
+            ):
+                return AccessQuery(principal, action, resource, (), None, item.request_id, ())
             try:  # the usual case names no field: the item's prefix is formatted only for an error
                 limits.check_access_request(item, config)
                 return convert.access_query(item)
@@ -187,7 +219,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 limits.check_access_request(item, config, prefix)
                 return convert.access_query(item, prefix)
 
-        token, most = self._answers_token, config.max_request_bytes
+        token = self._answers_token
 
         def answer_key(item: pb.AuthorizeRequest) -> Any:
             # The item's bytes without its request id: equal bytes are an equal request, which
@@ -198,7 +230,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             return (token, wire) if len(wire) <= ANSWER_TEXT_LIMIT else None
 
         return self._decide_items(
-            "AuthorizeBatch", "requests", items, snapshot, query_of, _same, answer_key, numbers=numbers
+            "AuthorizeBatch",
+            "requests",
+            items,
+            snapshot,
+            query_of,
+            _same,
+            answer_key,
+            numbers=numbers,
+            encode=encode,
         )
 
     def AuthorizeMany(
@@ -207,6 +247,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """One principal, many (action, resource) pairs: the shared fields are checked and
         converted once; each item is limited and decided exactly as the equivalent
         AuthorizeRequest would be."""
+        return pb.AuthorizeBatchResponse(results=self._authorize_many(request, context))
+
+    def _authorize_many(
+        self, request: pb.AuthorizeManyRequest, context: grpc.ServicerContext, encode: bool = False
+    ) -> list[Any]:
+        """``AuthorizeMany``'s results (``encode``: see ``_decide_items``)."""
         method = "AuthorizeMany"
         self._check_batch_size(context, method, "items", len(request.items))
         config = self._config
@@ -265,9 +311,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             log_request,
             answer_key if len(group[1]) <= ANSWER_TEXT_LIMIT else None,
             shared_size,
+            encode=encode,
         )
         self._metrics.count_request(method)
-        return pb.AuthorizeBatchResponse(results=results)
+        return results
 
     # --- the same RPCs on raw bytes (registered by ``wire.add_authorizer``) ------------------------
 
@@ -312,7 +359,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if answer is not None:
                     return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
-        return self.AuthorizeBatch(request, context).SerializeToString()
+        return self._joined(self._authorize_batch(request, context, encode=self._log is None))
 
     def AuthorizeManyWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
         """``AuthorizeMany`` on the request's bytes, as ``AuthorizeBatchWire``: the shared
@@ -333,7 +380,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if answer is not None:
                     return answer
         request = self._parse(data, self._many_request, "AuthorizeMany", context)
-        return self.AuthorizeMany(request, context).SerializeToString()
+        return self._joined(self._authorize_many(request, context, encode=self._log is None))
 
     _authorize_request = staticmethod(guarded_deserializer(pb.AuthorizeRequest))
     _batch_request = staticmethod(guarded_deserializer(pb.AuthorizeBatchRequest))
@@ -435,7 +482,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         Metrics and the decision log get what the ordinary path gives them.
         """
         clock = time.perf_counter
-        last = clock()
+        stamps = [clock()]  # when each answered item was done (the first: the call's start)
         count = len(items)
         config = self._config
         if not count or count > config.max_batch_size:
@@ -443,21 +490,43 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         most, ids = config.max_request_bytes, self._ids
         lengths, id_length = VARINTS, self._id_length
         wall = time.time
-        tally = dict.fromkeys(DECISION_NAMES, 0)
+        find, stamp = answers.get, stamps.append
+        decided: list[str] = []
+        decide = decided.append
         policies: set[str] = set()
-        seconds: list[float] = []
         out: list[bytes] = []
+        answer = out.append
         missed: list[int] = []
-        digits, bound = 0, 0  # the decision numbers' digits, and the first number with more
+        # The usual item (no request id, an answer for any second, within the size limit) is
+        # found by its bytes alone in ``quick``, with its template for the decision numbers'
+        # digits: one lookup and one format (see ``_quick_answers``).
+        first = next(ids)
+        numbers = itertools.chain((first,), ids)
+        digits = len(str(first))
+        bound = 10**digits  # the first decision number with more digits
+        quick = self._quick_answers(answers, group, digits)
+        quick_get = quick.get
         for index, item in enumerate(items):
-            found = answers.get((group, item))
+            kept = quick_get(item)
+            if kept is not None:
+                number = next(numbers)
+                if number < bound:
+                    template, decision, policy = kept
+                    answer(template % number)
+                    decide(decision)
+                    if policy:
+                        policies.add(policy)
+                    stamp(clock())
+                    continue
+                numbers = itertools.chain((number,), ids)  # more digits: the general path below
+            found = find((group, item))
             if found is None:  # an id (or none known): a trailing request-id field, split off
                 end = len(item)
                 low = end - 129 if end > 129 else 0
                 split = item.rfind(tag, low, end - 1)
                 while split >= 0:
                     if item[split + 1] == end - split - 2:
-                        found = answers.get((group, item[:split]))
+                        found = find((group, item[:split]))
                         if found is not None:
                             break
                     split = item.rfind(tag, low, split)
@@ -476,43 +545,69 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if decide_missed is None:
                     return None
                 missed.append(index)
-                out.append(b"")
+                answer(b"")
                 continue
             wire = found[4]
-            number = next(ids)
+            number = next(numbers)
             if number >= bound:
                 digits = len(str(number))
                 bound = 10**digits
+                quick = self._quick_answers(answers, group, digits)
+                quick_get = quick.get
             if request_id is None:
-                out.append((wire.items.get(digits) or wire.item(digits)) % number)
+                template = wire.items.get(digits) or wire.item(digits)
+                answer(template % number)
+                if found[1] is None:
+                    if len(quick) >= ANSWERS_KEPT:
+                        quick.clear()
+                    quick[item] = (template, wire.decision, wire.session_policy)
             else:
                 size = wire.fixed + digits + 1 + len(request_id)
                 head = lengths[size]
                 named = lengths[id_length + digits]
-                out.append(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
-            tally[wire.decision] += 1
+                answer(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
+            decide(wire.decision)
             if wire.session_policy:
                 policies.add(wire.session_policy)
-            now = clock()
-            seconds.append(now - last)
-            last = now
+            stamp(clock())
         if missed:
             assert decide_missed is not None
             answered = decide_missed(items, missed, policies, snapshot)
             if answered is None:
                 return None
-            for index, answer in zip(missed, answered, strict=True):
-                out[index] = answer
+            for index, result in zip(missed, answered, strict=True):
+                out[index] = result
         elif len(policies) > config.max_batch_session_policies:
             return None
+        seconds = list(map(operator.sub, stamps[1:], stamps[:-1]))  # each item's time, in C
         metrics = self._metrics
-        metrics.count_decisions(tally)
+        metrics.count_decisions({name: decided.count(name) for name in DECISION_NAMES})
         metrics.observe_decisions(seconds)
         snapshot.count_remembered(count - len(missed))
         if self._log is not None:
             self._log_wire_items(method, log_requests(), out, seconds)
         metrics.count_request(method)
         return b"".join(out)
+
+    def _quick_answers(self, answers: dict, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
+        """The AuthorizeBatch items ``_splice`` answered before from a snapshot's ``answers`` with
+        no request id, for any second and within the size limit (each a function of the item's
+        bytes, this servicer's limits and the snapshot), by their bytes: the response's template
+        for decision numbers of ``digits`` digits, the decision and the session policy.
+
+        Only a faster way to find what the snapshot remembers (see ``Snapshot.remember``): kept
+        for one snapshot's answers (each revision, and each copy with other trusted keys or
+        another cache, has its own; the snapshot itself is not held) and one number of digits,
+        at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items (``group``:
+        its shared fields) get an empty dict each time.
+        """
+        if group is not self._answers_token:
+            return {}
+        kept_answers, kept_digits, quick = self._quick
+        if kept_answers is not answers or kept_digits != digits:
+            quick = {}
+            self._quick = (answers, digits, quick)
+        return quick
 
     def _decide_missed(
         self, items: Any, missed: list[int], policies: set[str], snapshot: Any
@@ -532,7 +627,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         distinct.discard("")
         if len(distinct) > self._config.max_batch_session_policies:
             return None
-        return [item_result(result) for result in self._decide_batch_items(parsed, snapshot, missed)]
+        results = self._decide_batch_items(parsed, snapshot, missed, encode=True)
+        return [result if result.__class__ is bytes else item_result(result) for result in results]
 
     def _log_wire_items(
         self, method: str, requests: list[pb.AuthorizeRequest], results: list[bytes], seconds: list[float]
@@ -563,7 +659,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         answer_key: Callable[[Any], Any] | None = None,
         shared_size: int = 0,
         numbers: list[int] | None = None,
-    ) -> list[dict[str, Any]]:
+        encode: bool = False,
+    ) -> list[Any]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
         The per-item path is the batch's whole cost around a cached decision, so it is kept
@@ -577,8 +674,19 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         skip conversion and the bundle layer: the pinned snapshot keeps the answer and its
         response fields under that key (``Snapshot.remember``) when its decision cache kept the
         answer, and only then; so never while a shadow bundle is compared with every answer.
+
+        ``encode`` (not with a decision log: it reads the mappings): an answer whose outcome
+        object was seen before is given as its encoded ``results`` entry instead (bytes,
+        ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
+        if getattr(self._snapshots, "shadowing", None) is False and self._authorize == getattr(
+            self._snapshots, "authorize", None
+        ):
+            # The source's authorize is the active snapshot's beside a shadow comparison; with no
+            # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
+            authorize = pinned.authorize
+        encoded = self._encoded if encode else None
         revision = pinned.revision
         fields = convert.authorize_fields
         ids, id_prefix = self._ids, self._id_prefix
@@ -591,7 +699,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         tally = dict.fromkeys(DECISION_NAMES, 0)
         seconds: list[float] = []
         logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
-        results: list[dict[str, Any]] = []
+        results: list[Any] = []
         last = clock()
         for index, item in enumerate(items):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
@@ -619,14 +727,22 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             outcome = pinned.authorize(query)
                     except RequestError as error:  # a batch item names its index
                         raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
-                    decision = outcome.evaluation.decision.value
-                    response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
+                    decision = outcome.evaluation.decision._value_  # the value, without Enum.value's property
                     if key is not None:
                         kept = fields(outcome, "", "")
                         policy = query.session_policy or ""
                         wire = wire_answer(kept, id_prefix, decision, policy, shared_size)
                         pinned.remember(key, query, outcome, kept, decision, wire)
-                results.append({"response": response})
+                        if encoded is not None:
+                            self._keep_encoding(outcome, wire)
+                    entry = encoded(outcome, query.request_id) if encoded is not None else None
+                    if entry is not None:
+                        results.append(entry)
+                    else:
+                        response = fields(outcome, f"{id_prefix}-{next(ids)}", query.request_id)
+                        results.append({"response": response})
+                if found is not None:
+                    results.append({"response": response})
                 now = clock()
                 seconds.append(now - last)
                 last = now
@@ -657,6 +773,67 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 response = pb.AuthorizeResponse(**results[index]["response"])
                 self._log.submit(method, log_request(item), response, elapsed, now)
         return results
+
+    def _encoded(self, outcome: Any, request_id: str) -> bytes | None:
+        """The ``results`` entry answering with ``outcome`` (a fresh decision id, ``request_id``),
+        spliced from templates made when the same outcome *object* was seen before; ``None``
+        the first time (the caller then builds the answer the ordinary way).
+
+        An encoding memo, not a decision memo: the outcome was just decided (evaluated, when
+        there is no decision cache). ``Snapshot.authorize`` hands out one outcome object for the
+        answers of one question that come out the same (its route's last outcome), so a
+        repeated question is encoded once; an outcome seen once is not worth its templates
+        (making them costs several times encoding it once). Kept by identity, the outcome
+        itself held in the entry (so its id is not reused while it is kept); at most
+        ``ENCODINGS_KEPT`` entries, then all are dropped.
+        """
+        encodings = self._encodings
+        kept = encodings.get(id(outcome))
+        if kept is None or kept[0] is not outcome:
+            if len(encodings) >= ENCODINGS_KEPT:
+                encodings.clear()
+            encodings[id(outcome)] = (outcome, None)
+            return None
+        wire = kept[1]
+        if wire is None:
+            fields = convert.authorize_fields(outcome, "", "")
+            wire = wire_answer(fields, self._id_prefix, outcome.evaluation.decision.value, "")
+            encodings[id(outcome)] = (outcome, wire)
+        number = next(self._ids)
+        digits = len(str(number))
+        if not request_id:
+            return wire.item(digits) % number
+        text = request_id.encode()
+        id_field = varint(len(text)) + text
+        size = wire.fixed + digits + 1 + len(id_field)
+        head = varint(size)
+        named = varint(self._id_length + digits)
+        return wire.item_id % (varint(size + 1 + len(head)), head, named, number, id_field)
+
+    def _keep_encoding(self, outcome: Any, wire: WireAnswer) -> None:
+        """``_encoded``'s templates for ``outcome``, made already (to remember the answer)."""
+        encodings = self._encodings
+        if len(encodings) >= ENCODINGS_KEPT:
+            encodings.clear()
+        encodings[id(outcome)] = (outcome, wire)
+
+    @staticmethod
+    def _joined(results: list[Any]) -> bytes:
+        """An ``AuthorizeBatchResponse``'s bytes from ``_decide_items``' results: the mappings
+        encoded in one call (split into their entries at C speed), the encoded entries as they
+        are, in order."""
+        mappings = [result for result in results if result.__class__ is not bytes]
+        if not mappings:
+            return b"".join(results)
+        answer = pb.AuthorizeBatchResponse(results=mappings).SerializeToString()
+        built = iter(RawBatch.FromString(answer).items)
+        out = []
+        for result in results:
+            if result.__class__ is not bytes:
+                entry = next(built)
+                result = b"\n" + varint(len(entry)) + entry
+            out.append(result)
+        return b"".join(out)
 
     def _enter_expensive(self, context: grpc.ServicerContext, method: str) -> None:
         """Take one of the few expensive-call slots, or refuse at once (RESOURCE_EXHAUSTED)."""
