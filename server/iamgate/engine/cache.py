@@ -53,17 +53,24 @@ _ORDERED_TEXT_LIMIT = 64
 time and never kept."""
 SHAPES_KEPT = 1024
 """Signature functions kept per cache, one per shape of plan (its keys' uses in order)."""
+ORDERS_KEPT = 1024
+"""Ordered keys' maps kept per cache for plans to share, one per reader and bounds."""
 
 
 class _Ordered(dict):
     """A key compared by order only: its values' positions among ``bounds`` are all that matter.
 
-    A dict from a value's texts (``ContextValue.values``) to their positions, filled on first
-    sight: reading a date is the dearest part of a cache key, and a stream of requests carries
-    the same few (``aws:CurrentTime`` changes once a second). A hit reads it with one C-level
-    subscript; ``None`` (an absent key) places to ``None``. Texts longer than
+    A dict from a value's ``ContextValue.part`` to its place, filled on first sight: reading a
+    date is the dearest part of a cache key, and a stream of requests carries the same few
+    (``aws:CurrentTime`` changes once a second). A hit reads it with one C-level subscript. A
+    single value (a string part) places to one small int, ``2 * position + (equal to a bound)``
+    or -1 when it does not read as a number or date; any other part, ``(multi, values)``, to
+    ``(multi, positions)``; ``None`` (an absent key) to ``None``: equal places mean equal
+    ``multi`` and positions, and a small int is hashed for nothing. Texts longer than
     ``_ORDERED_TEXT_LIMIT`` together are placed afresh each time and never kept; at
-    ``ORDERED_TEXTS_KEPT`` entries it is emptied. Compared by identity (a plan's part).
+    ``ORDERED_TEXTS_KEPT`` entries it is emptied. Plans of one cache share the map of equal
+    bounds (``build_plan``'s ``orders``): every plan reading the clock against the same dates
+    finds a map the last hit already brought into the CPU's caches.
     """
 
     __slots__ = ("bounds", "read")
@@ -85,23 +92,36 @@ class _Ordered(dict):
         at = bisect_left(bounds, number)
         return at, at < len(bounds) and bounds[at] == number
 
-    def __missing__(self, values: tuple[str, ...] | None) -> tuple | None:
+    def place(self, text: str) -> int:
+        """A single value's place: ``2 * position + (equal to a bound)``, -1 for no number."""
+        position = self.position(text)
+        return -1 if position is None else 2 * position[0] + position[1]  # type: ignore[index, operator]
+
+    def __missing__(self, part: str | tuple[bool, tuple[str, ...]] | None) -> object:
         # An absent key (``None``) is kept too: a hit should not call this for it every time.
-        found = None if values is None else tuple(map(self.position, values))
-        if values is None or sum(map(len, values)) <= _ORDERED_TEXT_LIMIT:
+        if part is None:
+            found: object = None
+            size = 0
+        elif part.__class__ is str:
+            found = self.place(part)  # type: ignore[arg-type]
+            size = len(part)
+        else:
+            multi, values = part
+            found = (multi, tuple(map(self.position, values)))
+            size = sum(map(len, values))
+        if size <= _ORDERED_TEXT_LIMIT:
             if len(self) >= ORDERED_TEXTS_KEPT:
                 self.clear()
-            self[values] = found
+            self[part] = found
         return found
 
 
 class _Missing:
-    """Stands for an absent key while a signer builds an entry key: ``multi`` and ``values`` that
-    no ``ContextValue`` has (``None``), so absent and present never share an entry."""
+    """Stands for an absent key while a signer builds an entry key: a ``part`` that no
+    ``ContextValue`` has (``None``), so absent and present never share an entry."""
 
     __slots__ = ()
-    multi = None
-    values = None
+    part = None
 
 
 _ABSENT = _Missing()
@@ -141,26 +161,27 @@ class CachePlan:
         return size
 
     def entry_key(self, context: Mapping[str, ContextValue]) -> tuple:
-        """The key of this request's entry, flat: the plan, then for each key in order
-        ``multi, values`` (raw), ``absent`` (presence) or ``multi, positions`` (ordered); an
-        absent key's ``multi`` and ``values`` are ``None``. ``signer`` computes the same tuple
-        without the loop; this is its reference (the tests compare them)."""
+        """The key of this request's entry, flat: the plan, then one item per key in order: the
+        value's ``part`` (raw: ``multi`` and ``values`` as one hashable), ``absent`` (presence)
+        or its place among the bounds (ordered); an absent key's part is ``None``. ``signer``
+        computes the same tuple without the loop; this is its reference (the tests compare
+        them)."""
         parts: list[object] = [self]
         for key, use in self.keys:
             value = context.get(key, _ABSENT)
             if use is _PRESENCE:
                 parts.append(value is _ABSENT)
             elif use is _RAW:
-                parts += (value.multi, value.values)
+                parts.append(value.part)
             else:
-                parts += (value.multi, use[value.values])  # type: ignore[index]
+                parts.append(use[value.part])  # type: ignore[index]
         return tuple(parts)
 
 
 _PART = {
-    "r": "v{i}.multi, v{i}.values, ",
+    "r": "v{i}.part, ",
     "p": "v{i} is absent, ",
-    "o": "v{i}.multi, o{i}[v{i}.values], ",
+    "o": "o{i}[v{i}.part], ",
 }
 
 
@@ -226,12 +247,32 @@ def _may_apply_to(statement, request: Request) -> bool:
 _NO_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
 
 
+def _ordered(
+    read: Callable[[str], float | None], bounds: tuple[float, ...], orders: dict[tuple, _Ordered] | None
+) -> _Ordered:
+    """The map placing values among ``bounds``: the one kept in ``orders`` for them, or a new one."""
+    if orders is None:
+        return _Ordered(read, bounds)
+    found = orders.get((read, bounds))
+    if found is None:
+        found = _Ordered(read, bounds)
+        if len(orders) >= ORDERS_KEPT:
+            orders.clear()
+        orders[(read, bounds)] = found
+    return found
+
+
 def build_plan(
-    policy_set: PolicySet, request: Request, shapes: dict[str, Callable] | None = None
+    policy_set: PolicySet,
+    request: Request,
+    shapes: dict[str, Callable] | None = None,
+    orders: dict[tuple, _Ordered] | None = None,
 ) -> CachePlan:
     """Which context keys (and which aspect of each) can change this request's decision.
 
-    ``shapes``: where the plan's signature function is kept by shape (``_signer``).
+    ``shapes``: where the plan's signature function is kept by shape (``_signer``). ``orders``:
+    where the ordered keys' maps are kept by reader and bounds, so that plans comparing a key
+    against the same values share one (bounded by ORDERS_KEPT).
     """
     action = request.action.lower()
     uses: dict[str, set[object]] = {}
@@ -265,7 +306,7 @@ def build_plan(
         if len(kinds) == 1:
             (only,) = kinds
             if only in _READERS:
-                keys.append((key, _Ordered(_READERS[only], tuple(sorted(bounds.get(key, ()))))))  # type: ignore[index]
+                keys.append((key, _ordered(_READERS[only], tuple(sorted(bounds.get(key, ()))), orders)))  # type: ignore[index]
                 continue
             keys.append((key, only))
         else:
@@ -302,6 +343,8 @@ class DecisionCache:
         self._plans_kept = max(1024, maxsize // 4)
         self._shapes: dict[str, Callable] = {}
         """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
+        self._orders: dict[tuple, _Ordered] = {}
+        """Ordered keys' maps by reader and bounds (``build_plan``); bounded by ORDERS_KEPT."""
         self._lock = threading.Lock()
         self._hit_count = itertools.count()
         self._hits_counted = 0
@@ -383,7 +426,7 @@ class DecisionCache:
             return evaluate(policy_set, request), None
         context = request.context
         if plan is None:
-            plan = build_plan(policy_set, request, self._shapes)  # outside the lock: immutable
+            plan = build_plan(policy_set, request, self._shapes, self._orders)  # outside the lock: immutable
             with lock:
                 plans = self._plans
                 plans[base] = plan

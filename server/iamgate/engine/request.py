@@ -104,6 +104,25 @@ class ContextValue:
     name: str
     values: tuple[str, ...]
     multi: bool = False
+    part: str | tuple[bool, tuple[str, ...]] = field(init=False, compare=False, repr=False)
+    """``multi`` and ``values`` as one hashable, for the decision cache's keys: the value itself
+    for the usual single-valued key (a string, whose hash Python computes once and keeps),
+    ``(multi, values)`` otherwise. Two values have equal parts exactly when their ``multi`` and
+    ``values`` are equal (a string never equals a tuple)."""
+
+    def __init__(self, name: str, values: tuple[str, ...], multi: bool = False) -> None:
+        # Slots set directly: the frozen dataclass's own __init__ (object.__setattr__ per field)
+        # cost more than twice as much, and the sidecar builds one of these per context key.
+        _set_name(self, name)
+        _set_values(self, values)
+        _set_multi(self, multi)
+        _set_part(self, values[0] if not multi and len(values) == 1 else (multi, values))
+
+
+_set_name = ContextValue.name.__set__  # type: ignore[attr-defined]
+_set_values = ContextValue.values.__set__  # type: ignore[attr-defined]
+_set_multi = ContextValue.multi.__set__  # type: ignore[attr-defined]
+_set_part = ContextValue.part.__set__  # type: ignore[attr-defined]
 
 
 def build_context(entries: Iterable[ContextValue]) -> dict[str, ContextValue]:
