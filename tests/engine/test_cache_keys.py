@@ -305,7 +305,7 @@ def test_plans_comparing_a_key_against_the_same_values_share_one_ordered_map():
     for resource in ("arn:aws:s3:::a/1", "arn:aws:s3:::a/2"):
         request = make_request(resource=resource, entries={"aws:CurrentTime": "2025-01-01T00:00:00Z"})
         assert cache.evaluate("alice", policy_set, request) == evaluate(policy_set, request)
-    first, second = cache._plans.values()
+    first, second = map(cache_module._plan_of, cache._plans.values())
     assert first is not second and first.keys[0][1] is second.keys[0][1]
     later = PolicySet(identity=(compile_document({**statement, "Resource": "*", "Sid": "Other"}),))
     other = build_plan(later, make_request(entries={}), {}, cache._orders)

@@ -220,6 +220,24 @@ def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
     return FunctionType(sign.__code__, sign.__globals__, "sign", tuple(bound))  # type: ignore[attr-defined]
 
 
+def _refuse(get: Callable[[str, Any], Any], plan: CachePlan) -> None:
+    """The stand-in signer of a plan that is not cacheable: no entry is ever keyed ``None``."""
+    return None
+
+
+def _stored_signer(plan: CachePlan) -> Signer:
+    """What ``DecisionCache`` keeps under a plan's base: its signer, or for a plan that is not
+    cacheable a function refusing every key; either has the plan as its first argument default
+    (``_plan_of``), so a hit reaches the signer without reading the plan object."""
+    if plan.signer is not None:
+        return plan.signer
+    return FunctionType(_refuse.__code__, _refuse.__globals__, "refuse", (plan,))  # type: ignore[return-value]
+
+
+def _plan_of(signer: Signer) -> CachePlan:
+    return signer.__defaults__[0]  # type: ignore[attr-defined]
+
+
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
     policies = [p for level in policy_set.scp_levels for p in level]
     if policy_set.resource is not None:
@@ -328,9 +346,9 @@ class DecisionCache:
     revision, the principal ARN and any session policy); everything else the decision depends on
     is derived here.
 
-    A hit takes no lock: it is two dict lookups (the plan by ``(scope, action, resource,
-    account)``, then the entry by the plan's key) and a count, each one C call that the GIL makes
-    atomic. Only storing (a plan, an entry, evictions) and the other statistics take the lock.
+    A hit takes no lock: it is two dict lookups (the plan's signer by ``(scope, action,
+    resource, account)``, then the entry by the key it signs) and a count, each one C call that
+    the GIL makes atomic. Only storing (a plan, an entry, evictions) and the other statistics take the lock.
     Entries and plans are evicted oldest-stored first (a hit does not reorder them: that would
     cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
     stored anew.
@@ -339,7 +357,9 @@ class DecisionCache:
     def __init__(self, maxsize: int = 100_000) -> None:
         self._maxsize = maxsize
         self._entries: OrderedDict[tuple, Evaluation] = OrderedDict()
-        self._plans: OrderedDict[tuple, CachePlan] = OrderedDict()
+        self._plans: OrderedDict[tuple, Signer] = OrderedDict()
+        """Each plan by its base, kept as its signer (``_stored_signer``; ``_plan_of`` reads the
+        plan back): a hit calls the signer without reading the plan object."""
         self._plans_kept = max(1024, maxsize // 4)
         self._shapes: dict[str, Callable] = {}
         """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
@@ -352,7 +372,7 @@ class DecisionCache:
         self.misses = 0
         self.uncacheable = 0
         # The hit path's lookups, bound once (``clear`` empties these maps in place).
-        self._plan_of = self._plans.get
+        self._signer_of = self._plans.get
         self._entry_of = self._entries.get
         self._hit = self._hit_count.__next__
 
@@ -374,17 +394,15 @@ class DecisionCache:
         and ``_miss`` evaluates it afresh.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        plan = self._plan_of(base)
-        key = None
-        if plan is not None:
-            signer = plan.signer
-            if signer is not None:
-                key = signer(request.context.get)
-                found = self._entry_of(key)
-                if found is not None:
-                    self._hit()
-                    return found
-        return self._miss(base, plan, key, policy_set, request)[0]
+        signer = self._signer_of(base)
+        if signer is not None:
+            key = signer(request.context.get)
+            found = self._entry_of(key)
+            if found is not None:
+                self._hit()
+                return found
+            return self._miss(base, _plan_of(signer), key, policy_set, request)[0]
+        return self._miss(base, None, None, policy_set, request)[0]
 
     def decide(
         self, scope: Hashable, policy_set: PolicySet, request: Request
@@ -398,17 +416,15 @@ class DecisionCache:
         which passed it.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        plan = self._plan_of(base)
-        key = None
-        if plan is not None:
-            signer = plan.signer
-            if signer is not None:
-                key = signer(request.context.get)
-                found = self._entry_of(key)
-                if found is not None:
-                    self._hit()
-                    return found, plan
-        return self._miss(base, plan, key, policy_set, request)
+        signer = self._signer_of(base)
+        if signer is not None:
+            key = signer(request.context.get)
+            found = self._entry_of(key)
+            if found is not None:
+                self._hit()
+                return found, _plan_of(signer)
+            return self._miss(base, _plan_of(signer), key, policy_set, request)
+        return self._miss(base, None, None, policy_set, request)
 
     def _miss(
         self,
@@ -429,7 +445,7 @@ class DecisionCache:
             plan = build_plan(policy_set, request, self._shapes, self._orders)  # outside the lock: immutable
             with lock:
                 plans = self._plans
-                plans[base] = plan
+                plans[base] = _stored_signer(plan)
                 while len(plans) > self._plans_kept:
                     plans.popitem(last=False)
             if plan.signer is not None:
