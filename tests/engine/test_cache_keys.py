@@ -134,6 +134,37 @@ def test_equal_requests_made_of_new_objects_hit_the_same_entry():
     assert (cache.size, cache.hits, cache.misses) == (1, 3, 1)
 
 
+def test_a_plans_last_stored_entry_is_answered_from_its_slot_by_value():
+    """The slot under a plan's base holds the entry last stored for that plan: equal values made
+    of new objects are answered from it without the entry map (emptied here to show it), other
+    values still go to the map."""
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:username": "alice"}},
+                }
+            ),
+        )
+    )
+    alice = make_request(entries={"aws:username": "alice"})
+    bob = make_request(entries={"aws:username": "bob"})
+    cache = DecisionCache()
+    assert cache.evaluate("s", policy_set, bob) == evaluate(policy_set, bob)
+    assert cache.evaluate("s", policy_set, alice) == evaluate(policy_set, alice)  # the slot now holds alice's
+    (slot,) = cache._plans.values()
+    assert slot[1] == slot[0](alice.context.get) and slot[2] == evaluate(policy_set, alice)
+    cache._entries.pop(slot[1])
+    assert cache.evaluate("s", policy_set, _fresh_copy(alice)) == evaluate(policy_set, alice)
+    evaluation, plan = cache.decide("s", policy_set, _fresh_copy(alice))
+    assert evaluation == evaluate(policy_set, alice) and plan is cache_module._plan_of(slot[0])
+    assert cache.evaluate("s", policy_set, _fresh_copy(bob)) == evaluate(policy_set, bob)  # from the map
+    assert (cache.hits, cache.misses) == (3, 2)
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -305,7 +336,7 @@ def test_plans_comparing_a_key_against_the_same_values_share_one_ordered_map():
     for resource in ("arn:aws:s3:::a/1", "arn:aws:s3:::a/2"):
         request = make_request(resource=resource, entries={"aws:CurrentTime": "2025-01-01T00:00:00Z"})
         assert cache.evaluate("alice", policy_set, request) == evaluate(policy_set, request)
-    first, second = map(cache_module._plan_of, cache._plans.values())
+    first, second = (cache_module._plan_of(signer) for signer, _, _ in cache._plans.values())
     assert first is not second and first.keys[0][1] is second.keys[0][1]
     later = PolicySet(identity=(compile_document({**statement, "Resource": "*", "Sid": "Other"}),))
     other = build_plan(later, make_request(entries={}), {}, cache._orders)

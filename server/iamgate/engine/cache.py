@@ -234,6 +234,11 @@ def _stored_signer(plan: CachePlan) -> Signer:
     return FunctionType(_refuse.__code__, _refuse.__globals__, "refuse", (plan,))  # type: ignore[return-value]
 
 
+_NO_ENTRY = object()
+"""The key in a new plan's slot: equal to no key a signer returns (nor to ``None``, which a plan
+that is not cacheable returns)."""
+
+
 def _plan_of(signer: Signer) -> CachePlan:
     return signer.__defaults__[0]  # type: ignore[attr-defined]
 
@@ -346,20 +351,26 @@ class DecisionCache:
     revision, the principal ARN and any session policy); everything else the decision depends on
     is derived here.
 
-    A hit takes no lock: it is two dict lookups (the plan's signer by ``(scope, action,
-    resource, account)``, then the entry by the key it signs) and a count, each one C call that
-    the GIL makes atomic. Only storing (a plan, an entry, evictions) and the other statistics take the lock.
-    Entries and plans are evicted oldest-stored first (a hit does not reorder them: that would
-    cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
+    A hit takes no lock: it is one dict lookup (the plan's *slot* by ``(scope, action, resource,
+    account)``), the plan's signer, and either a compare with the entry the slot holds or a
+    second lookup (the entry by its key), then a count; each lookup is one C call that the GIL
+    makes atomic. Only storing (a plan, an entry, evictions) and the other statistics take the
+    lock. Entries and plans are evicted oldest-stored first (a hit does not reorder them: that
+    would cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
     stored anew.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self._maxsize = maxsize
         self._entries: OrderedDict[tuple, Evaluation] = OrderedDict()
-        self._plans: OrderedDict[tuple, Signer] = OrderedDict()
-        """Each plan by its base, kept as its signer (``_stored_signer``; ``_plan_of`` reads the
-        plan back): a hit calls the signer without reading the plan object."""
+        self._plans: OrderedDict[tuple, tuple[Signer, tuple | None, Evaluation | None]] = OrderedDict()
+        """Each plan's slot by its base: ``(signer, key, answer)``, the plan's signer
+        (``_stored_signer``; ``_plan_of`` reads the plan back) and the entry last stored for the
+        plan. A hit whose key equals the slot's (compared by value: equal values made of other
+        objects are equal) is answered from the slot, without hashing its key or looking it up;
+        a plan reading no context at all has only that one entry. The slot's entry is an entry
+        of the cache (stored with its full key, never stale), so it adds at most one answer per
+        plan kept to what the cache holds."""
         self._plans_kept = max(1024, maxsize // 4)
         self._shapes: dict[str, Callable] = {}
         """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
@@ -372,7 +383,7 @@ class DecisionCache:
         self.misses = 0
         self.uncacheable = 0
         # The hit path's lookups, bound once (``clear`` empties these maps in place).
-        self._signer_of = self._plans.get
+        self._slot_of = self._plans.get
         self._entry_of = self._entries.get
         self._hit = self._hit_count.__next__
 
@@ -394,9 +405,13 @@ class DecisionCache:
         and ``_miss`` evaluates it afresh.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        signer = self._signer_of(base)
-        if signer is not None:
+        slot = self._slot_of(base)
+        if slot is not None:
+            signer, last_key, last = slot
             key = signer(request.context.get)
+            if key == last_key:
+                self._hit()
+                return last  # type: ignore[return-value]
             found = self._entry_of(key)
             if found is not None:
                 self._hit()
@@ -410,15 +425,19 @@ class DecisionCache:
         """``evaluate``, with the request's plan: what its decision can depend on (``None``: not
         known, as for a resource too long to cache).
 
-        A hit makes two lookups (plan, then entry; the entry key is the plan's straight-line
-        signer) and takes no lock. The size limit on the values a key keeps (MAX_CACHED_TEXT) is
+        A hit makes one or two lookups (the plan's slot; the entry, unless the slot holds it)
+        and takes no lock. The size limit on the values a key keeps (MAX_CACHED_TEXT) is
         checked before an entry is stored: a hit found an entry stored with the same values,
         which passed it.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        signer = self._signer_of(base)
-        if signer is not None:
+        slot = self._slot_of(base)
+        if slot is not None:
+            signer, last_key, last = slot
             key = signer(request.context.get)
+            if key == last_key:
+                self._hit()
+                return last, _plan_of(signer)  # type: ignore[return-value]
             found = self._entry_of(key)
             if found is not None:
                 self._hit()
@@ -441,11 +460,11 @@ class DecisionCache:
                 self.uncacheable += 1
             return evaluate(policy_set, request), None
         context = request.context
+        plans = self._plans
         if plan is None:
             plan = build_plan(policy_set, request, self._shapes, self._orders)  # outside the lock: immutable
             with lock:
-                plans = self._plans
-                plans[base] = _stored_signer(plan)
+                plans[base] = (_stored_signer(plan), _NO_ENTRY, None)
                 while len(plans) > self._plans_kept:
                     plans.popitem(last=False)
             if plan.signer is not None:
@@ -463,6 +482,9 @@ class DecisionCache:
             entries[key] = evaluation
             while len(entries) > self._maxsize:
                 entries.popitem(last=False)
+            slot = plans.get(base)
+            if slot is not None and _plan_of(slot[0]) is plan:  # still this plan's slot: it holds the entry
+                plans[base] = (slot[0], key, evaluation)
         return evaluation, plan
 
     def count_hits(self, count: int) -> None:
