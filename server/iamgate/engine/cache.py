@@ -18,6 +18,7 @@ come from the cache.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -326,6 +327,8 @@ def build_plan(
     keys: list[tuple[str, object]] = []
     for key in sorted(uses):
         kinds = uses[key]
+        # One object per key name across plans (a hit reads each plan's key names): fewer to keep warm.
+        key = sys.intern(key)
         if len(kinds) == 1:
             (only,) = kinds
             if only in _READERS:
