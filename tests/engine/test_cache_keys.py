@@ -134,10 +134,42 @@ def test_equal_requests_made_of_new_objects_hit_the_same_entry():
     assert (cache.size, cache.hits, cache.misses) == (1, 3, 1)
 
 
+def test_a_plans_last_stored_entry_is_answered_from_its_slot_by_value():
+    """The slot under a plan's base holds the entry last stored for that plan: equal values made
+    of new objects are answered from it without the entry map (emptied here to show it), other
+    values still go to the map."""
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:username": "alice"}},
+                }
+            ),
+        )
+    )
+    alice = make_request(entries={"aws:username": "alice"})
+    bob = make_request(entries={"aws:username": "bob"})
+    cache = DecisionCache()
+    assert cache.evaluate("s", policy_set, bob) == evaluate(policy_set, bob)
+    assert cache.evaluate("s", policy_set, alice) == evaluate(policy_set, alice)  # the slot now holds alice's
+    (slot,) = cache._plans.values()
+    assert slot[1] == slot[0](alice.context.get) and slot[2] == evaluate(policy_set, alice)
+    cache._entries.pop(slot[1])
+    assert cache.evaluate("s", policy_set, _fresh_copy(alice)) == evaluate(policy_set, alice)
+    evaluation, plan = cache.decide("s", policy_set, _fresh_copy(alice))
+    assert evaluation == evaluate(policy_set, alice) and plan is cache_module._plan_of(slot[0])
+    assert cache.evaluate("s", policy_set, _fresh_copy(bob)) == evaluate(policy_set, bob)  # from the map
+    assert (cache.hits, cache.misses) == (3, 2)
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [
         ({}, {"aws:username": None}),  # absent / present with no values
+        ({}, {"aws:username": []}),  # absent / present, multivalued, with no values
         ({"aws:username": "alice"}, {"aws:username": ["alice"]}),  # single / multivalued
         ({"aws:username": ["alice", "bob"]}, {"aws:username": ["bob", "alice"]}),  # order of values
     ],
@@ -201,25 +233,126 @@ def _ordered_plan():
 
 
 def test_an_ordered_key_remembers_the_position_a_fresh_read_gives():
+    """A single value (its part is the text) places to one int; any other part to ``(multi,
+    positions)``; each is the position a fresh read gives, placed afresh, then remembered."""
     ordered = _ordered_plan()
     texts = ("2025-06-01T00:00:00Z", "2026-01-01T00:00:00Z", "1767225600", "2027-01-01", "not a date")
-    for _ in range(2):  # placed afresh, then remembered
+    for _ in range(2):
         for text in texts:
-            assert ordered[(text,)] == (ordered.position(text),)
+            position = ordered.position(text)
+            assert ordered[text] == (-1 if position is None else 2 * position[0] + position[1])
+            assert ordered[(True, (text, text))] == (True, (position, position))
+            assert ordered[(False, ())] == (False, ())
     assert ordered[None] is None  # an absent key: placed once and kept like any text
     assert None in ordered
+
+
+def test_an_ordered_key_places_values_apart_exactly_when_their_positions_differ():
+    """Two texts share a place only when a fresh read puts them at the same position (and the
+    same side of a bound); a single value never shares with a multivalued one."""
+    ordered = _ordered_plan()
+    texts = (
+        "2025-06-01T00:00:00Z",
+        "2025-07-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:01Z",
+        "2027-01-01",
+        "not a date",
+        "also not",
+    )
+    for first in texts:
+        for second in texts:
+            same = ordered.position(first) == ordered.position(second)
+            assert (ordered[first] == ordered[second]) is same
+            assert ordered[first] != ordered[(True, (second,))]
+            assert ordered[(True, (first, second))] != ordered[(False, (first, second))]
+
+
+def test_a_date_and_a_number_compared_against_equal_bounds_get_maps_of_their_own():
+    """Maps are shared by reader and bounds: a date and a number with the same bound read the
+    same text differently ("1767225600" is that instant as a date, and a number)."""
+    policy_set = PolicySet(
+        identity=(
+            compile_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {
+                        "DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"},
+                        "NumericLessThan": {"s3:max-keys": "1767225600"},
+                    },
+                }
+            ),
+        )
+    )
+    cache = DecisionCache()
+    for time, keys in (("2025-01-01T00:00:00Z", "10"), ("2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z")):
+        request = make_request(entries={"aws:CurrentTime": time, "s3:max-keys": keys})
+        assert cache.evaluate("alice", policy_set, request) == evaluate(policy_set, request)
+        assert cache.evaluate("alice", policy_set, _fresh_copy(request)) == evaluate(policy_set, request)
 
 
 def test_an_ordered_key_keeps_only_short_texts_and_at_most_its_bound():
     ordered = _ordered_plan()
     long_text = "2025-06-01T00:00:00" + "0" * 100 + "Z"
-    assert ordered[(long_text,)] == (ordered.position(long_text),)
-    assert (long_text,) not in ordered
+    assert ordered[long_text] == ordered.place(long_text)
+    assert long_text not in ordered
+    assert ordered[(True, (long_text,))] == (True, (ordered.position(long_text),))
+    assert (True, (long_text,)) not in ordered
     start = datetime(2020, 1, 1, tzinfo=UTC)
     for second in range(ORDERED_TEXTS_KEPT + 10):
         text = (start + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
-        assert ordered[(text,)] == (ordered.position(text),)
+        assert ordered[text] == ordered.place(text)
         assert len(ordered) <= ORDERED_TEXTS_KEPT
+
+
+_VALUE_TEXTS = st.sampled_from(["", "a", "b", "true", "1", "10", "a,b", "('a',)"])
+_CONTEXT_VALUES = st.tuples(st.lists(_VALUE_TEXTS, max_size=3).map(tuple), st.sampled_from([False, True]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_CONTEXT_VALUES, second=_CONTEXT_VALUES)
+def test_a_context_values_part_is_equal_exactly_when_its_multi_and_values_are(first, second):
+    """``ContextValue.part`` stands for ``multi`` and ``values`` in every cache key: two values
+    share a part (and so may share an entry) only when both are equal."""
+    (values_a, multi_a), (values_b, multi_b) = first, second
+    a = ContextValue("k", values_a, multi_a)
+    b = ContextValue("K", tuple(v.encode().decode() for v in values_b), multi_b)
+    assert (a.part == b.part) is (values_a == values_b and multi_a == multi_b)
+    assert a.part is not None  # None is an absent key's part
+    hash(a.part)
+
+
+def test_plans_comparing_a_key_against_the_same_values_share_one_ordered_map():
+    """Each plan reading the clock against the same dates uses the cache's one map for them."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Condition": {"DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}},
+    }
+    policy_set = PolicySet(identity=(compile_document({**statement, "Resource": "*"}),))
+    cache = DecisionCache()
+    for resource in ("arn:aws:s3:::a/1", "arn:aws:s3:::a/2"):
+        request = make_request(resource=resource, entries={"aws:CurrentTime": "2025-01-01T00:00:00Z"})
+        assert cache.evaluate("alice", policy_set, request) == evaluate(policy_set, request)
+    first, second = (cache_module._plan_of(signer) for signer, _, _ in cache._plans.values())
+    assert first is not second and first.keys[0][1] is second.keys[0][1]
+    later = PolicySet(identity=(compile_document({**statement, "Resource": "*", "Sid": "Other"}),))
+    other = build_plan(later, make_request(entries={}), {}, cache._orders)
+    assert other.keys[0][1] is first.keys[0][1]
+
+
+def test_the_ordered_maps_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(cache_module, "ORDERS_KEPT", 2)
+    cache = DecisionCache()
+    for day in range(1, 8):
+        condition = {"DateLessThan": {"aws:CurrentTime": f"2026-01-0{day}T00:00:00Z"}}
+        statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": condition}
+        policy_set = PolicySet(identity=(compile_document(statement),))
+        request = make_request(entries={"aws:CurrentTime": "2026-01-03T12:00:00Z"})
+        assert cache.evaluate(day, policy_set, request) == evaluate(policy_set, request)
+        assert len(cache._orders) <= 2
 
 
 def test_signers_are_compiled_once_per_shape_and_bounded(monkeypatch):

@@ -18,6 +18,7 @@ come from the cache.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -53,17 +54,24 @@ _ORDERED_TEXT_LIMIT = 64
 time and never kept."""
 SHAPES_KEPT = 1024
 """Signature functions kept per cache, one per shape of plan (its keys' uses in order)."""
+ORDERS_KEPT = 1024
+"""Ordered keys' maps kept per cache for plans to share, one per reader and bounds."""
 
 
 class _Ordered(dict):
     """A key compared by order only: its values' positions among ``bounds`` are all that matter.
 
-    A dict from a value's texts (``ContextValue.values``) to their positions, filled on first
-    sight: reading a date is the dearest part of a cache key, and a stream of requests carries
-    the same few (``aws:CurrentTime`` changes once a second). A hit reads it with one C-level
-    subscript; ``None`` (an absent key) places to ``None``. Texts longer than
+    A dict from a value's ``ContextValue.part`` to its place, filled on first sight: reading a
+    date is the dearest part of a cache key, and a stream of requests carries the same few
+    (``aws:CurrentTime`` changes once a second). A hit reads it with one C-level subscript. A
+    single value (a string part) places to one small int, ``2 * position + (equal to a bound)``
+    or -1 when it does not read as a number or date; any other part, ``(multi, values)``, to
+    ``(multi, positions)``; ``None`` (an absent key) to ``None``: equal places mean equal
+    ``multi`` and positions, and a small int is hashed for nothing. Texts longer than
     ``_ORDERED_TEXT_LIMIT`` together are placed afresh each time and never kept; at
-    ``ORDERED_TEXTS_KEPT`` entries it is emptied. Compared by identity (a plan's part).
+    ``ORDERED_TEXTS_KEPT`` entries it is emptied. Plans of one cache share the map of equal
+    bounds (``build_plan``'s ``orders``): every plan reading the clock against the same dates
+    finds a map the last hit already brought into the CPU's caches.
     """
 
     __slots__ = ("bounds", "read")
@@ -85,23 +93,36 @@ class _Ordered(dict):
         at = bisect_left(bounds, number)
         return at, at < len(bounds) and bounds[at] == number
 
-    def __missing__(self, values: tuple[str, ...] | None) -> tuple | None:
+    def place(self, text: str) -> int:
+        """A single value's place: ``2 * position + (equal to a bound)``, -1 for no number."""
+        position = self.position(text)
+        return -1 if position is None else 2 * position[0] + position[1]  # type: ignore[index, operator]
+
+    def __missing__(self, part: str | tuple[bool, tuple[str, ...]] | None) -> object:
         # An absent key (``None``) is kept too: a hit should not call this for it every time.
-        found = None if values is None else tuple(map(self.position, values))
-        if values is None or sum(map(len, values)) <= _ORDERED_TEXT_LIMIT:
+        if part is None:
+            found: object = None
+            size = 0
+        elif part.__class__ is str:
+            found = self.place(part)  # type: ignore[arg-type]
+            size = len(part)
+        else:
+            multi, values = part
+            found = (multi, tuple(map(self.position, values)))
+            size = sum(map(len, values))
+        if size <= _ORDERED_TEXT_LIMIT:
             if len(self) >= ORDERED_TEXTS_KEPT:
                 self.clear()
-            self[values] = found
+            self[part] = found
         return found
 
 
 class _Missing:
-    """Stands for an absent key while a signer builds an entry key: ``multi`` and ``values`` that
-    no ``ContextValue`` has (``None``), so absent and present never share an entry."""
+    """Stands for an absent key while a signer builds an entry key: a ``part`` that no
+    ``ContextValue`` has (``None``), so absent and present never share an entry."""
 
     __slots__ = ()
-    multi = None
-    values = None
+    part = None
 
 
 _ABSENT = _Missing()
@@ -141,26 +162,27 @@ class CachePlan:
         return size
 
     def entry_key(self, context: Mapping[str, ContextValue]) -> tuple:
-        """The key of this request's entry, flat: the plan, then for each key in order
-        ``multi, values`` (raw), ``absent`` (presence) or ``multi, positions`` (ordered); an
-        absent key's ``multi`` and ``values`` are ``None``. ``signer`` computes the same tuple
-        without the loop; this is its reference (the tests compare them)."""
+        """The key of this request's entry, flat: the plan, then one item per key in order: the
+        value's ``part`` (raw: ``multi`` and ``values`` as one hashable), ``absent`` (presence)
+        or its place among the bounds (ordered); an absent key's part is ``None``. ``signer``
+        computes the same tuple without the loop; this is its reference (the tests compare
+        them)."""
         parts: list[object] = [self]
         for key, use in self.keys:
             value = context.get(key, _ABSENT)
             if use is _PRESENCE:
                 parts.append(value is _ABSENT)
             elif use is _RAW:
-                parts += (value.multi, value.values)
+                parts.append(value.part)
             else:
-                parts += (value.multi, use[value.values])  # type: ignore[index]
+                parts.append(use[value.part])  # type: ignore[index]
         return tuple(parts)
 
 
 _PART = {
-    "r": "v{i}.multi, v{i}.values, ",
+    "r": "v{i}.part, ",
     "p": "v{i} is absent, ",
-    "o": "v{i}.multi, o{i}[v{i}.values], ",
+    "o": "o{i}[v{i}.part], ",
 }
 
 
@@ -199,6 +221,29 @@ def _signer(plan: CachePlan, shapes: dict[str, Callable] | None) -> Signer:
     return FunctionType(sign.__code__, sign.__globals__, "sign", tuple(bound))  # type: ignore[attr-defined]
 
 
+def _refuse(get: Callable[[str, Any], Any], plan: CachePlan) -> None:
+    """The stand-in signer of a plan that is not cacheable: no entry is ever keyed ``None``."""
+    return None
+
+
+def _stored_signer(plan: CachePlan) -> Signer:
+    """What ``DecisionCache`` keeps under a plan's base: its signer, or for a plan that is not
+    cacheable a function refusing every key; either has the plan as its first argument default
+    (``_plan_of``), so a hit reaches the signer without reading the plan object."""
+    if plan.signer is not None:
+        return plan.signer
+    return FunctionType(_refuse.__code__, _refuse.__globals__, "refuse", (plan,))  # type: ignore[return-value]
+
+
+_NO_ENTRY = object()
+"""The key in a new plan's slot: equal to no key a signer returns (nor to ``None``, which a plan
+that is not cacheable returns)."""
+
+
+def _plan_of(signer: Signer) -> CachePlan:
+    return signer.__defaults__[0]  # type: ignore[attr-defined]
+
+
 def _policies(policy_set: PolicySet) -> list[CompiledPolicy]:
     policies = [p for level in policy_set.scp_levels for p in level]
     if policy_set.resource is not None:
@@ -226,12 +271,32 @@ def _may_apply_to(statement, request: Request) -> bool:
 _NO_CONTEXT: Mapping[str, ContextValue] = MappingProxyType({})
 
 
+def _ordered(
+    read: Callable[[str], float | None], bounds: tuple[float, ...], orders: dict[tuple, _Ordered] | None
+) -> _Ordered:
+    """The map placing values among ``bounds``: the one kept in ``orders`` for them, or a new one."""
+    if orders is None:
+        return _Ordered(read, bounds)
+    found = orders.get((read, bounds))
+    if found is None:
+        found = _Ordered(read, bounds)
+        if len(orders) >= ORDERS_KEPT:
+            orders.clear()
+        orders[(read, bounds)] = found
+    return found
+
+
 def build_plan(
-    policy_set: PolicySet, request: Request, shapes: dict[str, Callable] | None = None
+    policy_set: PolicySet,
+    request: Request,
+    shapes: dict[str, Callable] | None = None,
+    orders: dict[tuple, _Ordered] | None = None,
 ) -> CachePlan:
     """Which context keys (and which aspect of each) can change this request's decision.
 
-    ``shapes``: where the plan's signature function is kept by shape (``_signer``).
+    ``shapes``: where the plan's signature function is kept by shape (``_signer``). ``orders``:
+    where the ordered keys' maps are kept by reader and bounds, so that plans comparing a key
+    against the same values share one (bounded by ORDERS_KEPT).
     """
     action = request.action.lower()
     uses: dict[str, set[object]] = {}
@@ -262,10 +327,12 @@ def build_plan(
     keys: list[tuple[str, object]] = []
     for key in sorted(uses):
         kinds = uses[key]
+        # One object per key name across plans (a hit reads each plan's key names): fewer to keep warm.
+        key = sys.intern(key)
         if len(kinds) == 1:
             (only,) = kinds
             if only in _READERS:
-                keys.append((key, _Ordered(_READERS[only], tuple(sorted(bounds.get(key, ()))))))  # type: ignore[index]
+                keys.append((key, _ordered(_READERS[only], tuple(sorted(bounds.get(key, ()))), orders)))  # type: ignore[index]
                 continue
             keys.append((key, only))
         else:
@@ -287,21 +354,31 @@ class DecisionCache:
     revision, the principal ARN and any session policy); everything else the decision depends on
     is derived here.
 
-    A hit takes no lock: it is two dict lookups (the plan by ``(scope, action, resource,
-    account)``, then the entry by the plan's key) and a count, each one C call that the GIL makes
-    atomic. Only storing (a plan, an entry, evictions) and the other statistics take the lock.
-    Entries and plans are evicted oldest-stored first (a hit does not reorder them: that would
-    cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
+    A hit takes no lock: it is one dict lookup (the plan's *slot* by ``(scope, action, resource,
+    account)``), the plan's signer, and either a compare with the entry the slot holds or a
+    second lookup (the entry by its key), then a count; each lookup is one C call that the GIL
+    makes atomic. Only storing (a plan, an entry, evictions) and the other statistics take the
+    lock. Entries and plans are evicted oldest-stored first (a hit does not reorder them: that
+    would cost a hit more than it saves): a busy entry that ages out costs one evaluation and is
     stored anew.
     """
 
     def __init__(self, maxsize: int = 100_000) -> None:
         self._maxsize = maxsize
         self._entries: OrderedDict[tuple, Evaluation] = OrderedDict()
-        self._plans: OrderedDict[tuple, CachePlan] = OrderedDict()
+        self._plans: OrderedDict[tuple, tuple[Signer, tuple | None, Evaluation | None]] = OrderedDict()
+        """Each plan's slot by its base: ``(signer, key, answer)``, the plan's signer
+        (``_stored_signer``; ``_plan_of`` reads the plan back) and the entry last stored for the
+        plan. A hit whose key equals the slot's (compared by value: equal values made of other
+        objects are equal) is answered from the slot, without hashing its key or looking it up;
+        a plan reading no context at all has only that one entry. The slot's entry is an entry
+        of the cache (stored with its full key, never stale), so it adds at most one answer per
+        plan kept to what the cache holds."""
         self._plans_kept = max(1024, maxsize // 4)
         self._shapes: dict[str, Callable] = {}
         """Compiled signature functions by plan shape (``_signer``); bounded by SHAPES_KEPT."""
+        self._orders: dict[tuple, _Ordered] = {}
+        """Ordered keys' maps by reader and bounds (``build_plan``); bounded by ORDERS_KEPT."""
         self._lock = threading.Lock()
         self._hit_count = itertools.count()
         self._hits_counted = 0
@@ -309,7 +386,7 @@ class DecisionCache:
         self.misses = 0
         self.uncacheable = 0
         # The hit path's lookups, bound once (``clear`` empties these maps in place).
-        self._plan_of = self._plans.get
+        self._slot_of = self._plans.get
         self._entry_of = self._entries.get
         self._hit = self._hit_count.__next__
 
@@ -331,17 +408,19 @@ class DecisionCache:
         and ``_miss`` evaluates it afresh.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        plan = self._plan_of(base)
-        key = None
-        if plan is not None:
-            signer = plan.signer
-            if signer is not None:
-                key = signer(request.context.get)
-                found = self._entry_of(key)
-                if found is not None:
-                    self._hit()
-                    return found
-        return self._miss(base, plan, key, policy_set, request)[0]
+        slot = self._slot_of(base)
+        if slot is not None:
+            signer, last_key, last = slot
+            key = signer(request.context.get)
+            if key == last_key:
+                self._hit()
+                return last  # type: ignore[return-value]
+            found = self._entry_of(key)
+            if found is not None:
+                self._hit()
+                return found
+            return self._miss(base, _plan_of(signer), key, policy_set, request)[0]
+        return self._miss(base, None, None, policy_set, request)[0]
 
     def decide(
         self, scope: Hashable, policy_set: PolicySet, request: Request
@@ -349,23 +428,25 @@ class DecisionCache:
         """``evaluate``, with the request's plan: what its decision can depend on (``None``: not
         known, as for a resource too long to cache).
 
-        A hit makes two lookups (plan, then entry; the entry key is the plan's straight-line
-        signer) and takes no lock. The size limit on the values a key keeps (MAX_CACHED_TEXT) is
+        A hit makes one or two lookups (the plan's slot; the entry, unless the slot holds it)
+        and takes no lock. The size limit on the values a key keeps (MAX_CACHED_TEXT) is
         checked before an entry is stored: a hit found an entry stored with the same values,
         which passed it.
         """
         base = (scope, request.action, request.resource, request.resource_account)
-        plan = self._plan_of(base)
-        key = None
-        if plan is not None:
-            signer = plan.signer
-            if signer is not None:
-                key = signer(request.context.get)
-                found = self._entry_of(key)
-                if found is not None:
-                    self._hit()
-                    return found, plan
-        return self._miss(base, plan, key, policy_set, request)
+        slot = self._slot_of(base)
+        if slot is not None:
+            signer, last_key, last = slot
+            key = signer(request.context.get)
+            if key == last_key:
+                self._hit()
+                return last, _plan_of(signer)  # type: ignore[return-value]
+            found = self._entry_of(key)
+            if found is not None:
+                self._hit()
+                return found, _plan_of(signer)
+            return self._miss(base, _plan_of(signer), key, policy_set, request)
+        return self._miss(base, None, None, policy_set, request)
 
     def _miss(
         self,
@@ -382,11 +463,11 @@ class DecisionCache:
                 self.uncacheable += 1
             return evaluate(policy_set, request), None
         context = request.context
+        plans = self._plans
         if plan is None:
-            plan = build_plan(policy_set, request, self._shapes)  # outside the lock: immutable
+            plan = build_plan(policy_set, request, self._shapes, self._orders)  # outside the lock: immutable
             with lock:
-                plans = self._plans
-                plans[base] = plan
+                plans[base] = (_stored_signer(plan), _NO_ENTRY, None)
                 while len(plans) > self._plans_kept:
                     plans.popitem(last=False)
             if plan.signer is not None:
@@ -404,6 +485,9 @@ class DecisionCache:
             entries[key] = evaluation
             while len(entries) > self._maxsize:
                 entries.popitem(last=False)
+            slot = plans.get(base)
+            if slot is not None and _plan_of(slot[0]) is plan:  # still this plan's slot: it holds the entry
+                plans[base] = (slot[0], key, evaluation)
         return evaluation, plan
 
     def count_hits(self, count: int) -> None:

@@ -104,6 +104,25 @@ class ContextValue:
     name: str
     values: tuple[str, ...]
     multi: bool = False
+    part: str | tuple[bool, tuple[str, ...]] = field(init=False, compare=False, repr=False)
+    """``multi`` and ``values`` as one hashable, for the decision cache's keys: the value itself
+    for the usual single-valued key (a string, whose hash Python computes once and keeps),
+    ``(multi, values)`` otherwise. Two values have equal parts exactly when their ``multi`` and
+    ``values`` are equal (a string never equals a tuple)."""
+
+    def __init__(self, name: str, values: tuple[str, ...], multi: bool = False) -> None:
+        # Slots set directly: the frozen dataclass's own __init__ (object.__setattr__ per field)
+        # cost more than twice as much, and the sidecar builds one of these per context key.
+        _set_name(self, name)
+        _set_values(self, values)
+        _set_multi(self, multi)
+        _set_part(self, values[0] if not multi and len(values) == 1 else (multi, values))
+
+
+_set_name = ContextValue.name.__set__  # type: ignore[attr-defined]
+_set_values = ContextValue.values.__set__  # type: ignore[attr-defined]
+_set_multi = ContextValue.multi.__set__  # type: ignore[attr-defined]
+_set_part = ContextValue.part.__set__  # type: ignore[attr-defined]
 
 
 def build_context(entries: Iterable[ContextValue]) -> dict[str, ContextValue]:
@@ -138,12 +157,32 @@ class Request:
     resource_parts: tuple[str, ...] | None = field(init=False, compare=False, repr=False)
     """The resource ARN split once into its six parts (``None`` when it is not an ARN)."""
 
-    def __post_init__(self) -> None:
-        parts = self.resource.split(":", 5)
-        valid = len(parts) == 6 and parts[0] == "arn"
-        object.__setattr__(self, "resource_parts", tuple(parts) if valid else None)
+    def __init__(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, ContextValue],
+        resource_account: str | None = None,
+    ) -> None:
+        # Slots set directly, as ContextValue's: the sidecar builds one Request per call.
+        _set_principal(self, principal)
+        _set_action(self, action)
+        _set_resource(self, resource)
+        _set_context(self, context)
+        _set_resource_account(self, resource_account)
+        parts = resource.split(":", 5)
+        _set_resource_parts(self, tuple(parts) if len(parts) == 6 and parts[0] == "arn" else None)
 
     @property
     def is_cross_account(self) -> bool:
         owner = self.resource_account
         return owner is not None and self.principal.account is not None and owner != self.principal.account
+
+
+_set_principal = Request.principal.__set__  # type: ignore[attr-defined]
+_set_action = Request.action.__set__  # type: ignore[attr-defined]
+_set_resource = Request.resource.__set__  # type: ignore[attr-defined]
+_set_context = Request.context.__set__  # type: ignore[attr-defined]
+_set_resource_account = Request.resource_account.__set__  # type: ignore[attr-defined]
+_set_resource_parts = Request.resource_parts.__set__  # type: ignore[attr-defined]
