@@ -51,8 +51,10 @@ def test_a_simulate_over_its_time_budget_is_stopped_naming_the_budget():
 
 
 def test_a_simulate_past_the_callers_deadline_stops_working_on_the_server():
-    with sidecar() as (running, stub):
-        rpc_error(stub.Simulate, heavy_simulate(100), timeout=0.3)
+    # Work that takes seconds (the evaluation limit raised for it), against a 0.3 s deadline: the
+    # 10,000 evaluations the default allows now finish inside the deadline.
+    with sidecar(max_simulate_evaluations=250_000) as (running, stub):
+        rpc_error(stub.Simulate, heavy_simulate(500), timeout=0.3)
 
         deadline = time.monotonic() + 3
         stopped = 0.0
