@@ -113,7 +113,7 @@ class ScanPlan:
     statements: tuple[CompiledStatement, ...]
     has_deny: bool
     exact: None = None
-    derived: dict = dataclasses.field(default_factory=dict)
+    level_groups: dict = dataclasses.field(default_factory=dict)
     """A fresh plan per question: what the evaluator keeps here is never asked for again."""
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 from strategies import compile_document, make_request
 
 from iamgate.engine import Decision, PolicyKind, PolicySet, evaluate
-from iamgate.engine.evaluator import LEVEL_GROUPS_KEPT, PROGRAMS_KEPT, RESULTS_KEPT
+from iamgate.engine.evaluator import (
+    LEVEL_GROUPS_KEPT,
+    MERGED_INDEX_THRESHOLD,
+    PROGRAMS_KEPT,
+    PROGRAMS_KEPT_MOST,
+    RESULTS_KEPT,
+    STATEMENTS_PER_PROGRAM,
+)
 
 FULL_ACCESS = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 
@@ -100,5 +107,79 @@ def test_the_groups_kept_per_scp_plan_are_bounded():
         )
         policy_set = PolicySet(identity=identity, scp_levels=((full, guard),))
         assert evaluate(policy_set, make_request(action="s3:GetObject")).allowed
-        derived = full.index.plan("s3:getobject").derived
+        derived = full.index.plan("s3:getobject").level_groups
         assert derived and len(derived) <= LEVEL_GROUPS_KEPT
+
+
+def _large_identity(statements_per_policy: int, policies: int = MERGED_INDEX_THRESHOLD) -> tuple:
+    """Identity policies enough for a merged index, each allowing one action per statement."""
+    return tuple(
+        compile_document(
+            [
+                {"Effect": "Allow", "Action": f"s3:Action{p}x{i}", "Resource": f"arn:aws:s3:::b{i}/*"}
+                for i in range(statements_per_policy)
+            ],
+            policy_id=f"identity-{p}",
+        )
+        for p in range(policies)
+    )
+
+
+def test_a_set_with_a_merged_index_keeps_programs_by_its_statements() -> None:
+    identity = _large_identity(100)
+    policy_set = PolicySet(identity=identity)
+    assert policy_set.identity_index is not None
+    expected = PROGRAMS_KEPT + 400 // STATEMENTS_PER_PROGRAM
+    assert policy_set.programs_kept == expected
+    actions = [f"s3:Action{p}x{i}" for p in range(MERGED_INDEX_THRESHOLD) for i in range(100)]
+    for action in actions[:expected]:
+        assert evaluate(policy_set, make_request(action=action, resource="arn:aws:s3:::b1/k")).allowed is (
+            action.endswith("x1")
+        )
+    assert len(policy_set.programs) == expected  # none dropped while within the bound
+    for action in actions:
+        evaluate(policy_set, make_request(action=action))
+    assert 0 < len(policy_set.programs) <= expected
+
+
+def test_the_programs_kept_have_a_ceiling_and_other_sets_keep_the_base_bound() -> None:
+    huge = PolicySet(identity=_large_identity(1, 1), merged_identity=_FakeMerged(10**6))  # type: ignore[arg-type]
+    assert huge.programs_kept == PROGRAMS_KEPT_MOST
+    identity = _large_identity(100)
+    resource = compile_document(
+        [FULL_ACCESS | {"Principal": "*"}], policy_id="bucket", kind=PolicyKind.RESOURCE
+    )
+    assert PolicySet(identity=identity, resource=resource).programs_kept == PROGRAMS_KEPT
+    assert PolicySet(identity=identity, session=(compile_document([FULL_ACCESS]),)).programs_kept == (
+        PROGRAMS_KEPT
+    )
+    few = PolicySet(identity=_large_identity(400, MERGED_INDEX_THRESHOLD - 1))
+    assert few.identity_index is None and few.programs_kept == PROGRAMS_KEPT
+
+
+class _FakeMerged:
+    """Only the size of a merged index matters to the bound."""
+
+    def __init__(self, statements: int) -> None:
+        self.statements = range(statements)
+
+
+def test_answers_are_the_same_however_many_programs_are_kept() -> None:
+    """Cycling through more actions than the base bound, every answer equals the traced walk's."""
+    identity = _large_identity(40)
+    deny = compile_document(
+        [{"Effect": "Deny", "Action": "s3:Action1x*", "Resource": "arn:aws:s3:::b3/*"}], policy_id="guard"
+    )
+    policy_set = PolicySet(identity=(*identity, deny))
+    assert policy_set.programs_kept > PROGRAMS_KEPT
+    for _ in range(2):
+        for p in range(MERGED_INDEX_THRESHOLD):
+            for i in range(0, 40, 3):
+                for bucket in ("b3", f"b{i}", "other"):
+                    request = make_request(action=f"s3:Action{p}x{i}", resource=f"arn:aws:s3:::{bucket}/k")
+                    fast, traced = evaluate(policy_set, request), evaluate(policy_set, request, explain=True)
+                    assert (fast.decision, fast.determining, fast.denied_by) == (
+                        traced.decision,
+                        traced.determining,
+                        traced.denied_by,
+                    )

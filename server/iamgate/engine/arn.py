@@ -61,19 +61,20 @@ class ArnPattern:
     (``resource_glob``; at most ``SUBSTITUTIONS_KEPT``, then it starts afresh). ``None`` without."""
 
     def __post_init__(self) -> None:
-        literal: list[tuple[int, str]] = []
-        wild: list[tuple[int, Glob]] = []
-        for position in (2, 1, 3, 4):  # the service tells ARNs apart first
-            if not self.prefix:
-                break
-            glob = self.prefix[position - 1]
-            if glob.is_literal:
-                literal.append((position, str(glob.literal_text)))
-            elif not glob.matches_everything:
-                wild.append((position, glob))
-        object.__setattr__(self, "literal_parts", tuple(literal))
-        object.__setattr__(self, "glob_parts", tuple(wild))
-        object.__setattr__(self, "fold", bool(self.prefix) and self.prefix[0].ignore_case)
+        prefix = self.prefix
+        if prefix:  # else the pattern matches nothing (or everything): no parts to compare
+            literal: list[tuple[int, str]] = []
+            wild: list[tuple[int, Glob]] = []
+            for position in (2, 1, 3, 4):  # the service tells ARNs apart first
+                glob = prefix[position - 1]
+                if glob.is_literal:
+                    literal.append((position, str(glob.literal_text)))
+                elif not glob.matches_everything:
+                    wild.append((position, glob))
+            object.__setattr__(self, "literal_parts", tuple(literal))
+            object.__setattr__(self, "glob_parts", tuple(wild))
+            # Every prefix glob is compiled with the same ``fold_prefix``: the first one says.
+            object.__setattr__(self, "fold", prefix[0].ignore_case)
         if self.template is not None:
             object.__setattr__(self, "substituted", {})
 
@@ -147,15 +148,13 @@ class ArnPattern:
         return self.template is None or resolved_values(self.template, context) is not None
 
     def resource_glob(self, context: Mapping[str, ContextValue]) -> Glob | None:
-        """The resource part's pattern for ``context`` (``None``: a policy variable is unresolved).
+        """The resource part's pattern for ``context`` of a pattern with policy variables (one
+        without has it as ``resource``); ``None``: a policy variable is unresolved.
 
-        With policy variables it is built from the values substituted, and remembered by them:
-        the glob follows from the pattern's own parts and those values alone, and the same few
-        users' home folders (``${aws:username}``) are asked about again and again. Bounded per
-        pattern; values longer in all than ``SUBSTITUTED_TEXT_REMEMBERED`` are never kept."""
-        resource = self.resource
-        if resource is not None:
-            return resource
+        It is built from the values substituted, and remembered by them: the glob follows from
+        the pattern's own parts and those values alone, and the same few users' home folders
+        (``${aws:username}``) are asked about again and again. Bounded per pattern; values longer
+        in all than ``SUBSTITUTED_TEXT_REMEMBERED`` are never kept."""
         assert self.template is not None
         values = resolved_values(self.template, context)
         if values is None:
@@ -181,12 +180,36 @@ class ArnPattern:
             return False
         return self.matches_parts(pieces, context)
 
+    def excludes(self, pieces: Sequence[str] | None, context: Mapping[str, ContextValue]) -> bool:
+        """A NotResource entry's test: the ARN (split, ``None``: not an ARN) matches, or the entry
+        cannot be read (an unresolved policy variable never turns into a match). Variables are
+        resolved once."""
+        if self.template is None:
+            return self.matches_parts(pieces, context)
+        resource = self.resource_glob(context)
+        if resource is None:
+            return True
+        return pieces is not None and self._prefix_matches(pieces) and resource.matches(pieces[5])
+
+    def _prefix_matches(self, pieces: Sequence[str]) -> bool:
+        """Partition, service, region and account of a split ARN match (``prefix`` not empty)."""
+        fold = self.fold
+        for position, text in self.literal_parts:
+            value = pieces[position]
+            if value != text and (not fold or value.lower() != text):
+                return False
+        for position, glob in self.glob_parts:  # noqa: SIM110 - as matches_parts
+            if not glob.matches(pieces[position]):
+                return False
+        return True
+
     def matches_parts(self, pieces: Sequence[str] | None, context: Mapping[str, ContextValue]) -> bool:
         """Match an ARN already split into its six parts (``None``: not an ARN)."""
         if self.everything:
             return True
         if pieces is None or not self.prefix:
             return False
+        # ``_prefix_matches``, inlined: this is the uncached decision's hottest test.
         fold = self.fold
         for position, text in self.literal_parts:
             value = pieces[position]

@@ -72,14 +72,7 @@ class CompiledStatement:
         """``action`` is lower-cased by the caller."""
         if self.any_action:
             return True
-        hit = action in self.exact_actions or (
-            bool(self.action_prefixes) and action.startswith(self.action_prefixes)
-        )
-        if not hit:
-            for glob in self.other_wild_actions:
-                if glob.matches(action):
-                    hit = True
-                    break
+        hit = _element_matches(self.exact_actions, self.action_prefixes, self.other_wild_actions, action)
         return hit is not self.not_action
 
     def matches_resource(self, resource: str, context: Context, parts: Sequence[str] | None = ()) -> bool:
@@ -95,9 +88,9 @@ class CompiledStatement:
                 if pattern.matches_parts(parts, context):
                     return True
             return False
-        for pattern in resources:
+        for pattern in resources:  # noqa: SIM110 - a loop beats any() on the hot path
             # An entry that cannot be read (an unresolved variable) never turns into a match.
-            if pattern.matches_parts(parts, context) or not pattern.resolvable(context):
+            if pattern.excludes(parts, context):
                 return False
         return True
 
@@ -184,9 +177,21 @@ class _Actions(NamedTuple):
     def matches(self, action: str) -> bool:
         """Whether some pattern of the element matches ``action`` (lower-cased), as
         ``CompiledStatement.matches_action`` tests an Action element."""
-        if self.everything or action in self.exact or (self.prefixes and action.startswith(self.prefixes)):
+        return self.everything or _element_matches(self.exact, self.prefixes, self.others, action)
+
+
+def _element_matches(
+    exact: frozenset[str], prefixes: tuple[str, ...], others: tuple[Glob, ...], action: str
+) -> bool:
+    """Whether an Action element's patterns, sorted by how they are tested (exact names, literal
+    heads of ``service:Name*``, any other glob), match ``action`` (lower-cased): the one rule
+    ``CompiledStatement.matches_action`` and ``_Actions.matches`` share."""
+    if action in exact or (prefixes and action.startswith(prefixes)):
+        return True
+    for glob in others:  # noqa: SIM110 - a loop beats any() here
+        if glob.matches(action):
             return True
-        return any(glob.matches(action) for glob in self.others)
+    return False
 
 
 def _actions_of(texts: tuple[str, ...]) -> _Actions:

@@ -62,8 +62,18 @@ class PolicySet:
 
     @cached_property
     def programs(self) -> dict[str, _Program]:
-        """Each asked action's ``_Program`` (built on first use; at most PROGRAMS_KEPT, then afresh)."""
+        """Each asked action's ``_Program`` (built on first use; at most ``programs_kept``, then afresh)."""
         return {}
+
+    @cached_property
+    def programs_kept(self) -> int:
+        """How many programs this set keeps: ``PROGRAMS_KEPT``, and for a set with a merged identity
+        index and no resource or session policy, one more per ``STATEMENTS_PER_PROGRAM`` statements
+        of that index (at most ``PROGRAMS_KEPT_MOST``): their memory follows the index's."""
+        merged = self.identity_index
+        if merged is None or self.resource is not None or self.session is not None:
+            return PROGRAMS_KEPT
+        return min(PROGRAMS_KEPT_MOST, PROGRAMS_KEPT + len(merged.statements) // STATEMENTS_PER_PROGRAM)
 
 
 def merge_identity(policies: Sequence[CompiledPolicy]) -> StatementIndex | None:
@@ -94,11 +104,26 @@ empty tuples: an append would raise, never leak a statement into another request
 _NO_MATCH.allows = _NO_MATCH.denies = _NO_MATCH.principal_matches = ()  # type: ignore[assignment]
 
 PROGRAMS_KEPT = 32
-"""Actions whose ``_Program`` one policy set keeps (then it starts afresh). A program is ~200 bytes
-(it shares the indexes' candidate tuples; measured with tracemalloc on the embedded bundle) plus
-at most RESULTS_KEPT shared answers of ~250 bytes; the bundle keeps at most ``POLICY_SETS_KEPT``
-(4,096) policy sets per revision, so a stream built to fill every bound holds ~150 MB at most,
-and real traffic (a few actions per principal, one or two answers each) a few hundred KB."""
+"""Actions whose ``_Program`` one policy set keeps at least (then it starts afresh). A program is
+~200 bytes (it shares the indexes' candidate tuples; measured with tracemalloc on the embedded
+bundle) plus at most RESULTS_KEPT shared answers of ~250 bytes; the bundle keeps at most
+``POLICY_SETS_KEPT`` (4,096) policy sets per revision, so a stream built to fill every bound holds
+~150 MB at most, and real traffic (a few actions per principal, one or two answers each) a few
+hundred KB. Larger sets keep more (``STATEMENTS_PER_PROGRAM``)."""
+STATEMENTS_PER_PROGRAM = 32
+"""A set with a merged identity index (``MERGED_INDEX_THRESHOLD`` policies or more) and no resource
+or session policy keeps one more program per this many of the index's statements
+(``PolicySet.programs_kept``). A principal with 5,000 statements asks about ~150 actions (`make
+bench`'s heavy principal: 145 in 2,000 requests); with 32 programs it rebuilt one for 79% of its
+requests, a fifth of its decision time. Measured with tracemalloc on that principal: a program with
+its answers ~2.5 KB (at most ~3 KB with RESULTS_KEPT answers), so the programs add at most ~100
+bytes per indexed statement, against ~680 bytes per statement the merged index and its plans hold
+(3.4 MB for 5,000). Each such set has its own merged index (the bundle builds one per principal,
+and keys the set by the principal alone), so the extra programs cost at most a sixth of what the
+set's index costs anyway; sets with a resource or session policy (many per principal, sharing the
+principal's index) and sets of a few shared policies keep ``PROGRAMS_KEPT``."""
+PROGRAMS_KEPT_MOST = 512
+"""However many statements: at most ~1.5 MB of programs per set (an index of 15,000 statements)."""
 
 
 class _Group:
@@ -204,7 +229,7 @@ def _level(level: Sequence[CompiledPolicy], action: str) -> _Group | None:
 
     Every principal of an account shares its SCP levels, and a principal asking about more actions
     than its policy set keeps programs for rebuilds one per request: the level's group is kept with
-    the first of its plans that offers candidates (``ActionPlan.derived``), keyed by the level's
+    the first of its plans that offers candidates (``ActionPlan.level_groups``), keyed by the level's
     other plans. A group follows from its plans alone (they are immutable, and each belongs to one
     index and one action); one that selects by resource is not kept (it holds its plans)."""
     plans: list[ActionPlan] = []
@@ -218,17 +243,17 @@ def _level(level: Sequence[CompiledPolicy], action: str) -> _Group | None:
     if home is None:
         return None
     key = tuple(plans)
-    derived = home.derived
-    if derived is None:
-        derived = home.derived = {}
-    found = derived.get(key)
+    kept = home.level_groups
+    if kept is None:
+        kept = home.level_groups = {}
+    found = kept.get(key)
     if found is None:
         group = _group(level, action)
         found = _OPEN if group is not None and _open_level(group, action) else group
         if found is not None and found.statements is not None:
-            if len(derived) >= LEVEL_GROUPS_KEPT:
-                derived.clear()
-            derived[key] = found
+            if len(kept) >= LEVEL_GROUPS_KEPT:
+                kept.clear()
+            kept[key] = found
     return found  # type: ignore[return-value]
 
 
@@ -600,7 +625,7 @@ def evaluate(
     program = programs.get(action)
     if program is None:
         program = _Program(policy_set, action)
-        if len(programs) >= PROGRAMS_KEPT:
+        if len(programs) >= policy_set.programs_kept:
             programs.clear()
         programs[action] = program
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern

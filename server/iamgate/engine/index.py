@@ -99,9 +99,9 @@ class ActionPlan:
         "_split",
         "_split_refs",
         "by_prefix",
-        "derived",
         "exact",
         "has_deny",
+        "level_groups",
         "mask",
         "rest",
         "size",
@@ -133,10 +133,10 @@ class ActionPlan:
         """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``, ``SPLIT_REFS_KEPT``)."""
         self._split_refs = 0
         """Statement references the kept answers hold in all."""
-        self.derived: dict[object, object] | None = None
-        """What a caller derives from this plan alone or with other indexes' plans of the same
-        action, kept with the plan (``evaluator._level``: an SCP level's group; bounded there).
-        Never holds this plan itself (no reference cycle); not used on the shared empty plan."""
+        self.level_groups: dict[tuple[ActionPlan, ...], object] | None = None
+        """SCP levels' groups (``evaluator._level``'s ``_Group``s) this plan is the first offering
+        candidates of, by the level's other plans of the same action; bounded there. Never holds
+        this plan itself (no reference cycle); not used on the shared empty plan."""
         if len(statements) < RESOURCE_INDEX_THRESHOLD:
             return
         if shared is not None:

@@ -145,14 +145,20 @@ class PrincipalIndex:
             return PrincipalMatch.DIRECT
         if self.everyone:
             return PrincipalMatch.EVERYONE
+        # ``principal.partition`` splits the ARN: read only where a set could hold the answer.
+        roles = self.roles
         if named or (
-            principal.kind is PrincipalKind.ASSUMED_ROLE
-            and (principal.partition, principal.account, principal.name.lower()) in self.roles
+            roles
+            and principal.kind is PrincipalKind.ASSUMED_ROLE
+            and (principal.partition, principal.account, principal.name.lower()) in roles
         ):
             return PrincipalMatch.ROLE
+        accounts = self.accounts
         account = principal.account
-        if account is not None and (
-            (None, account) in self.accounts or (principal.partition, account) in self.accounts
+        if (
+            accounts
+            and account is not None
+            and ((None, account) in accounts or (principal.partition, account) in accounts)
         ):
             return PrincipalMatch.ACCOUNT
         return None
