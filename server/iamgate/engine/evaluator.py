@@ -778,7 +778,9 @@ def _decide(
         if not _any_in(matches, _PASSES_BOUNDARY):
             return _implicit(PolicyKind.RESOURCE, missing, trace)
         return _allowed([], resource.allows, None, None, missing, trace, results)
-    cross_account = request.is_cross_account
+    # ``request.is_cross_account``, without the property's call
+    owner, caller_account = request.resource_account, request.principal.account
+    cross_account = owner is not None and caller_account is not None and owner != caller_account
     if cross_account:
         # Across accounts both sides must allow; an account-level grant is enough on the resource side.
         if not resource_any:
@@ -787,7 +789,9 @@ def _decide(
             return _implicit(PolicyKind.IDENTITY, missing, trace)
         via_identity = True
     else:
-        if _resource_policy_required(request, action, policy_set.resource is not None):
+        if action.startswith(_RESOURCE_POLICY_FIRST) and _resource_policy_required(
+            request, action, policy_set.resource is not None
+        ):
             # The resource's own policy must let the caller in (role trust policies, KMS key
             # policies); an account-level grant there delegates to the identity-based policies.
             if policy_set.resource is None:
@@ -850,6 +854,10 @@ def _any_denies(tallies: list[_Tally]) -> bool:
         if tally.denies:
             return True
     return False
+
+
+_RESOURCE_POLICY_FIRST = ("sts:", "kms:")
+"""The services ``_resource_policy_required`` can answer yes for (one ``startswith`` skips its call)."""
 
 
 def _resource_policy_required(request: Request, action: str, has_resource_policy: bool) -> bool:

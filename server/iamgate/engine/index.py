@@ -20,7 +20,7 @@ once published; building one twice in two threads is harmless (the same result, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -99,6 +99,7 @@ class ActionPlan:
         "_split",
         "_split_refs",
         "by_prefix",
+        "cuts",
         "exact",
         "has_deny",
         "level_groups",
@@ -125,6 +126,9 @@ class ActionPlan:
         """Whether any Deny can apply to the action: without one, the first applying Allow decides."""
         self.exact: dict[str, tuple[int, ...]] | None = None
         self.by_prefix: dict[str, tuple[int, ...]] = {}
+        self.cuts: tuple[int, int] = _NO_CUTS
+        """Where ``_sources`` probes ``by_prefix``: from the shortest non-empty key's last character
+        to (excluded) the longest key's length (``_cut_range``)."""
         self.rest: Sequence[int] = ()
         self.mask: bytearray | None = None
         """With shared groups: which of ``universe`` (the grouped statements) are this plan's."""
@@ -146,6 +150,7 @@ class ActionPlan:
                 mask[position] = 1
             self.universe = groups.ordered
             self.exact, self.by_prefix, self.rest = groups.exact, groups.by_prefix, groups.rest
+            self.cuts = groups.cuts
             return
         exact: dict[str, list[int]] = {}
         by_prefix: dict[str, list[int]] = {}
@@ -164,6 +169,7 @@ class ActionPlan:
                     bucket.append(position)
         self.exact = {k: tuple(v) for k, v in exact.items()}
         self.by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        self.cuts = _cut_range(by_prefix)
         self.rest = tuple(rest)
 
     def select(self, key: str | None) -> Sequence[CompiledStatement]:
@@ -216,13 +222,15 @@ class ActionPlan:
             hit = by_prefix.get("")
             if hit:
                 sources.append(hit)
+            # Every key ends with a delimiter: only delimiters where some key could end are probed.
+            start, end = self.cuts
             for delimiter in _DELIMITERS:
-                position = key.find(delimiter)
+                position = key.find(delimiter, start, end)
                 while position >= 0:
                     hit = by_prefix.get(key[: position + 1])
                     if hit:
                         sources.append(hit)
-                    position = key.find(delimiter, position + 1)
+                    position = key.find(delimiter, position + 1, end)
         if self.rest:
             sources.append(self.rest)
         return sources
@@ -237,6 +245,19 @@ class ActionPlan:
             return [universe[i] for i in positions if mask[i]]
         statements = self.statements
         return [statements[i] for i in positions]
+
+
+_NO_CUTS = (0, 0)
+
+
+def _cut_range(by_prefix: Mapping[str, object]) -> tuple[int, int]:
+    """``ActionPlan.cuts`` of these prefix keys: the positions a probe's last character (a
+    delimiter) can take, as ``str.find``'s start and end; ``(0, 0)`` when only ``""`` (or nothing)
+    is a key, which ``_sources`` looks up on its own."""
+    lengths = [len(key) for key in by_prefix if key]
+    if not lengths:
+        return _NO_CUTS
+    return min(lengths) - 1, max(lengths)
 
 
 class Split(NamedTuple):
@@ -278,7 +299,7 @@ class _ResourceGroups:
     mask) instead of reading its statements' keys again (a policy of 5,000 statements about one
     service has plans of thousands)."""
 
-    __slots__ = ("by_prefix", "exact", "ordered", "rest")
+    __slots__ = ("by_prefix", "cuts", "exact", "ordered", "rest")
 
     def __init__(self, ordered: Sequence[CompiledStatement], keys: _KeyMemo) -> None:
         self.ordered = ordered
@@ -296,6 +317,7 @@ class _ResourceGroups:
                     bucket.append(position)
         self.exact = exact
         self.by_prefix = by_prefix
+        self.cuts = _cut_range(by_prefix)
         self.rest = rest
 
 
