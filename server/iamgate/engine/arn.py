@@ -9,7 +9,7 @@ plain text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -54,6 +54,9 @@ class ArnPattern:
     """The prefix parts with wildcards other than a lone ``*`` (which matches any part)."""
     fold: bool = field(default=False, init=False, compare=False, repr=False)
     """Prefix parts compare without regard to letter case (their literal texts are lower-cased)."""
+    resource_test: Callable[[str], bool] | None = field(default=None, init=False, compare=False, repr=False)
+    """``resource``'s test (``Glob.tester``: a C-level call for the usual ``path/*``); ``None`` with
+    policy variables (``resource_glob``) or without ``resource``."""
     substituted: dict[tuple[str, ...], Glob] | None = field(
         default=None, init=False, compare=False, repr=False
     )
@@ -75,6 +78,8 @@ class ArnPattern:
             object.__setattr__(self, "glob_parts", tuple(wild))
             # Every prefix glob is compiled with the same ``fold_prefix``: the first one says.
             object.__setattr__(self, "fold", prefix[0].ignore_case)
+        if self.resource is not None:
+            object.__setattr__(self, "resource_test", self.resource.tester())
         if self.template is not None:
             object.__setattr__(self, "substituted", {})
 
@@ -219,12 +224,13 @@ class ArnPattern:
         for position, glob in self.glob_parts:
             if not glob.matches(pieces[position]):
                 return False
-        resource = self.resource
-        if resource is None:
+        test = self.resource_test
+        if test is None:  # policy variables (a pattern with prefix has ``resource`` or a template)
             resource = self.resource_glob(context)
             if resource is None:
                 return False
-        return resource.matches(pieces[5])
+            return resource.matches(pieces[5])
+        return test(pieces[5])
 
 
 SUBSTITUTIONS_KEPT = 16

@@ -289,6 +289,25 @@ def _negated(
     """A negated operator without a set operator: true on a missing key (``IfExists`` or not);
     otherwise no value may match, and every value must be readable by the operator's family."""
 
+    direct = getattr(test, "direct", None)
+    if direct is not None and readable is None:  # ``StringNotEquals`` on a region: no frame per value
+
+        def negated_direct(context: Context) -> bool:
+            present = context.get(key)
+            if present is None:
+                return True
+            if present.multi and multivalued:
+                return False
+            values = present.values
+            if not values:
+                return False
+            for value in values:  # noqa: SIM110 - a loop beats any() on the hot path
+                if direct(value):
+                    return False
+            return True
+
+        return negated_direct
+
     def negated(context: Context) -> bool:
         present = context.get(key)
         if present is None:
@@ -375,7 +394,7 @@ def _string_test(spec: OperatorSpec, values: tuple[str, ...], templates: list) -
         dynamic = [t for t in templates if t is not None]
         if not dynamic:
             if len(static) == 1:
-                return _context_free(static[0].matches)
+                return _context_free(static[0].tester())
             return lambda value, _context: any(g.matches(value) for g in static)
 
         def like(value: str, context: Context) -> bool:

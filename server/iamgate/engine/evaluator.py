@@ -877,6 +877,8 @@ def _resource_policy_required(request: Request, action: str, has_resource_policy
 
 
 def _allowed(identity_allows, resource_allows, boundary, session, missing, trace, results=None) -> Evaluation:
+    if not resource_allows and boundary is None and session is None:  # the usual grant: no list built
+        return _result(results, Decision.ALLOWED, tuple(identity_allows), None, missing, trace)
     granting: list[CompiledStatement] = [*resource_allows, *identity_allows]
     if identity_allows:
         if boundary is not None:

@@ -10,9 +10,10 @@ input is looked at a bounded number of times whatever the pattern.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import methodcaller
 
 
 class _Token:
@@ -304,6 +305,26 @@ class Glob:
         """For a ``head*`` pattern (no other wildcard), the head every match starts with."""
         return self.segments[0].text if self.shape == _PREFIX else None
 
+    def tester(self) -> Callable[[str], bool]:
+        """``matches`` as the cheapest callable for this pattern's shape, for a caller that keeps
+        it and tests many values (a condition clause, an ARN pattern's resource part): a C-level
+        call for ``exact``, ``prefix*`` and ``*suffix`` (no Python frame), a closure without the
+        shape dispatch for ``head*tail``, else ``matches`` itself. Case-insensitive patterns
+        lower-case the value first: ``matches``. ``tests/engine/test_glob_tester.py`` compares
+        every shape with ``matches`` and a reference matcher."""
+        if self.ignore_case:
+            return self.matches
+        shape, segments = self.shape, self.segments
+        if shape == _EXACT:
+            return frozenset((segments[0].text,)).__contains__
+        if shape == _PREFIX:
+            return methodcaller("startswith", segments[0].text)
+        if shape == _SUFFIX:
+            return methodcaller("endswith", segments[1].text)
+        if shape == _HEAD_TAIL:
+            return _head_tail(segments[0].text, segments[1].text)
+        return self.matches
+
     def matches(self, value: str) -> bool:
         if self.ignore_case:
             value = value.lower()
@@ -353,6 +374,16 @@ class Glob:
                 return False
             position = found + len(middle.text)
         return True
+
+
+def _head_tail(head: str, tail: str) -> Callable[[str], bool]:
+    """``Glob.matches`` of a case-sensitive ``head*tail`` pattern (``Glob.tester``)."""
+    least = len(head) + len(tail)
+
+    def head_tail(value: str) -> bool:
+        return len(value) >= least and value.startswith(head) and value.endswith(tail)
+
+    return head_tail
 
 
 PATTERN_TEXT_REMEMBERED = 256
