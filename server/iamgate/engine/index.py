@@ -272,9 +272,14 @@ _NO_SPLIT = Split((), ())
 SPLITS_KEPT = 16
 """Per plan, how many bucket sets' ``split`` answers are kept (then it starts afresh); real traffic
 hits a few bucket sets per action."""
-SPLIT_REFS_KEPT = 4
+SPLIT_REFS_KEPT = 8
 """And at most this many times the plan's statements (plus 16) as references in all: the answers
-cost at most ~4x the plan's own memory, whatever the callers ask."""
+cost at most ~8x the plan's own references, whatever the callers ask. Each answer repeats the
+buckets every resource hits (the residue, ``""``), so a plan of a few hundred statements asked
+about ~8 kinds of resource needs ~4-5x: at 4x, `make bench`'s heavy principal (5,000 statements,
+median 8 bucket sets per action) started afresh on 18% of its requests, each rebuilding a merge of
+~90 candidates; at 8x none (tracemalloc: its answers hold 1.0 -> 1.2 MB). Per index the plans hold
+at most ``STATEMENTS_REMEMBERED`` references, so the answers at most ~8x that (~9 MB)."""
 
 
 class _KeyMemo:
