@@ -17,7 +17,7 @@ from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
 from iamgate.engine.conditions import CompiledCondition
-from iamgate.engine.index import ActionPlan, StatementIndex, resource_key
+from iamgate.engine.index import ActionPlan, Split, StatementIndex, resource_key
 from iamgate.engine.principals import PrincipalMatch
 from iamgate.engine.request import ContextValue, PrincipalKind, Request
 from iamgate.engine.result import (
@@ -126,11 +126,14 @@ PROGRAMS_KEPT_MOST = 512
 """However many statements: at most ~1.5 MB of programs per set (an index of 15,000 statements)."""
 
 
+_EMPTY_SPLIT = Split((), ())
+
+
 class _Group:
     """One group of policies of a program (an SCP level, the resource policy, the identity
     policies, the boundary or the session policy) for one action: the candidate statements."""
 
-    __slots__ = ("has_deny", "one_allow", "plans", "statements")
+    __slots__ = ("always", "has_deny", "one_allow", "plans", "split", "statements")
 
     def __init__(
         self,
@@ -148,6 +151,18 @@ class _Group:
         index forgets it, and it offers what the index would offer."""
         self.one_allow = one_allow
         """Any one applying Allow is as good as all (every policy type but the resource-based one)."""
+        self.split = _EMPTY_SPLIT
+        """With ``statements`` and ``one_allow``: the candidates as (Denies, Allows), each in order
+        (``_run_split``); else empty."""
+        self.always: _Tally | None = None
+        """With ``split``: when the first Allow candidate applies to every request (no Resource
+        restriction, condition or Principal; it matches the action, as every candidate does), the
+        tally holding it alone: the group's tally whenever no Deny applies (shared, immutable)."""
+        if statements is not None and one_allow and statements:
+            allows = tuple(s for s in statements if not s.is_deny)
+            self.split = Split(tuple(s for s in statements if s.is_deny), allows)
+            if allows and _applies_always(allows[0]):
+                self.always = _allows_only(allows[0])
         self.has_deny = has_deny
         """Some candidate is a Deny (else the first applying Allow settles the group)."""
 
@@ -283,6 +298,42 @@ def _open_level(group: _Group, action: str) -> bool:
     return False
 
 
+def _applies_always(statement: CompiledStatement) -> bool:
+    """A candidate (it matches the action) that applies whatever the request."""
+    return statement.any_resource and not statement.conditions and not statement.names_principals
+
+
+def _allows_only(statement: CompiledStatement) -> _Tally:
+    """An immutable tally holding one applying Allow (its lists are tuples, as ``_NO_MATCH``'s)."""
+    tally = _Tally()
+    tally.allows, tally.principal_matches = (statement,), (PrincipalMatch.DIRECT,)  # type: ignore[assignment]
+    tally.denies = ()  # type: ignore[assignment]
+    return tally
+
+
+def _run_split(group: _Group, request: Request, has_boundary: bool) -> _Tally:
+    """``_run`` of a group of fixed candidates where one applying Allow is as good as all: every
+    applying Deny, then the first applying Allow (``_scan_split``), without building a tally
+    when the group's first Allow always applies and no Deny does (an SCP level holding
+    ``FullAWSAccess`` beside conditional guardrails: the usual case)."""
+    denies, allows = group.split
+    always = group.always
+    if always is None:
+        tally = _Tally()
+        _scan_split(denies, allows, request, tally, has_boundary)
+        return tally
+    if not denies:
+        return always
+    found = _denies_that_apply(denies, request, has_boundary)
+    if found is None:
+        return always
+    tally = _Tally()
+    tally.denies = found
+    tally.allows.append(allows[0])
+    tally.principal_matches.append(PrincipalMatch.DIRECT)
+    return tally
+
+
 def _run(group: _Group | None, request: Request, action: str, has_boundary: bool) -> _Tally:
     """The tally of a program's group: ``_scan`` over its candidates (no action test: they match)."""
     if group is None:
@@ -314,8 +365,10 @@ def _run(group: _Group | None, request: Request, action: str, has_boundary: bool
                     found = _Tally()
                 _scan(candidates, request, action, found, has_boundary, one_allow, True)
         return _NO_MATCH if found is None else found
+    if group.one_allow:
+        return _run_split(group, request, has_boundary)
     tally = _Tally()
-    _scan(statements, request, action, tally, has_boundary, group.one_allow, True, group.has_deny)
+    _scan(statements, request, action, tally, has_boundary, False, True, group.has_deny)
     return tally
 
 
@@ -337,26 +390,9 @@ def _scan_split(
         request.context,
     )
     if denies:
-        found = tally.denies
-        for statement in denies:
-            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
-                if statement.not_resource:
-                    if not statement.matches_resource(resource, context, parts):
-                        continue
-                else:
-                    for pattern in statement.resources:  # type: ignore[union-attr]
-                        if pattern.matches_parts(parts, context):
-                            break
-                    else:
-                        continue
-            if (
-                statement.names_principals
-                and statement.principal_match(principal, has_boundary=has_boundary) is None
-            ):
-                continue
-            if statement.conditions and not _conditions_hold(statement.conditions, context):
-                continue
-            found.append(statement)
+        found = _denies_that_apply(denies, request, has_boundary)
+        if found is not None:
+            tally.denies += found
     if allows and not tally.allows:
         for statement in allows:
             if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
@@ -380,6 +416,43 @@ def _scan_split(
             tally.allows.append(statement)
             tally.principal_matches.append(how)
             return
+
+
+def _denies_that_apply(
+    denies: Sequence[CompiledStatement], request: Request, has_boundary: bool
+) -> list[CompiledStatement] | None:
+    """The Deny candidates (they match the action) that apply to ``request``, in order; ``None``
+    when none does (no list built)."""
+    resource, parts, principal, context = (
+        request.resource,
+        request.resource_parts,
+        request.principal,
+        request.context,
+    )
+    found = None
+    for statement in denies:
+        if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+            if statement.not_resource:
+                if not statement.matches_resource(resource, context, parts):
+                    continue
+            else:
+                for pattern in statement.resources:  # type: ignore[union-attr]
+                    if pattern.matches_parts(parts, context):
+                        break
+                else:
+                    continue
+        if (
+            statement.names_principals
+            and statement.principal_match(principal, has_boundary=has_boundary) is None
+        ):
+            continue
+        if statement.conditions and not _conditions_hold(statement.conditions, context):
+            continue
+        if found is None:
+            found = [statement]
+        else:
+            found.append(statement)
+    return found
 
 
 def _applies(
