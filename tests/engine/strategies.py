@@ -114,6 +114,7 @@ class ScanPlan:
     has_deny: bool
     exact: None = None
     level_groups: dict = dataclasses.field(default_factory=dict)
+    own_groups: dict = dataclasses.field(default_factory=dict)
     """A fresh plan per question: what the evaluator keeps here is never asked for again."""
 
 

@@ -159,8 +159,15 @@ class _Group:
         restriction, condition or Principal; it matches the action, as every candidate does), the
         tally holding it alone: the group's tally whenever no Deny applies (shared, immutable)."""
         if statements is not None and one_allow and statements:
-            allows = tuple(s for s in statements if not s.is_deny)
-            self.split = Split(tuple(s for s in statements if s.is_deny), allows)
+            if has_deny:
+                denies: list[CompiledStatement] = []
+                grants: list[CompiledStatement] = []
+                for statement in statements:
+                    (denies if statement.is_deny else grants).append(statement)
+                self.split = Split(tuple(denies), tuple(grants))
+            else:
+                self.split = Split((), statements)
+            allows = self.split.allows
             if allows and _applies_always(allows[0]):
                 self.always = _allows_only(allows[0])
         self.has_deny = has_deny
@@ -226,7 +233,7 @@ def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
     if selects:  # some plan selects by resource: per request
         return _Group(None, tuple(plans), one_allow, has_deny)
     if len(plans) == 1:
-        return _Group(plans[0].statements, (), one_allow, has_deny)
+        return _group_of_plan(plans[0], one_allow)
     statements: list[CompiledStatement] = []
     for plan in plans:
         statements += plan.statements
@@ -273,12 +280,24 @@ def _level(level: Sequence[CompiledPolicy], action: str) -> _Group | None:
 
 
 def _group_of_plan(plan: ActionPlan, one_allow: bool) -> _Group | None:
-    """The group of one index's plan (``None`` when it offers nothing)."""
+    """The group of one index's plan (``None`` when it offers nothing).
+
+    A group of the plan's statements follows from the plan and ``one_allow`` alone: it is kept
+    with the plan (``ActionPlan.own_groups``, at most two), so a program rebuilt per request (a
+    principal asking about more actions than its set keeps programs for) does not split the
+    candidates by effect again. A group that selects by resource holds the plan: not kept there
+    (no reference cycle), and cheap to build."""
     if not plan.statements:
         return None
     if plan.exact is not None:
         return _Group(None, (plan,), one_allow, plan.has_deny)
-    return _Group(plan.statements, (), one_allow, plan.has_deny)
+    kept = plan.own_groups
+    if kept is None:
+        kept = plan.own_groups = {}
+    group = kept.get(one_allow)
+    if group is None:
+        group = kept[one_allow] = _Group(plan.statements, (), one_allow, plan.has_deny)
+    return group  # type: ignore[return-value]
 
 
 def _open_level(group: _Group, action: str) -> bool:

@@ -104,6 +104,7 @@ class ActionPlan:
         "has_deny",
         "level_groups",
         "mask",
+        "own_groups",
         "rest",
         "size",
         "statements",
@@ -137,6 +138,9 @@ class ActionPlan:
         """``split``'s answers by the buckets a key hit (bounded: ``SPLITS_KEPT``, ``SPLIT_REFS_KEPT``)."""
         self._split_refs = 0
         """Statement references the kept answers hold in all."""
+        self.own_groups: dict[bool, object] | None = None
+        """``evaluator._group_of_plan``'s groups of this plan's statements alone, by whether one
+        applying Allow is as good as all (at most two; they never hold the plan)."""
         self.level_groups: dict[tuple[ActionPlan, ...], object] | None = None
         """SCP levels' groups (``evaluator._level``'s ``_Group``s) this plan is the first offering
         candidates of, by the level's other plans of the same action; bounded there. Never holds
