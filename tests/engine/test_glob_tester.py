@@ -90,3 +90,13 @@ def test_conditions_through_the_tester_decide_as_the_traced_walk():
                         fast = evaluate(policy_set, request)
                         traced = evaluate(policy_set, request, explain=True)
                         assert (fast.decision, fast.determining) == (traced.decision, traced.determining)
+
+
+def test_an_exact_resource_part_is_compared_as_text_and_answers_a_bool():
+    pattern = ArnPattern.compile("arn:aws:s3:::bucket/key")
+    assert pattern.resource_test is not None
+    assert pattern.resource_test("bucket/key") is True
+    assert pattern.resource_test("bucket/Key") is False
+    assert pattern.matches("arn:aws:s3:::bucket/key", {})
+    assert not pattern.matches("arn:aws:s3:::bucket/key2", {})
+    assert not pattern.matches("arn:aws:s3:::bucket/ke", {})
