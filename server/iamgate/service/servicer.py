@@ -487,6 +487,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         config = self._config
         if not count or count > config.max_batch_size:
             return None
+        if group is self._answers_token and self._log is None:
+            whole = self._splice_quick(items, snapshot, answers, count, stamps[0])
+            if whole is not None:
+                return whole
         most, ids = config.max_request_bytes, self._ids
         lengths, id_length = VARINTS, self._id_length
         wall = time.time
@@ -588,6 +592,43 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._log_wire_items(method, log_requests(), out, seconds)
         metrics.count_request(method)
         return b"".join(out)
+
+    def _splice_quick(
+        self, items: Any, snapshot: Any, answers: dict, count: int, started: float
+    ) -> bytes | None:
+        """A whole AuthorizeBatch answer when every item is in ``_quick_answers`` (and no
+        decision log is kept): found with one ``map`` over the items, answered with one ``%``
+        format of the items' joined templates by the batch's decision numbers; ``None``
+        otherwise (``_splice``'s loop then answers item by item, exactly as before).
+
+        The same checks and the same answer as that loop gives such a batch: each quick item was
+        checked (size, second, kind) when it was put there, and the batch's item count (by
+        ``_splice``) and distinct session policies (here) are checked for every call. Items
+        answered together share the call's time: each is observed as the call's time divided
+        by its item count (the same sum, in the bucket of that mean). Should the decision
+        numbers have more digits than the quick templates, the numbers taken are left unused
+        (a gap in the ids, never a repeat) and the loop answers."""
+        kept_answers, digits, quick = self._quick
+        if kept_answers is not answers:
+            return None
+        found = list(map(quick.get, items))
+        if None in found:
+            return None
+        policies = set(map(_POLICY, found))
+        policies.discard("")
+        if len(policies) > self._config.max_batch_session_policies:
+            return None  # refused by the ordinary path
+        numbers = tuple(itertools.islice(self._ids, count))
+        if len(str(numbers[0])) != digits or len(str(numbers[-1])) != digits:
+            return None
+        answer = b"".join(map(_TEMPLATE, found)) % numbers
+        decided = list(map(_DECISION, found))
+        metrics = self._metrics
+        metrics.count_decisions({name: decided.count(name) for name in DECISION_NAMES})
+        metrics.observe_equal_decisions((time.perf_counter() - started) / count, count)
+        snapshot.count_remembered(count)
+        metrics.count_request("AuthorizeBatch")
+        return answer
 
     def _quick_answers(self, answers: dict, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
         """The AuthorizeBatch items ``_splice`` answered before from a snapshot's ``answers`` with
@@ -1048,6 +1089,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._expensive.leave()
         self._metrics.count_request(method)
         return response
+
+
+_TEMPLATE = operator.itemgetter(0)
+_DECISION = operator.itemgetter(1)
+_POLICY = operator.itemgetter(2)
+"""The parts of a ``_quick_answers`` entry: (template, decision, session policy)."""
 
 
 def _same(item: Any) -> Any:
