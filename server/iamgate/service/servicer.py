@@ -32,7 +32,6 @@ from google.protobuf.message import DecodeError
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
-from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT, ANSWERS_KEPT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
@@ -86,6 +85,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     ) -> None:
         self._snapshots = snapshots
         self._authorize = getattr(snapshots, "authorize", None) or _authorize_current(snapshots)
+        # The source's own authorize (the active snapshot's, beside any shadow comparison) is the
+        # one used: fixed for this servicer. Whether a shadow is compared is not (one may be
+        # loaded at any time), so ``_decide_items`` reads ``shadowing`` once per batch.
+        self._source_authorizes = self._authorize == getattr(snapshots, "authorize", None)
         self._metrics = metrics if metrics is not None else ServiceMetrics()
         self._log = decision_log
         self._config = config if config is not None else ServiceConfig()
@@ -143,8 +146,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``pinned`` (a batch's snapshot) keeps a whole batch on one revision: should a new one be
         activated mid-batch, the item is answered again from the pinned snapshot.
         """
-        limits.check_access_request(request, self._config, prefix)
-        query = convert.access_query(request, prefix)
+        query = convert.access_query(request, prefix, self._config)
         if queries is not None:
             queries.append(query)
         try:
@@ -195,29 +197,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
         most = config.max_request_bytes
+        access_query = convert.access_query
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
-            # The usual item (no context, session policy or tags) checked and converted at once:
-            # its only limit is its size (``limits.check_access_request``), and its only checks
-            # ``convert.access_query``'s of the principal, action and resource.
-            principal, action, resource = item.principal, item.action, item.resource
-            if (
-                principal
-                and ":" in action
-                and resource
-                and not item.context
-                and not item.session_policy
-                and not item.session_tags
-                and item.ByteSize() <= most
-            ):
-                return AccessQuery(principal, action, resource, (), None, item.request_id, ())
             try:  # the usual case names no field: the item's prefix is formatted only for an error
-                limits.check_access_request(item, config)
-                return convert.access_query(item)
+                return access_query(item, "", config)
             except (RequestError, limits.LimitExceeded):
-                prefix = f"requests[{index}]."
-                limits.check_access_request(item, config, prefix)
-                return convert.access_query(item, prefix)
+                return access_query(item, f"requests[{index}].", config)
 
         token = self._answers_token
 
@@ -492,7 +478,6 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             if whole is not None:
                 return whole
         most, ids = config.max_request_bytes, self._ids
-        lengths, id_length = VARINTS, self._id_length
         wall = time.time
         find, stamp = answers.get, stamps.append
         decided: list[str] = []
@@ -566,10 +551,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                         quick.clear()
                     quick[item] = (template, wire.decision, wire.session_policy)
             else:
-                size = wire.fixed + digits + 1 + len(request_id)
-                head = lengths[size]
-                named = lengths[id_length + digits]
-                answer(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
+                answer(wire.item_with_id(number, digits, request_id))
             decide(wire.decision)
             if wire.session_policy:
                 policies.add(wire.session_policy)
@@ -721,9 +703,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
-        if getattr(self._snapshots, "shadowing", None) is False and self._authorize == getattr(
-            self._snapshots, "authorize", None
-        ):
+        shadowing = getattr(self._snapshots, "shadowing", None)  # once: the batch sees one answer
+        if shadowing is False and self._source_authorizes:
             # The source's authorize is the active snapshot's beside a shadow comparison; with no
             # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
             authorize = pinned.authorize
@@ -733,7 +714,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ids, id_prefix = self._ids, self._id_prefix
         clock = time.perf_counter
         answers = getattr(pinned, "answers", None) if answer_key is not None else None
-        if getattr(pinned, "decision_cache", None) is None or getattr(self._snapshots, "shadowing", False):
+        if getattr(pinned, "decision_cache", None) is None or shadowing:
             answers = None  # nothing is kept without a cache; nothing may skip a shadow comparison
         wall = time.time
         hits = 0
@@ -845,11 +826,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         if not request_id:
             return wire.item(digits) % number
         text = request_id.encode()
-        id_field = varint(len(text)) + text
-        size = wire.fixed + digits + 1 + len(id_field)
-        head = varint(size)
-        named = varint(self._id_length + digits)
-        return wire.item_id % (varint(size + 1 + len(head)), head, named, number, id_field)
+        return wire.item_with_id(number, digits, varint(len(text)) + text)
 
     def _keep_encoding(self, outcome: Any, wire: WireAnswer) -> None:
         """``_encoded``'s templates for ``outcome``, made already (to remember the answer)."""
