@@ -113,6 +113,37 @@ def value_text(value: pb.ContextValue, field: str) -> str:
 
 
 def context_values(entries: Sequence[pb.ContextEntry], field: str = "context") -> tuple[ContextValue, ...]:
+    """A request's context entries as the engine's values; ``RequestError`` naming the entry or
+    value at fault (``context[2].values[0]``).
+
+    Converted without naming anything first (no path is formatted per value: that cost more
+    than the conversion); only a refused context is converted again, the paths named, by
+    ``_named_context_values``, which gives the error."""
+    try:
+        if len(entries) == 1:  # the usual case; a protobuf container is slower to iterate than to index
+            return (_context_value(entries[0]),)
+        return tuple([_context_value(entry) for entry in entries])
+    except RequestError:
+        return _named_context_values(entries, field)
+
+
+def _context_value(entry: pb.ContextEntry) -> ContextValue:
+    """One entry, as ``_named_context_values`` converts it (a ``RequestError`` names nothing)."""
+    key = entry.key
+    if not key:
+        raise RequestError("", "must not be empty")
+    items = entry.values
+    if len(items) == 1:
+        values: tuple[str, ...] = (value_text(items[0], ""),)
+    else:
+        values = tuple([value_text(value, "") for value in items])
+    multi = entry.multi_valued or len(values) > 1
+    if not values and not multi:
+        raise RequestError("", "no value")
+    return ContextValue(key, values, multi)
+
+
+def _named_context_values(entries: Sequence[pb.ContextEntry], field: str) -> tuple[ContextValue, ...]:
     result = []
     for i, entry in enumerate(entries):
         if not entry.key:
