@@ -1,6 +1,7 @@
-"""A batch whose every item was found by its bytes alone before is answered whole
-(``AuthorizerServicer._splice_quick``: one ``map`` to find the items, one ``%`` format to answer)
-with what a fresh evaluation answers, and counted as the item-by-item path counts it.
+"""A batch (or AuthorizeMany call) whose every item was found by its bytes alone before is
+answered whole (``AuthorizerServicer._splice_quick``: one ``map`` to find the items, one ``%``
+format to answer) with what a fresh evaluation answers, and counted as the item-by-item path
+counts it.
 
 Every test here checks first that the whole-batch path was the one taken (a spy on
 ``_splice_quick``), so that none of them can pass through another path unnoticed.
@@ -186,3 +187,66 @@ def test_a_batch_with_one_item_not_found_by_its_bytes_goes_item_by_item():
     assert _without_decision_ids(answer) == _without_decision_ids(expected)
     assert answer.results[-1].response.request_id == "r-1"
     assert answered == [False]
+
+
+def _many_calls(seed: int) -> list[pb.AuthorizeManyRequest]:
+    """AuthorizeMany calls without request ids: several principals (their items found under
+    their own shared fields), with and without context, some items over the size limit."""
+    rng = random.Random(seed)
+    requests = [r for r in embedded_requests()[0] if not r.session_policy and not r.session_tags]
+    principals = sorted({r.principal for r in requests})
+    calls = []
+    for number in range(30):
+        call = pb.AuthorizeManyRequest(principal=rng.choice(principals))
+        if number % 3 == 0:
+            call.context.add(key="aws:SourceIp", values=[pb.ContextValue(ip_value="10.0.0.1")])
+        for _ in range(rng.randint(1, 30)):
+            chosen = rng.choice(requests)
+            call.items.add(action=chosen.action, resource=chosen.resource)
+        calls.append(call)
+    return calls
+
+
+def test_authorize_many_calls_answered_whole_answer_what_fresh_evaluations_answer():
+    remembered, _ = _servicer(100_000, max_request_bytes=200)
+    fresh, _ = _servicer(0, max_request_bytes=200)
+    remembered._ids = itertools.count(100_000)
+    calls = _many_calls(seed=8)
+    for call in calls:  # each call twice: kept, then found by its bytes alone
+        for _ in range(2):
+            remembered.AuthorizeManyWire(call.SerializeToString(), Context())
+    answered = _spy(remembered)
+    rng = random.Random(2)
+    for call in [*calls, *rng.sample(calls, 10)]:
+        data = call.SerializeToString()
+        raw = remembered.AuthorizeManyWire(data, Context())
+        answer = pb.AuthorizeBatchResponse.FromString(raw)
+        assert answer.SerializeToString() == raw
+        expected = fresh.AuthorizeMany(pb.AuthorizeManyRequest.FromString(data), Context())
+        assert _without_decision_ids(answer) == _without_decision_ids(expected)
+        ids = [r.response.decision_id for r in answer.results if r.HasField("response")]
+        assert len(set(ids)) == len(ids)
+    assert answered.count(True) >= 20, "the calls were not answered whole"
+    results = [r for call in calls for r in fresh.AuthorizeMany(call, Context()).results]
+    assert any(r.HasField("error") for r in results), "no item was over the size limit"
+
+
+def test_an_authorize_many_item_is_found_only_under_its_own_shared_fields():
+    remembered, _ = _servicer(100_000)
+    fresh, _ = _servicer(0)
+    remembered._ids = itertools.count(100_000)
+    request = next(r for r in embedded_requests()[0] if r.principal == "sarah-developer")
+    items = [pb.ActionOnResource(action=request.action, resource=request.resource)]
+    calls = [pb.AuthorizeManyRequest(principal=p, items=items) for p in ("sarah-developer", "eve")]
+    for call in calls:
+        for _ in range(2):
+            remembered.AuthorizeManyWire(call.SerializeToString(), Context())
+    answered = _spy(remembered)
+    for call in calls:
+        raw = remembered.AuthorizeManyWire(call.SerializeToString(), Context())
+        answer = pb.AuthorizeBatchResponse.FromString(raw)
+        expected = fresh.AuthorizeMany(call, Context())
+        assert _without_decision_ids(answer) == _without_decision_ids(expected)
+    assert answered == [True, True]
+    first, second = (fresh.AuthorizeMany(call, Context()).results[0].response for call in calls)
+    assert first.principal_arn != second.principal_arn

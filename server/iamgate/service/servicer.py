@@ -473,8 +473,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         config = self._config
         if not count or count > config.max_batch_size:
             return None
-        if group is self._answers_token and self._log is None:
-            whole = self._splice_quick(items, snapshot, answers, count, stamps[0])
+        batch = group is self._answers_token  # else AuthorizeMany: items kept under (group, item)
+        if self._log is None:
+            keys = items if batch else zip(itertools.repeat(group), items)
+            whole = self._splice_quick(method, keys, snapshot, answers, count, stamps[0])
             if whole is not None:
                 return whole
         most, ids = config.max_request_bytes, self._ids
@@ -493,10 +495,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         numbers = itertools.chain((first,), ids)
         digits = len(str(first))
         bound = 10**digits  # the first decision number with more digits
-        quick = self._quick_answers(answers, group, digits)
+        quick = self._quick_answers(answers, digits)
         quick_get = quick.get
         for index, item in enumerate(items):
-            kept = quick_get(item)
+            key = item if batch else (group, item)
+            kept = quick_get(key)
             if kept is not None:
                 number = next(numbers)
                 if number < bound:
@@ -541,7 +544,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             if number >= bound:
                 digits = len(str(number))
                 bound = 10**digits
-                quick = self._quick_answers(answers, group, digits)
+                quick = self._quick_answers(answers, digits)
                 quick_get = quick.get
             if request_id is None:
                 template = wire.items.get(digits) or wire.item(digits)
@@ -549,7 +552,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if found[1] is None:
                     if len(quick) >= ANSWERS_KEPT:
                         quick.clear()
-                    quick[item] = (template, wire.decision, wire.session_policy)
+                    quick[key] = (template, wire.decision, wire.session_policy)
             else:
                 answer(wire.item_with_id(number, digits, request_id))
             decide(wire.decision)
@@ -576,12 +579,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         return b"".join(out)
 
     def _splice_quick(
-        self, items: Any, snapshot: Any, answers: dict, count: int, started: float
+        self, method: str, keys: Any, snapshot: Any, answers: dict, count: int, started: float
     ) -> bytes | None:
-        """A whole AuthorizeBatch answer when every item is in ``_quick_answers`` (and no
-        decision log is kept): found with one ``map`` over the items, answered with one ``%``
-        format of the items' joined templates by the batch's decision numbers; ``None``
-        otherwise (``_splice``'s loop then answers item by item, exactly as before).
+        """A whole AuthorizeBatch or AuthorizeMany answer when every item is in
+        ``_quick_answers`` (``keys``: the items' keys there) and no decision log is kept: found
+        with one ``map`` over the items, answered with one ``%`` format of the items' joined
+        templates by the call's decision numbers; ``None`` otherwise (``_splice``'s loop then
+        answers item by item, exactly as before).
 
         The same checks and the same answer as that loop gives such a batch: each quick item was
         checked (size, second, kind) when it was put there, and the batch's item count (by
@@ -593,7 +597,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         kept_answers, digits, quick = self._quick
         if kept_answers is not answers:
             return None
-        found = list(map(quick.get, items))
+        found = list(map(quick.get, keys))
         if None in found:
             return None
         policies = set(map(_POLICY, found))
@@ -609,23 +613,23 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         metrics.count_decisions({name: decided.count(name) for name in DECISION_NAMES})
         metrics.observe_equal_decisions((time.perf_counter() - started) / count, count)
         snapshot.count_remembered(count)
-        metrics.count_request("AuthorizeBatch")
+        metrics.count_request(method)
         return answer
 
-    def _quick_answers(self, answers: dict, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
-        """The AuthorizeBatch items ``_splice`` answered before from a snapshot's ``answers`` with
-        no request id, for any second and within the size limit (each a function of the item's
-        bytes, this servicer's limits and the snapshot), by their bytes: the response's template
-        for decision numbers of ``digits`` digits, the decision and the session policy.
+    def _quick_answers(self, answers: dict, digits: int) -> dict[Any, tuple[bytes, str, str]]:
+        """The items ``_splice`` answered before from a snapshot's ``answers`` with no request
+        id, for any second and within the size limit (each a function of the item's bytes, the
+        call's shared fields, this servicer's limits and the snapshot): the response's template
+        for decision numbers of ``digits`` digits, the decision and the session policy. An
+        AuthorizeBatch item is kept under its bytes, an AuthorizeMany item under the key its
+        answer has in ``answers`` (its group — this servicer's token and the shared fields'
+        bytes — and its bytes): a bytes key never equals a tuple.
 
         Only a faster way to find what the snapshot remembers (see ``Snapshot.remember``): kept
         for one snapshot's answers (each revision, and each copy with other trusted keys or
         another cache, has its own; the snapshot itself is not held) and one number of digits,
-        at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items (``group``:
-        its shared fields) get an empty dict each time.
+        at most ``ANSWERS_KEPT`` items, then all are dropped.
         """
-        if group is not self._answers_token:
-            return {}
         kept_answers, kept_digits, quick = self._quick
         if kept_answers is not answers or kept_digits != digits:
             quick = {}
