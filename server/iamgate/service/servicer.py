@@ -707,7 +707,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
-        shadowing = getattr(self._snapshots, "shadowing", None)  # once: the batch sees one answer
+        shadowing = getattr(self._snapshots, "shadowing", None)  # per batch: a shadow may come any time
         if shadowing is False and self._source_authorizes:
             # The source's authorize is the active snapshot's beside a shadow comparison; with no
             # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
