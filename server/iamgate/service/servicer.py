@@ -828,7 +828,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         number = next(self._ids)
         digits = len(str(number))
         if not request_id:
-            return wire.item(digits) % number
+            return (wire.items.get(digits) or wire.item(digits)) % number  # made once per digit count
         text = request_id.encode()
         return wire.item_with_id(number, digits, varint(len(text)) + text)
 
