@@ -14,9 +14,10 @@ time (all its processes) per decision.
     .venv/bin/python bench/service.py [--seconds 3] [--rounds 3] [--loadgens 2] [--write]
         [--shapes unary:64,batch:1] [--against REV] [--only "cache on"] [--no-workers]
 
-``--against REV`` also serves an older revision's ``server/`` (1 worker, cache on and off) in the
-same rounds; ``--shapes`` and ``--only`` narrow the run to some cells and servers (the floor is
-always kept), for a quick side-by-side of one change.
+``--against REV`` also serves an older revision's ``server/`` (1 worker and, unless
+``--no-workers``, ``--workers auto``; cache on and off) in the same rounds; ``--shapes`` and
+``--only`` narrow the run to some cells and servers (the floor is always kept), for a quick
+side-by-side of one change.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def servers(workers_auto: bool = True, aio_floor: bool = True, against: str | No
             Server("iamgate, --workers auto, cache on", (*serve, "--workers", "auto")),
             Server("iamgate, --workers auto, cache off", (*serve, "--workers", "auto", "--no-cache")),
         ]
+        if against is not None:  # the older revision with every core too
+            found += [
+                Server("old, --workers auto, cache on", (*old, "--workers", "auto"), env=env),
+                Server("old, --workers auto, cache off", (*old, "--workers", "auto", "--no-cache"), env=env),
+            ]
     return found
 
 

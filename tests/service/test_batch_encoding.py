@@ -112,15 +112,13 @@ def test_cached_batch_items_found_by_their_bytes_alone_answer_as_the_message_pat
 def test_items_found_by_their_bytes_alone_are_kept_for_one_snapshot_only():
     remembered, source = _servicer(100_000)
     snapshot = source.current()
-    token = remembered._answers_token
-    quick = remembered._quick_answers(snapshot.answers, token, 3)
+    quick = remembered._quick_answers(snapshot.answers, 3)
     quick[b"item"] = (b"template", "allowed", "")
-    assert remembered._quick_answers(snapshot.answers, token, 3) is quick
-    assert remembered._quick_answers(snapshot.answers, token, 4) == {}
+    assert remembered._quick_answers(snapshot.answers, 3) is quick
+    assert remembered._quick_answers(snapshot.answers, 4) == {}
     for other in (snapshot.with_cache(10), snapshot.with_trust(TrustedKeys.of(["aws:SourceIp"]))):
         assert other.answers is not snapshot.answers
-        assert remembered._quick_answers(other.answers, token, 4) == {}
-    assert remembered._quick_answers(snapshot.answers, ("many", b"shared"), 4) == {}
+        assert remembered._quick_answers(other.answers, 4) == {}
 
 
 class _RecordingShadow:

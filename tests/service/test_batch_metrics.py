@@ -33,3 +33,19 @@ def test_a_batch_of_times_fills_the_buckets_and_sum_as_one_observe_per_time():
         assert got.keys() == expected.keys()
         for name, value in expected.items():
             assert abs(got[name] - value) < 1e-9, name
+
+
+def test_equal_times_observed_at_once_fill_the_buckets_and_sum_as_one_observe_each():
+    rng = random.Random(5)
+    values = [*_DECISION_BUCKETS, 0.0, 2.5, *(rng.uniform(0, 0.01) for _ in range(30))]
+    for value in values:
+        count = rng.randint(0, 120)
+        at_once, one_by_one = ServiceMetrics(), ServiceMetrics()
+        at_once.observe_equal_decisions(value, count)
+        for _ in range(count):
+            one_by_one.decision_seconds.observe(value)
+        expected = _histogram(one_by_one)
+        got = _histogram(at_once)
+        assert got.keys() == expected.keys()
+        for name, total in expected.items():
+            assert abs(got[name] - total) < 1e-9, (value, name)

@@ -81,11 +81,7 @@ def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") 
     (every context value takes at least two bytes of it), without walking its context. The size
     bound also bounds what a decision log event holds on to while it waits to be written.
     """
-    size = request.ByteSize()
-    if size > config.max_request_bytes:
-        raise too_many(
-            prefix.rstrip(".") or "request", size, "bytes", config.max_request_bytes, "max_request_bytes"
-        )
+    size = check_request_size(request, config, prefix)
     policy = request.session_policy
     if policy:
         limit = config.max_session_policy_bytes
@@ -111,6 +107,19 @@ def check_access_request(request: Any, config: ServiceConfig, prefix: str = "") 
             )
         if policy:
             _check_comparisons(policy, context, config.max_condition_comparisons, prefix)
+
+
+def check_request_size(request: Any, config: ServiceConfig, prefix: str = "") -> int:
+    """Refuse a request (or batch item) whose wire size is over ``max_request_bytes``; its size.
+
+    The only limit of a request without context, session policy or tags (see
+    ``convert.access_query``)."""
+    size = request.ByteSize()
+    if size > config.max_request_bytes:
+        raise too_many(
+            prefix.rstrip(".") or "request", size, "bytes", config.max_request_bytes, "max_request_bytes"
+        )
+    return size
 
 
 def _check_comparisons(policy: str, context: Sequence[Any], limit: int, prefix: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -146,6 +146,22 @@ class ServiceMetrics:
             if below == len(ordered):
                 break
         total.inc(sum(seconds))
+
+    def observe_equal_decisions(self, seconds: float, count: int) -> None:
+        """``count`` decisions of ``seconds`` each (the items of a batch answered together):
+        what ``observe_decisions([seconds] * count)`` gives, in one bucket increment."""
+        histogram = self.decision_seconds
+        buckets = getattr(histogram, "_buckets", None)
+        bounds = getattr(histogram, "_upper_bounds", None)
+        total = getattr(histogram, "_sum", None)
+        if buckets is None or bounds is None or total is None:  # another prometheus_client
+            for _ in range(count):
+                histogram.observe(seconds)
+            return
+        if count <= 0:
+            return
+        buckets[bisect_left(bounds, seconds)].inc(count)  # observe's: the first bound >= it
+        total.inc(seconds * count)
 
     def count_request(self, method: str, code: str = "OK") -> None:
         child = self._ok_children.get(method) if code == "OK" else None

@@ -32,7 +32,6 @@ from google.protobuf.message import DecodeError
 import iamgate
 from iamgate.bundle.access import AccessError, detached, what_can, who_can
 from iamgate.bundle.activation import NoActiveBundleError
-from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.snapshot import ANSWER_TEXT_LIMIT, ANSWERS_KEPT
 from iamgate.catalogue import aws_catalogue
 from iamgate.engine.errors import RequestError
@@ -86,6 +85,10 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
     ) -> None:
         self._snapshots = snapshots
         self._authorize = getattr(snapshots, "authorize", None) or _authorize_current(snapshots)
+        # The source's own authorize (the active snapshot's, beside any shadow comparison) is the
+        # one used: fixed for this servicer. Whether a shadow is compared is not (one may be
+        # loaded at any time), so ``_decide_items`` reads ``shadowing`` once per batch.
+        self._source_authorizes = self._authorize == getattr(snapshots, "authorize", None)
         self._metrics = metrics if metrics is not None else ServiceMetrics()
         self._log = decision_log
         self._config = config if config is not None else ServiceConfig()
@@ -143,8 +146,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``pinned`` (a batch's snapshot) keeps a whole batch on one revision: should a new one be
         activated mid-batch, the item is answered again from the pinned snapshot.
         """
-        limits.check_access_request(request, self._config, prefix)
-        query = convert.access_query(request, prefix)
+        query = convert.access_query(request, prefix, self._config)
         if queries is not None:
             queries.append(query)
         try:
@@ -195,29 +197,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
         config = self._config
         most = config.max_request_bytes
+        access_query = convert.access_query
 
         def query_of(item: pb.AuthorizeRequest, index: int) -> Any:
-            # The usual item (no context, session policy or tags) checked and converted at once:
-            # its only limit is its size (``limits.check_access_request``), and its only checks
-            # ``convert.access_query``'s of the principal, action and resource.
-            principal, action, resource = item.principal, item.action, item.resource
-            if (
-                principal
-                and ":" in action
-                and resource
-                and not item.context
-                and not item.session_policy
-                and not item.session_tags
-                and item.ByteSize() <= most
-            ):
-                return AccessQuery(principal, action, resource, (), None, item.request_id, ())
             try:  # the usual case names no field: the item's prefix is formatted only for an error
-                limits.check_access_request(item, config)
-                return convert.access_query(item)
+                return access_query(item, "", config)
             except (RequestError, limits.LimitExceeded):
-                prefix = f"requests[{index}]."
-                limits.check_access_request(item, config, prefix)
-                return convert.access_query(item, prefix)
+                return access_query(item, f"requests[{index}].", config)
 
         token = self._answers_token
 
@@ -487,8 +473,13 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         config = self._config
         if not count or count > config.max_batch_size:
             return None
+        batch = group is self._answers_token  # else AuthorizeMany: items kept under (group, item)
+        if self._log is None:
+            keys = items if batch else zip(itertools.repeat(group), items)
+            whole = self._splice_quick(method, keys, snapshot, answers, count, stamps[0])
+            if whole is not None:
+                return whole
         most, ids = config.max_request_bytes, self._ids
-        lengths, id_length = VARINTS, self._id_length
         wall = time.time
         find, stamp = answers.get, stamps.append
         decided: list[str] = []
@@ -504,10 +495,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         numbers = itertools.chain((first,), ids)
         digits = len(str(first))
         bound = 10**digits  # the first decision number with more digits
-        quick = self._quick_answers(answers, group, digits)
+        quick = self._quick_answers(answers, digits)
         quick_get = quick.get
         for index, item in enumerate(items):
-            kept = quick_get(item)
+            key = item if batch else (group, item)
+            kept = quick_get(key)
             if kept is not None:
                 number = next(numbers)
                 if number < bound:
@@ -552,7 +544,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             if number >= bound:
                 digits = len(str(number))
                 bound = 10**digits
-                quick = self._quick_answers(answers, group, digits)
+                quick = self._quick_answers(answers, digits)
                 quick_get = quick.get
             if request_id is None:
                 template = wire.items.get(digits) or wire.item(digits)
@@ -560,12 +552,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if found[1] is None:
                     if len(quick) >= ANSWERS_KEPT:
                         quick.clear()
-                    quick[item] = (template, wire.decision, wire.session_policy)
+                    quick[key] = (template, wire.decision, wire.session_policy)
             else:
-                size = wire.fixed + digits + 1 + len(request_id)
-                head = lengths[size]
-                named = lengths[id_length + digits]
-                answer(wire.item_id % (lengths[size + 1 + len(head)], head, named, number, request_id))
+                answer(wire.item_with_id(number, digits, request_id))
             decide(wire.decision)
             if wire.session_policy:
                 policies.add(wire.session_policy)
@@ -589,20 +578,58 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         metrics.count_request(method)
         return b"".join(out)
 
-    def _quick_answers(self, answers: dict, group: Any, digits: int) -> dict[bytes, tuple[bytes, str, str]]:
-        """The AuthorizeBatch items ``_splice`` answered before from a snapshot's ``answers`` with
-        no request id, for any second and within the size limit (each a function of the item's
-        bytes, this servicer's limits and the snapshot), by their bytes: the response's template
-        for decision numbers of ``digits`` digits, the decision and the session policy.
+    def _splice_quick(
+        self, method: str, keys: Any, snapshot: Any, answers: dict, count: int, started: float
+    ) -> bytes | None:
+        """A whole AuthorizeBatch or AuthorizeMany answer when every item is in
+        ``_quick_answers`` (``keys``: the items' keys there) and no decision log is kept: found
+        with one ``map`` over the items, answered with one ``%`` format of the items' joined
+        templates by the call's decision numbers; ``None`` otherwise (``_splice``'s loop then
+        answers item by item, exactly as before).
+
+        The same checks and the same answer as that loop gives such a batch: each quick item was
+        checked (size, second, kind) when it was put there, and the batch's item count (by
+        ``_splice``) and distinct session policies (here) are checked for every call. Items
+        answered together share the call's time: each is observed as the call's time divided
+        by its item count (the same sum, in the bucket of that mean). Should the decision
+        numbers have more digits than the quick templates, the numbers taken are left unused
+        (a gap in the ids, never a repeat) and the loop answers."""
+        kept_answers, digits, quick = self._quick
+        if kept_answers is not answers:
+            return None
+        found = list(map(quick.get, keys))
+        if None in found:
+            return None
+        policies = set(map(_POLICY, found))
+        policies.discard("")
+        if len(policies) > self._config.max_batch_session_policies:
+            return None  # refused by the ordinary path
+        numbers = tuple(itertools.islice(self._ids, count))
+        if len(str(numbers[0])) != digits or len(str(numbers[-1])) != digits:
+            return None
+        answer = b"".join(map(_TEMPLATE, found)) % numbers
+        decided = list(map(_DECISION, found))
+        metrics = self._metrics
+        metrics.count_decisions({name: decided.count(name) for name in DECISION_NAMES})
+        metrics.observe_equal_decisions((time.perf_counter() - started) / count, count)
+        snapshot.count_remembered(count)
+        metrics.count_request(method)
+        return answer
+
+    def _quick_answers(self, answers: dict, digits: int) -> dict[Any, tuple[bytes, str, str]]:
+        """The items ``_splice`` answered before from a snapshot's ``answers`` with no request
+        id, for any second and within the size limit (each a function of the item's bytes, the
+        call's shared fields, this servicer's limits and the snapshot): the response's template
+        for decision numbers of ``digits`` digits, the decision and the session policy. An
+        AuthorizeBatch item is kept under its bytes, an AuthorizeMany item under the key its
+        answer has in ``answers`` (its group — this servicer's token and the shared fields'
+        bytes — and its bytes): a bytes key never equals a tuple.
 
         Only a faster way to find what the snapshot remembers (see ``Snapshot.remember``): kept
         for one snapshot's answers (each revision, and each copy with other trusted keys or
         another cache, has its own; the snapshot itself is not held) and one number of digits,
-        at most ``ANSWERS_KEPT`` items, then all are dropped. AuthorizeMany's items (``group``:
-        its shared fields) get an empty dict each time.
+        at most ``ANSWERS_KEPT`` items, then all are dropped.
         """
-        if group is not self._answers_token:
-            return {}
         kept_answers, kept_digits, quick = self._quick
         if kept_answers is not answers or kept_digits != digits:
             quick = {}
@@ -680,9 +707,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``_encoded``); ``_joined`` makes the answer of such a list.
         """
         authorize = self._authorize
-        if getattr(self._snapshots, "shadowing", None) is False and self._authorize == getattr(
-            self._snapshots, "authorize", None
-        ):
+        shadowing = getattr(self._snapshots, "shadowing", None)  # per batch: a shadow may come any time
+        if shadowing is False and self._source_authorizes:
             # The source's authorize is the active snapshot's beside a shadow comparison; with no
             # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
             authorize = pinned.authorize
@@ -692,7 +718,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ids, id_prefix = self._ids, self._id_prefix
         clock = time.perf_counter
         answers = getattr(pinned, "answers", None) if answer_key is not None else None
-        if getattr(pinned, "decision_cache", None) is None or getattr(self._snapshots, "shadowing", False):
+        if getattr(pinned, "decision_cache", None) is None or shadowing:
             answers = None  # nothing is kept without a cache; nothing may skip a shadow comparison
         wall = time.time
         hits = 0
@@ -802,13 +828,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         number = next(self._ids)
         digits = len(str(number))
         if not request_id:
-            return wire.item(digits) % number
+            return (wire.items.get(digits) or wire.item(digits)) % number  # made once per digit count
         text = request_id.encode()
-        id_field = varint(len(text)) + text
-        size = wire.fixed + digits + 1 + len(id_field)
-        head = varint(size)
-        named = varint(self._id_length + digits)
-        return wire.item_id % (varint(size + 1 + len(head)), head, named, number, id_field)
+        return wire.item_with_id(number, digits, varint(len(text)) + text)
 
     def _keep_encoding(self, outcome: Any, wire: WireAnswer) -> None:
         """``_encoded``'s templates for ``outcome``, made already (to remember the answer)."""
@@ -1048,6 +1070,12 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             self._expensive.leave()
         self._metrics.count_request(method)
         return response
+
+
+_TEMPLATE = operator.itemgetter(0)
+_DECISION = operator.itemgetter(1)
+_POLICY = operator.itemgetter(2)
+"""The parts of a ``_quick_answers`` entry: (template, decision, session policy)."""
 
 
 def _same(item: Any) -> Any:

@@ -165,6 +165,14 @@ class WireAnswer:
             self.items[digits] = template  # the same bytes whichever thread builds it first
         return template
 
+    def item_with_id(self, number: int, digits: int, id_field: bytes) -> bytes:
+        """One ``results`` entry for decision ``number`` (of ``digits`` digits) carrying a
+        request id: ``id_field`` is the id's encoded length and the id's bytes."""
+        size = self.fixed + digits + 1 + len(id_field)
+        head = varint(size)
+        named = varint(len(self.prefix) + digits)
+        return self.item_id % (varint(size + 1 + len(head)), head, named, number, id_field)
+
     def unary(self, digits: int) -> bytes:
         template = self.unaries.get(digits)
         if template is None:
