@@ -657,7 +657,7 @@ class Snapshot:
         resource_text: str,
         principal: Principal,
         session_tags: tuple[tuple[str, str], ...],
-    ) -> tuple[Mapping[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    ) -> tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]:
         """The sidecar-filled context layers merged once per (principal, session, resource facts, second).
 
         ``who`` is the principal's bundle entry (plus session name and tags for a session) or a
