@@ -13,7 +13,10 @@ call for:
 
 * ``authorize, batch mix``: every item of the pass;
 * ``authorize, context-free`` / ``authorize, with context``: the pass's items of each kind alone;
-* ``AccessQuery(...)``: building the query, as ``service/convert.access_query`` does per item.
+* ``AccessQuery(...)``: building the query, as ``service/convert.access_query`` does per item;
+* ``authorize, new resources``: context-free calls each naming a resource not asked before (new
+  route, resource facts and context layers: what new traffic pays), whose answers (evaluation,
+  message, filled keys) must digest alike on both sides.
 
 Reported: the median over runs of each side's figure and old/new ratios, with the load average.
 With the cache off nothing is remembered that decides: every call runs the engine's ``evaluate``.
@@ -81,7 +84,7 @@ def child(rounds: int) -> None:
         (t.principal, t.action, t.resource, t.context, t.session_policy or None, "", t.session_tags)
         for t in items
     ]
-    figures = {
+    figures: dict[str, float | str] = {
         "authorize, batch mix": _per_call(snapshot.authorize, queries, rounds, 200),
         f"authorize, context-free ({len(plain)}/{BATCH})": _per_call(snapshot.authorize, plain, rounds, 200),
         f"authorize, with context ({len(with_context)}/{BATCH})": _per_call(
@@ -89,7 +92,35 @@ def child(rounds: int) -> None:
         ),
         "AccessQuery(...)": _per_call(AccessQuery, fields, rounds, 2000),
     }
+    figures["authorize, new resources"], figures["answers"] = _new_routes(snapshot, tests, rounds)
     print(json.dumps(figures))
+
+
+def _new_routes(snapshot, tests, rounds: int) -> tuple[float, str]:
+    """CPU µs per context-free call naming a resource not asked before (a new route, new resource
+    facts and context layers each time: what a sidecar seeing new requests pays), and a digest of
+    every answer, which both sides must give alike."""
+    import hashlib
+
+    from iamgate.bundle.query import AccessQuery
+
+    plain = [t for t in tests if not (t.context or t.session_policy or t.session_tags)]
+    per_round = 5000
+    digest = hashlib.sha256()
+    figures = []
+    for number in range(rounds + 1):
+        queries = []
+        for i in range(per_round):
+            test = plain[i % len(plain)]
+            resource = test.resource if test.resource == "*" else f"{test.resource}-{number}-{i}"
+            queries.append(AccessQuery(test.principal, test.action, resource))
+        started = time.process_time()
+        outcomes = [snapshot.authorize(query) for query in queries]
+        if number:  # the first round warms up
+            figures.append((time.process_time() - started) / per_round * 1e6)
+        for outcome in outcomes:
+            digest.update(repr((outcome.evaluation, outcome.message, outcome.filled_context)).encode())
+    return statistics.median(figures), digest.hexdigest()
 
 
 def main() -> None:
@@ -106,6 +137,7 @@ def main() -> None:
             tar.extractall(old, filter="data")
         sides = {"old": f"{old}/server{os.pathsep}{ROOT}", "new": f"{ROOT / 'server'}{os.pathsep}{ROOT}"}
         results: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+        answers: dict[str, list[str]] = {}
         for run in range(runs):
             for side in sides if run % 2 == 0 else reversed(sides):
                 env = {**os.environ, "PYTHONPATH": sides[side]}
@@ -116,11 +148,16 @@ def main() -> None:
                     text=True,
                     check=True,
                 ).stdout
-                for name, figure in json.loads(out).items():
+                figures = json.loads(out)
+                answers.setdefault(figures.pop("answers"), []).append(side)
+                for name, figure in figures.items():
                     results[side].setdefault(name, []).append(figure)
             loads.append(os.getloadavg()[0])
     print(f"Snapshot.authorize, cache off, embedded bundle: CPU µs per call, median of {runs} runs")
+    if len(answers) != 1:
+        raise SystemExit(f"the sides answered the new-resource stream differently: {answers}")
     print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f}")
+    print("new-resource answers: identical on both sides (digest of evaluation, message, filled keys)")
     print(f"| figure | {revision} | this tree | old / new |")
     print("|---|---:|---:|---:|")
     for name in results["new"]:

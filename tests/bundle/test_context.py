@@ -295,3 +295,17 @@ def test_over_layers_merges_as_merge_does(layers, supplied):
     assert filled == expected_filled
     if supplied:
         assert type(context) is dict and context is not merged  # the kept layers are never written
+
+
+@given(layers=st.lists(_layer, min_size=1, max_size=3), layer=_layer)
+def test_a_layer_put_on_kept_base_layers_merges_as_layered_does(layers, layer):
+    """``extended`` (the snapshot's resource layer on a principal's base) equals merging them all."""
+    base = ctx.with_names(ctx.layered(*layers))
+    kept = tuple(base[0].items()), base[1], base[2]
+    merged, pairs, names = ctx.extended(base, layer)
+    expected, expected_pairs = ctx.layered(*layers, layer)
+    assert list(merged.items()) == list(expected.items())
+    assert pairs == expected_pairs
+    assert names == tuple(name for _, name in expected_pairs)
+    assert (tuple(base[0].items()), base[1], base[2]) == kept  # the base is never written
+    assert isinstance(merged, MappingProxyType)

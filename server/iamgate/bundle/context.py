@@ -92,6 +92,37 @@ def layered(*layers: ContextMap) -> tuple[MappingProxyType[str, ContextValue], t
     return MappingProxyType(merged), tuple((key, value.name) for key, value in merged.items())
 
 
+Layers = tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]
+"""Merged filled layers: the read-only context, each key's (lower-cased key, name), and the names."""
+
+
+def with_names(
+    merged: tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...]],
+) -> Layers:
+    """``layered``'s result with the filled names beside it (what ``over_layers`` reports)."""
+    return merged[0], merged[1], tuple(name for _, name in merged[1])
+
+
+def extended(base: Layers, layer: ContextMap) -> Layers:
+    """``with_names(layered(*layers, layer))`` from ``base = with_names(layered(*layers))``: the
+    base's keys win.
+
+    The snapshot keeps the principal's and the clock's layers merged per second (``base``) and
+    puts each resource's layer on top here, so a request for a new resource merges its one or two
+    keys instead of every key of the principal again.
+    """
+    if not layer:
+        return base
+    merged, pairs, names = base
+    added = {key: value for key, value in layer.items() if key not in merged}
+    if not added:
+        return base
+    merged_copy = merged.copy()
+    merged_copy.update(added)
+    more = tuple((key, value.name) for key, value in added.items())
+    return MappingProxyType(merged_copy), pairs + more, names + tuple(name for _, name in more)
+
+
 def over_layers(
     supplied: dict[str, ContextValue] | None,
     layers: MappingProxyType[str, ContextValue],

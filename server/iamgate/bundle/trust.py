@@ -120,6 +120,18 @@ class ResourceKnowledge:
     """The owning account is known (the ARN's account field, or the bundle's record)."""
 
 
+_KNOWLEDGE = {
+    (tags, owner): ResourceKnowledge(tags_known=tags, owner_known=owner)
+    for tags in (False, True)
+    for owner in (False, True)
+}
+
+
+def knowledge_of(*, tags_known: bool, owner_known: bool) -> ResourceKnowledge:
+    """One of the four (immutable) values, shared: a new resource costs no dataclass built."""
+    return _KNOWLEDGE[tags_known, owner_known]
+
+
 def _plain_key(lowered: str) -> str:
     """``lowered`` without whitespace or invisible characters, compatibility-normalised (NFKC).
 
