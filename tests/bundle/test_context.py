@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from types import MappingProxyType
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iamgate.bundle import context as ctx
 from iamgate.bundle.load import load_snapshot
 from iamgate.bundle.query import AccessQuery
 from iamgate.bundle.trust import TrustedKeys
@@ -270,3 +275,37 @@ def test_the_role_tags_fill_iam_resource_tags_when_the_role_is_the_resource(snap
         AccessQuery("erin", "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/builder"), now=NOON
     )
     assert {"aws:ResourceTag/Project", "iam:ResourceTag/Project"} <= set(outcome.filled_context)
+
+
+_names = st.sampled_from(["aws:a", "aws:b", "aws:C", "x:d", "x:e"])
+_layer = st.dictionaries(_names, st.text(max_size=3), max_size=4).map(
+    lambda values: MappingProxyType({k.lower(): ContextValue(k, (v,)) for k, v in values.items()})
+)
+
+
+@given(layers=st.lists(_layer, min_size=1, max_size=3), supplied=st.none() | _layer.map(dict))
+def test_over_layers_merges_as_merge_does(layers, supplied):
+    """The snapshot's merge over kept layers (a copy of the proxy) equals the reference ``merge``."""
+    merged, pairs = ctx.layered(*layers)
+    names = tuple(name for _, name in pairs)
+    context, filled = ctx.over_layers(supplied, merged, pairs, names)
+    expected, expected_filled = ctx.merge(supplied or {}, *layers)
+    assert dict(context) == expected
+    assert list(context) == list(expected)
+    assert filled == expected_filled
+    if supplied:
+        assert type(context) is dict and context is not merged  # the kept layers are never written
+
+
+@given(layers=st.lists(_layer, min_size=1, max_size=3), layer=_layer)
+def test_a_layer_put_on_kept_base_layers_merges_as_layered_does(layers, layer):
+    """``extended`` (the snapshot's resource layer on a principal's base) equals merging them all."""
+    base = ctx.with_names(ctx.layered(*layers))
+    kept = tuple(base[0].items()), base[1], base[2]
+    merged, pairs, names = ctx.extended(base, layer)
+    expected, expected_pairs = ctx.layered(*layers, layer)
+    assert list(merged.items()) == list(expected.items())
+    assert pairs == expected_pairs
+    assert names == tuple(name for _, name in expected_pairs)
+    assert (tuple(base[0].items()), base[1], base[2]) == kept  # the base is never written
+    assert isinstance(merged, MappingProxyType)

@@ -126,3 +126,65 @@ def test_a_routed_question_answers_as_a_fresh_snapshot_with_and_without_context(
                 fresh.filled_context,
                 fresh.message,
             ), test.name
+
+
+def test_many_resources_of_one_principal_in_one_second_answer_as_fresh_snapshots() -> None:
+    """The principal's layers are kept per second (``_base_layers``) and each resource's put on top."""
+    snapshot = load_default_snapshot(cache_size=0)
+    resources = [
+        INSTANCE,
+        "arn:aws:s3:::my-app-images/logo.png",
+        "arn:aws:s3:::prod-app-logs/app.log",
+        "arn:aws:iam::123456789012:user/john-developer",
+        "arn:aws:ec2:us-east-1:123456789012:instance/i-untagged",
+        "*",
+    ]
+    for principal in (
+        "sarah-developer",
+        "mike-devops",
+        "ec2.amazonaws.com",
+        "arn:aws:sts::123456789012:assumed-role/EC2-S3-Upload-Role/i-1",
+    ):
+        for resource in resources:
+            for action in ("ec2:TerminateInstances", "s3:GetObject", "iam:CreateAccessKey"):
+                query = AccessQuery(principal, action, resource)
+                answer = snapshot.authorize(query, now=NOON)
+                fresh = load_default_snapshot(cache_size=0).authorize(query, now=NOON)
+                assert (answer.evaluation, answer.filled_context, answer.message) == (
+                    fresh.evaluation,
+                    fresh.filled_context,
+                    fresh.message,
+                ), query
+    assert 0 < len(snapshot.memo.bases) < len(snapshot.memo.layers)
+
+
+def test_base_layers_are_kept_per_second_and_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot_module, "LAYERS_KEPT", 4)
+    snapshot = load_default_snapshot(cache_size=0)
+    query = AccessQuery("sarah-developer", "ec2:StopInstances", INSTANCE)
+    for minute in range(10):
+        now = NOON + timedelta(minutes=minute)
+        answer = snapshot.authorize(query, now=now)
+        request_time = snapshot.authorize(query, now=now, explain=True)
+        assert answer.filled_context == request_time.filled_context
+        assert len(snapshot.memo.bases) <= 4
+    expected = NOON + timedelta(minutes=9)
+    (base,) = [found for key, found in snapshot.memo.bases.items() if key[1] == int(expected.timestamp())]
+    assert base[0]["aws:currenttime"].values == (expected.strftime("%Y-%m-%dT%H:%M:%SZ"),)
+
+
+def test_refused_session_tags_are_refused_in_the_second_their_role_was_answered_with_allowed_ones(
+    tmp_path,
+) -> None:
+    """A kept base of a session (per role, session name, tags and second) never lets other tags by."""
+    from iamgate.bundle.load import load_snapshot
+    from tests.security.trust_helpers import ANALYST_SESSION, LEDGER, write_abac_bundle
+
+    snapshot = load_snapshot(write_abac_bundle(tmp_path)).with_cache(0)
+    allowed = AccessQuery(ANALYST_SESSION, "s3:GetObject", LEDGER, session_tags=(("Department", "Finance"),))
+    refused = AccessQuery(ANALYST_SESSION, "s3:GetObject", LEDGER, session_tags=(("Department", "Legal"),))
+    for _ in range(2):
+        assert snapshot.authorize(allowed, now=NOON).allowed
+        with pytest.raises(RequestError, match="does not allow sts:TagSession"):
+            snapshot.authorize(refused, now=NOON)
+    assert all(key[0][2] != refused.session_tags for key in snapshot.memo.bases if isinstance(key[0], tuple))

@@ -78,7 +78,7 @@ def time_entries(now: datetime) -> ContextMap:
     }
 
 
-def layered(*layers: ContextMap) -> tuple[ContextMap, tuple[tuple[str, str], ...]]:
+def layered(*layers: ContextMap) -> tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...]]:
     """The filled layers merged once (earlier ones win), read-only, with each key's (lower-cased key, name).
 
     What ``merge`` computes before the caller's keys go on top: it depends only on the principal,
@@ -92,20 +92,53 @@ def layered(*layers: ContextMap) -> tuple[ContextMap, tuple[tuple[str, str], ...
     return MappingProxyType(merged), tuple((key, value.name) for key, value in merged.items())
 
 
+Layers = tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]
+"""Merged filled layers: the read-only context, each key's (lower-cased key, name), and the names."""
+
+
+def with_names(
+    merged: tuple[MappingProxyType[str, ContextValue], tuple[tuple[str, str], ...]],
+) -> Layers:
+    """``layered``'s result with the filled names beside it (what ``over_layers`` reports)."""
+    return merged[0], merged[1], tuple(name for _, name in merged[1])
+
+
+def extended(base: Layers, layer: ContextMap) -> Layers:
+    """``with_names(layered(*layers, layer))`` from ``base = with_names(layered(*layers))``: the
+    base's keys win.
+
+    The snapshot keeps the principal's and the clock's layers merged per second (``base``) and
+    puts each resource's layer on top here, so a request for a new resource merges its one or two
+    keys instead of every key of the principal again.
+    """
+    if not layer:
+        return base
+    merged, pairs, names = base
+    added = {key: value for key, value in layer.items() if key not in merged}
+    if not added:
+        return base
+    merged_copy = merged.copy()
+    merged_copy.update(added)
+    more = tuple((key, value.name) for key, value in added.items())
+    return MappingProxyType(merged_copy), pairs + more, names + tuple(name for _, name in more)
+
+
 def over_layers(
     supplied: dict[str, ContextValue] | None,
-    layers: ContextMap,
+    layers: MappingProxyType[str, ContextValue],
     pairs: tuple[tuple[str, str], ...],
     names: tuple[str, ...],
 ) -> tuple[ContextMap, tuple[str, ...]]:
     """``merge`` on layers merged by ``layered`` (``names``: every filled name, in order).
 
     The caller's keys win and are not reported as filled; without any, the shared layers serve as
-    they are (read-only), so the common request allocates nothing here.
+    they are (read-only), so the common request allocates nothing here. With some, the layers are
+    copied by the proxy's ``copy()`` (the underlying dict's, at C speed: ~0.2 µs for a dozen
+    keys where ``dict(proxy)`` walks the mapping protocol, ~1.2 µs).
     """
     if not supplied:
         return layers, names
-    merged = dict(layers)
+    merged = layers.copy()
     merged.update(supplied)
     if supplied.keys().isdisjoint(layers.keys()):  # the usual case: the caller fills none of them
         return merged, names

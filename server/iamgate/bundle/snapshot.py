@@ -33,6 +33,7 @@ from iamgate.bundle.trust import (
     ResourceKnowledge,
     TrustedKeys,
     caller_context,
+    knowledge_of,
 )
 from iamgate.engine.cache import MAX_CACHED_TEXT, CachePlan, DecisionCache
 from iamgate.engine.compiled import CompiledPolicy, compile_policy
@@ -150,11 +151,41 @@ class ResourceFacts:
     untrusting_role: bool
     """A role ARN the bundle holds no trust policy for (unknown roles included)."""
 
+    def __init__(
+        self,
+        arn: str,
+        knowledge: ResourceKnowledge,
+        context: Mapping[str, ContextValue],
+        owner: str | None,
+        policy: CompiledPolicy | None,
+        trust: CompiledPolicy | None,
+        untrusting_role: bool,
+    ) -> None:
+        # Slots set directly (as AccessQuery's): every request for a resource not seen before builds one.
+        _f_arn(self, arn)
+        _f_knowledge(self, knowledge)
+        _f_context(self, context)
+        _f_owner(self, owner)
+        _f_policy(self, policy)
+        _f_trust(self, trust)
+        _f_untrusting_role(self, untrusting_role)
+
+
+_f_arn = ResourceFacts.arn.__set__  # type: ignore[attr-defined]
+_f_knowledge = ResourceFacts.knowledge.__set__  # type: ignore[attr-defined]
+_f_context = ResourceFacts.context.__set__  # type: ignore[attr-defined]
+_f_owner = ResourceFacts.owner.__set__  # type: ignore[attr-defined]
+_f_policy = ResourceFacts.policy.__set__  # type: ignore[attr-defined]
+_f_trust = ResourceFacts.trust.__set__  # type: ignore[attr-defined]
+_f_untrusting_role = ResourceFacts.untrusting_role.__set__  # type: ignore[attr-defined]
+
 
 class _Memo:
     """Bounded memos of one snapshot; entries are immutable, so a race only costs duplicate work."""
 
     __slots__ = (
+        "accounts",
+        "bases",
         "layers",
         "lock",
         "merged_identities",
@@ -182,6 +213,11 @@ class _Memo:
         self.principals: dict[str, tuple[Principal, PrincipalEntry | None] | str] = {}
         """Request principal text -> what ``_resolve`` found; a plain dict emptied at PRINCIPALS_KEPT."""
         self.layers: dict[tuple, tuple] = {}
+        self.accounts: dict[str, ContextValue] = {}
+        """Owning account -> its aws:ResourceAccount value; emptied at RESOURCES_KEPT."""
+        self.bases: dict[tuple, tuple] = {}
+        """(principal, session, second) -> its and the clock's filled layers, merged (``_base_layers``);
+        emptied at LAYERS_KEPT."""
         """(principal, session, facts, second) -> merged filled context; emptied at LAYERS_KEPT."""
         self.policy_sets: dict[tuple, PolicySet] = {}
         self.routes: dict[tuple[str, str, str], tuple] = {}
@@ -308,6 +344,18 @@ class Snapshot:
         cache plan reads neither aws:CurrentTime nor aws:EpochTime, otherwise for its second.
         Only answers are kept, never refusals, so a hit skips no check that would refuse.
         """
+        if (
+            now is None
+            and cache is None
+            and not explain
+            and self.decision_cache is None
+            and not query.context
+            and not query.session_tags
+            and not query.session_policy
+        ):
+            outcome = self._uncached_on_route(query)
+            if outcome is not None:
+                return outcome
         answer_key = None
         if cache is None and not explain and self.decision_cache is not None:
             answer_key = (
@@ -471,6 +519,37 @@ class Snapshot:
             self._keep_answer(answer_key, query, outcome, plan, time_key)
         return outcome
 
+    def _uncached_on_route(self, query: AccessQuery) -> AccessOutcome | None:
+        """``authorize`` of a context-free query without session policy or tags, with no decision
+        cache, no explanation and the clock's own time, when its route and this second's request
+        are kept; ``None``: ask the general path (nothing was evaluated).
+
+        The uncached batch's common item: what the general path does for it, in the same order
+        and with the same memos, less its branches for what this query cannot carry. The engine
+        still evaluates it; only the outcome is the kept one when the evaluation equals the kept
+        evaluation (its message is a function of the route and the evaluation).
+        ``tests/bundle/test_snapshot_fast_route.py`` compares it with the general path.
+        """
+        route = self.memo.routes.get((query.principal, query.action, query.resource))
+        if route is None:
+            return None
+        settled = route[1]
+        if settled is not None:
+            return settled
+        kept = route[8][0]
+        time_key = int(time.time())
+        if kept is None or kept[0] != time_key:
+            return None
+        request, filled, last, outcome = kept[1]
+        evaluation = evaluate(route[5], request)
+        if evaluation is last or evaluation == last:
+            return outcome
+        principal_arn = route[2].arn
+        message = access_message(principal_arn, route[6], request.resource, evaluation)
+        outcome = AccessOutcome(evaluation, principal_arn, message, filled, self.revision)
+        route[8][0] = (time_key, (request, filled, evaluation, outcome))  # one assignment, as authorize's
+        return outcome
+
     def _keep_route(self, key: tuple[str, str, str] | None, route: tuple) -> None:
         """Remember what ``authorize`` worked out for a question without session policy or tags."""
         if key is None or len(key[0]) + len(key[1]) + len(key[2]) > MEMO_TEXT_LIMIT:
@@ -566,18 +645,21 @@ class Snapshot:
             arn = self.iam_arns.get(key, arn)
         tags = self.resource_tags.get(arn)
         owner = self._owner(arn)
+        # Read-only either way: the bundle's tag layers are MappingProxyType already (shared as they are).
         layer: Mapping[str, ContextValue] = tags if tags is not None else _EMPTY
         if owner is not None:
-            layer = {**layer, "aws:resourceaccount": ContextValue("aws:ResourceAccount", (owner,))}
+            with_account = layer.copy()  # type: ignore[attr-defined]
+            with_account["aws:resourceaccount"] = self._account_value(owner)
+            layer = MappingProxyType(with_account)
         facts = ResourceFacts(
             arn=arn,
-            knowledge=ResourceKnowledge(
+            knowledge=knowledge_of(
                 # An IAM user or role the bundle defines has a known tag set, even an empty one.
                 tags_known=tags is not None
                 or (key is not None and key[2] in _TAGGED_IAM and key in self.iam_arns),
                 owner_known=owner is not None,
             ),
-            context=MappingProxyType(dict(layer)),
+            context=layer,
             owner=owner,
             policy=self._resource_policy(arn),
             trust=self.trust_policies.get(arn),
@@ -588,6 +670,18 @@ class Snapshot:
                 memo.clear()
             memo[text] = facts
         return facts
+
+    def _account_value(self, owner: str) -> ContextValue:
+        """``aws:ResourceAccount`` of ``owner``, one immutable value per account (bounded)."""
+        memo = self.memo.accounts
+        value = memo.get(owner)
+        if value is None:
+            value = ContextValue("aws:ResourceAccount", (owner,))
+            if len(owner) <= MEMO_TEXT_LIMIT:
+                if len(memo) >= RESOURCES_KEPT:
+                    memo.clear()
+                memo[owner] = value
+        return value
 
     # -- session tags ---------------------------------------------------------------------------
 
@@ -657,7 +751,7 @@ class Snapshot:
         resource_text: str,
         principal: Principal,
         session_tags: tuple[tuple[str, str], ...],
-    ) -> tuple[Mapping[str, ContextValue], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    ) -> ctx.Layers:
         """The sidecar-filled context layers merged once per (principal, session, resource facts, second).
 
         ``who`` is the principal's bundle entry (plus session name and tags for a session) or a
@@ -669,10 +763,38 @@ class Snapshot:
         found = memo.get(key)
         if found is not None:
             return found
+        found = ctx.extended(self._base_layers(who, time_key, now, principal, session_tags), facts.context)
+        size = len(resource_text) + sum(len(k) + len(v) for k, v in session_tags)
+        if size <= MEMO_TEXT_LIMIT:  # facts of a longer resource text are not memoised either
+            if len(memo) >= LAYERS_KEPT:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    def _base_layers(
+        self,
+        who: object,
+        time_key: object,
+        now: datetime | None,
+        principal: Principal,
+        session_tags: tuple[tuple[str, str], ...],
+    ) -> ctx.Layers:
+        """The principal's (and session's) and the clock's layers merged, per (principal, second).
+
+        What ``_layers`` puts each resource's keys on: a request for a resource not seen this
+        second merges only those, instead of the principal's dozen keys and the clock's (formatted
+        afresh: ``strftime``) again. A hit means the session tags' trust policy check passed for
+        exactly this role and these tags. Bounded (LAYERS_KEPT); long tags or names never kept.
+        """
+        memo = self.memo.bases
+        key = (who, time_key)
+        found = memo.get(key)
+        if found is not None:
+            return found
         moment = now if now is not None else datetime.fromtimestamp(time_key, UTC)  # type: ignore[arg-type]
         time_keys = ctx.time_entries(moment)
         if isinstance(who, str):
-            merged = ctx.layered(ctx.service_entries(who), time_keys, facts.context)
+            found = ctx.with_names(ctx.layered(ctx.service_entries(who), time_keys))
         else:
             entry = who[0] if isinstance(who, tuple) else who
             if principal.kind is PrincipalKind.ASSUMED_ROLE:  # overrides the role's own aws:userid
@@ -680,12 +802,11 @@ class Snapshot:
                 session_keys: dict[str, ContextValue] = {"aws:userid": userid}
                 if session_tags:  # override the role's tags of the same keys, as in AWS
                     session_keys.update(self._session_tag_keys(entry, session_tags))
-                merged = ctx.layered(session_keys, entry.context, time_keys, facts.context)
+                found = ctx.with_names(ctx.layered(session_keys, entry.context, time_keys))
             else:
-                merged = ctx.layered(entry.context, time_keys, facts.context)
-        found = (merged[0], merged[1], tuple(name for _, name in merged[1]))
-        size = len(resource_text) + sum(len(k) + len(v) for k, v in session_tags)
-        if size <= MEMO_TEXT_LIMIT:  # facts of a longer resource text are not memoised either
+                found = ctx.with_names(ctx.layered(entry.context, time_keys))
+        size = sum(len(k) + len(v) for k, v in session_tags) + (len(who) if isinstance(who, str) else 0)
+        if size <= MEMO_TEXT_LIMIT:
             if len(memo) >= LAYERS_KEPT:
                 memo.clear()
             memo[key] = found
