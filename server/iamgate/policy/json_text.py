@@ -90,8 +90,11 @@ def load_strict(
         )
     text = _text(data)
     duplicated: list[bool] = []
+    objects = 0
 
     def read_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal objects
+        objects += 1
         obj = dict(pairs)
         if len(obj) == len(pairs):
             return obj
@@ -126,7 +129,11 @@ def load_strict(
     if (
         not duplicated
         and not surrogates
-        and (_few_brackets(text, max_depth) or _shallow_enough(value, max_depth))
+        and (
+            _few_brackets(text, max_depth)
+            or _few_containers(text, objects, max_depth)
+            or _shallow_enough(value, max_depth)
+        )
     ):
         return value  # nothing for the walk below to find: it would report no problem
     problems = _check(value, max_depth, surrogates=surrogates)
@@ -232,6 +239,16 @@ def _few_brackets(text: str, max_depth: int) -> bool:
 
 
 _COUNT_BRACKETS_UP_TO = 4096
+
+
+def _few_containers(text: str, objects: int, max_depth: int) -> bool:
+    """Whether the decoded value holds too few containers to be nested deeper than ``max_depth``:
+    no path from the top can pass more containers than there are. ``objects`` is how many objects
+    the scanner decoded (exactly: the hook sees each one); every list opens with a ``[`` of the
+    text (one inside a string only makes the count larger). A long policy of a few statements
+    (ReadOnlyAccess, 94 KB: four objects, seven lists) is answered by one count (~25 µs) instead of
+    a walk over its ~2,900 strings (~65 µs); a text of many objects is not counted at all."""
+    return objects <= max_depth and objects + text.count("[") <= max_depth
 
 
 def _shallow_enough(value: Any, max_depth: int) -> bool:
