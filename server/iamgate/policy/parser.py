@@ -20,6 +20,7 @@ from iamgate.policy.model import (
     VERSION_2012,
     ConditionClause,
     Effect,
+    HashedTuple,
     PolicyDocument,
     PrincipalSpec,
     SetOperator,
@@ -271,8 +272,9 @@ class _WellFormedActions:
         if len(raw) == 1 < self.min_length:  # the common element of a large policy: one action
             only = raw[0]
             return (only,) if type(only) is str and _ACTION.fullmatch(only) and "?" not in only else None
-        values = tuple(raw)
-        remember = len(values) >= self.min_length
+        remember = len(raw) >= self.min_length
+        # A long list keeps its hash: the memo below and the compiler's element memos key on it.
+        values = HashedTuple(raw) if remember else tuple(raw)
         if remember:
             try:
                 known = self._known.get(values)
@@ -289,7 +291,9 @@ class _WellFormedActions:
         ):
             return None
         if remember:
-            size = len(joined) + 31 * len(values)
+            # plainly_well_formed or _ACTION vouched for every entry: none empty, none with a newline
+            values.keep_joined(joined)  # type: ignore[attr-defined]
+            size = 2 * len(joined) + 31 * len(values)
             if size > self.max_chars:
                 return values
             if self._size + size > self.max_chars:
