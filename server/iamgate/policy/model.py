@@ -57,6 +57,12 @@ class HashedTuple(tuple):  # type: ignore[type-arg]
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
+    @property
+    def joined(self) -> str | None:
+        """The entries joined by newlines when the parser vouched for them (``keep_joined``): equal
+        exactly when the tuples are, so a memo may key on it (a hash of one text, not of every entry)."""
+        return self.__dict__.get("joined")  # type: ignore[no-any-return]
+
     def keep_joined(self, joined: str) -> None:
         """Remember ``joined`` = ``"\n".join(self)``; only for entries without a newline, none empty."""
         self.__dict__["joined"] = joined
