@@ -259,7 +259,7 @@ class _WellFormedActions:
     def __init__(self, *, min_length: int = 16, max_chars: int = 1 << 21) -> None:
         self.min_length = min_length
         self.max_chars = max_chars
-        self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._known: dict[str, tuple[str, ...]] = {}
         self._size = 0
 
     def of(self, raw: Any) -> tuple[str, ...] | None:
@@ -272,20 +272,19 @@ class _WellFormedActions:
         if len(raw) == 1 < self.min_length:  # the common element of a large policy: one action
             only = raw[0]
             return (only,) if type(only) is str and _ACTION.fullmatch(only) and "?" not in only else None
-        remember = len(raw) >= self.min_length
-        # A long list keeps its hash: the memo below and the compiler's element memos key on it.
-        values = HashedTuple(raw) if remember else tuple(raw)
-        if remember:
-            try:
-                known = self._known.get(values)
-            except TypeError:  # an unhashable entry (a list or an object): not a string
-                return None
-            if known is not None:
-                return known  # equal to a tuple of strings: strings themselves (1 != "1")
         try:
-            joined = "\n".join(values)  # raises for an entry that is not a string
+            joined = "\n".join(raw)  # raises for an entry that is not a string
         except TypeError:
             return None
+        remember = len(raw) >= self.min_length
+        if remember:
+            # Keyed by the joined text (one hash, not one per entry). A kept list's entries hold no
+            # newline, so a list of as many entries with the same text is the same list.
+            known = self._known.get(joined)
+            if known is not None and len(known) == len(raw):
+                return known
+        # A long list keeps its joined text and its hash: the compiler's element memos key on them.
+        values = HashedTuple(raw) if remember else tuple(raw)
         if not (len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed(joined, len(values))) and (
             "?" in joined or not all(map(_ACTION.fullmatch, values))
         ):
@@ -299,7 +298,7 @@ class _WellFormedActions:
             if self._size + size > self.max_chars:
                 self._known.clear()
                 self._size = 0
-            self._known[values] = values
+            self._known[joined] = values
             self._size += size
         return values
 
