@@ -254,3 +254,59 @@ def test_few_containers_counts_lists_and_objects_alike(depth):
             assert quick == reference
             levels = depth if shape != "mixed" else 2 * (depth // 2)
             assert (reference[0] == "read") == (levels <= json_text.DEFAULT_MAX_DEPTH)
+
+
+def test_each_thread_reads_with_its_own_decoder_and_counts():
+    """The decoder kept per thread (``json_text._Reading``) carries no state from one text to the
+    next, nor between threads: texts with and without repeated keys, read concurrently, each
+    get their own answer."""
+    import threading
+
+    good = json.dumps({"Statement": [{"Effect": "Allow", "Action": f"s3:A{i}"} for i in range(50)]})
+    bad = '{"Statement": [{"Effect": "Allow", "Effect": "Deny"}]}'
+    deep = "[" * 70 + "]" * 70
+    failures: list[str] = []
+
+    def read(texts: list[str]) -> None:
+        for text in texts * 200:
+            try:
+                load_strict(text)
+                outcome = "read"
+            except JsonTextError as error:
+                outcome = error.problems[0].code
+            expected = {good: "read", bad: "duplicate-key", deep: "depth"}[text]
+            if outcome != expected:
+                failures.append(f"{text[:20]}: {outcome}")
+
+    threads = [
+        threading.Thread(target=read, args=(order,)) for order in ([good, bad, deep], [bad, deep, good])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_text_read_while_the_threads_decoder_is_busy_gets_its_own():
+    from iamgate.policy import json_text
+
+    load_strict("{}")
+    kept = json_text._THREAD.reading
+    kept.busy = True  # as if a text were being read further up this thread
+    try:
+        assert load_strict('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
+        with pytest.raises(JsonTextError, match="duplicate key"):
+            load_strict('{"a": 1, "a": 2}')
+    finally:
+        kept.busy = False
+
+
+def test_a_second_byte_order_mark_is_refused_as_json_loads_refuses_it():
+    with pytest.raises(JsonTextError) as raised:
+        load_strict("\ufeff\ufeff{}")
+    try:
+        json.loads("\ufeff{}")
+    except json.JSONDecodeError as error:
+        expected = f"malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+    assert raised.value.problems[0].message == expected

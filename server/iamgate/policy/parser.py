@@ -31,6 +31,7 @@ from iamgate.policy.values import read_binary, read_bool, read_date, read_networ
 from iamgate.policy.warnings import statement_warnings
 
 _TOP_LEVEL = ("Version", "Id", "Statement")
+_TOP_LEVEL_SET = frozenset(_TOP_LEVEL)
 _STATEMENT_ELEMENTS = (
     "Sid",
     "Effect",
@@ -134,7 +135,7 @@ def parse_policy(
     if document is None:
         raise PolicyParseError(source_name, problems)
     parsed = _Parser(problems).document(document)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
+    errors = [p for p in problems if p.severity is Severity.ERROR] if problems else problems
     if errors or parsed is None:
         raise PolicyParseError(source_name, errors)
     if remember:
@@ -374,6 +375,7 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any], parser: _Parser
 _REFUSED = object()
 """``_plain_statement``: the statement's Condition had errors (reported); the statement is left out."""
 _new_statement = positional(Statement)
+_new_document = positional(PolicyDocument)
 _new_clause = positional(ConditionClause)
 
 
@@ -391,7 +393,7 @@ class _Parser:
         self.problems.append(PolicyProblem(path, message, Severity.WARNING, code))
 
     def document(self, raw: Mapping[str, Any]) -> PolicyDocument | None:
-        for key in raw:
+        for key in raw if not _TOP_LEVEL_SET.issuperset(raw) else ():
             if key not in _TOP_LEVEL:
                 self.error(
                     str(key), f"unknown element {key!r} (expected Version, Id or Statement)", "element"
@@ -437,12 +439,12 @@ class _Parser:
         plain = self.plain
         for warning in (w for s in statements for w in statement_warnings(s, s.index not in plain)):
             self.problems.append(warning)
-        warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING)
-        return PolicyDocument(
-            version=version if isinstance(version, str) else None,
-            id=policy_id if isinstance(policy_id, str) else None,
-            statements=tuple(statements),
-            warnings=warnings,
+        warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING) if self.problems else ()
+        return _new_document(
+            version if isinstance(version, str) else None,
+            policy_id if isinstance(policy_id, str) else None,
+            tuple(statements),
+            warnings,
         )
 
     def statement(self, index: int, path: str, raw: Any) -> Statement | None:
