@@ -254,8 +254,9 @@ class CompiledPolicies:
                 self._statements -= len(forgotten[0].statements)
                 self._chars -= len(oldest[1])
                 self._reached -= len(oldest) > _KEY_WITHOUT_REACH
-            self._reached += len(key) > _KEY_WITHOUT_REACH and key not in self._compiled
+            held = len(self._compiled)
             self._compiled[key] = value
+            self._reached += len(key) > _KEY_WITHOUT_REACH and len(self._compiled) > held  # a new key
             self._statements += statements
             self._chars += chars
 
