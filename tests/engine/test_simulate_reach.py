@@ -183,3 +183,62 @@ def test_a_batch_too_wide_for_one_reach_answers_alike(monkeypatch) -> None:
     request = _request(7, 30)
     batch = [{**request, "ActionNames": [action]} for action in REQUEST_ACTIONS]
     assert simulate_many(batch) == [_explained(r) for r in batch]
+
+
+def test_a_large_document_kept_for_its_reach_is_found_again(monkeypatch) -> None:
+    """The reach is worked out for a lookup only while some document is kept for one
+    (``CompiledPolicies.holds_reached``): a second call of the same reach must still find it."""
+    monkeypatch.setattr(simulate_module, "REACH_FROM", REACH_FROM)
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::bucket-{i}/*"}
+        for i in range(200)
+    ]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    request = {
+        "PolicyInputList": [text],
+        "ActionNames": ["s3:GetObject"],
+        "ResourceArns": ["arn:aws:s3:::bucket-7/k"],
+    }
+    memo = CompiledPolicies()
+    assert not memo.holds_reached
+    answer = simulate(request, compiled=memo)
+    assert answer == _explained(request)
+    assert memo.holds_reached
+    monkeypatch.setattr(
+        simulate_module, "compile_policy", lambda *args, **kwargs: pytest.fail("compiled again")
+    )
+    assert simulate(request, compiled=memo) == answer
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("put"), st.integers(0, 5), st.booleans(), st.integers(1, 30)),
+            st.tuples(st.just("clear"), st.just(0), st.just(False), st.just(0)),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 4),
+)
+def test_the_count_of_documents_kept_for_a_reach_stays_exact(steps, size) -> None:
+    """Puts of keys with and without a reach, repeated keys, evictions by number, statements and
+    characters, and clears: ``holds_reached`` says exactly whether a kept key has a reach."""
+    from iamgate.engine.compiled import Reach
+    from iamgate.engine.result import PolicyKind
+    from iamgate.policy import parse_policy
+
+    memo = CompiledPolicies(size, max_statements=60, max_chars=400)
+    reach = Reach.of(["s3:GetObject"], ["*"])
+    for kind, name, reached, statements in steps:
+        if kind == "clear":
+            memo.clear()
+            continue
+        document = parse_policy(
+            json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}] * statements})
+        )
+        key: Any = (True, f"text-{name}" * (name + 1) * 10, "p", PolicyKind.IDENTITY)
+        memo.put((*key, reach) if reached else key, (document, None, ()))  # type: ignore[arg-type]
+        kept = sum(len(k) > 4 for k in memo._compiled)
+        assert memo._reached == kept
+        assert memo.holds_reached == (kept > 0)

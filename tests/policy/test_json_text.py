@@ -187,4 +187,126 @@ def test_the_quick_depth_check_answers_as_the_full_walk(value, max_depth, repeat
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(json_text, "_shallow_enough", lambda *args: False)
         patch.setattr(json_text, "_few_brackets", lambda *args: False)
+        patch.setattr(json_text, "_few_containers", lambda *args: False)
         assert outcome() == quick
+
+
+@given(
+    _NESTED,
+    st.integers(1, 8),
+    st.booleans(),
+    st.sampled_from(["_few_brackets", "_few_containers", "_shallow_enough"]),
+)
+def test_each_quick_depth_check_alone_answers_as_the_full_walk(value, max_depth, repeat_a_key, kept):
+    """Each shortcut on its own (the others turned off) must answer as the walk: a shortcut that
+    said "shallow" for a text too deep would let it through, however rarely the others miss it."""
+    from iamgate.policy import json_text
+
+    text = json.dumps(value)
+    if repeat_a_key and text.startswith("{") and len(text) > 2:
+        text = '{"a": 1, "a": 2, ' + text[1:]
+
+    def outcome():
+        try:
+            return "read", load_strict(text, max_depth=max_depth)
+        except JsonTextError as error:
+            return "refused", [(p.path, p.code) for p in error.problems]
+
+    shortcuts = ("_few_brackets", "_few_containers", "_shallow_enough")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in shortcuts:
+            if name != kept:
+                patch.setattr(json_text, name, lambda *args: False)
+        quick = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in shortcuts:
+            patch.setattr(json_text, name, lambda *args: False)
+        assert outcome() == quick
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 63, 64, 65, 66])
+def test_few_containers_counts_lists_and_objects_alike(depth):
+    """Nesting of lists only, objects only and both mixed, around the limit, each shortcut alone."""
+    from iamgate.policy import json_text
+
+    shapes = {
+        "lists": "[" * depth + "]" * depth,
+        "objects": '{"a": ' * depth + "1" + "}" * depth,
+        "mixed": "".join('{"a": [' for _ in range(depth // 2)) + "1" + "]}" * (depth // 2),
+    }
+    for shape, text in shapes.items():
+        padded = text + " " * 5000  # past _few_brackets' length
+        for source in (text, padded):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(json_text, "_shallow_enough", lambda *args: False)
+                patch.setattr(json_text, "_few_brackets", lambda *args: False)
+                try:
+                    quick = ("read", load_strict(source))
+                except JsonTextError as error:
+                    quick = ("refused", [p.code for p in error.problems])
+            with pytest.MonkeyPatch.context() as patch:
+                for name in ("_shallow_enough", "_few_brackets", "_few_containers"):
+                    patch.setattr(json_text, name, lambda *args: False)
+                try:
+                    reference = ("read", load_strict(source))
+                except JsonTextError as error:
+                    reference = ("refused", [p.code for p in error.problems])
+            assert quick == reference
+            levels = depth if shape != "mixed" else 2 * (depth // 2)
+            assert (reference[0] == "read") == (levels <= json_text.DEFAULT_MAX_DEPTH)
+
+
+def test_each_thread_reads_with_its_own_decoder_and_counts():
+    """The decoder kept per thread (``json_text._Reading``) carries no state from one text to the
+    next, nor between threads: texts with and without repeated keys, read concurrently, each
+    get their own answer."""
+    import threading
+
+    good = json.dumps({"Statement": [{"Effect": "Allow", "Action": f"s3:A{i}"} for i in range(50)]})
+    bad = '{"Statement": [{"Effect": "Allow", "Effect": "Deny"}]}'
+    deep = "[" * 70 + "]" * 70
+    failures: list[str] = []
+
+    def read(texts: list[str]) -> None:
+        for text in texts * 200:
+            try:
+                load_strict(text)
+                outcome = "read"
+            except JsonTextError as error:
+                outcome = error.problems[0].code
+            expected = {good: "read", bad: "duplicate-key", deep: "depth"}[text]
+            if outcome != expected:
+                failures.append(f"{text[:20]}: {outcome}")
+
+    threads = [
+        threading.Thread(target=read, args=(order,)) for order in ([good, bad, deep], [bad, deep, good])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_text_read_while_the_threads_decoder_is_busy_gets_its_own():
+    from iamgate.policy import json_text
+
+    load_strict("{}")
+    kept = json_text._THREAD.reading
+    kept.busy = True  # as if a text were being read further up this thread
+    try:
+        assert load_strict('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
+        with pytest.raises(JsonTextError, match="duplicate key"):
+            load_strict('{"a": 1, "a": 2}')
+    finally:
+        kept.busy = False
+
+
+def test_a_second_byte_order_mark_is_refused_as_json_loads_refuses_it():
+    with pytest.raises(JsonTextError) as raised:
+        load_strict("\ufeff\ufeff{}")
+    try:
+        json.loads("\ufeff{}")
+    except json.JSONDecodeError as error:
+        expected = f"malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+    assert raised.value.problems[0].message == expected

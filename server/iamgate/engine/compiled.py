@@ -31,7 +31,7 @@ from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
 from iamgate.engine.variables import template_keys
 from iamgate.policy.frozen import positional
-from iamgate.policy.model import Effect, PolicyDocument, PrincipalSpec, Statement
+from iamgate.policy.model import Effect, HashedTuple, PolicyDocument, PrincipalSpec, Statement
 
 Context = Mapping[str, ContextValue]
 
@@ -194,10 +194,24 @@ def _element_matches(
     return False
 
 
-def _actions_of(texts: tuple[str, ...]) -> _Actions:
+def _element_key(texts: tuple[str, ...]) -> tuple[str, ...] | str:
+    """What the element memos key an Action element on: the parser's joined text of a long element
+    it vouched for (``HashedTuple.joined``: equal exactly when the elements are; one hash of one
+    text, not a hash of each of ReadOnlyAccess's 1,500 fresh strings), else the tuple itself. A text
+    and a tuple never compare equal, so the two kinds of key cannot be confused."""
+    if type(texts) is HashedTuple:
+        joined = texts.joined
+        if joined is not None:
+            return joined
+    return texts
+
+
+def _actions_of(texts: tuple[str, ...], key: tuple[str, ...] | str | None = None) -> _Actions:
     """The element's patterns, remembered per element (bounded): AWS managed policies such as
-    ReadOnlyAccess list thousands of actions, and a simulation may give the same ones again."""
-    known = _ACTION_ELEMENTS.get(texts)
+    ReadOnlyAccess list thousands of actions, and a simulation may give the same ones again.
+    ``key``: ``_element_key(texts)``, if the caller has it."""
+    key = key if key is not None else _element_key(texts)
+    known = _ACTION_ELEMENTS.get(key)
     if known is not None:
         return known
     globs: list[Glob] = []
@@ -227,12 +241,12 @@ def _actions_of(texts: tuple[str, ...]) -> _Actions:
             if _element_texts_kept + size > _ELEMENT_TEXT_REMEMBERED:
                 _ACTION_ELEMENTS.clear()
                 _element_texts_kept = 0
-            _ACTION_ELEMENTS[texts] = known
+            _ACTION_ELEMENTS[key] = known
             _element_texts_kept += size
     return known
 
 
-_ACTION_ELEMENTS: dict[tuple[str, ...], _Actions] = {}
+_ACTION_ELEMENTS: dict[tuple[str, ...] | str, _Actions] = {}
 _ELEMENT_TEXT_REMEMBERED = 1 << 18
 """Characters of action text the element memo keeps in all (then it starts afresh): ReadOnlyAccess
 lists ~2,900 actions (~90,000 characters), and caller-fed documents must not grow it without bound."""
@@ -279,7 +293,8 @@ class _ElementMemo:
     __slots__ = ("actions", "resources")
 
     def __init__(self) -> None:
-        self.actions: dict[tuple[str, ...], _Actions] = {}
+        self.actions: dict[tuple[str, ...] | str, _Actions] = {}
+        """Keyed by ``_element_key``."""
         self.resources: dict[tuple[tuple[str, ...], bool, ShortArn], _Resources] = {}
 
 
@@ -317,9 +332,11 @@ def compile_statement(
         conditions = ()
     principal = statement.principal if statement.principal is not None else statement.not_principal
     not_action = statement.not_actions is not None
-    actions_of = memo.actions.get(actions)
+    # _element_key, without a call for the plain tuples of a bundle's statements
+    key = _element_key(actions) if type(actions) is HashedTuple else actions
+    actions_of = memo.actions.get(key)
     if actions_of is None:
-        actions_of = memo.actions[actions] = _actions_of(actions)
+        actions_of = memo.actions[key] = _actions_of(actions, key)
     return _new_statement(
         ref,
         statement,
@@ -445,19 +462,20 @@ class Reach(NamedTuple):
         offered (a superset of those they apply to), in order. Decided once per distinct Action
         and Resource element (a policy of thousands of statements names far fewer); the elements
         compiled on the way are kept in ``memo`` for the compilation that follows."""
-        by_actions: dict[tuple[str, ...], bool] = {}
+        by_actions: dict[tuple[str, ...] | str, bool] = {}
         by_resources: dict[tuple[str, ...], bool] = {}
         by_text: dict[str, bool] = {}
         kept = []
         for statement in statements:
             actions = statement.actions
             if actions is not None:  # NotAction: it can match any action but those listed
-                verdict = by_actions.get(actions)
+                key = _element_key(actions) if type(actions) is HashedTuple else actions
+                verdict = by_actions.get(key)
                 if verdict is None:
-                    element = memo.actions.get(actions)
+                    element = memo.actions.get(key)
                     if element is None:
-                        element = memo.actions[actions] = _actions_of(actions)
-                    verdict = by_actions[actions] = any(map(element.matches, self.actions))
+                        element = memo.actions[key] = _actions_of(actions, key)
+                    verdict = by_actions[key] = any(map(element.matches, self.actions))
                 if not verdict:
                     continue
             texts = statement.resources

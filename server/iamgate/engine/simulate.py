@@ -224,10 +224,18 @@ class CompiledPolicies:
         self._compiled: dict[_PolicyKey, _Compiled] = {}
         self._statements = 0
         self._chars = 0
+        self._reached = 0
         self._lock = threading.Lock()
 
     def get(self, key: _PolicyKey) -> _Compiled | None:
         return self._compiled.get(key)
+
+    @property
+    def holds_reached(self) -> bool:
+        """Whether some document is kept compiled for a reach (a key with one): if none is, a call
+        need not work out its reach (``Reach.of``, ~10 µs) only to look one up. A stale answer
+        from another thread only misses a kept document, which is then compiled anew."""
+        return self._reached > 0
 
     def put(self, key: _PolicyKey, value: _Compiled) -> None:
         statements, chars = len(value[0].statements), len(key[1])
@@ -245,13 +253,20 @@ class CompiledPolicies:
                 forgotten = self._compiled.pop(oldest)
                 self._statements -= len(forgotten[0].statements)
                 self._chars -= len(oldest[1])
+                self._reached -= len(oldest) > _KEY_WITHOUT_REACH
+            held = len(self._compiled)
             self._compiled[key] = value
+            self._reached += len(key) > _KEY_WITHOUT_REACH and len(self._compiled) > held  # a new key
             self._statements += statements
             self._chars += chars
 
     def clear(self) -> None:
         self._compiled = {}
-        self._statements = self._chars = 0
+        self._statements = self._chars = self._reached = 0
+
+
+_KEY_WITHOUT_REACH = 4
+"""Items of a ``_PolicyKey`` without its reach."""
 
 
 REACH_FROM = 64
@@ -677,7 +692,7 @@ def _document(
         text = raw if isinstance(raw, str) else _content_key(raw)
         key = (isinstance(raw, str), text, policy_id, kind) if text is not None else None
         known = memo.get(key) if key is not None else None
-        if known is None and key is not None and len(key[1]) >= _REACH_TEXT_FROM:
+        if known is None and key is not None and len(key[1]) >= _REACH_TEXT_FROM and memo.holds_reached:
             reach = statements.wanted_reach()
             if reach is not None:
                 known = memo.get((*key, reach))  # a large document, compiled for this reach before

@@ -20,6 +20,7 @@ from iamgate.policy.model import (
     VERSION_2012,
     ConditionClause,
     Effect,
+    HashedTuple,
     PolicyDocument,
     PrincipalSpec,
     SetOperator,
@@ -30,6 +31,7 @@ from iamgate.policy.values import read_binary, read_bool, read_date, read_networ
 from iamgate.policy.warnings import statement_warnings
 
 _TOP_LEVEL = ("Version", "Id", "Statement")
+_TOP_LEVEL_SET = frozenset(_TOP_LEVEL)
 _STATEMENT_ELEMENTS = (
     "Sid",
     "Effect",
@@ -133,7 +135,7 @@ def parse_policy(
     if document is None:
         raise PolicyParseError(source_name, problems)
     parsed = _Parser(problems).document(document)
-    errors = [p for p in problems if p.severity is Severity.ERROR]
+    errors = [p for p in problems if p.severity is Severity.ERROR] if problems else problems
     if errors or parsed is None:
         raise PolicyParseError(source_name, errors)
     if remember:
@@ -258,7 +260,7 @@ class _WellFormedActions:
     def __init__(self, *, min_length: int = 16, max_chars: int = 1 << 21) -> None:
         self.min_length = min_length
         self.max_chars = max_chars
-        self._known: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._known: dict[str, tuple[str, ...]] = {}
         self._size = 0
 
     def of(self, raw: Any) -> tuple[str, ...] | None:
@@ -271,31 +273,33 @@ class _WellFormedActions:
         if len(raw) == 1 < self.min_length:  # the common element of a large policy: one action
             only = raw[0]
             return (only,) if type(only) is str and _ACTION.fullmatch(only) and "?" not in only else None
-        values = tuple(raw)
-        remember = len(values) >= self.min_length
-        if remember:
-            try:
-                known = self._known.get(values)
-            except TypeError:  # an unhashable entry (a list or an object): not a string
-                return None
-            if known is not None:
-                return known  # equal to a tuple of strings: strings themselves (1 != "1")
         try:
-            joined = "\n".join(values)  # raises for an entry that is not a string
+            joined = "\n".join(raw)  # raises for an entry that is not a string
         except TypeError:
             return None
+        remember = len(raw) >= self.min_length
+        if remember:
+            # Keyed by the joined text (one hash, not one per entry). A kept list's entries hold no
+            # newline, so a list of as many entries with the same text is the same list.
+            known = self._known.get(joined)
+            if known is not None and len(known) == len(raw):
+                return known
+        # A long list keeps its joined text and its hash: the compiler's element memos key on them.
+        values = HashedTuple(raw) if remember else tuple(raw)
         if not (len(values) >= _BULK_ACTIONS_FROM and plainly_well_formed(joined, len(values))) and (
             "?" in joined or not all(map(_ACTION.fullmatch, values))
         ):
             return None
         if remember:
-            size = len(joined) + 31 * len(values)
+            # plainly_well_formed or _ACTION vouched for every entry: none empty, none with a newline
+            values.keep_joined(joined)  # type: ignore[attr-defined]
+            size = 2 * len(joined) + 31 * len(values)
             if size > self.max_chars:
                 return values
             if self._size + size > self.max_chars:
                 self._known.clear()
                 self._size = 0
-            self._known[values] = values
+            self._known[joined] = values
             self._size += size
         return values
 
@@ -371,6 +375,7 @@ def _plain_statement(index: int, path: str, raw: dict[str, Any], parser: _Parser
 _REFUSED = object()
 """``_plain_statement``: the statement's Condition had errors (reported); the statement is left out."""
 _new_statement = positional(Statement)
+_new_document = positional(PolicyDocument)
 _new_clause = positional(ConditionClause)
 
 
@@ -388,7 +393,7 @@ class _Parser:
         self.problems.append(PolicyProblem(path, message, Severity.WARNING, code))
 
     def document(self, raw: Mapping[str, Any]) -> PolicyDocument | None:
-        for key in raw:
+        for key in raw if not _TOP_LEVEL_SET.issuperset(raw) else ():
             if key not in _TOP_LEVEL:
                 self.error(
                     str(key), f"unknown element {key!r} (expected Version, Id or Statement)", "element"
@@ -434,12 +439,12 @@ class _Parser:
         plain = self.plain
         for warning in (w for s in statements for w in statement_warnings(s, s.index not in plain)):
             self.problems.append(warning)
-        warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING)
-        return PolicyDocument(
-            version=version if isinstance(version, str) else None,
-            id=policy_id if isinstance(policy_id, str) else None,
-            statements=tuple(statements),
-            warnings=warnings,
+        warnings = tuple(p for p in self.problems if p.severity is Severity.WARNING) if self.problems else ()
+        return _new_document(
+            version if isinstance(version, str) else None,
+            policy_id if isinstance(policy_id, str) else None,
+            tuple(statements),
+            warnings,
         )
 
     def statement(self, index: int, path: str, raw: Any) -> Statement | None:
