@@ -8,11 +8,9 @@ servicer turns into INVALID_ARGUMENT.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import MemberDescriptorType
 from typing import Any
 
 from iamgate.bundle.query import AccessOutcome, AccessQuery
@@ -206,8 +204,8 @@ def access_query(
     With ``config``, the request's limits are checked first (``limits.check_access_request``;
     ``limits.LimitExceeded`` before any ``RequestError``, as the servicer answers them).
 
-    Every batch item passes here, so each field is read once and the query is built without
-    ``AccessQuery.__init__`` (``_query``). The usual request — a principal, a SERVICE:ACTION, a
+    Every batch item passes here, so each field is read once and the query is built
+    positionally. The usual request — a principal, a SERVICE:ACTION, a
     resource, no context, session policy or tags — returns at once: its only limit is its
     size (``limits.check_request_size``) and it needs no conversion."""
     principal, action, resource = request.principal, request.action, request.resource
@@ -233,53 +231,9 @@ def access_query(
     )
 
 
-_QUERY_FIELDS = ("principal", "action", "resource", "context", "session_policy", "request_id", "session_tags")
-
-
-def _query_builder() -> Callable[..., AccessQuery]:
-    """``AccessQuery`` built positionally without its frozen dataclass ``__init__`` (seven
-    ``object.__setattr__`` calls: ~1.2 µs of a batch item's ~20 here, this ~0.5): the instance
-    made with ``object.__new__`` and its slots set through their descriptors, which is what
-    ``__init__`` does, minus the frozen check. Only while the class is what this assumes (these
-    slot fields in this order, nothing run after ``__init__``); otherwise the constructor
-    itself. ``tests/service/test_convert.py`` checks the two give equal queries."""
-    fields = tuple(field.name for field in dataclasses.fields(AccessQuery))
-    if (
-        fields != _QUERY_FIELDS
-        or getattr(AccessQuery, "__slots__", None) != _QUERY_FIELDS
-        or not all(isinstance(getattr(AccessQuery, name), MemberDescriptorType) for name in fields)
-        or hasattr(AccessQuery, "__post_init__")
-        or AccessQuery.__new__ is not object.__new__
-    ):
-        return AccessQuery
-    new = object.__new__
-    principal_, action_, resource_, context_, policy_, request_id_, tags_ = (
-        getattr(AccessQuery, name).__set__ for name in _QUERY_FIELDS
-    )
-
-    def query(
-        principal: str,
-        action: str,
-        resource: str,
-        context: tuple[ContextValue, ...],
-        session_policy: str | None,
-        request_id: str,
-        session_tags: tuple[tuple[str, str], ...],
-    ) -> AccessQuery:
-        made = new(AccessQuery)
-        principal_(made, principal)
-        action_(made, action)
-        resource_(made, resource)
-        context_(made, context)
-        policy_(made, session_policy)
-        request_id_(made, request_id)
-        tags_(made, session_tags)
-        return made
-
-    return query
-
-
-_query = _query_builder()
+_query = AccessQuery
+"""Positional: ``AccessQuery``'s own ``__init__`` sets its slots through their descriptors
+(``iamgate.bundle.query``), so the service needs no constructor of its own."""
 
 
 # --- responses --------------------------------------------------------------------------------
