@@ -522,15 +522,27 @@ class Snapshot:
     def _uncached_on_route(self, query: AccessQuery) -> AccessOutcome | None:
         """``authorize`` of a context-free query without session policy or tags, with no decision
         cache, no explanation and the clock's own time, when its route and this second's request
-        are kept; ``None``: ask the general path (nothing was evaluated).
+        are kept; ``None``: ask the general path (nothing was evaluated). See ``uncached_on_route``.
+        """
+        return self.uncached_on_route(query.principal, query.action, query.resource)
+
+    def uncached_on_route(self, principal: str, action: str, resource: str) -> AccessOutcome | None:
+        """``authorize(AccessQuery(principal, action, resource))`` — no context, session policy or
+        tags, no explanation, the clock's own time — on a snapshot without a decision cache, when
+        the question's route and this second's request are kept; ``None`` otherwise (ask
+        ``authorize``: nothing was evaluated, nothing checked or kept).
 
         The uncached batch's common item: what the general path does for it, in the same order
         and with the same memos, less its branches for what this query cannot carry. The engine
         still evaluates it; only the outcome is the kept one when the evaluation equals the kept
-        evaluation (its message is a function of the route and the evaluation).
+        evaluation (its message is a function of the route and the evaluation). The servicer's
+        batch path asks it with an item's fields, before building a query
+        (``AuthorizerServicer._decide_items``); a snapshot with a cache always answers ``None``.
         ``tests/bundle/test_snapshot_fast_route.py`` compares it with the general path.
         """
-        route = self.memo.routes.get((query.principal, query.action, query.resource))
+        if self.decision_cache is not None:
+            return None
+        route = self.memo.routes.get((principal, action, resource))
         if route is None:
             return None
         settled = route[1]

@@ -122,6 +122,24 @@ def check_request_size(request: Any, config: ServiceConfig, prefix: str = "") ->
     return size
 
 
+def items_within_size(wire_bytes: int, config: ServiceConfig) -> bool:
+    """Whether every item of a batch whose serialized request takes ``wire_bytes`` is within
+    ``max_request_bytes`` — each item's ``ByteSize()``, as ``check_request_size`` measures it —
+    so that no item's size need be measured.
+
+    An item is a length-delimited field of the batch: its own bytes are fewer than the batch's.
+    Its ``ByteSize()`` is the size of its canonical re-encoding, which can exceed the bytes it
+    was parsed from, but never doubles them: a field repeated, a default value sent, an
+    oversized varint or length prefix all shrink when re-encoded; the one field that grows is
+    a negative ``int32`` sent as its 5-byte 32-bit varint (6 bytes with its tag), re-encoded in
+    10 (11 with its tag); and a nested message of ``n`` bytes that re-encodes in at most ``2n``
+    has a length prefix at most one byte longer, which its tag and prefix (at least two bytes)
+    more than cover. So when twice the batch's bytes are within the limit, so is every item.
+    ``tests/service/test_batch_fast_path.py`` checks the bound on mutated items.
+    """
+    return 2 * wire_bytes <= config.max_request_bytes
+
+
 def _check_comparisons(policy: str, context: Sequence[Any], limit: int, prefix: str) -> None:
     """Refuse a session policy whose conditions would compare too many values with the context.
 

@@ -177,9 +177,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         return pb.AuthorizeBatchResponse(results=self._authorize_batch(request, context))
 
     def _authorize_batch(
-        self, request: pb.AuthorizeBatchRequest, context: grpc.ServicerContext, encode: bool = False
+        self,
+        request: pb.AuthorizeBatchRequest,
+        context: grpc.ServicerContext,
+        encode: bool = False,
+        wire_bytes: int | None = None,
     ) -> list[Any]:
-        """``AuthorizeBatch``'s results (``encode``: see ``_decide_items``)."""
+        """``AuthorizeBatch``'s results (``encode``: see ``_decide_items``; ``wire_bytes``: the
+        size of the request as received, when known)."""
         method = "AuthorizeBatch"
         self._check_batch_size(context, method, "requests", len(request.requests))
         try:
@@ -187,14 +192,22 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
-        results = self._decide_batch_items(request.requests, snapshot, encode=encode)
+        sized = wire_bytes is not None and limits.items_within_size(wire_bytes, self._config)
+        results = self._decide_batch_items(request.requests, snapshot, encode=encode, sized=sized)
         self._metrics.count_request(method)
         return results
 
     def _decide_batch_items(
-        self, items: Any, snapshot: Any, numbers: list[int] | None = None, *, encode: bool = False
+        self,
+        items: Any,
+        snapshot: Any,
+        numbers: list[int] | None = None,
+        *,
+        encode: bool = False,
+        sized: bool = False,
     ) -> list[Any]:
-        """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch)."""
+        """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch;
+        ``sized``: every item is known to be within ``max_request_bytes``)."""
         config = self._config
         most = config.max_request_bytes
         access_query = convert.access_query
@@ -225,6 +238,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             answer_key,
             numbers=numbers,
             encode=encode,
+            plain_items=True,
+            sized=sized,
         )
 
     def AuthorizeMany(
@@ -345,7 +360,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 if answer is not None:
                     return answer
         request = self._parse(data, self._batch_request, "AuthorizeBatch", context)
-        return self._joined(self._authorize_batch(request, context, encode=self._log is None))
+        results = self._authorize_batch(request, context, encode=self._log is None, wire_bytes=len(data))
+        return self._joined(results)
 
     def AuthorizeManyWire(self, data: bytes, context: grpc.ServicerContext) -> bytes:
         """``AuthorizeMany`` on the request's bytes, as ``AuthorizeBatchWire``: the shared
@@ -687,6 +703,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         shared_size: int = 0,
         numbers: list[int] | None = None,
         encode: bool = False,
+        plain_items: bool = False,
+        sized: bool = False,
     ) -> list[Any]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -705,13 +723,26 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         ``encode`` (not with a decision log: it reads the mappings): an answer whose outcome
         object was seen before is given as its encoded ``results`` entry instead (bytes,
         ``_encoded``); ``_joined`` makes the answer of such a list.
+
+        ``plain_items`` (items are ``AuthorizeRequest``s): on a snapshot without a decision cache
+        and with no shadow compared, an item with a principal, a SERVICE:ACTION and a resource
+        and nothing else but a request id — a query ``convert.access_query`` would return at
+        once, its only limit its size — is first asked of ``Snapshot.uncached_on_route`` with
+        its fields, before any query is built; only when that says ``None`` does it take the
+        ordinary way. ``sized``: every item is within ``max_request_bytes`` (known from the
+        call's size: ``limits.items_within_size``), so none is measured on that path.
+        ``tests/service/test_batch_fast_path.py`` compares it with the ordinary path.
         """
         authorize = self._authorize
         shadowing = getattr(self._snapshots, "shadowing", None)  # per batch: a shadow may come any time
+        on_route = None
         if shadowing is False and self._source_authorizes:
             # The source's authorize is the active snapshot's beside a shadow comparison; with no
             # shadow, the pinned snapshot's answers directly (the item would be re-asked of it).
             authorize = pinned.authorize
+            if plain_items and getattr(pinned, "decision_cache", None) is None:
+                on_route = getattr(pinned, "uncached_on_route", None)
+        most = self._config.max_request_bytes
         encoded = self._encoded if encode else None
         revision = pinned.revision
         fields = convert.authorize_fields
@@ -730,6 +761,35 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         for index, item in enumerate(items):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
             try:
+                if on_route is not None:
+                    principal, action, resource = item.principal, item.action, item.resource
+                    outcome = (
+                        on_route(principal, action, resource)
+                        if principal
+                        and resource
+                        and ":" in action
+                        and not item.context
+                        and not item.session_policy
+                        and not item.session_tags
+                        and (sized or item.ByteSize() <= most)
+                        else None
+                    )
+                    if outcome is not None:  # as the ordinary path below answers it
+                        decision = outcome.evaluation.decision._value_
+                        request_id = item.request_id
+                        entry = encoded(outcome, request_id) if encoded is not None else None
+                        if entry is not None:
+                            results.append(entry)
+                        else:
+                            response = fields(outcome, f"{id_prefix}-{next(ids)}", request_id)
+                            results.append({"response": response})
+                        now = clock()
+                        seconds.append(now - last)
+                        last = now
+                        tally[decision] += 1
+                        if logged is not None:
+                            logged.append((index, item, seconds[-1]))
+                        continue
                 key = found = None
                 if answers is not None:
                     key = answer_key(item)  # type: ignore[misc]
