@@ -203,7 +203,7 @@ class _Program:
     generator or comprehension on the single-policy path (``_group``).
     """
 
-    __slots__ = ("boundary", "identity", "resource", "results", "scp", "session")
+    __slots__ = ("boundary", "identity", "identity_only", "resource", "results", "scp", "session")
 
     def __init__(self, policy_set: PolicySet, action: str) -> None:
         self.results: dict[tuple, Evaluation] = {}
@@ -225,6 +225,16 @@ class _Program:
         boundary, session = policy_set.boundary, policy_set.session
         self.boundary = _group(boundary, action) if boundary else None
         self.session = _group(session, action) if session else None
+        self.identity_only = (
+            self.resource is None
+            and boundary is None
+            and session is None
+            and action != NO_PERMISSION_ACTION
+            and not action.startswith(_RESOURCE_POLICY_FIRST)
+        )
+        """For the organization's principals, only the SCP levels and the identity policies can
+        decide: ``_decide_identity_only`` (no resource-policy candidate, no boundary, no session
+        policy, an action without a rule of its own)."""
 
 
 def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
@@ -745,6 +755,9 @@ def evaluate(
     scp_tallies: list[_Tally] = []
     for group in program.scp:  # a loop: a comprehension builds a function per call (Python 3.11)
         scp_tallies.append(_run(group, request, action, False))
+    if program.identity_only:
+        identity = _run(program.identity, request, action, False)
+        return _decide_identity_only(policy_set, request, action, scp_tallies, identity, program.results)
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
     identity = _run(program.identity, request, action, False)
     boundary = _run(program.boundary, request, action, False) if has_boundary else None
@@ -935,6 +948,47 @@ def _decide(
         trace,
         results,
     )
+
+
+def _decide_identity_only(
+    policy_set: PolicySet,
+    request: Request,
+    action: str,
+    scp_tallies: list[_Tally],
+    identity: _Tally,
+    results: dict[tuple, Evaluation],
+) -> Evaluation:
+    """``_decide`` for a program that is ``identity_only``, for one of the organization's
+    principals: the flow chart reduced to the branches such a request can reach (the usual
+    uncached decision; ``_decide`` costs it ~1 µs of branches for groups it does not have).
+
+    With no resource-policy candidate the resource tally is empty; with no boundary or session
+    policy their caps never apply; the action is neither sts:GetCallerIdentity nor an sts:/kms:
+    action (whose resource policy may be required). So: any Deny goes to ``_decide`` (the
+    explicit deny and its statements, as ever); an SCP level without an Allow denies implicitly;
+    across accounts nothing on the resource side allows (implicit, ``RESOURCE``); within the
+    account the identity policies must allow (the account's root user needs none); a federated
+    user session has no session policy, so nothing. ``tests/engine/test_identity_only.py``
+    checks every answer against ``_decide``'s.
+    """
+    if identity.denies or _any_denies(scp_tallies):
+        return _decide(
+            policy_set, request, action, scp_tallies, _NO_MATCH, identity, None, None, (), None, results
+        )
+    for tally in scp_tallies:
+        if not tally.allows:
+            return _IMPLICIT[_SCP]
+    principal = request.principal
+    owner, caller_account = request.resource_account, principal.account
+    if owner is not None and caller_account is not None and owner != caller_account:
+        return _IMPLICIT[_RESOURCE]
+    kind = principal.kind
+    allows = identity.allows
+    if not allows and kind is not _ROOT:
+        return _IMPLICIT[_IDENTITY]
+    if kind is _FEDERATED_USER:
+        return _IMPLICIT[_SESSION]
+    return _result(results, _ALLOWED, tuple(allows), None, (), None)
 
 
 _NO_PERMISSION_NEEDED = Evaluation(_ALLOWED)
