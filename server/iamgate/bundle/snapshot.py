@@ -562,6 +562,43 @@ class Snapshot:
         route[8][0] = (time_key, (request, filled, evaluation, outcome))  # one assignment, as authorize's
         return outcome
 
+    def uncached_on_route_with(
+        self, principal: str, action: str, resource: str, context: tuple[ContextValue, ...]
+    ) -> AccessOutcome | None:
+        """``uncached_on_route`` for a query with caller ``context`` (non-empty; still no session
+        policy or tags): ``authorize(AccessQuery(principal, action, resource, context))`` on a
+        snapshot without a decision cache, when the question's route is kept; ``None`` otherwise
+        (ask ``authorize``: nothing was evaluated, nothing kept). Raises ``RequestError`` as
+        ``authorize`` does for a context key the caller may not assert.
+
+        What the general path does for such a query on a kept route, in the same order and with
+        the same memos: the context's trust-model pass (``caller_context``), the route's settled
+        answer if it has one, the filled layers of this second, the request, the engine, and the
+        route's last outcome when the evaluation and the filled keys equal its.
+        ``tests/bundle/test_snapshot_context_route.py`` compares it with the general path.
+        """
+        if self.decision_cache is not None:
+            return None
+        route = self.memo.routes.get((principal, action, resource))
+        if route is None:
+            return None
+        knowledge, settled, who_principal, _, who, policy_set, checked_action, facts, cell = route
+        supplied = caller_context(context, knowledge, self.trusted_keys, defined=self.defined_keys)
+        if settled is not None:
+            return settled
+        time_key = int(time.time())
+        layers = self._layers(who, facts, time_key, None, resource, who_principal, ())
+        merged, filled = ctx.over_layers(supplied, *layers)
+        request = Request(who_principal, checked_action, facts.arn, merged, facts.owner)
+        evaluation = evaluate(policy_set, request)
+        last = cell[1]
+        if last is not None and last[1] == filled and (evaluation is last[0] or evaluation == last[0]):
+            return last[2]
+        message = access_message(who_principal.arn, checked_action, facts.arn, evaluation)
+        outcome = AccessOutcome(evaluation, who_principal.arn, message, filled, self.revision)
+        cell[1] = (evaluation, filled, outcome)  # one assignment, as authorize's
+        return outcome
+
     def _keep_route(self, key: tuple[str, str, str] | None, route: tuple) -> None:
         """Remember what ``authorize`` worked out for a question without session policy or tags."""
         if key is None or len(key[0]) + len(key[1]) + len(key[2]) > MEMO_TEXT_LIMIT:

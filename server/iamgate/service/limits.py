@@ -135,7 +135,7 @@ def items_within_size(wire_bytes: int, config: ServiceConfig) -> bool:
     10 (11 with its tag); and a nested message of ``n`` bytes that re-encodes in at most ``2n``
     has a length prefix at most one byte longer, which its tag and prefix (at least two bytes)
     more than cover. So when twice the batch's bytes are within the limit, so is every item.
-    ``tests/service/test_batch_fast_path.py`` checks the bound on mutated items.
+    ``tests/service/test_batch_uncached_route.py`` checks the bound on mutated items.
     """
     return 2 * wire_bytes <= config.max_request_bytes
 

@@ -731,7 +731,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         its fields, before any query is built; only when that says ``None`` does it take the
         ordinary way. ``sized``: every item is within ``max_request_bytes`` (known from the
         call's size: ``limits.items_within_size``), so none is measured on that path.
-        ``tests/service/test_batch_fast_path.py`` compares it with the ordinary path.
+        ``tests/service/test_batch_uncached_route.py`` compares it with the ordinary path.
         """
         authorize = self._authorize
         shadowing = getattr(self._snapshots, "shadowing", None)  # per batch: a shadow may come any time
@@ -762,18 +762,21 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
             try:
                 if on_route is not None:
+                    outcome = None
                     principal, action, resource = item.principal, item.action, item.resource
-                    outcome = (
-                        on_route(principal, action, resource)
-                        if principal
+                    if (
+                        principal
                         and resource
                         and ":" in action
-                        and not item.context
                         and not item.session_policy
                         and not item.session_tags
-                        and (sized or item.ByteSize() <= most)
-                        else None
-                    )
+                    ):
+                        context = item.context
+                        if not context:
+                            if sized or item.ByteSize() <= most:
+                                outcome = on_route(principal, action, resource)
+                        else:
+                            outcome = self._on_route_with(pinned, item, context, field, number)
                     if outcome is not None:  # as the ordinary path below answers it
                         decision = outcome.evaluation.decision._value_
                         request_id = item.request_id
@@ -859,6 +862,23 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 response = pb.AuthorizeResponse(**results[index]["response"])
                 self._log.submit(method, log_request(item), response, elapsed, now)
         return results
+
+    def _on_route_with(self, pinned: Any, item: Any, context: Any, field: str, number: int) -> Any:
+        """``_decide_items``' fast path for an AuthorizeBatch item with caller context (and no
+        session policy or tags): its limits checked and its context converted as
+        ``convert.access_query`` does, then ``Snapshot.uncached_on_route_with``; ``None`` (the
+        item then takes the ordinary way, which answers it, or refuses it naming its index) when
+        a limit or the conversion refuses it or the snapshot has no route for it. A key the
+        caller may not assert is refused as the ordinary path refuses it."""
+        try:
+            limits.check_access_request(item, self._config)
+            values = convert.context_values(context)
+        except (RequestError, limits.LimitExceeded):
+            return None
+        try:
+            return pinned.uncached_on_route_with(item.principal, item.action, item.resource, values)
+        except RequestError as error:  # a batch item names its index, as the ordinary path's
+            raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
 
     def _encoded(self, outcome: Any, request_id: str) -> bytes | None:
         """The ``results`` entry answering with ``outcome`` (a fresh decision id, ``request_id``),

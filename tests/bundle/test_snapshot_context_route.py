@@ -1,0 +1,150 @@
+"""``Snapshot.uncached_on_route_with`` (the cache-off route path for a query with caller context,
+asked by the servicer's batch path) answers exactly as ``authorize``'s general path does.
+
+The reference is a snapshot of the same bundle whose ``authorize`` always runs its general code.
+Each query of a random sequence is asked of the route path first (``authorize`` only when it
+says ``None``, as the servicer does) and of the reference; answers and refusals must be equal.
+These tests fail if the route path skipped the engine, kept an outcome for another evaluation,
+let a key through that the trust model refuses, or answered for a snapshot with a cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iamgate.bundle import snapshot as snapshot_module
+from iamgate.bundle.default import load_default_snapshot
+from iamgate.bundle.query import AccessOutcome, AccessQuery
+from iamgate.bundle.snapshot import Snapshot
+from iamgate.engine.errors import RequestError
+from iamgate.engine.request import ContextValue
+from iamgate.engine.result import Decision, Evaluation
+
+_SNAPSHOT = load_default_snapshot(cache_size=0)
+INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
+TAG = "ec2:ResourceTag/Environment"
+
+QUERIES = [
+    AccessQuery(t.principal, t.action, t.resource, t.context)
+    for t in _SNAPSHOT.tests
+    if t.now is None and t.context and not t.session_policy and not t.session_tags
+] + [
+    AccessQuery("sarah-developer", "ec2:TerminateInstances", INSTANCE, (ContextValue(TAG, ("production",)),)),
+    AccessQuery("sarah-developer", "ec2:TerminateInstances", INSTANCE, (ContextValue(TAG, ("staging",)),)),
+    AccessQuery(
+        "sarah-developer", "ec2:TerminateInstances", INSTANCE, (ContextValue("aws:username", ("x",)),)
+    ),
+    AccessQuery(
+        "sarah-developer", "ec2:TerminateInstances", INSTANCE, (ContextValue("aws:NoSuchKey", ("x",)),)
+    ),
+    AccessQuery("sarah-developer", "ec2:TerminateInstances", INSTANCE),  # the same route, no context
+    AccessQuery("nobody", "s3:GetObject", "arn:aws:s3:::b/k", (ContextValue("aws:SourceIp", ("10.0.0.1",)),)),
+    AccessQuery("nobody", "s3:GetObject", "arn:aws:s3:::b/k", (ContextValue("aws:username", ("x",)),)),
+    AccessQuery(
+        "sarah-developer",
+        "s3:GetObject",
+        "arn:aws:s3:::prod-app-logs/app.log",
+        (ContextValue("aws:SourceIp", ("10.0.0.1",)), ContextValue("aws:sourceip", ("10.0.0.2",))),
+    ),
+    AccessQuery(
+        "sarah-developer",
+        "sts:AssumeRole",
+        "arn:aws:iam::123456789012:role/NoSuchRole",
+        (ContextValue("aws:MultiFactorAuthPresent", ("true",)),),
+    ),
+]
+
+
+class _GeneralOnly(Snapshot):
+    """A snapshot whose ``authorize`` always runs its general code."""
+
+    __slots__ = ()
+
+    def uncached_on_route(self, principal: str, action: str, resource: str) -> AccessOutcome | None:
+        return None
+
+    def uncached_on_route_with(self, principal, action, resource, context) -> AccessOutcome | None:
+        return None
+
+
+def _general_only() -> Snapshot:
+    snapshot = load_default_snapshot(cache_size=0)
+    return _GeneralOnly(**{f.name: getattr(snapshot, f.name) for f in fields(snapshot)})
+
+
+def _fields(outcome: AccessOutcome) -> tuple:
+    return tuple(getattr(outcome, f.name) for f in fields(outcome))
+
+
+def _routed(snapshot: Snapshot, query: AccessQuery) -> tuple | str:
+    """As the servicer asks: the route path for a query with context, else (or on None) authorize."""
+    try:
+        outcome = None
+        if query.context:
+            outcome = snapshot.uncached_on_route_with(
+                query.principal, query.action, query.resource, query.context
+            )
+        return _fields(outcome if outcome is not None else snapshot.authorize(query))
+    except RequestError as error:
+        return f"refused: {error}"
+
+
+def _general(snapshot: Snapshot, query: AccessQuery) -> tuple | str:
+    try:
+        return _fields(snapshot.authorize(query))
+    except RequestError as error:
+        return f"refused: {error}"
+
+
+@settings(max_examples=80, deadline=None)
+@given(order=st.lists(st.sampled_from(range(len(QUERIES))), min_size=1, max_size=60))
+def test_the_route_path_answers_every_sequence_as_the_general_path(order):
+    routed, general = load_default_snapshot(cache_size=0), _general_only()
+    for index in order:
+        assert _routed(routed, QUERIES[index]) == _general(general, QUERIES[index]), QUERIES[index]
+
+
+def test_the_route_path_is_taken_once_a_route_is_kept_and_refuses_what_authorize_refuses():
+    snapshot = load_default_snapshot(cache_size=0)
+    query = QUERIES[-9]
+    assert (
+        snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context) is None
+    )
+    snapshot.authorize(query)  # keeps the route
+    taken = snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context)
+    assert taken is not None and _fields(taken) == _general(_general_only(), query)
+    owned = QUERIES[-7]
+    try:
+        snapshot.uncached_on_route_with(owned.principal, owned.action, owned.resource, owned.context)
+    except RequestError as error:
+        assert error.field == "context[0].key"
+    else:
+        raise AssertionError("an owned key was let through")
+
+
+def test_a_snapshot_with_a_cache_never_takes_the_route_path():
+    snapshot = load_default_snapshot(cache_size=100)
+    query = QUERIES[-9]
+    for _ in range(3):
+        snapshot.authorize(query)
+        assert (
+            snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context)
+            is None
+        )
+
+
+def test_the_engine_evaluates_every_item_on_the_route_path(monkeypatch):
+    """Were the engine to answer differently, the route's last outcome must not be served."""
+    snapshot = load_default_snapshot(cache_size=0)
+    query = QUERIES[-9]
+    real = snapshot.authorize(query)
+    again = snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context)
+    assert again is real  # the route's last outcome, for an equal evaluation
+    other = Evaluation(Decision.EXPLICIT_DENY)
+    monkeypatch.setattr(snapshot_module, "evaluate", lambda policy_set, request, **_: other)
+    changed = snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context)
+    assert changed is not real and changed.evaluation is other and "explicit deny" in changed.message
+    assert changed.filled_context == real.filled_context and changed.principal_arn == real.principal_arn
