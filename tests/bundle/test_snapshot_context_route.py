@@ -21,7 +21,7 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.snapshot import Snapshot
 from iamgate.engine.errors import RequestError
 from iamgate.engine.request import ContextValue
-from iamgate.engine.result import Decision, Evaluation
+from iamgate.engine.result import Decision, Evaluation, PolicyKind
 
 _SNAPSHOT = load_default_snapshot(cache_size=0)
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
@@ -148,3 +148,37 @@ def test_the_engine_evaluates_every_item_on_the_route_path(monkeypatch):
     changed = snapshot.uncached_on_route_with(query.principal, query.action, query.resource, query.context)
     assert changed is not real and changed.evaluation is other and "explicit deny" in changed.message
     assert changed.filled_context == real.filled_context and changed.principal_arn == real.principal_arn
+
+
+def test_contexts_giving_different_answers_on_one_route_share_one_outcome_per_answer():
+    snapshot = load_default_snapshot(cache_size=0)
+    production, staging = QUERIES[-9], QUERIES[-8]
+    first = {query: snapshot.authorize(query) for query in (production, staging)}
+    assert first[production].evaluation != first[staging].evaluation
+    for _ in range(3):
+        for query in (production, staging):
+            assert snapshot.authorize(query) is first[query]
+            routed = snapshot.uncached_on_route_with(
+                query.principal, query.action, query.resource, query.context
+            )
+            assert routed is first[query]
+
+
+def test_a_route_keeps_a_bounded_number_of_outcomes(monkeypatch):
+    snapshot = load_default_snapshot(cache_size=0)
+    query = QUERIES[-9]
+    snapshot.authorize(query)
+    answers = [Evaluation(decision) for decision in Decision] + [
+        Evaluation(Decision.IMPLICIT_DENY, denied_by=kind) for kind in PolicyKind
+    ]
+    assert len(answers) > snapshot_module.ROUTE_OUTCOMES_KEPT + 1
+    turn = iter(answers * 2)
+    monkeypatch.setattr(snapshot_module, "evaluate", lambda policy_set, request, **_: next(turn))
+    given = [snapshot.authorize(query) for _ in range(len(answers))]
+    assert [outcome.evaluation for outcome in given] == answers
+    route = snapshot.memo.routes[(query.principal, query.action, query.resource)]
+    assert len(route[8][1]) == snapshot_module.ROUTE_OUTCOMES_KEPT
+    # cycling through more answers than are kept: each one was dropped before it came back
+    again = [snapshot.authorize(query) for _ in range(len(answers))]
+    assert not any(new is old for new, old in zip(again, given, strict=True))
+    assert [_fields(o) for o in again] == [_fields(o) for o in given]

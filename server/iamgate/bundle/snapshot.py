@@ -93,6 +93,12 @@ REQUESTS_KEPT = 4096
 ROUTES_KEPT = 4096
 """Questions (principal, action, resource as sent) whose resolution, checks and policy set are
 remembered (then all are dropped)."""
+ROUTE_OUTCOMES_KEPT = 4
+"""Outcomes of requests with caller context one route keeps, most recent first (then the oldest
+is dropped): a question asked with contexts that give a few different answers hands out one
+outcome object per answer, so its response's encoding is reused (``AuthorizerServicer._encoded``).
+Outcome objects, not answers: every request is evaluated, and an outcome is handed out only for
+an equal evaluation and equal filled keys (its message is a function of the route and those)."""
 ANSWERS_KEPT = 4096
 """Whole answers remembered per raw request (then all are dropped); see ``Snapshot.authorize``."""
 ANSWER_TEXT_LIMIT = 2048
@@ -448,7 +454,7 @@ class Snapshot:
                     raise _not_a_session(principal)
                 who = principal.arn
                 policy_set = self._policy_set(None, resource_policy, None)
-            cell = [None, None] if route_key is not None else None
+            cell = [None, ()] if route_key is not None else None
             self._keep_route(
                 route_key, (named.knowledge, None, principal, entry, who, policy_set, action, facts, cell)
             )
@@ -495,19 +501,20 @@ class Snapshot:
             # no trace): the same outcome, whose message is a function of the slot's key and it.
             outcome = slot[3]
         elif (
-            (last := cell[1] if slot is None and cell is not None and not explain else None) is not None
-            and last[1] == filled
-            and (evaluation is last[0] or evaluation == last[0])
+            slot is None
+            and cell is not None
+            and not explain
+            and (kept_outcome := _route_outcome(cell[1], evaluation, filled)) is not None
         ):
-            # With caller context: the route's last outcome when this one would equal it (the
-            # message is a function of the route and the evaluation), so that its encoding can
-            # be reused too (``AuthorizerServicer._encoded``).
-            outcome = last[2]
+            # With caller context: one of the route's last outcomes when this one would equal it
+            # (the message is a function of the route and the evaluation), so that its encoding
+            # can be reused too (``AuthorizerServicer._encoded``; ``ROUTE_OUTCOMES_KEPT``).
+            outcome = kept_outcome
         else:
             message = access_message(principal.arn, action, resource, evaluation)
             outcome = AccessOutcome(evaluation, principal.arn, message, filled, self.revision)
             if slot is None and cell is not None and not explain:
-                cell[1] = (evaluation, filled, outcome)  # one assignment, as cell[0]'s
+                cell[1] = _with_route_outcome(cell[1], evaluation, filled, outcome)  # one assignment
             elif slot is not None and not explain:
                 if cell is not None:  # one assignment: a reader sees the old pair or the new one
                     cell[0] = (time_key, (request, filled, evaluation, outcome))
@@ -591,12 +598,13 @@ class Snapshot:
         merged, filled = ctx.over_layers(supplied, *layers)
         request = Request(who_principal, checked_action, facts.arn, merged, facts.owner)
         evaluation = evaluate(policy_set, request)
-        last = cell[1]
-        if last is not None and last[1] == filled and (evaluation is last[0] or evaluation == last[0]):
-            return last[2]
+        kept = cell[1]
+        outcome = _route_outcome(kept, evaluation, filled)
+        if outcome is not None:
+            return outcome
         message = access_message(who_principal.arn, checked_action, facts.arn, evaluation)
         outcome = AccessOutcome(evaluation, who_principal.arn, message, filled, self.revision)
-        cell[1] = (evaluation, filled, outcome)  # one assignment, as authorize's
+        cell[1] = _with_route_outcome(kept, evaluation, filled, outcome)  # one assignment, as authorize's
         return outcome
 
     def _keep_route(self, key: tuple[str, str, str] | None, route: tuple) -> None:
@@ -1035,6 +1043,22 @@ class Snapshot:
             f"{query.resource} because {reason} (revision {self.revision})"
         )
         return AccessOutcome(evaluation, query.principal, message, (), self.revision, principal_known=False)
+
+
+def _route_outcome(kept: tuple, evaluation: Evaluation, filled: tuple[str, ...]) -> AccessOutcome | None:
+    """The outcome a route keeps (``ROUTE_OUTCOMES_KEPT``) for an equal evaluation and equal filled
+    keys, if any."""
+    for entry in kept:
+        if entry[1] == filled and (evaluation is entry[0] or evaluation == entry[0]):
+            return entry[2]
+    return None
+
+
+def _with_route_outcome(
+    kept: tuple, evaluation: Evaluation, filled: tuple[str, ...], outcome: AccessOutcome
+) -> tuple:
+    """A route's kept outcomes with ``outcome`` first (the oldest dropped past the bound)."""
+    return ((evaluation, filled, outcome), *kept[: ROUTE_OUTCOMES_KEPT - 1])
 
 
 def _kept_size(kept: tuple) -> int:

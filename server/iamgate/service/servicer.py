@@ -744,6 +744,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 on_route = getattr(pinned, "uncached_on_route", None)
         most = self._config.max_request_bytes
         encoded = self._encoded if encode else None
+        encodings = self._encodings.get if encode else None  # ``_encoded``'s usual case, inlined below
         revision = pinned.revision
         fields = convert.authorize_fields
         ids, id_prefix = self._ids, self._id_prefix
@@ -780,7 +781,17 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                     if outcome is not None:  # as the ordinary path below answers it
                         decision = outcome.evaluation.decision._value_
                         request_id = item.request_id
-                        entry = encoded(outcome, request_id) if encoded is not None else None
+                        entry = None
+                        if encodings is not None:
+                            kept = encodings(id(outcome))
+                            wire = kept[1] if kept is not None and kept[0] is outcome else None
+                            if wire is not None and not request_id:
+                                # ``_encoded`` of an outcome whose templates are made, without an id
+                                serial = next(ids)
+                                digits = len(str(serial))
+                                entry = (wire.items.get(digits) or wire.item(digits)) % serial
+                            else:
+                                entry = encoded(outcome, request_id)  # type: ignore[misc]
                         if entry is not None:
                             results.append(entry)
                         else:
