@@ -203,7 +203,16 @@ class _Program:
     generator or comprehension on the single-policy path (``_group``).
     """
 
-    __slots__ = ("boundary", "identity", "identity_only", "resource", "results", "scp", "session")
+    __slots__ = (
+        "boundary",
+        "identity",
+        "identity_only",
+        "identity_split",
+        "resource",
+        "results",
+        "scp",
+        "session",
+    )
 
     def __init__(self, policy_set: PolicySet, action: str) -> None:
         self.results: dict[tuple, Evaluation] = {}
@@ -235,6 +244,9 @@ class _Program:
         """For the organization's principals, only the SCP levels and the identity policies can
         decide: ``_decide_identity_only`` (no resource-policy candidate, no boundary, no session
         policy, an action without a rule of its own)."""
+        group = self.identity
+        self.identity_split = group is not None and group.statements is not None and group.one_allow
+        """``_run`` of the identity group is ``_run_split`` (one call less per request)."""
 
 
 def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
@@ -756,7 +768,11 @@ def evaluate(
     for group in program.scp:  # a loop: a comprehension builds a function per call (Python 3.11)
         scp_tallies.append(_run(group, request, action, False))
     if program.identity_only:
-        identity = _run(program.identity, request, action, False)
+        group = program.identity
+        if program.identity_split:
+            identity = _run_split(group, request, False)
+        else:
+            identity = _run(group, request, action, False)
         return _decide_identity_only(policy_set, request, action, scp_tallies, identity, program.results)
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
     identity = _run(program.identity, request, action, False)

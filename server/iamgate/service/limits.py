@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -64,8 +64,14 @@ def check_batch(request: Any, config: ServiceConfig) -> None:
     Each new session policy is parsed and compiled; hundreds in one batch held a worker thread for
     seconds, and a few such batches starved Authorize of threads. Repeats cost nothing (memoised).
     """
+    check_batch_items(request.requests, config)
+
+
+def check_batch_items(items: Iterable[Any], config: ServiceConfig) -> None:
+    """``check_batch`` on the batch's items (a list the caller keeps: iterating a protobuf
+    container makes each item's Python object anew, ~0.12 µs an item)."""
     limit = config.max_batch_session_policies
-    distinct = {item.session_policy for item in request.requests}
+    distinct = {item.session_policy for item in items}
     distinct.discard("")
     if len(distinct) > limit:
         raise LimitExceeded(

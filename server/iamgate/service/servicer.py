@@ -186,14 +186,15 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         """``AuthorizeBatch``'s results (``encode``: see ``_decide_items``; ``wire_bytes``: the
         size of the request as received, when known)."""
         method = "AuthorizeBatch"
-        self._check_batch_size(context, method, "requests", len(request.requests))
+        items = list(request.requests)  # once: each pass over the container makes the items anew
+        self._check_batch_size(context, method, "requests", len(items))
         try:
-            limits.check_batch(request, self._config)
+            limits.check_batch_items(items, self._config)
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
         sized = wire_bytes is not None and limits.items_within_size(wire_bytes, self._config)
-        results = self._decide_batch_items(request.requests, snapshot, encode=encode, sized=sized)
+        results = self._decide_batch_items(items, snapshot, encode=encode, sized=sized)
         self._metrics.count_request(method)
         return results
 
