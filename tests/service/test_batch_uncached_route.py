@@ -175,7 +175,7 @@ def test_the_decision_log_gets_the_same_entries_from_the_route_path(route_calls)
     assert fast._log.entries == ordinary._log.entries and fast._log.entries
 
 
-def test_the_route_path_is_not_taken_with_a_cache_or_a_shadow(route_calls):
+def test_the_route_path_is_not_taken_with_a_cache_or_a_shadow(route_calls, monkeypatch):
     cached, _ = _servicer(100_000)
     context = Context()
     data = pb.AuthorizeBatchRequest(requests=[*embedded_requests()[0], *CONTEXT_ITEMS]).SerializeToString()
@@ -184,12 +184,10 @@ def test_the_route_path_is_not_taken_with_a_cache_or_a_shadow(route_calls):
     assert route_calls["context"] == 0
 
     shadowed, source = _servicer(0)
-    type(source).shadowing = property(lambda self: True)  # a shadow bundle compared with every answer
-    try:
-        for _ in range(3):
-            shadowed.AuthorizeBatchWire(data, context)
-    finally:
-        del type(source).shadowing
+    # a shadow bundle compared with every answer (monkeypatch restores the class's own property)
+    monkeypatch.setattr(type(source), "shadowing", property(lambda self: True))
+    for _ in range(3):
+        shadowed.AuthorizeBatchWire(data, context)
     assert route_calls["context"] == 0
 
 
