@@ -560,8 +560,8 @@ def _filed_under(text: str, variables: bool, short: ShortArn) -> tuple[bool, str
 
 class ReachTable(NamedTuple):
     """A document's statements by where their Resource element lets the index offer them, as
-    positions in policy order: the statements some resource of a reach can reach are those filed
-    under its exact keys or its cuts, and ``always``."""
+    positions (in no particular order): the statements some resource of a reach can reach are
+    those filed under its exact keys or its cuts, and ``always``."""
 
     exact: dict[str, list[int]]
     """By the index key of a literal Resource pattern."""
@@ -572,39 +572,48 @@ class ReachTable(NamedTuple):
 
     @classmethod
     def of(cls, statements: Sequence[Statement], variables: bool, short: ShortArn) -> ReachTable:
-        exact: dict[str, list[int]] = {}
-        cuts: dict[str, list[int]] = {}
+        """Statements grouped by Resource element first (a document of thousands of statements
+        names far fewer), then each element's patterns filed once."""
         always: list[int] = []
-        by_resources: dict[tuple[str, ...], list[tuple[bool, str]] | None] = {}
+        by_element: dict[tuple[str, ...], list[int]] = {}
         for position, statement in enumerate(statements):
             texts = statement.resources
             if texts is None:
                 always.append(position)
                 continue
-            keys = by_resources.get(texts, False)
-            if keys is False:
-                keys = by_resources[texts] = _element_filed_under(texts, variables, short)
+            group = by_element.get(texts)
+            if group is None:
+                by_element[texts] = [position]
+            else:
+                group.append(position)
+        exact: dict[str, list[int]] = {}
+        cuts: dict[str, list[int]] = {}
+        for texts, positions in by_element.items():
+            keys = _element_filed_under(texts, variables, short)
             if keys is None:
-                always.append(position)
+                always += positions
                 continue
             for is_exact, key in keys:
-                bucket = (exact if is_exact else cuts).setdefault(key, [])
-                if not bucket or bucket[-1] != position:
-                    bucket.append(position)
+                filed = exact if is_exact else cuts
+                bucket = filed.get(key)
+                if bucket is None:
+                    filed[key] = positions.copy()
+                else:
+                    bucket += positions
         return cls(exact, cuts, always)
 
 
 def _element_filed_under(
     texts: tuple[str, ...], variables: bool, short: ShortArn
 ) -> list[tuple[bool, str]] | None:
-    """Where a Resource element's patterns are filed (``_filed_under``); ``None`` when some pattern
-    is offered for every resource."""
+    """Where a Resource element's patterns are filed (``_filed_under``), each place once; ``None``
+    when some pattern is offered for every resource."""
     keys: list[tuple[bool, str]] = []
     for text in texts:
         filed = _filed_under(text, variables, short)
         if filed is True:
             return None
-        if filed is not None:
+        if filed is not None and filed not in keys:
             keys.append(filed)
     return keys
 
