@@ -178,3 +178,15 @@ def test_calls_of_other_reaches_over_one_remembered_table_answer_as_explained(mo
         assert simulate(request, compiled=memo) == explained
         assert simulate(request, compiled=memo) == explained  # its candidates remembered
         assert simulate_many([request, request]) == [explained, explained]
+
+
+@EXAMPLES
+@given(st.integers(0, 2**32 - 1), st.integers(0, 60))
+def test_condition_clauses_are_every_clause_in_order(seed: int, count: int) -> None:
+    """``simulate.condition_clauses`` picks the statements with conditions out first: the same
+    clauses, in the same order, as a walk over every statement's conditions."""
+    from iamgate.engine.simulate import condition_clauses
+
+    parsed = _parsed(seed, count)
+    walked = tuple((c.key, len(c.values)) for s in parsed.statements for c in s.conditions)
+    assert condition_clauses(parsed) == walked
