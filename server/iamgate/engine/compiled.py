@@ -618,11 +618,14 @@ def _element_filed_under(
     return keys
 
 
-REACH_TABLES_KEPT = 16
+REACH_TABLES_KEPT = 8
 """Documents whose ``ReachTable`` is kept (then all are forgotten)."""
-REACH_TABLE_STATEMENTS_KEPT = 1 << 15
-"""And at most this many statements over the kept documents (a table costs ~100 bytes per
-statement; 32 Ki statements: a few MB)."""
+REACH_TABLE_STATEMENTS_KEPT = 1 << 13
+"""And at most this many statements over the kept documents: more than the largest document a call
+may give by default (``max_simulate_statements``, 5,000), about what the parser's memo of 1 Mi
+characters of text can hand out again. An entry keeps its document alive (a document of 5,000
+statements: 2.9 MB, its table 0.4 MB, tracemalloc), also once the parser has forgotten its text:
+at most ~5 MB of such documents."""
 _REACH_TABLES: dict[tuple[int, bool, ShortArn], tuple[PolicyDocument, ReachTable]] = {}
 _reach_table_statements = 0
 _REACH_TABLES_LOCK = threading.Lock()

@@ -213,8 +213,9 @@ class CompiledPolicies:
     request still counts its statements against its own limits. Bounded: at most ``size``
     documents (the oldest is forgotten first), and, when ``max_statements`` or ``max_chars`` are
     set, at most that many statements and characters of document text in all (then everything is
-    forgotten). A compiled policy is immutable but for its index's plans, which are bounded
-    per index and safe to build from several threads.
+    forgotten). A compiled policy is immutable but for its index's plans and, compiled for a
+    reach, its candidates per (action, resource) (``reach_index.ReachIndex``), both bounded per
+    index and safe to build from several threads.
     """
 
     def __init__(self, size: int = 256, *, max_statements: int | None = None, max_chars: int | None = None):
