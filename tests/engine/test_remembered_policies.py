@@ -95,3 +95,22 @@ def test_a_kept_document_still_counts_against_each_calls_limits(remembered):
         simulate(_request(text), limits=SimulationLimits(max_condition_comparisons=2))
     with pytest.raises(SimulationLimitError, match="max-simulate-statements"):
         simulate(_request(text, text), limits=SimulationLimits(max_simulate_statements=1))
+
+
+def test_a_large_document_kept_for_its_reach_and_a_small_one_asked_in_turn_are_both_kept(monkeypatch):
+    """A document compiled for a reach counts the statements compiled, not the document's: asked
+    in turn with another document, neither is forgotten (each call once recompiled both)."""
+    memo = CompiledPolicies(8, max_statements=100, max_chars=1 << 20)
+    monkeypatch.setattr(simulate_module, "REMEMBERED_POLICIES", memo)
+    large, small = _request(_text(2_000, sid="L")), _request(_text(12, sid="M"))
+    answers = [simulate(large), simulate(small)]
+    assert memo._statements == sum(len(policy.statements) for _, policy, _ in memo._compiled.values())
+    assert memo._statements < 100
+    monkeypatch.setattr(
+        simulate_module, "compile_policy", lambda *args, **kwargs: pytest.fail("compiled again")
+    )
+    for _ in range(3):
+        assert [simulate(large), simulate(small)] == answers
+    limits = SimulationLimits(max_simulate_statements=2_000)
+    with pytest.raises(SimulationLimitError, match="max-simulate-statements"):
+        simulate({**large, "PolicyInputList": [_text(2_000, sid="L"), _text(12, sid="M")]}, limits=limits)

@@ -224,7 +224,7 @@ def test_a_large_document_kept_for_its_reach_is_found_again(monkeypatch) -> None
 def test_the_count_of_documents_kept_for_a_reach_stays_exact(steps, size) -> None:
     """Puts of keys with and without a reach, repeated keys, evictions by number, statements and
     characters, and clears: ``holds_reached`` says exactly whether a kept key has a reach."""
-    from iamgate.engine.compiled import Reach
+    from iamgate.engine.compiled import Reach, compile_policy
     from iamgate.engine.result import PolicyKind
     from iamgate.policy import parse_policy
 
@@ -238,7 +238,8 @@ def test_the_count_of_documents_kept_for_a_reach_stays_exact(steps, size) -> Non
             json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}] * statements})
         )
         key: Any = (True, f"text-{name}" * (name + 1) * 10, "p", PolicyKind.IDENTITY)
-        memo.put((*key, reach) if reached else key, (document, None, ()))  # type: ignore[arg-type]
+        policy = compile_policy(document, policy_id="p", kind=PolicyKind.IDENTITY)
+        memo.put((*key, reach) if reached else key, (document, policy, ()))
         kept = sum(len(k) > 4 for k in memo._compiled)
         assert memo._reached == kept
         assert memo.holds_reached == (kept > 0)

@@ -7,6 +7,7 @@ policies are immutable and shared by every principal that attaches them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -27,6 +28,7 @@ from iamgate.engine.principals import (
     match_principal,
     not_principal_spares,
 )
+from iamgate.engine.reach_index import ReachIndex
 from iamgate.engine.request import ContextValue, Principal
 from iamgate.engine.result import PolicyKind, StatementRef
 from iamgate.engine.variables import template_keys
@@ -402,7 +404,7 @@ def compile_policy(
     kept = document.statements
     if reach is not None:
         short = ShortArn.PAD_IF_WILDCARD if kind is PolicyKind.RESOURCE else ShortArn.PAD
-        kept = reach.reachable(kept, variables, short, memo)
+        kept = reach.reachable(document, variables, short, memo)
     statements = tuple(
         compile_statement(
             s,
@@ -413,7 +415,10 @@ def compile_policy(
         )
         for s in kept
     )
-    return CompiledPolicy(policy_id, kind, document, statements, StatementIndex.build(statements))
+    # Compiled for a reach, the policy is asked the same few (action, resource) pairs again and
+    # again: its index remembers their candidates (``reach_index``).
+    index = StatementIndex.build(statements) if reach is None else ReachIndex.build(statements)
+    return CompiledPolicy(policy_id, kind, document, statements, index)
 
 
 class Reach(NamedTuple):
@@ -456,28 +461,51 @@ class Reach(NamedTuple):
         )
 
     def reachable(
+        self, document: PolicyDocument, variables: bool, short: ShortArn, memo: _ElementMemo
+    ) -> tuple[Statement, ...]:
+        """Those of ``document``'s statements that some action and resource of the reach can be
+        offered (a superset of those they apply to), in order. The statements are looked up by
+        resource in the document's ``ReachTable`` (built once per document, ``reach_table``), so
+        a reach costs what it reaches, not the document's length; then each surviving statement's
+        Action element is tested once per distinct element (the elements compiled on the way are
+        kept in ``memo`` for the compilation that follows). ``reachable_by_scan`` decides alike."""
+        statements = document.statements
+        table = reach_table(document, variables, short)
+        found = set(table.always)
+        for wanted, filed in ((self.exact, table.exact), (self.cuts, table.cuts)):
+            if len(wanted) <= len(filed):
+                for key in wanted:
+                    hit = filed.get(key)
+                    if hit is not None:
+                        found.update(hit)
+            else:
+                for key, hit in filed.items():
+                    if key in wanted:
+                        found.update(hit)
+        by_actions: dict[tuple[str, ...] | str, bool] = {}
+        kept = []
+        for position in sorted(found):
+            statement = statements[position]
+            if statement.actions is not None and not self._reaches_actions(
+                statement.actions, memo, by_actions
+            ):
+                continue
+            kept.append(statement)
+        return tuple(kept)
+
+    def reachable_by_scan(
         self, statements: Sequence[Statement], variables: bool, short: ShortArn, memo: _ElementMemo
     ) -> tuple[Statement, ...]:
-        """Those of ``statements`` (one policy's) that some action and resource of the reach can be
-        offered (a superset of those they apply to), in order. Decided once per distinct Action
-        and Resource element (a policy of thousands of statements names far fewer); the elements
-        compiled on the way are kept in ``memo`` for the compilation that follows."""
+        """``reachable``, statement by statement: the reference its table must agree with (tests)."""
         by_actions: dict[tuple[str, ...] | str, bool] = {}
         by_resources: dict[tuple[str, ...], bool] = {}
         by_text: dict[str, bool] = {}
         kept = []
         for statement in statements:
             actions = statement.actions
-            if actions is not None:  # NotAction: it can match any action but those listed
-                key = _element_key(actions) if type(actions) is HashedTuple else actions
-                verdict = by_actions.get(key)
-                if verdict is None:
-                    element = memo.actions.get(key)
-                    if element is None:
-                        element = memo.actions[key] = _actions_of(actions, key)
-                    verdict = by_actions[key] = any(map(element.matches, self.actions))
-                if not verdict:
-                    continue
+            # NotAction: it can match any action but those listed
+            if actions is not None and not self._reaches_actions(actions, memo, by_actions):
+                continue
             texts = statement.resources
             if texts is not None:  # NotResource, or no Resource element: any resource
                 verdict = by_resources.get(texts)
@@ -490,21 +518,144 @@ class Reach(NamedTuple):
             kept.append(statement)
         return tuple(kept)
 
+    def _reaches_actions(
+        self, actions: tuple[str, ...], memo: _ElementMemo, known: dict[tuple[str, ...] | str, bool]
+    ) -> bool:
+        """Whether some action of the reach matches the Action element ``actions``."""
+        key = _element_key(actions) if type(actions) is HashedTuple else actions
+        verdict = known.get(key)
+        if verdict is None:
+            element = memo.actions.get(key)
+            if element is None:
+                element = memo.actions[key] = _actions_of(actions, key)
+            verdict = known[key] = any(map(element.matches, self.actions))
+        return verdict
+
     def _reaches_resource(self, text: str, variables: bool, short: ShortArn, known: dict[str, bool]) -> bool:
         """Whether the index can offer a statement with Resource pattern ``text`` for some resource
         of the reach (``index._resource_keys``, ``StatementIndex.candidates``)."""
         verdict = known.get(text)
         if verdict is None:
-            pattern = ArnPattern.compile(text, variables=variables, fold_prefix=True, short=short)
-            if pattern.everything or pattern.template is not None:
-                verdict = True
-            elif pattern.matches_nothing:
-                verdict = False
+            filed = _filed_under(text, variables, short)
+            if filed is True or filed is None:
+                verdict = filed is True
             else:
-                exact, key = pattern.index_key or index_key(pattern)
+                exact, key = filed
                 verdict = key in (self.exact if exact else self.cuts)
             known[text] = verdict
         return verdict
+
+
+def _filed_under(text: str, variables: bool, short: ShortArn) -> tuple[bool, str] | bool | None:
+    """Where the statement index files Resource pattern ``text`` (``index._resource_keys``): its
+    index key, ``True`` when it is offered for every resource (``*``, a policy variable), ``None``
+    when it can match nothing."""
+    pattern = ArnPattern.compile(text, variables=variables, fold_prefix=True, short=short)
+    if pattern.everything or pattern.template is not None:
+        return True
+    if pattern.matches_nothing:
+        return None
+    return pattern.index_key or index_key(pattern)
+
+
+class ReachTable(NamedTuple):
+    """A document's statements by where their Resource element lets the index offer them, as
+    positions (in no particular order): the statements some resource of a reach can reach are
+    those filed under its exact keys or its cuts, and ``always``."""
+
+    exact: dict[str, list[int]]
+    """By the index key of a literal Resource pattern."""
+    cuts: dict[str, list[int]]
+    """By the cut literal prefix of a wildcard Resource pattern."""
+    always: list[int]
+    """No Resource element, NotResource, or a pattern offered for every resource."""
+
+    @classmethod
+    def of(cls, statements: Sequence[Statement], variables: bool, short: ShortArn) -> ReachTable:
+        """Statements grouped by Resource element first (a document of thousands of statements
+        names far fewer), then each element's patterns filed once."""
+        always: list[int] = []
+        by_element: dict[tuple[str, ...], list[int]] = {}
+        for position, statement in enumerate(statements):
+            texts = statement.resources
+            if texts is None:
+                always.append(position)
+                continue
+            group = by_element.get(texts)
+            if group is None:
+                by_element[texts] = [position]
+            else:
+                group.append(position)
+        exact: dict[str, list[int]] = {}
+        cuts: dict[str, list[int]] = {}
+        for texts, positions in by_element.items():
+            keys = _element_filed_under(texts, variables, short)
+            if keys is None:
+                always += positions
+                continue
+            for is_exact, key in keys:
+                filed = exact if is_exact else cuts
+                bucket = filed.get(key)
+                if bucket is None:
+                    filed[key] = positions.copy()
+                else:
+                    bucket += positions
+        return cls(exact, cuts, always)
+
+
+def _element_filed_under(
+    texts: tuple[str, ...], variables: bool, short: ShortArn
+) -> list[tuple[bool, str]] | None:
+    """Where a Resource element's patterns are filed (``_filed_under``), each place once; ``None``
+    when some pattern is offered for every resource."""
+    keys: list[tuple[bool, str]] = []
+    for text in texts:
+        filed = _filed_under(text, variables, short)
+        if filed is True:
+            return None
+        if filed is not None and filed not in keys:
+            keys.append(filed)
+    return keys
+
+
+REACH_TABLES_KEPT = 8
+"""Documents whose ``ReachTable`` is kept (then all are forgotten)."""
+REACH_TABLE_STATEMENTS_KEPT = 1 << 13
+"""And at most this many statements over the kept documents: more than the largest document a call
+may give by default (``max_simulate_statements``, 5,000), about what the parser's memo of 1 Mi
+characters of text can hand out again. An entry keeps its document alive (a document of 5,000
+statements: 2.9 MB, its table 0.4 MB, tracemalloc), also once the parser has forgotten its text:
+at most ~5 MB of such documents."""
+_REACH_TABLES: dict[tuple[int, bool, ShortArn], tuple[PolicyDocument, ReachTable]] = {}
+_reach_table_statements = 0
+_REACH_TABLES_LOCK = threading.Lock()
+
+
+def reach_table(document: PolicyDocument, variables: bool, short: ShortArn) -> ReachTable:
+    """``document``'s ``ReachTable``, built on first use and kept (bounded: ``REACH_TABLES_KEPT``,
+    ``REACH_TABLE_STATEMENTS_KEPT``), per process. A parsed document is immutable and the parser
+    hands out the same one for the same text (``parse_policy(remember=True)``): Simulate calls
+    asking other actions or resources about one large document then pay only for what they
+    reach. Keyed by the document's identity, which the entry keeps alive (so it is not reused)."""
+    global _reach_table_statements
+    key = (id(document), variables, short)
+    known = _REACH_TABLES.get(key)
+    if known is not None and known[0] is document:
+        return known[1]
+    table = ReachTable.of(document.statements, variables, short)
+    size = len(document.statements)
+    if size <= REACH_TABLE_STATEMENTS_KEPT:
+        with _REACH_TABLES_LOCK:
+            if (
+                len(_REACH_TABLES) >= REACH_TABLES_KEPT
+                or _reach_table_statements + size > REACH_TABLE_STATEMENTS_KEPT
+            ):
+                _REACH_TABLES.clear()
+                _reach_table_statements = 0
+            if key not in _REACH_TABLES:
+                _reach_table_statements += size
+            _REACH_TABLES[key] = (document, table)
+    return table
 
 
 _DELIMITERS = ("/", ":")

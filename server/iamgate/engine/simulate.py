@@ -212,9 +212,13 @@ class CompiledPolicies:
     policy, a boundary) to each of them; parsing and compiling once serves them all. Every
     request still counts its statements against its own limits. Bounded: at most ``size``
     documents (the oldest is forgotten first), and, when ``max_statements`` or ``max_chars`` are
-    set, at most that many statements and characters of document text in all (then everything is
-    forgotten). A compiled policy is immutable but for its index's plans, which are bounded
-    per index and safe to build from several threads.
+    set, at most that many compiled statements and characters of document text in all (then
+    everything is forgotten). A document compiled for a reach counts the statements compiled: a
+    UI asking about a policy of 5,000 statements and a small one in turn must not forget both at
+    every call; the documents themselves (~600 bytes a statement) are bounded by their text.
+    A compiled policy is immutable but for its index's plans and, compiled for a reach, its
+    candidates per (action, resource) (``reach_index.ReachIndex``), both bounded per index and
+    safe to build from several threads.
     """
 
     def __init__(self, size: int = 256, *, max_statements: int | None = None, max_chars: int | None = None):
@@ -238,7 +242,9 @@ class CompiledPolicies:
         return self._reached > 0
 
     def put(self, key: _PolicyKey, value: _Compiled) -> None:
-        statements, chars = len(value[0].statements), len(key[1])
+        # Compiled statements, not the document's: a large document compiled for a reach holds a
+        # few dozen (its document and text are bounded by the characters of text kept).
+        statements, chars = len(value[1].statements), len(key[1])
         if (self.max_statements is not None and statements > self.max_statements) or (
             self.max_chars is not None and chars > self.max_chars
         ):
@@ -251,7 +257,7 @@ class CompiledPolicies:
             if len(self._compiled) >= self.size:
                 oldest = next(iter(self._compiled))
                 forgotten = self._compiled.pop(oldest)
-                self._statements -= len(forgotten[0].statements)
+                self._statements -= len(forgotten[1].statements)
                 self._chars -= len(oldest[1])
                 self._reached -= len(oldest) > _KEY_WITHOUT_REACH
             held = len(self._compiled)
@@ -284,8 +290,9 @@ REMEMBERED_POLICIES = CompiledPolicies(64, max_statements=5_000, max_chars=1 << 
 """Documents a single ``simulate`` call (the Simulate RPC) compiled before, kept for the next call
 that gives the same text: a UI asks about the same managed policies again and again, and reading
 and compiling ReadOnlyAccess or a policy of 5,000 statements costs far more than its decisions.
-Bounded by 5,000 statements and 1 Mi characters of text in all (a compiled statement with its
-plans is a few KB); per process. ``simulate_many`` keeps its own per batch."""
+Bounded by 5,000 compiled statements and 1 Mi characters of text in all (a compiled statement with
+its plans is a few KB; a document's text of 1 Mi characters parses to ~5 MB); per process.
+``simulate_many`` keeps its own per batch."""
 
 
 def read_simulation(
@@ -417,8 +424,14 @@ def _document_size(document: Any) -> int:
 
 
 def condition_clauses(document: PolicyDocument) -> tuple[tuple[str, int], ...]:
-    """(condition key, number of policy values) of every clause of ``document``, in order."""
-    return tuple((c.key, len(c.values)) for s in document.statements for c in s.conditions)
+    """(condition key, number of policy values) of every clause of ``document``, in order.
+
+    The statements with conditions are picked out first: most have none, and a nested generator
+    pays for each empty tuple (5,000 statements: 199 -> 82 µs)."""
+    conditional = [s.conditions for s in document.statements if s.conditions]
+    if not conditional:
+        return ()
+    return tuple((c.key, len(c.values)) for conditions in conditional for c in conditions)
 
 
 def condition_comparisons(clauses: Iterable[tuple[str, int]], value_counts: Mapping[str, int]) -> int:
