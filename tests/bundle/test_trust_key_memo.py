@@ -120,3 +120,10 @@ def test_the_resource_key_memo_is_bounded():
         entries = (ContextValue(f"aws:ResourceTag/k{number}", ("v",)),)
         caller_context(entries, UNKNOWN, defined=defined)
         assert len(defined.resource_keys) <= DEFINED_KEYS_KEPT
+
+
+@pytest.mark.parametrize("name", ["aws:ResourceTag/" + "k" * 60_000, "aws:RequestTag/" + "k" * 60_000])
+def test_a_very_long_key_name_is_checked_but_never_remembered(name):
+    defined = DefinedKeys()
+    assert defined.undefined_reason(name.lower(), name) is None
+    assert not defined.resource_keys and not defined.accepted

@@ -61,6 +61,9 @@ RESOURCE_ACCOUNT_KEYS = frozenset({"aws:resourceaccount", "aws:resourceorgid", "
 _RESOURCE_TAG = re.compile(r"[a-z0-9-]+:resourcetag/")
 """``aws:ResourceTag/K`` and the services' own ``ec2:ResourceTag/K``, ``iam:ResourceTag/K``, ..."""
 DEFINED_KEYS_KEPT = 4096
+DEFINED_KEY_TEXT_KEPT = 256
+"""Longer key names are checked every time, never remembered: AWS keys and tag keys (128
+characters) are shorter, so a caller's 60 KB names cannot fill the memos with megabytes."""
 """Caller-given key names remembered per revision as defined (then all are dropped): callers choose
 key names (``aws:RequestTag/ANYTHING``), so the memo is bounded."""
 _TRUSTED_KEY = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9_.:/+=@-]*\*?\Z")
@@ -206,6 +209,8 @@ class DefinedKeys:
             return None
         if defined is False:
             return _undefined(name)
+        if len(lowered) > DEFINED_KEY_TEXT_KEPT:
+            return None
         if _RESOURCE_TAG.match(lowered):
             self._remember_resource_key(lowered, True)
         elif lowered in RESOURCE_ACCOUNT_KEYS:
