@@ -15,6 +15,7 @@ from iamgate.engine.evaluator import (
     RESULTS_KEPT,
     STATEMENTS_PER_PROGRAM,
 )
+from iamgate.engine.index import ACTION_TEXT_KEPT
 
 FULL_ACCESS = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 
@@ -183,3 +184,27 @@ def test_answers_are_the_same_however_many_programs_are_kept() -> None:
                         traced.determining,
                         traced.denied_by,
                     )
+
+
+def test_a_program_for_an_action_longer_than_any_aws_action_is_not_kept() -> None:
+    policy_set = PolicySet(
+        identity=(compile_document([{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]),)
+    )
+    long_action = "s3:Get" + "x" * ACTION_TEXT_KEPT
+    assert evaluate(policy_set, make_request(action=long_action)).allowed
+    assert (
+        evaluate(policy_set, make_request(action="s3:Put" + "x" * ACTION_TEXT_KEPT)).decision
+        is Decision.IMPLICIT_DENY
+    )
+    assert all(len(action) <= ACTION_TEXT_KEPT for action in policy_set.programs)
+    assert evaluate(policy_set, make_request(action="s3:GetObject")).allowed
+    assert "s3:getobject" in policy_set.programs
+
+
+def test_an_index_plans_an_action_longer_than_any_aws_action_without_keeping_the_plan() -> None:
+    statements = [{"Effect": "Allow", "Action": f"s3:Get{i}*", "Resource": "*"} for i in range(10)]
+    index = compile_document(statements).index
+    long_action = "s3:get1" + "x" * ACTION_TEXT_KEPT
+    assert [s.ref.index for s in index.plan(long_action).statements] == [1]
+    assert index.plan("s3:get1object").statements == index.plan("s3:get1object").statements
+    assert index.remembered_actions == 1

@@ -29,6 +29,7 @@ from typing import Any
 
 from iamgate.engine.compiled import CompiledPolicy
 from iamgate.engine.evaluator import PolicySet, evaluate
+from iamgate.engine.index import ACTION_TEXT_KEPT
 from iamgate.engine.request import ContextValue, Request
 from iamgate.engine.result import Evaluation
 from iamgate.engine.variables import template_keys
@@ -39,9 +40,10 @@ MAX_PLAN_KEYS = 64
 """A plan reading more keys than this is not worth caching (the key would cost an evaluation)."""
 
 MAX_CACHED_TEXT = 2048
-"""A request whose resource, or whose compared context values together, are longer than this is
-evaluated afresh and never kept: the cache holds up to ``maxsize`` keys, and a stream of huge
-caller-chosen strings would otherwise pin ``maxsize`` x their size (S3 object ARNs fit)."""
+"""A request whose resource, or whose compared context values together, are longer than this (or
+whose action is longer than ``index.ACTION_TEXT_KEPT``) is evaluated afresh and never kept: the
+cache holds up to ``maxsize`` keys, and a stream of huge caller-chosen strings would otherwise pin
+``maxsize`` x their size (S3 object ARNs fit)."""
 
 _PRESENCE = "presence"
 _RAW = "raw"
@@ -404,8 +406,8 @@ class DecisionCache:
 
         The hit path is ``decide``'s, repeated here without the call and the pair it returns:
         this is the engine's cached decision (``make bench``'s "cached p50"). A base whose
-        resource is longer than MAX_CACHED_TEXT is never stored, so such a request misses here
-        and ``_miss`` evaluates it afresh.
+        resource is longer than MAX_CACHED_TEXT (or whose action is longer than ACTION_TEXT_KEPT)
+        is never stored, so such a request misses here and ``_miss`` evaluates it afresh.
         """
         base = (scope, request.action, request.resource, request.resource_account)
         slot = self._slot_of(base)
@@ -458,7 +460,7 @@ class DecisionCache:
     ) -> tuple[Evaluation, CachePlan | None]:
         """Evaluate afresh; store the plan (when new) and the answer (when cacheable)."""
         lock = self._lock
-        if len(request.resource) > MAX_CACHED_TEXT:
+        if len(request.resource) > MAX_CACHED_TEXT or len(request.action) > ACTION_TEXT_KEPT:
             with lock:
                 self.uncacheable += 1
             return evaluate(policy_set, request), None

@@ -17,7 +17,7 @@ from functools import cached_property
 
 from iamgate.engine.compiled import CompiledPolicy, CompiledStatement
 from iamgate.engine.conditions import CompiledCondition
-from iamgate.engine.index import ActionPlan, Split, StatementIndex, resource_key
+from iamgate.engine.index import ACTION_TEXT_KEPT, ActionPlan, Split, StatementIndex, resource_key
 from iamgate.engine.principals import PrincipalMatch
 from iamgate.engine.request import ContextValue, PrincipalKind, Request
 from iamgate.engine.result import (
@@ -753,9 +753,10 @@ def evaluate(
     program = programs.get(action)
     if program is None:
         program = _Program(policy_set, action)
-        if len(programs) >= policy_set.programs_kept:
-            programs.clear()
-        programs[action] = program
+        if len(action) <= ACTION_TEXT_KEPT:
+            if len(programs) >= policy_set.programs_kept:
+                programs.clear()
+            programs[action] = program
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
     # only the organization's own principals.
     if request.principal.kind in _EXTERNAL:

@@ -35,6 +35,12 @@ ACTIONS_REMEMBERED = 1024
 """Per index, how many actions' plans are kept (callers choose actions: never grow without bound)."""
 STATEMENTS_REMEMBERED = 1 << 17
 """Per index, how many statement references the remembered plans may hold in all."""
+ACTION_TEXT_KEPT = 256
+"""The longest action text the engine's memos (plans, programs, cached decisions) remember.
+
+Callers choose the action: a count bound alone would let 60 KB names pin 1,024 x 60 KB per
+index, 512 programs per policy set and 100,000 cached decisions. AWS action names are shorter
+than 128 characters; a longer one is still evaluated, afresh each time."""
 SHARED_GROUPS_FROM = 4
 """A plan holding at least 1/4 of a grouped index's statements uses the index's resource groups
 (``_ResourceGroups``: one pass over every statement, once), filtering the positions found by a
@@ -464,6 +470,8 @@ class StatementIndex:
             ordered = tuple(map(statements.__getitem__, kept))
         # Most (policy, action) pairs a bundle is asked about match nothing: they share one plan.
         plan = ActionPlan(ordered, self._keys, shared) if ordered else _NO_PLAN
+        if len(action) > ACTION_TEXT_KEPT:
+            return plan
         if len(self._plans) >= ACTIONS_REMEMBERED or self._remembered + plan.size > STATEMENTS_REMEMBERED:
             self._plans = {}
             self._remembered = 0

@@ -68,6 +68,9 @@ NO_BUNDLE = "no policy bundle is active yet; try again when the sidecar reports 
 INTERNAL = "internal error while deciding; the request was not allowed (see the sidecar's log)"
 ENCODINGS_KEPT = 4096
 """Outcomes whose response templates a servicer keeps (``AuthorizerServicer._encoded``)."""
+ENCODED_MESSAGE_KEPT = 4096
+"""An outcome whose message is longer than this is never kept by ``_encoded``: the message
+holds the caller's action and resource, and 4,096 outcomes of 64 KB items would pin ~0.5 GB."""
 
 
 class _Aborted(Exception):
@@ -302,7 +305,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         def answer_key(item: pb.ActionOnResource) -> Any:
             if shared_size + item.ByteSize() > most:
                 return None
-            return (group, request_key(item))
+            key = request_key(item)
+            return (group, key) if len(key) <= ANSWER_TEXT_LIMIT else None
 
         results = self._decide_items(
             method,
@@ -903,11 +907,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         repeated question is encoded once; an outcome seen once is not worth its templates
         (making them costs several times encoding it once). Kept by identity, the outcome
         itself held in the entry (so its id is not reused while it is kept); at most
-        ``ENCODINGS_KEPT`` entries, then all are dropped.
+        ``ENCODINGS_KEPT`` entries, then all are dropped, and none whose message is longer than
+        ``ENCODED_MESSAGE_KEPT``.
         """
         encodings = self._encodings
         kept = encodings.get(id(outcome))
         if kept is None or kept[0] is not outcome:
+            if len(outcome.message) > ENCODED_MESSAGE_KEPT:
+                return None
             if len(encodings) >= ENCODINGS_KEPT:
                 encodings.clear()
             encodings[id(outcome)] = (outcome, None)
@@ -926,6 +933,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
 
     def _keep_encoding(self, outcome: Any, wire: WireAnswer) -> None:
         """``_encoded``'s templates for ``outcome``, made already (to remember the answer)."""
+        if len(outcome.message) > ENCODED_MESSAGE_KEPT:
+            return
         encodings = self._encodings
         if len(encodings) >= ENCODINGS_KEPT:
             encodings.clear()
