@@ -782,7 +782,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             if sized or item.ByteSize() <= most:
                                 outcome = on_route(principal, action, resource)
                         else:
-                            outcome = self._on_route_with(pinned, item, context, field, number)
+                            outcome = self._on_route_with(
+                                pinned, item, principal, action, resource, context, field, number, sized
+                            )
                     if outcome is not None:  # as the ordinary path below answers it
                         decision = outcome.evaluation.decision._value_
                         request_id = item.request_id
@@ -879,20 +881,43 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 self._log.submit(method, log_request(item), response, elapsed, now)
         return results
 
-    def _on_route_with(self, pinned: Any, item: Any, context: Any, field: str, number: int) -> Any:
+    def _on_route_with(
+        self,
+        pinned: Any,
+        item: Any,
+        principal: str,
+        action: str,
+        resource: str,
+        context: Any,
+        field: str,
+        number: int,
+        sized: bool,
+    ) -> Any:
         """``_decide_items``' fast path for an AuthorizeBatch item with caller context (and no
-        session policy or tags): its limits checked and its context converted as
-        ``convert.access_query`` does, then ``Snapshot.uncached_on_route_with``; ``None`` (the
-        item then takes the ordinary way, which answers it, or refuses it naming its index) when
-        a limit or the conversion refuses it or the snapshot has no route for it. A key the
-        caller may not assert is refused as the ordinary path refuses it."""
+        session policy or tags; ``principal``, ``action``, ``resource``, ``context``: its fields,
+        read once): its limits checked and its context converted as ``convert.access_query``
+        does, then ``Snapshot.uncached_on_route_with``; ``None`` (the item then takes the
+        ordinary way, which answers it, or refuses it naming its index) when a limit or the
+        conversion refuses it or the snapshot has no route for it. A key the caller may not
+        assert is refused as the ordinary path refuses it.
+
+        ``sized`` (the item is within ``max_request_bytes``, known from the call's size): the
+        limits left are ``check_access_request``'s counts of entries and values, taken while
+        converting (``convert.counted_context_values``), without measuring the item."""
+        config = self._config
+        if sized:
+            most_entries, most_values = config.max_context_entries, config.max_context_values
+            values = convert.counted_context_values(context, most_entries, most_values)
+            if values is None:
+                return None
+        else:
+            try:
+                limits.check_access_request(item, config)
+                values = convert.context_values(context)
+            except (RequestError, limits.LimitExceeded):
+                return None
         try:
-            limits.check_access_request(item, self._config)
-            values = convert.context_values(context)
-        except (RequestError, limits.LimitExceeded):
-            return None
-        try:
-            return pinned.uncached_on_route_with(item.principal, item.action, item.resource, values)
+            return pinned.uncached_on_route_with(principal, action, resource, values)
         except RequestError as error:  # a batch item names its index, as the ordinary path's
             raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
 
