@@ -93,6 +93,41 @@ CONTEXT_ITEMS = [
         ("aws:SourceIp", "10.0.0.1"),
         ("aws:sourceip", "10.0.0.2"),  # twice: merged
     ),
+    _context_item(
+        "sarah-developer",
+        "s3:GetObject",
+        "arn:aws:s3:::b/k",
+        ("aws:SourceIp", "10.0.0.1"),
+        ("docs:Classification", "internal"),
+        ("aws:RequestTag/team", "a"),
+    ),  # three entries: over a small max_context_entries
+    _context_item("sarah-developer", "s3:GetObject", "arn:aws:s3:::b/k", ("aws:SourceIp", "")),  # empty text
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[
+            pb.ContextEntry(key="aws:MultiFactorAuthPresent", values=[pb.ContextValue(bool_value=True)]),
+            pb.ContextEntry(
+                key="aws:TagKeys",
+                values=[pb.ContextValue(string_value="a"), pb.ContextValue(number_value=2)],
+                multi_valued=True,
+            ),
+            pb.ContextEntry(key="aws:RequestTag/none", multi_valued=True),  # an empty set
+        ],
+    ),
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[pb.ContextEntry(key="aws:SourceIp", values=[pb.ContextValue()])],  # no value type: refused
+    ),
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[pb.ContextEntry(key="aws:RequestTag/none")],  # no value, not multivalued: refused
+    ),
 ]
 
 
@@ -107,7 +142,14 @@ def _batches(seed: int, count: int) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("settings", [SETTINGS, {}], ids=["small limits", "default limits"])
+COUNTS = {"max_context_entries": 2, "max_context_values": 3}
+"""Small context limits under the default size limit: items are cleared by the batch's size, and
+the route path counts entries and values itself (``convert.counted_context_values``)."""
+
+
+@pytest.mark.parametrize(
+    "settings", [SETTINGS, {}, COUNTS], ids=["small limits", "default limits", "small context counts"]
+)
 def test_batches_on_the_route_path_answer_what_the_ordinary_path_answers(route_calls, settings):
     fast, _ = _servicer(0, **settings)
     ordinary = _ordinary(**settings)

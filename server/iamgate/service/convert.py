@@ -145,10 +145,10 @@ def counted_context_values(
         entry = entries[0]
         items = entry.values
         if len(items) == 1:
-            item = items[0]
+            text = items[0].string_value
             key = entry.key
-            if key and item.WhichOneof("kind") == "string_value":  # as _context_value converts it
-                return (ContextValue(key, (item.string_value,), entry.multi_valued),)
+            if text and key:  # a non-empty string_value is the oneof's member: as _context_value takes it
+                return (ContextValue(key, (text,), entry.multi_valued),)
     values = 0
     for entry in entries:
         values += len(entry.values)

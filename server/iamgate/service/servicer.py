@@ -763,6 +763,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         seconds: list[float] = []
         logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
         results: list[Any] = []
+        digits, shorter, longer = 1, 1, 1  # the decision numbers' digit count, and its range
         last = clock()
         for index, item in enumerate(items):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
@@ -795,7 +796,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             if wire is not None and not request_id:
                                 # ``_encoded`` of an outcome whose templates are made, without an id
                                 serial = next(ids)
-                                digits = len(str(serial))
+                                if not shorter <= serial < longer:  # ids count up: digits change rarely
+                                    digits = len(str(serial))
+                                    shorter, longer = 10 ** (digits - 1), 10**digits
                                 entry = (wire.items.get(digits) or wire.item(digits)) % serial
                             else:
                                 entry = encoded(outcome, request_id)  # type: ignore[misc]
