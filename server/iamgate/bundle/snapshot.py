@@ -567,7 +567,12 @@ class Snapshot:
             return None
         request, filled, last, outcome = kept[1]
         evaluation = evaluate(route[5], request)
-        if evaluation is last or evaluation == last:
+        if evaluation is last or (  # ``Evaluation.__eq__`` on its compared fields, without building tuples
+            evaluation.decision is last.decision
+            and evaluation.denied_by is last.denied_by
+            and evaluation.determining == last.determining
+            and evaluation.missing_context == last.missing_context
+        ):
             return outcome
         principal_arn = route[2].arn
         message = access_message(principal_arn, route[6], request.resource, evaluation)
@@ -614,8 +619,17 @@ class Snapshot:
         request = request_on(who_principal, checked_action, facts.arn, merged, facts.owner, facts.parts)
         evaluation = evaluate(policy_set, request)
         kept = cell[1]
-        for entry in kept:  # ``_route_outcome``, inlined
-            if entry[1] == filled and (evaluation is entry[0] or evaluation == entry[0]):
+        for entry in kept:  # ``_route_outcome``, inlined (``Evaluation.__eq__`` as in ``uncached_on_route``)
+            last = entry[0]
+            if entry[1] == filled and (
+                evaluation is last
+                or (
+                    evaluation.decision is last.decision
+                    and evaluation.denied_by is last.denied_by
+                    and evaluation.determining == last.determining
+                    and evaluation.missing_context == last.missing_context
+                )
+            ):
                 return entry[2]
         message = access_message(who_principal.arn, checked_action, facts.arn, evaluation)
         outcome = AccessOutcome(evaluation, who_principal.arn, message, filled, self.revision)
