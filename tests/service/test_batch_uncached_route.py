@@ -312,3 +312,11 @@ def test_an_item_re_encodes_in_at_most_twice_its_bytes():
         assert size <= 2 * len(data), data
         grew += size > len(data)
     assert grew > 3
+
+
+def test_the_batch_check_counts_the_distinct_session_policies_it_read():
+    """The route path reads no item's session policy again when this says none carries one."""
+    policy = '{"Version": "2012-10-17", "Statement": []}'
+    items = [pb.AuthorizeRequest(principal="p"), pb.AuthorizeRequest(principal="p", session_policy=policy)]
+    assert limits.check_batch_items(items[:1], ServiceConfig()) == 0
+    assert limits.check_batch_items(items * 3, ServiceConfig()) == 1

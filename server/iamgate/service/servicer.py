@@ -191,13 +191,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         method = "AuthorizeBatch"
         items = list(request.requests)  # once: each pass over the container makes the items anew
         self._check_batch_size(context, method, "requests", len(items))
+        policies = 1
         try:
-            limits.check_batch_items(items, self._config)
+            policies = limits.check_batch_items(items, self._config)
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
         sized = wire_bytes is not None and limits.items_within_size(wire_bytes, self._config)
-        results = self._decide_batch_items(items, snapshot, encode=encode, sized=sized)
+        results = self._decide_batch_items(items, snapshot, encode=encode, sized=sized, policies=policies > 0)
         self._metrics.count_request(method)
         return results
 
@@ -209,9 +210,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         *,
         encode: bool = False,
         sized: bool = False,
+        policies: bool = True,
     ) -> list[Any]:
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch;
-        ``sized``: every item is known to be within ``max_request_bytes``)."""
+        ``sized``: every item is known to be within ``max_request_bytes``; ``policies``: False
+        when no item is known to carry a session policy)."""
         config = self._config
         most = config.max_request_bytes
         access_query = convert.access_query
@@ -244,6 +247,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             encode=encode,
             plain_items=True,
             sized=sized,
+            policies=policies,
         )
 
     def AuthorizeMany(
@@ -710,6 +714,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         encode: bool = False,
         plain_items: bool = False,
         sized: bool = False,
+        policies: bool = True,
     ) -> list[Any]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -736,6 +741,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         its fields, before any query is built; only when that says ``None`` does it take the
         ordinary way. ``sized``: every item is within ``max_request_bytes`` (known from the
         call's size: ``limits.items_within_size``), so none is measured on that path.
+        ``policies`` False: no item carries a session policy (``limits.check_batch_items`` read
+        every item's), so that path does not read them again.
         ``tests/service/test_batch_uncached_route.py`` compares it with the ordinary path.
         """
         authorize = self._authorize
@@ -775,7 +782,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                         principal
                         and resource
                         and ":" in action
-                        and not item.session_policy
+                        and not (policies and item.session_policy)
                         and not item.session_tags
                     ):
                         context = item.context
