@@ -589,11 +589,14 @@ class Snapshot:
         (ask ``authorize``: nothing was evaluated, nothing kept). Raises ``RequestError`` as
         ``authorize`` does for a context key the caller may not assert.
 
-        What the general path does for such a query on a kept route, in the same order and with
-        the same memos: the context's trust-model pass (``caller_context``), the route's settled
-        answer if it has one, the filled layers of this second, the request, the engine, and the
-        route's last outcome when the evaluation and the filled keys equal its.
-        ``tests/bundle/test_snapshot_context_route.py`` compares it with the general path.
+        What the general path does for such a query on a kept route, with the same memos: the
+        context's trust-model pass (``caller_context``) and the route's settled answer if it has
+        one; else the filled layers of this second, the trust pass and the merge in one
+        (``trust.caller_context_over``: the same refusals; a key repeated or filled goes the
+        general way, ``caller_context`` and ``over_layers``), the request on the facts' split ARN
+        (``request_on``), the engine, and one of the route's kept outcomes when the evaluation
+        and the filled keys equal its. ``tests/bundle/test_snapshot_context_route.py`` compares
+        it with the general path.
         """
         if self.decision_cache is not None:
             return None
