@@ -623,8 +623,8 @@ class Snapshot:
         evaluation = evaluate(policy_set, request)
         kept = cell[1]
         for entry in kept:  # ``_route_outcome``, inlined (``Evaluation.__eq__`` as in ``uncached_on_route``)
-            last = entry[0]
-            if entry[1] == filled and (
+            last, names = entry[0], entry[1]
+            if (names is filled or names == filled) and (
                 evaluation is last
                 or (
                     evaluation.decision is last.decision
