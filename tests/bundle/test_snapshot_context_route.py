@@ -19,8 +19,9 @@ from iamgate.bundle import snapshot as snapshot_module
 from iamgate.bundle.default import load_default_snapshot
 from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.snapshot import Snapshot
+from iamgate.bundle.trust import TrustedKeys
 from iamgate.engine.errors import RequestError
-from iamgate.engine.request import ContextValue
+from iamgate.engine.request import ContextValue, resource_parts
 from iamgate.engine.result import Decision, Evaluation, PolicyKind
 
 _SNAPSHOT = load_default_snapshot(cache_size=0)
@@ -105,6 +106,48 @@ def test_the_route_path_answers_every_sequence_as_the_general_path(order):
     routed, general = load_default_snapshot(cache_size=0), _general_only()
     for index in order:
         assert _routed(routed, QUERIES[index]) == _general(general, QUERIES[index]), QUERIES[index]
+
+
+TRUSTED = TrustedKeys.of(["aws:PrincipalTag/*", "aws:username", "ec2:ResourceTag/*"])
+TRUSTING_QUERIES = [
+    *QUERIES,
+    # filled keys the operator trusts callers with: the caller's value wins, and is not reported filled
+    AccessQuery(
+        "sarah-developer", "ec2:TerminateInstances", INSTANCE, (ContextValue("aws:username", ("x",)),)
+    ),
+    AccessQuery(
+        "sarah-developer",
+        "ec2:TerminateInstances",
+        INSTANCE,
+        (
+            ContextValue("aws:SourceIp", ("10.0.0.1",)),
+            ContextValue("EC2:resourcetag/environment", ("staging",)),
+        ),
+    ),
+    AccessQuery(
+        "sarah-developer",
+        "ec2:TerminateInstances",
+        INSTANCE,
+        (ContextValue("aws:PrincipalTag/Team", ("x",)), ContextValue("aws:principaltag/team", ("y",))),
+    ),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(order=st.lists(st.sampled_from(range(len(TRUSTING_QUERIES))), min_size=1, max_size=60))
+def test_the_route_path_answers_as_the_general_path_when_callers_may_assert_filled_keys(order):
+    routed = load_default_snapshot(cache_size=0).with_trust(TRUSTED)
+    general = _general_only().with_trust(TRUSTED)
+    for index in order:
+        query = TRUSTING_QUERIES[index]
+        assert _routed(routed, query) == _general(general, query), query
+
+
+def test_resource_facts_carry_their_arn_split_once():
+    snapshot = load_default_snapshot(cache_size=0)
+    for text in (INSTANCE, "arn:aws:s3:::b/k:x", "*", "arn:aws:iam::123456789012:role/ProductionDebugRole"):
+        facts = snapshot.resource_facts(text)
+        assert facts.parts == resource_parts(facts.arn)
 
 
 def test_the_route_path_is_taken_once_a_route_is_kept_and_refuses_what_authorize_refuses():

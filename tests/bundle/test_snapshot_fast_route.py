@@ -10,7 +10,7 @@ stale.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -23,9 +23,10 @@ from iamgate.bundle.query import AccessOutcome, AccessQuery
 from iamgate.bundle.snapshot import Snapshot
 from iamgate.engine.errors import RequestError
 from iamgate.engine.request import ContextValue
-from iamgate.engine.result import Decision, Evaluation
+from iamgate.engine.result import Decision, Evaluation, PolicyKind, StatementRef
 
 _SNAPSHOT = load_default_snapshot(cache_size=0)
+INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
 QUERIES = [
     AccessQuery(t.principal, t.action, t.resource, t.context, t.session_policy, "", t.session_tags)
     for t in _SNAPSHOT.tests
@@ -156,3 +157,50 @@ def test_a_new_second_goes_through_the_general_path_and_fills_the_new_time(monke
     assert request.context["aws:epochtime"].values == ("1800000001",)
     clock[0] = 1_800_000_001.9
     assert snapshot.authorize(query) is later
+
+
+_REFS = [
+    StatementRef("arn:aws:iam::123456789012:policy/A", PolicyKind.IDENTITY, 0, "Read"),
+    StatementRef("arn:aws:iam::123456789012:policy/A", PolicyKind.IDENTITY, 1),
+    StatementRef("arn:aws:s3:::b", PolicyKind.RESOURCE, 0, "Read"),
+]
+_EVALUATIONS = st.builds(
+    Evaluation,
+    st.sampled_from(list(Decision)),
+    st.lists(st.sampled_from(_REFS), max_size=2).map(lambda refs: tuple(replace(r) for r in refs)),
+    st.none() | st.sampled_from(list(PolicyKind)),
+    st.lists(st.sampled_from(["aws:SourceIp", "aws:MultiFactorAuthPresent"]), max_size=2).map(tuple),
+)
+"""Evaluations built anew (their statement references equal copies, not the same objects)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_EVALUATIONS, second=_EVALUATIONS, copy=st.booleans())
+def test_a_kept_outcome_is_served_exactly_for_an_equal_evaluation(first, second, copy):
+    """Both route paths compare the engine's evaluation with the kept one field by field; that
+    must be ``Evaluation.__eq__``: the kept outcome for an equal evaluation, a new one otherwise."""
+    if copy:  # an equal evaluation made of new objects
+        second = replace(first, determining=tuple(replace(r) for r in first.determining))
+    snapshot = load_default_snapshot(cache_size=0)
+    plain = AccessQuery("sarah-developer", "s3:GetObject", "arn:aws:s3:::prod-app-logs/app.log")
+    tag = ContextValue("ec2:ResourceTag/Environment", ("staging",))
+    with_context = AccessQuery("sarah-developer", "ec2:TerminateInstances", INSTANCE, (tag,))
+    answers = iter([first, second, first, second])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(snapshot_module.time, "time", lambda: 1_800_000_000.5)
+        patched.setattr(snapshot_module, "evaluate", lambda policy_set, request, **_: next(answers))
+        kept = snapshot.authorize(plain)
+        again = snapshot.uncached_on_route(plain.principal, plain.action, plain.resource)
+        kept_with = snapshot.authorize(with_context)
+        again_with = snapshot.uncached_on_route_with(
+            with_context.principal, with_context.action, with_context.resource, with_context.context
+        )
+    assert (again is kept) == (first == second) and again.evaluation == second
+    assert (again_with is kept_with) == (first == second) and again_with.evaluation == second
+
+
+def test_the_route_paths_compare_every_field_an_evaluation_compares():
+    """The route paths spell ``Evaluation.__eq__`` out on these fields: a new compared field must
+    be added there too (``Snapshot.uncached_on_route``, ``uncached_on_route_with``)."""
+    compared = {f.name for f in fields(Evaluation) if f.compare}
+    assert compared == {"decision", "determining", "denied_by", "missing_context"}

@@ -93,6 +93,41 @@ CONTEXT_ITEMS = [
         ("aws:SourceIp", "10.0.0.1"),
         ("aws:sourceip", "10.0.0.2"),  # twice: merged
     ),
+    _context_item(
+        "sarah-developer",
+        "s3:GetObject",
+        "arn:aws:s3:::b/k",
+        ("aws:SourceIp", "10.0.0.1"),
+        ("docs:Classification", "internal"),
+        ("aws:RequestTag/team", "a"),
+    ),  # three entries: over a small max_context_entries
+    _context_item("sarah-developer", "s3:GetObject", "arn:aws:s3:::b/k", ("aws:SourceIp", "")),  # empty text
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[
+            pb.ContextEntry(key="aws:MultiFactorAuthPresent", values=[pb.ContextValue(bool_value=True)]),
+            pb.ContextEntry(
+                key="aws:TagKeys",
+                values=[pb.ContextValue(string_value="a"), pb.ContextValue(number_value=2)],
+                multi_valued=True,
+            ),
+            pb.ContextEntry(key="aws:RequestTag/none", multi_valued=True),  # an empty set
+        ],
+    ),
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[pb.ContextEntry(key="aws:SourceIp", values=[pb.ContextValue()])],  # no value type: refused
+    ),
+    pb.AuthorizeRequest(
+        principal="sarah-developer",
+        action="ec2:TerminateInstances",
+        resource=INSTANCE,
+        context=[pb.ContextEntry(key="aws:RequestTag/none")],  # no value, not multivalued: refused
+    ),
 ]
 
 
@@ -107,7 +142,14 @@ def _batches(seed: int, count: int) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("settings", [SETTINGS, {}], ids=["small limits", "default limits"])
+COUNTS = {"max_context_entries": 2, "max_context_values": 3}
+"""Small context limits under the default size limit: items are cleared by the batch's size, and
+the route path counts entries and values itself (``convert.counted_context_values``)."""
+
+
+@pytest.mark.parametrize(
+    "settings", [SETTINGS, {}, COUNTS], ids=["small limits", "default limits", "small context counts"]
+)
 def test_batches_on_the_route_path_answer_what_the_ordinary_path_answers(route_calls, settings):
     fast, _ = _servicer(0, **settings)
     ordinary = _ordinary(**settings)
@@ -270,3 +312,11 @@ def test_an_item_re_encodes_in_at_most_twice_its_bytes():
         assert size <= 2 * len(data), data
         grew += size > len(data)
     assert grew > 3
+
+
+def test_the_batch_check_counts_the_distinct_session_policies_it_read():
+    """The route path reads no item's session policy again when this says none carries one."""
+    policy = '{"Version": "2012-10-17", "Statement": []}'
+    items = [pb.AuthorizeRequest(principal="p"), pb.AuthorizeRequest(principal="p", session_policy=policy)]
+    assert limits.check_batch_items(items[:1], ServiceConfig()) == 0
+    assert limits.check_batch_items(items * 3, ServiceConfig()) == 1

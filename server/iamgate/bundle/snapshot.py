@@ -33,6 +33,7 @@ from iamgate.bundle.trust import (
     ResourceKnowledge,
     TrustedKeys,
     caller_context,
+    caller_context_over,
     knowledge_of,
 )
 from iamgate.engine.cache import MAX_CACHED_TEXT, CachePlan, DecisionCache
@@ -49,7 +50,7 @@ from iamgate.engine.identity import (
     iam_name_key,
 )
 from iamgate.engine.index import StatementIndex
-from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request
+from iamgate.engine.request import ContextValue, Principal, PrincipalKind, Request, request_on, resource_parts
 from iamgate.engine.result import Decision, Evaluation, PolicyKind, access_message
 from iamgate.engine.wildcard_only import WildcardOnlyActions
 from iamgate.policy import PolicyParseError, parse_policy
@@ -156,6 +157,9 @@ class ResourceFacts:
     """For a role: its trust policy, the resource policy of the TRUST_ACTIONS."""
     untrusting_role: bool
     """A role ARN the bundle holds no trust policy for (unknown roles included)."""
+    parts: tuple[str, ...] | None = field(init=False, repr=False)
+    """``engine.request.resource_parts(arn)``, split once: a request built on these facts takes
+    them (``request_on``) instead of splitting the ARN again."""
 
     def __init__(
         self,
@@ -175,6 +179,7 @@ class ResourceFacts:
         _f_policy(self, policy)
         _f_trust(self, trust)
         _f_untrusting_role(self, untrusting_role)
+        _f_parts(self, resource_parts(arn))
 
 
 _f_arn = ResourceFacts.arn.__set__  # type: ignore[attr-defined]
@@ -184,6 +189,7 @@ _f_owner = ResourceFacts.owner.__set__  # type: ignore[attr-defined]
 _f_policy = ResourceFacts.policy.__set__  # type: ignore[attr-defined]
 _f_trust = ResourceFacts.trust.__set__  # type: ignore[attr-defined]
 _f_untrusting_role = ResourceFacts.untrusting_role.__set__  # type: ignore[attr-defined]
+_f_parts = ResourceFacts.parts.__set__  # type: ignore[attr-defined]
 
 
 class _Memo:
@@ -561,7 +567,12 @@ class Snapshot:
             return None
         request, filled, last, outcome = kept[1]
         evaluation = evaluate(route[5], request)
-        if evaluation is last or evaluation == last:
+        if evaluation is last or (  # ``Evaluation.__eq__`` on its compared fields, without building tuples
+            evaluation.decision is last.decision
+            and evaluation.denied_by is last.denied_by
+            and evaluation.determining == last.determining
+            and evaluation.missing_context == last.missing_context
+        ):
             return outcome
         principal_arn = route[2].arn
         message = access_message(principal_arn, route[6], request.resource, evaluation)
@@ -578,11 +589,14 @@ class Snapshot:
         (ask ``authorize``: nothing was evaluated, nothing kept). Raises ``RequestError`` as
         ``authorize`` does for a context key the caller may not assert.
 
-        What the general path does for such a query on a kept route, in the same order and with
-        the same memos: the context's trust-model pass (``caller_context``), the route's settled
-        answer if it has one, the filled layers of this second, the request, the engine, and the
-        route's last outcome when the evaluation and the filled keys equal its.
-        ``tests/bundle/test_snapshot_context_route.py`` compares it with the general path.
+        What the general path does for such a query on a kept route, with the same memos: the
+        context's trust-model pass (``caller_context``) and the route's settled answer if it has
+        one; else the filled layers of this second, the trust pass and the merge in one
+        (``trust.caller_context_over``: the same refusals; a key repeated or filled goes the
+        general way, ``caller_context`` and ``over_layers``), the request on the facts' split ARN
+        (``request_on``), the engine, and one of the route's kept outcomes when the evaluation
+        and the filled keys equal its. ``tests/bundle/test_snapshot_context_route.py`` compares
+        it with the general path.
         """
         if self.decision_cache is not None:
             return None
@@ -590,18 +604,36 @@ class Snapshot:
         if route is None:
             return None
         knowledge, settled, who_principal, _, who, policy_set, checked_action, facts, cell = route
-        supplied = caller_context(context, knowledge, self.trusted_keys, defined=self.defined_keys)
+        trusted, defined = self.trusted_keys, self.defined_keys
         if settled is not None:
+            caller_context(context, knowledge, trusted, defined=defined)  # refuses what authorize refuses
             return settled
         time_key = int(time.time())
-        layers = self._layers(who, facts, time_key, None, resource, who_principal, ())
-        merged, filled = ctx.over_layers(supplied, *layers)
-        request = Request(who_principal, checked_action, facts.arn, merged, facts.owner)
+        layers = self.memo.layers.get((who, facts, time_key))  # ``_layers``' hit, inlined
+        if layers is None:
+            layers = self._layers(who, facts, time_key, None, resource, who_principal, ())
+        # The trust pass and the merge in one (the usual context: keys named once, none filled).
+        merged = caller_context_over(context, knowledge, trusted, defined, layers[0])
+        if merged is not None:
+            filled = layers[2]
+        else:
+            supplied = caller_context(context, knowledge, trusted, defined=defined)
+            merged, filled = ctx.over_layers(supplied, *layers)
+        request = request_on(who_principal, checked_action, facts.arn, merged, facts.owner, facts.parts)
         evaluation = evaluate(policy_set, request)
         kept = cell[1]
-        outcome = _route_outcome(kept, evaluation, filled)
-        if outcome is not None:
-            return outcome
+        for entry in kept:  # ``_route_outcome``, inlined (``Evaluation.__eq__`` as in ``uncached_on_route``)
+            last, names = entry[0], entry[1]
+            if (names is filled or names == filled) and (
+                evaluation is last
+                or (
+                    evaluation.decision is last.decision
+                    and evaluation.denied_by is last.denied_by
+                    and evaluation.determining == last.determining
+                    and evaluation.missing_context == last.missing_context
+                )
+            ):
+                return entry[2]
         message = access_message(who_principal.arn, checked_action, facts.arn, evaluation)
         outcome = AccessOutcome(evaluation, who_principal.arn, message, filled, self.revision)
         cell[1] = _with_route_outcome(kept, evaluation, filled, outcome)  # one assignment, as authorize's

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from iamgate.catalogue import Catalogue, aws_catalogue
@@ -282,3 +282,35 @@ def caller_context(
         else:
             context[lowered] = ContextValue(existing.name, existing.values + entry.values, multi=True)
     return context
+
+
+def caller_context_over(
+    entries: Sequence[ContextValue],
+    resource: ResourceKnowledge,
+    trusted: TrustedKeys,
+    defined: DefinedKeys,
+    layers: Mapping[str, ContextValue],
+) -> dict[str, ContextValue] | None:
+    """The request context ``context.over_layers(caller_context(entries, ...), layers, ...)``
+    gives, built in one pass, when every key is named once and none is one of ``layers``' (the
+    usual request: the filled names are then all the layers'); ``None`` otherwise (ask
+    ``caller_context`` and ``over_layers``). Raises ``RequestError`` exactly as ``caller_context``
+    does for a key the caller may not assert: each key is checked by ``refusal`` in order, before
+    it is put in, so the first refused key is the one ``caller_context`` names.
+
+    ``layers`` is the filled layers' read-only proxy (``context.Layers``); its ``copy()`` is the
+    request's own dict. Saves building the caller's dict and merging it into the copy.
+    """
+    merged = layers.copy()  # type: ignore[attr-defined]
+    accepted = defined.accepted
+    for index, entry in enumerate(entries):
+        name = entry.name
+        lowered = name.lower()
+        if lowered not in accepted:  # the usual key: one set lookup
+            reason = refusal(lowered, name, resource, defined, trusted)
+            if reason is not None:
+                raise RequestError(f"context[{index}].key", reason)
+        if lowered in merged:  # repeated, or one of the layers' keys: the general merge
+            return None
+        merged[lowered] = entry
+    return merged

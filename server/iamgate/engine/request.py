@@ -186,3 +186,34 @@ _set_resource = Request.resource.__set__  # type: ignore[attr-defined]
 _set_context = Request.context.__set__  # type: ignore[attr-defined]
 _set_resource_account = Request.resource_account.__set__  # type: ignore[attr-defined]
 _set_resource_parts = Request.resource_parts.__set__  # type: ignore[attr-defined]
+
+
+def resource_parts(resource: str) -> tuple[str, ...] | None:
+    """``Request.resource_parts`` of ``resource``: its six ARN parts, ``None`` when it is not an ARN."""
+    parts = resource.split(":", 5)
+    return tuple(parts) if len(parts) == 6 and parts[0] == "arn" else None
+
+
+_new_object = object.__new__
+
+
+def request_on(
+    principal: Principal,
+    action: str,
+    resource: str,
+    context: Mapping[str, ContextValue],
+    resource_account: str | None,
+    parts: tuple[str, ...] | None,
+) -> Request:
+    """``Request(principal, action, resource, context, resource_account)`` for a caller that holds
+    ``parts = resource_parts(resource)`` already (the snapshot keeps them with a resource's facts):
+    the same object, without splitting the resource again (~0.25 µs of a request built per
+    batch item with caller context)."""
+    request = _new_object(Request)
+    _set_principal(request, principal)
+    _set_action(request, action)
+    _set_resource(request, resource)
+    _set_context(request, context)
+    _set_resource_account(request, resource_account)
+    _set_resource_parts(request, parts)
+    return request

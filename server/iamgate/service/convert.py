@@ -125,6 +125,41 @@ def context_values(entries: Sequence[pb.ContextEntry], field: str = "context") -
         return _named_context_values(entries, field)
 
 
+def counted_context_values(
+    entries: Sequence[pb.ContextEntry], most_entries: int, most_values: int
+) -> tuple[ContextValue, ...] | None:
+    """``context_values(entries)`` of a request (or batch item) known to be within
+    ``max_request_bytes`` and without a session policy, when ``limits.check_access_request``
+    would pass it: at most ``most_entries`` entries (``max_context_entries``) holding at most
+    ``most_values`` values (``max_context_values``); ``None`` when a count is over its limit or
+    an entry is refused (the ordinary path then refuses it, naming the field).
+
+    ``check_access_request`` only counts the values of a request large enough to hold more than
+    the limit; counting them here, where each entry is read anyway, gives its verdict without
+    measuring the request. The usual context, one key with one string, is converted inline.
+    """
+    count = len(entries)
+    if count > most_entries:
+        return None
+    if count == 1 and most_values >= 1:
+        entry = entries[0]
+        items = entry.values
+        if len(items) == 1:
+            text = items[0].string_value
+            key = entry.key
+            if text and key:  # a non-empty string_value is the oneof's member: as _context_value takes it
+                return (ContextValue(key, (text,), entry.multi_valued),)
+    values = 0
+    for entry in entries:
+        values += len(entry.values)
+    if values > most_values:
+        return None
+    try:
+        return context_values(entries)
+    except RequestError:
+        return None
+
+
 def _context_value(entry: pb.ContextEntry) -> ContextValue:
     """One entry, as ``_named_context_values`` converts it (a ``RequestError`` names nothing)."""
     key = entry.key

@@ -191,13 +191,14 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         method = "AuthorizeBatch"
         items = list(request.requests)  # once: each pass over the container makes the items anew
         self._check_batch_size(context, method, "requests", len(items))
+        policies = 1
         try:
-            limits.check_batch_items(items, self._config)
+            policies = limits.check_batch_items(items, self._config)
         except limits.LimitExceeded as error:
             self._abort(context, method, error.code, error.message)
         snapshot = self._snapshot(context, method)  # one snapshot: the whole batch sees one revision
         sized = wire_bytes is not None and limits.items_within_size(wire_bytes, self._config)
-        results = self._decide_batch_items(items, snapshot, encode=encode, sized=sized)
+        results = self._decide_batch_items(items, snapshot, encode=encode, sized=sized, policies=policies > 0)
         self._metrics.count_request(method)
         return results
 
@@ -209,9 +210,11 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         *,
         encode: bool = False,
         sized: bool = False,
+        policies: bool = True,
     ) -> list[Any]:
         """``_decide_items`` for AuthorizeBatch items (``numbers``: their indexes in the batch;
-        ``sized``: every item is known to be within ``max_request_bytes``)."""
+        ``sized``: every item is known to be within ``max_request_bytes``; ``policies``: False
+        when no item is known to carry a session policy)."""
         config = self._config
         most = config.max_request_bytes
         access_query = convert.access_query
@@ -244,6 +247,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
             encode=encode,
             plain_items=True,
             sized=sized,
+            policies=policies,
         )
 
     def AuthorizeMany(
@@ -710,6 +714,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         encode: bool = False,
         plain_items: bool = False,
         sized: bool = False,
+        policies: bool = True,
     ) -> list[Any]:
         """Decide every item of a batch on the ``pinned`` snapshot; one result mapping per item.
 
@@ -736,6 +741,8 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         its fields, before any query is built; only when that says ``None`` does it take the
         ordinary way. ``sized``: every item is within ``max_request_bytes`` (known from the
         call's size: ``limits.items_within_size``), so none is measured on that path.
+        ``policies`` False: no item carries a session policy (``limits.check_batch_items`` read
+        every item's), so that path does not read them again.
         ``tests/service/test_batch_uncached_route.py`` compares it with the ordinary path.
         """
         authorize = self._authorize
@@ -763,6 +770,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         seconds: list[float] = []
         logged: list[tuple[int, Any, float]] | None = [] if self._log is not None else None
         results: list[Any] = []
+        digits, shorter, longer = 1, 1, 1  # the decision numbers' digit count, and its range
         last = clock()
         for index, item in enumerate(items):
             number = numbers[index] if numbers is not None else index  # the item's index in the call
@@ -774,7 +782,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                         principal
                         and resource
                         and ":" in action
-                        and not item.session_policy
+                        and not (policies and item.session_policy)
                         and not item.session_tags
                     ):
                         context = item.context
@@ -782,7 +790,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             if sized or item.ByteSize() <= most:
                                 outcome = on_route(principal, action, resource)
                         else:
-                            outcome = self._on_route_with(pinned, item, context, field, number)
+                            outcome = self._on_route_with(
+                                pinned, item, principal, action, resource, context, field, number, sized
+                            )
                     if outcome is not None:  # as the ordinary path below answers it
                         decision = outcome.evaluation.decision._value_
                         request_id = item.request_id
@@ -793,7 +803,9 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                             if wire is not None and not request_id:
                                 # ``_encoded`` of an outcome whose templates are made, without an id
                                 serial = next(ids)
-                                digits = len(str(serial))
+                                if not shorter <= serial < longer:  # ids count up: digits change rarely
+                                    digits = len(str(serial))
+                                    shorter, longer = 10 ** (digits - 1), 10**digits
                                 entry = (wire.items.get(digits) or wire.item(digits)) % serial
                             else:
                                 entry = encoded(outcome, request_id)  # type: ignore[misc]
@@ -879,20 +891,43 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
                 self._log.submit(method, log_request(item), response, elapsed, now)
         return results
 
-    def _on_route_with(self, pinned: Any, item: Any, context: Any, field: str, number: int) -> Any:
+    def _on_route_with(
+        self,
+        pinned: Any,
+        item: Any,
+        principal: str,
+        action: str,
+        resource: str,
+        context: Any,
+        field: str,
+        number: int,
+        sized: bool,
+    ) -> Any:
         """``_decide_items``' fast path for an AuthorizeBatch item with caller context (and no
-        session policy or tags): its limits checked and its context converted as
-        ``convert.access_query`` does, then ``Snapshot.uncached_on_route_with``; ``None`` (the
-        item then takes the ordinary way, which answers it, or refuses it naming its index) when
-        a limit or the conversion refuses it or the snapshot has no route for it. A key the
-        caller may not assert is refused as the ordinary path refuses it."""
+        session policy or tags; ``principal``, ``action``, ``resource``, ``context``: its fields,
+        read once): its limits checked and its context converted as ``convert.access_query``
+        does, then ``Snapshot.uncached_on_route_with``; ``None`` (the item then takes the
+        ordinary way, which answers it, or refuses it naming its index) when a limit or the
+        conversion refuses it or the snapshot has no route for it. A key the caller may not
+        assert is refused as the ordinary path refuses it.
+
+        ``sized`` (the item is within ``max_request_bytes``, known from the call's size): the
+        limits left are ``check_access_request``'s counts of entries and values, taken while
+        converting (``convert.counted_context_values``), without measuring the item."""
+        config = self._config
+        if sized:
+            most_entries, most_values = config.max_context_entries, config.max_context_values
+            values = convert.counted_context_values(context, most_entries, most_values)
+            if values is None:
+                return None
+        else:
+            try:
+                limits.check_access_request(item, config)
+                values = convert.context_values(context)
+            except (RequestError, limits.LimitExceeded):
+                return None
         try:
-            limits.check_access_request(item, self._config)
-            values = convert.context_values(context)
-        except (RequestError, limits.LimitExceeded):
-            return None
-        try:
-            return pinned.uncached_on_route_with(item.principal, item.action, item.resource, values)
+            return pinned.uncached_on_route_with(principal, action, resource, values)
         except RequestError as error:  # a batch item names its index, as the ordinary path's
             raise RequestError(f"{field}[{number}].{error.field}", error.detail) from None
 
