@@ -37,6 +37,8 @@ from iamgate.policy.operators import Family
 _DIRECT = PrincipalMatch.DIRECT
 _ROOT = PrincipalKind.ROOT
 _FEDERATED_USER = PrincipalKind.FEDERATED_USER
+_SERVICE = PrincipalKind.SERVICE
+_ANONYMOUS = PrincipalKind.ANONYMOUS
 _ALLOWED = Decision.ALLOWED
 _EXPLICIT_DENY = Decision.EXPLICIT_DENY
 _SCP = PolicyKind.SCP
@@ -206,6 +208,7 @@ class _Program:
     __slots__ = (
         "boundary",
         "identity",
+        "identity_alone",
         "identity_only",
         "identity_split",
         "resource",
@@ -247,6 +250,9 @@ class _Program:
         group = self.identity
         self.identity_split = group is not None and group.statements is not None and group.one_allow
         """``_run`` of the identity group is ``_run_split`` (one call less per request)."""
+        self.identity_alone = self.identity_only and self.identity_split and not self.scp
+        """``identity_only`` with no SCP group (none, or each level left out as open) and the identity
+        group split: ``_decide_identity_alone`` answers without building a tally."""
 
 
 def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
@@ -759,12 +765,14 @@ def evaluate(
             programs[action] = program
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
     # only the organization's own principals.
-    if request.principal.kind in _EXTERNAL:
+    kind = request.principal.kind
+    if kind is _SERVICE or kind is _ANONYMOUS:  # ``in _EXTERNAL``, without hashing the member
         resource = _run(program.resource, request, action, policy_set.boundary is not None)
         return _decide(
             policy_set, request, action, [], resource, _NO_MATCH, None, None, (), None, program.results
         )
-    has_boundary = policy_set.boundary is not None
+    if program.identity_alone:
+        return _decide_identity_alone(program.identity, request, program.results)  # type: ignore[arg-type]
     scp_tallies: list[_Tally] = []
     for group in program.scp:  # a loop: a comprehension builds a function per call (Python 3.11)
         scp_tallies.append(_run(group, request, action, False))
@@ -775,6 +783,7 @@ def evaluate(
         else:
             identity = _run(group, request, action, False)
         return _decide_identity_only(policy_set, request, action, scp_tallies, identity, program.results)
+    has_boundary = policy_set.boundary is not None
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
     identity = _run(program.identity, request, action, False)
     boundary = _run(program.boundary, request, action, False) if has_boundary else None
@@ -890,15 +899,23 @@ def _decide(
         or (session is not None and session.denies)
         or _any_denies(scp_tallies)
     ):
-        groups: list[tuple[PolicyKind, _Tally]] = [(_SCP, t) for t in scp_tallies]
-        groups += [(_RESOURCE, resource), (_IDENTITY, identity)]
-        if boundary is not None:
-            groups.append((_BOUNDARY, boundary))
-        if session is not None:
-            groups.append((_SESSION, session))
-        denies = tuple(s for _, tally in groups for s in tally.denies)
-        first_kind = next(kind for kind, tally in groups if tally.denies)
-        return _result(results, _EXPLICIT_DENY, denies, first_kind, missing, trace)
+        denies: list[CompiledStatement] = []
+        first_kind: PolicyKind | None = None
+        for tally in scp_tallies:  # the flow chart's order: SCP levels, resource, identity, ...
+            if tally.denies:
+                denies += tally.denies
+                first_kind = _SCP
+        for kind, group in (
+            (_RESOURCE, resource),
+            (_IDENTITY, identity),
+            (_BOUNDARY, boundary),
+            (_SESSION, session),
+        ):
+            if group is not None and group.denies:
+                denies += group.denies
+                if first_kind is None:
+                    first_kind = kind
+        return _result(results, _EXPLICIT_DENY, tuple(denies), first_kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
     for tally in scp_tallies:
@@ -989,9 +1006,7 @@ def _decide_identity_only(
     checks every answer against ``_decide``'s.
     """
     if identity.denies or _any_denies(scp_tallies):
-        return _decide(
-            policy_set, request, action, scp_tallies, _NO_MATCH, identity, None, None, (), None, results
-        )
+        return _explicit_deny(scp_tallies, identity, results)
     for tally in scp_tallies:
         if not tally.allows:
             return _IMPLICIT[_SCP]
@@ -1008,9 +1023,77 @@ def _decide_identity_only(
     return _result(results, _ALLOWED, tuple(allows), None, (), None)
 
 
+def _decide_identity_alone(group: _Group, request: Request, results: dict[tuple, Evaluation]) -> Evaluation:
+    """``_run_split`` and ``_decide_identity_only`` in one, for a program that is ``identity_alone``
+    (no SCP tally, the identity group split; ``has_boundary`` false as there): the same checks in
+    the same order, without a tally. Any applying Deny denies; across accounts nothing allows (the
+    Allows need not be scanned: no answer reads them); else the first applying Allow (the
+    account's root user needs none; a federated user session has no session policy)."""
+    denies, allows = group.split
+    if denies:
+        found = _denies_that_apply(denies, request, False)
+        if found is not None:
+            return _result(results, _EXPLICIT_DENY, tuple(found), _IDENTITY, (), None)
+    principal = request.principal
+    owner, caller_account = request.resource_account, principal.account
+    if owner is not None and caller_account is not None and owner != caller_account:
+        return _IMPLICIT_RESOURCE
+    allow = allows[0] if group.always is not None else _first_allow(allows, request)
+    kind = principal.kind
+    if allow is None:
+        if kind is not _ROOT:
+            return _IMPLICIT_IDENTITY
+        return _result(results, _ALLOWED, (), None, (), None)
+    if kind is _FEDERATED_USER:
+        return _IMPLICIT_SESSION
+    return _result(results, _ALLOWED, (allow,), None, (), None)
+
+
+def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> CompiledStatement | None:
+    """The first of the Allow candidates (they match the action) that applies to ``request``
+    (``_scan_split``'s Allow scan, ``has_boundary`` false); ``None`` when none does."""
+    parts, context = request.resource_parts, request.context
+    for statement in allows:
+        if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+            if statement.not_resource:
+                if not statement.matches_resource(request.resource, context, parts):
+                    continue
+            else:
+                for pattern in statement.resources:  # type: ignore[union-attr]
+                    if pattern.matches_parts(parts, context):
+                        break
+                else:
+                    continue
+        if statement.names_principals and statement.principal_match(request.principal) is None:
+            continue
+        if statement.conditions and not _conditions_hold(statement.conditions, context):
+            continue
+        return statement
+    return None
+
+
+def _explicit_deny(
+    scp_tallies: list[_Tally], identity: _Tally, results: dict[tuple, Evaluation]
+) -> Evaluation:
+    """``_decide``'s explicit deny for an ``identity_only`` program (no resource, boundary or
+    session tally; no missing keys, no trace): the SCP levels' applying Denies, then the identity
+    policies', and the kind of the first group holding one."""
+    if not scp_tallies:
+        return _result(results, _EXPLICIT_DENY, tuple(identity.denies), _IDENTITY, (), None)
+    denies: list[CompiledStatement] = []
+    for tally in scp_tallies:
+        denies += tally.denies
+    first_kind = _SCP if denies else _IDENTITY
+    denies += identity.denies
+    return _result(results, _EXPLICIT_DENY, tuple(denies), first_kind, (), None)
+
+
 _NO_PERMISSION_NEEDED = Evaluation(_ALLOWED)
 _IMPLICIT = {kind: Evaluation(Decision.IMPLICIT_DENY, (), kind) for kind in PolicyKind}
 """The implicit denies without missing keys or trace: immutable, so every request shares them."""
+_IMPLICIT_RESOURCE = _IMPLICIT[_RESOURCE]
+_IMPLICIT_IDENTITY = _IMPLICIT[_IDENTITY]
+_IMPLICIT_SESSION = _IMPLICIT[_SESSION]
 
 
 def _implicit(
