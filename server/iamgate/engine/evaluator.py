@@ -77,6 +77,16 @@ class PolicySet:
         return merge_identity(self.identity)
 
     @cached_property
+    def conditional_policies(self) -> tuple[CompiledPolicy, ...]:
+        """Every policy with a conditional statement, in the order ``_missing_context`` reports
+        keys: identity, resource, boundary, session, then the SCP levels root to account."""
+        policies = list(self.identity)
+        policies += [self.resource] if self.resource else []
+        policies += list(self.boundary or ()) + list(self.session or ())
+        policies += [p for level in self.scp_levels for p in level]
+        return tuple(policy for policy in policies if policy.conditional)
+
+    @cached_property
     def programs(self) -> dict[str, _Program]:
         """Each asked action's ``_Program`` (built on first use; at most ``programs_kept``, then afresh)."""
         return {}
@@ -1176,19 +1186,22 @@ def _result(
 
 
 def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tuple[str, ...]:
-    """Condition keys of statements matching the action and resource that the request lacked."""
+    """Condition keys of statements matching the action and resource that the request lacked.
+
+    Only a statement's conditions name keys: statements without any are passed over before their
+    action and resource are tested, and policies without any (``conditional_policies``) are not
+    asked at all. The keys, and their order, are those of every statement walked in order."""
+    policies = policy_set.conditional_policies
+    if not policies:
+        return ()
     context = request.context
     missing: dict[str, str] = {}
-    policies = list(policy_set.identity)
-    policies += [policy_set.resource] if policy_set.resource else []
-    policies += list(policy_set.boundary or ()) + list(policy_set.session or ())
-    policies += [p for level in policy_set.scp_levels for p in level]
     for policy in policies:
         # The index offers every statement matching the action and the resource (tests/engine/
         # test_index.py); in statement order, so the keys come in the order a full walk finds them.
-        candidates = policy.candidates(action, request.resource)
+        candidates = [s for s in policy.candidates(action, request.resource) if s.conditions]
         if len(candidates) > 1:
-            candidates = sorted(candidates, key=_ref_index)
+            candidates.sort(key=_ref_index)
         for statement in candidates:
             if not statement.matches_action(action) or not statement.matches_resource(
                 request.resource, context
