@@ -786,16 +786,15 @@ def evaluate(
     scp_tallies: list[_Tally] = []
     for group in program.scp:  # a loop: a comprehension builds a function per call (Python 3.11)
         scp_tallies.append(_run(group, request, action, False))
+    group = program.identity
+    if program.identity_split:
+        identity = _run_split(group, request, False)  # type: ignore[arg-type]
+    else:
+        identity = _run(group, request, action, False)
     if program.identity_only:
-        group = program.identity
-        if program.identity_split:
-            identity = _run_split(group, request, False)
-        else:
-            identity = _run(group, request, action, False)
         return _decide_identity_only(policy_set, request, action, scp_tallies, identity, program.results)
     has_boundary = policy_set.boundary is not None
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
-    identity = _run(program.identity, request, action, False)
     boundary = _run(program.boundary, request, action, False) if has_boundary else None
     session = _run(program.session, request, action, False) if policy_set.session is not None else None
     return _decide(
@@ -892,7 +891,7 @@ def _decide(
     ``results`` (a program's) hands out one ``Evaluation`` per distinct answer (see ``_result``).
     """
     principal_kind = request.principal.kind
-    external = principal_kind in _EXTERNAL
+    external = principal_kind is _SERVICE or principal_kind is _ANONYMOUS  # ``in _EXTERNAL``
     if not external and action == NO_PERMISSION_ACTION:
         # AWS: "No permissions are required to perform this operation"; even an explicit Deny
         # does not stop an authenticated IAM principal from asking who it is.

@@ -81,9 +81,12 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
     if kind == "AWS":
         if value == "*":
             return _EVERYONE
-        account = _named_account(value)
-        if account is not None:
-            return _ACCOUNT if _names_account(account, principal) else None
+        whole = _named_account(value)
+        if whole is not None:  # ``_names_account``, inlined (trust policies name accounts)
+            partition, account = whole
+            if principal.account != account:
+                return None
+            return _ACCOUNT if partition is None or partition == principal.partition else None
         if value == principal.arn:
             # A role's own ARN names the role, not a session: it stays capped by a boundary.
             return _ROLE if principal.kind is _ROLE_KIND else _DIRECT
@@ -190,8 +193,12 @@ def match_principal(
         return _EVERYONE if spec.everyone else None
     if index is not None:
         return index.match(principal)
+    entries = spec.entries
+    if len(entries) == 1:  # the usual element: one entry, its match is the best
+        kind, value = entries[0]
+        return match_entry(kind, value, principal)
     best: PrincipalMatch | None = None
-    for kind, value in spec.entries:
+    for kind, value in entries:
         found = match_entry(kind, value, principal)
         if found is not None and (best is None or found > best):
             best = found
