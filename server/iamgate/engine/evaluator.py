@@ -228,8 +228,9 @@ class _Program:
     )
 
     def __init__(self, policy_set: PolicySet, action: str) -> None:
-        self.results: dict[tuple, Evaluation] = {}
-        """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
+        self.results: dict[object, Evaluation] = {}
+        """The answers given so far, each one shared ``Evaluation`` (``_result``; a one-Allow grant of
+        ``_decide_identity_alone`` keyed by its statement)."""
         scp: list[_Group | None] = []
         for level in policy_set.scp_levels:
             group = _level(level, action)
@@ -884,7 +885,7 @@ def _decide(
     session: _Tally | None,
     missing: tuple[str, ...],
     trace: tuple[PolicyTrace, ...] | None,
-    results: dict[tuple, Evaluation] | None = None,
+    results: dict[object, Evaluation] | None = None,
 ) -> Evaluation:
     """The flow chart over the matching statements of every group of policies (``action`` lower-cased).
 
@@ -999,7 +1000,7 @@ def _decide_identity_only(
     action: str,
     scp_tallies: list[_Tally],
     identity: _Tally,
-    results: dict[tuple, Evaluation],
+    results: dict[object, Evaluation],
 ) -> Evaluation:
     """``_decide`` for a program that is ``identity_only``, for one of the organization's
     principals: the flow chart reduced to the branches such a request can reach (the usual
@@ -1032,7 +1033,7 @@ def _decide_identity_only(
     return _result(results, _ALLOWED, tuple(allows), None, (), None)
 
 
-def _decide_identity_alone(group: _Group, request: Request, results: dict[tuple, Evaluation]) -> Evaluation:
+def _decide_identity_alone(group: _Group, request: Request, results: dict[object, Evaluation]) -> Evaluation:
     """``_run_split`` and ``_decide_identity_only`` in one, for a program that is ``identity_alone``
     (no SCP tally, the identity group split; ``has_boundary`` false as there): the same checks in
     the same order, without a tally. Any applying Deny denies; across accounts nothing allows (the
@@ -1055,7 +1056,14 @@ def _decide_identity_alone(group: _Group, request: Request, results: dict[tuple,
         return _result(results, _ALLOWED, (), None, (), None)
     if kind is _FEDERATED_USER:
         return _IMPLICIT_SESSION
-    return _result(results, _ALLOWED, (allow,), None, (), None)
+    # ``_result(results, _ALLOWED, (allow,), None, (), None)``, keyed by the statement itself (it
+    # hashes by identity, and never equals ``_result``'s tuple keys): no tuple built per request.
+    found = results.get(allow)
+    if found is None:
+        if len(results) >= RESULTS_KEPT:
+            results.clear()
+        found = results[allow] = Evaluation(_ALLOWED, (allow.ref,), None)
+    return found
 
 
 def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> CompiledStatement | None:
@@ -1082,7 +1090,7 @@ def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> Compi
 
 
 def _explicit_deny(
-    scp_tallies: list[_Tally], identity: _Tally, results: dict[tuple, Evaluation]
+    scp_tallies: list[_Tally], identity: _Tally, results: dict[object, Evaluation]
 ) -> Evaluation:
     """``_decide``'s explicit deny for an ``identity_only`` program (no resource, boundary or
     session tally; no missing keys, no trace): the SCP levels' applying Denies, then the identity
@@ -1164,7 +1172,7 @@ RESULTS_KEPT = 4
 
 
 def _result(
-    results: dict[tuple, Evaluation] | None,
+    results: dict[object, Evaluation] | None,
     decision: Decision,
     statements: tuple[CompiledStatement, ...],
     denied_by: PolicyKind | None,
