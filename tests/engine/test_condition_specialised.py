@@ -14,6 +14,7 @@ from strategies import compile_document, context
 
 from iamgate.engine.request import ContextValue
 from iamgate.policy.operators import OPERATORS
+from iamgate.policy.values import read_bool
 
 POLICY_VALUES = {
     "STRING": ["alice", "a*"],
@@ -98,3 +99,18 @@ def test_every_shape_without_policy_variables_is_specialised():
     for operator in ("StringNotEquals", "ForAnyValue:StringEquals", "ForAllValues:StringNotLike"):
         assert condition(operator).holds is not None, operator
     assert condition("StringEquals", "${aws:PrincipalTag/name}").holds is None
+
+
+@pytest.mark.parametrize("policy_value", ["true", "false", "TRUE", " False "])
+def test_bool_reads_request_text_as_aws_does_whatever_its_case_or_spaces(policy_value):
+    """``Bool`` answers "true"/"false" by lookup; any other text is read (case, spaces) as before."""
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    statement["Condition"] = {"Bool": {"aws:SecureTransport": policy_value}}
+    condition = compile_document(statement).statements[0].conditions[0]
+    for request_value in ("true", "false", "True", "FALSE", " true ", "yes", "", "1"):
+        given = context({"aws:SecureTransport": request_value})
+        expected = read_bool(request_value) is not None and read_bool(request_value) == read_bool(
+            policy_value
+        )
+        assert condition.holds(given) is expected, request_value
+        assert condition.evaluate(given) is expected, request_value

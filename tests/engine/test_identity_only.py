@@ -1,8 +1,10 @@
 """``evaluator._decide_identity_only`` (the flow chart for a program with no resource-policy
-candidate, boundary or session policy) answers exactly as ``_decide`` does.
+candidate, boundary or session policy) and ``_decide_identity_alone`` (the same without SCP
+tallies, the identity group split, no tally built) answer exactly as ``_decide`` does.
 
 Every call the evaluator makes to it is also answered by ``_decide`` with the tallies the general
-path would pass (an empty resource tally, no boundary, no session), and the two must be the same
+path would pass (an empty resource tally, no boundary, no session; for ``_decide_identity_alone``
+no SCP tally and the identity tally of ``_run_split``), and the two must be the same
 ``Evaluation`` (decision, determining statements, denied-by kind: the shared object). The calls
 come from the conformance cases and from generated policy sets with SCP levels, callers in and out
 of the account (the root user and a federated user session among them) and resources owned by
@@ -62,8 +64,33 @@ def compared(monkeypatch) -> list[object]:
         answers.append(answer)
         return answer
 
+    alone = evaluator_module._decide_identity_alone
+
+    def checked_alone(group, request, results):
+        answer = alone(group, request, results)
+        general = evaluator_module._decide(
+            _NO_POLICIES,  # read only for sts:/kms: actions, which never reach here
+            request,
+            request.action.lower(),
+            [],
+            evaluator_module._NO_MATCH,
+            evaluator_module._run_split(group, request, False),
+            None,
+            None,
+            (),
+            None,
+            results,
+        )
+        assert answer is general or answer == general, (request, answer, general)
+        answers.append(answer)
+        return answer
+
     monkeypatch.setattr(evaluator_module, "_decide_identity_only", checked)
+    monkeypatch.setattr(evaluator_module, "_decide_identity_alone", checked_alone)
     return answers
+
+
+_NO_POLICIES = PolicySet()
 
 
 def test_every_conformance_case_it_answers_gets_decide_s_answer(compared):
@@ -143,3 +170,29 @@ def test_a_set_with_a_boundary_a_session_or_a_resource_policy_is_not_taken_there
     for action in ("sts:GetCallerIdentity", "sts:AssumeRole", "kms:Decrypt"):
         evaluate(PolicySet(identity=(allow,)), Request(Principal.parse(CALLERS[0]), action, "*", {}, None))
     assert compared == []
+
+
+def test_the_generated_sets_reach_every_answer_without_a_tally(compared, monkeypatch):
+    """Sets without SCP levels take ``_decide_identity_alone``, and reach each of its answers."""
+    seen = set()
+    checked = evaluator_module._decide_identity_alone
+
+    def recorded(group, request, results):
+        answer = checked(group, request, results)
+        seen.add((answer.decision.value, answer.denied_by))
+        return answer
+
+    monkeypatch.setattr(evaluator_module, "_decide_identity_alone", recorded)
+    for seed in range(300):
+        policy_set = _policy_set(seed)
+        for caller in CALLERS:
+            for owner in (ACCOUNT, OTHER_ACCOUNT):
+                for action in ACTIONS[:3]:
+                    evaluate(policy_set, Request(Principal.parse(caller), action, RESOURCES[0], {}, owner))
+    assert {
+        ("allowed", None),
+        ("explicitDeny", PolicyKind.IDENTITY),
+        ("implicitDeny", PolicyKind.RESOURCE),
+        ("implicitDeny", PolicyKind.IDENTITY),
+        ("implicitDeny", PolicyKind.SESSION),
+    } <= seen

@@ -4,6 +4,7 @@ and answering exactly as a pattern built afresh for each request."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import context
@@ -65,11 +66,19 @@ def test_a_pattern_without_variables_keeps_no_memo():
 NAMES = st.sampled_from(["ann", "bob", "a*", "b?", "", "ANN", "ops"])
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        TWO_VARIABLES,
+        "arn:aws:s3:::home/${aws:username}/*",  # one variable: resolved without ``resolved_values``
+        "arn:aws:s3:::home/${aws:PrincipalTag/team, 'none'}/*",
+    ],
+)
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.none() | NAMES, st.none() | NAMES, NAMES, NAMES), min_size=1, max_size=12))
-def test_a_remembering_pattern_answers_as_one_built_per_request(requests):
+def test_a_remembering_pattern_answers_as_one_built_per_request(text, requests):
     """The same pattern asked again and again answers as the glob built from that request alone."""
-    pattern = _fresh(TWO_VARIABLES)
+    pattern = _fresh(text)
     assert pattern.template is not None
     for user, team, first, second in requests:
         caller = _caller(user, team)

@@ -17,7 +17,14 @@ from functools import lru_cache
 from iamgate.engine.glob import Glob
 from iamgate.engine.index import cut_at_delimiter
 from iamgate.engine.request import ContextValue
-from iamgate.engine.variables import Part, glob_from_values, parse_template, resolved_values
+from iamgate.engine.variables import (
+    Part,
+    Variable,
+    glob_from_values,
+    parse_template,
+    resolve_variable,
+    resolved_values,
+)
 
 
 class ShortArn(Enum):
@@ -62,6 +69,9 @@ class ArnPattern:
     )
     """With policy variables: the resource globs built so far, by the variables' values
     (``resource_glob``; at most ``SUBSTITUTIONS_KEPT``, then it starts afresh). ``None`` without."""
+    single_variable: Variable | None = field(default=None, init=False, compare=False, repr=False)
+    """The template's variable when it has exactly one (``user/${aws:username}``): ``resource_glob``
+    resolves it with one call, no list. Derived from ``template``."""
 
     def __post_init__(self) -> None:
         prefix = self.prefix
@@ -88,6 +98,9 @@ class ArnPattern:
             object.__setattr__(self, "resource_test", test)
         if self.template is not None:
             object.__setattr__(self, "substituted", {})
+            variables = [part for part in self.template if type(part) is Variable]
+            if len(variables) == 1:
+                object.__setattr__(self, "single_variable", variables[0])
 
     @classmethod
     def compile(
@@ -167,7 +180,12 @@ class ArnPattern:
         (``${aws:username}``) are asked about again and again. Bounded per pattern; values longer
         in all than ``SUBSTITUTED_TEXT_REMEMBERED`` are never kept."""
         assert self.template is not None
-        values = resolved_values(self.template, context)
+        single = self.single_variable
+        if single is not None:  # ``resolved_values`` of a one-variable template
+            value = resolve_variable(single, context)
+            values = None if value is None else (value,)
+        else:
+            values = resolved_values(self.template, context)
         if values is None:
             return None
         memo = self.substituted

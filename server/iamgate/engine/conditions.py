@@ -449,7 +449,15 @@ def _ordered_test(
 
 def _bool_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:
     wanted = frozenset(b for b in (read_bool(v) for v in values) if b is not None)
-    return lambda value, _context: read_bool(value) in wanted
+    # "true" and "false" as callers send them (``aws:SecureTransport``, ``aws:MultiFactorAuthPresent``)
+    # answered by one lookup, decided here by ``read_bool`` as any other text is per request.
+    exact = {text: read_bool(text) in wanted for text in ("true", "false")}
+
+    def test(value: str) -> bool:
+        found = exact.get(value)
+        return read_bool(value) in wanted if found is None else found
+
+    return _context_free(test)
 
 
 def _binary_test(_spec: OperatorSpec, values: tuple[str, ...], _templates: list) -> ValueTest:

@@ -37,6 +37,8 @@ from iamgate.policy.operators import Family
 _DIRECT = PrincipalMatch.DIRECT
 _ROOT = PrincipalKind.ROOT
 _FEDERATED_USER = PrincipalKind.FEDERATED_USER
+_SERVICE = PrincipalKind.SERVICE
+_ANONYMOUS = PrincipalKind.ANONYMOUS
 _ALLOWED = Decision.ALLOWED
 _EXPLICIT_DENY = Decision.EXPLICIT_DENY
 _SCP = PolicyKind.SCP
@@ -73,6 +75,16 @@ class PolicySet:
         if self.merged_identity is not None:
             return self.merged_identity
         return merge_identity(self.identity)
+
+    @cached_property
+    def conditional_policies(self) -> tuple[CompiledPolicy, ...]:
+        """Every policy with a conditional statement, in the order ``_missing_context`` reports
+        keys: identity, resource, boundary, session, then the SCP levels root to account."""
+        policies = list(self.identity)
+        policies += [self.resource] if self.resource else []
+        policies += list(self.boundary or ()) + list(self.session or ())
+        policies += [p for level in self.scp_levels for p in level]
+        return tuple(policy for policy in policies if policy.conditional)
 
     @cached_property
     def programs(self) -> dict[str, _Program]:
@@ -206,6 +218,7 @@ class _Program:
     __slots__ = (
         "boundary",
         "identity",
+        "identity_alone",
         "identity_only",
         "identity_split",
         "resource",
@@ -215,8 +228,9 @@ class _Program:
     )
 
     def __init__(self, policy_set: PolicySet, action: str) -> None:
-        self.results: dict[tuple, Evaluation] = {}
-        """The answers given so far, each one shared ``Evaluation`` (``_result``)."""
+        self.results: dict[object, Evaluation] = {}
+        """The answers given so far, each one shared ``Evaluation`` (``_result``; a one-Allow grant of
+        ``_decide_identity_alone`` keyed by its statement)."""
         scp: list[_Group | None] = []
         for level in policy_set.scp_levels:
             group = _level(level, action)
@@ -247,6 +261,9 @@ class _Program:
         group = self.identity
         self.identity_split = group is not None and group.statements is not None and group.one_allow
         """``_run`` of the identity group is ``_run_split`` (one call less per request)."""
+        self.identity_alone = self.identity_only and self.identity_split and not self.scp
+        """``identity_only`` with no SCP group (none, or each level left out as open) and the identity
+        group split: ``_decide_identity_alone`` answers without building a tally."""
 
 
 def _group(policies: Sequence[CompiledPolicy], action: str) -> _Group | None:
@@ -759,24 +776,26 @@ def evaluate(
             programs[action] = program
     # Service principals and anonymous callers hold no identity-side policies, and SCPs govern
     # only the organization's own principals.
-    if request.principal.kind in _EXTERNAL:
+    kind = request.principal.kind
+    if kind is _SERVICE or kind is _ANONYMOUS:  # ``in _EXTERNAL``, without hashing the member
         resource = _run(program.resource, request, action, policy_set.boundary is not None)
         return _decide(
             policy_set, request, action, [], resource, _NO_MATCH, None, None, (), None, program.results
         )
-    has_boundary = policy_set.boundary is not None
+    if program.identity_alone:
+        return _decide_identity_alone(program.identity, request, program.results)  # type: ignore[arg-type]
     scp_tallies: list[_Tally] = []
     for group in program.scp:  # a loop: a comprehension builds a function per call (Python 3.11)
         scp_tallies.append(_run(group, request, action, False))
+    group = program.identity
+    if program.identity_split:
+        identity = _run_split(group, request, False)  # type: ignore[arg-type]
+    else:
+        identity = _run(group, request, action, False)
     if program.identity_only:
-        group = program.identity
-        if program.identity_split:
-            identity = _run_split(group, request, False)
-        else:
-            identity = _run(group, request, action, False)
         return _decide_identity_only(policy_set, request, action, scp_tallies, identity, program.results)
+    has_boundary = policy_set.boundary is not None
     resource = _run(program.resource, request, action, has_boundary) if program.resource else _NO_MATCH
-    identity = _run(program.identity, request, action, False)
     boundary = _run(program.boundary, request, action, False) if has_boundary else None
     session = _run(program.session, request, action, False) if policy_set.session is not None else None
     return _decide(
@@ -866,14 +885,14 @@ def _decide(
     session: _Tally | None,
     missing: tuple[str, ...],
     trace: tuple[PolicyTrace, ...] | None,
-    results: dict[tuple, Evaluation] | None = None,
+    results: dict[object, Evaluation] | None = None,
 ) -> Evaluation:
     """The flow chart over the matching statements of every group of policies (``action`` lower-cased).
 
     ``results`` (a program's) hands out one ``Evaluation`` per distinct answer (see ``_result``).
     """
     principal_kind = request.principal.kind
-    external = principal_kind in _EXTERNAL
+    external = principal_kind is _SERVICE or principal_kind is _ANONYMOUS  # ``in _EXTERNAL``
     if not external and action == NO_PERMISSION_ACTION:
         # AWS: "No permissions are required to perform this operation"; even an explicit Deny
         # does not stop an authenticated IAM principal from asking who it is.
@@ -890,15 +909,23 @@ def _decide(
         or (session is not None and session.denies)
         or _any_denies(scp_tallies)
     ):
-        groups: list[tuple[PolicyKind, _Tally]] = [(_SCP, t) for t in scp_tallies]
-        groups += [(_RESOURCE, resource), (_IDENTITY, identity)]
-        if boundary is not None:
-            groups.append((_BOUNDARY, boundary))
-        if session is not None:
-            groups.append((_SESSION, session))
-        denies = tuple(s for _, tally in groups for s in tally.denies)
-        first_kind = next(kind for kind, tally in groups if tally.denies)
-        return _result(results, _EXPLICIT_DENY, denies, first_kind, missing, trace)
+        denies: list[CompiledStatement] = []
+        first_kind: PolicyKind | None = None
+        for tally in scp_tallies:  # the flow chart's order: SCP levels, resource, identity, ...
+            if tally.denies:
+                denies += tally.denies
+                first_kind = _SCP
+        for kind, group in (
+            (_RESOURCE, resource),
+            (_IDENTITY, identity),
+            (_BOUNDARY, boundary),
+            (_SESSION, session),
+        ):
+            if group is not None and group.denies:
+                denies += group.denies
+                if first_kind is None:
+                    first_kind = kind
+        return _result(results, _EXPLICIT_DENY, tuple(denies), first_kind, missing, trace)
 
     # 2. Every level of the organization, root to account, must allow.
     for tally in scp_tallies:
@@ -973,7 +1000,7 @@ def _decide_identity_only(
     action: str,
     scp_tallies: list[_Tally],
     identity: _Tally,
-    results: dict[tuple, Evaluation],
+    results: dict[object, Evaluation],
 ) -> Evaluation:
     """``_decide`` for a program that is ``identity_only``, for one of the organization's
     principals: the flow chart reduced to the branches such a request can reach (the usual
@@ -989,9 +1016,7 @@ def _decide_identity_only(
     checks every answer against ``_decide``'s.
     """
     if identity.denies or _any_denies(scp_tallies):
-        return _decide(
-            policy_set, request, action, scp_tallies, _NO_MATCH, identity, None, None, (), None, results
-        )
+        return _explicit_deny(scp_tallies, identity, results)
     for tally in scp_tallies:
         if not tally.allows:
             return _IMPLICIT[_SCP]
@@ -1008,9 +1033,84 @@ def _decide_identity_only(
     return _result(results, _ALLOWED, tuple(allows), None, (), None)
 
 
+def _decide_identity_alone(group: _Group, request: Request, results: dict[object, Evaluation]) -> Evaluation:
+    """``_run_split`` and ``_decide_identity_only`` in one, for a program that is ``identity_alone``
+    (no SCP tally, the identity group split; ``has_boundary`` false as there): the same checks in
+    the same order, without a tally. Any applying Deny denies; across accounts nothing allows (the
+    Allows need not be scanned: no answer reads them); else the first applying Allow (the
+    account's root user needs none; a federated user session has no session policy)."""
+    denies, allows = group.split
+    if denies:
+        found = _denies_that_apply(denies, request, False)
+        if found is not None:
+            return _result(results, _EXPLICIT_DENY, tuple(found), _IDENTITY, (), None)
+    principal = request.principal
+    owner, caller_account = request.resource_account, principal.account
+    if owner is not None and caller_account is not None and owner != caller_account:
+        return _IMPLICIT_RESOURCE
+    allow = allows[0] if group.always is not None else _first_allow(allows, request)
+    kind = principal.kind
+    if allow is None:
+        if kind is not _ROOT:
+            return _IMPLICIT_IDENTITY
+        return _result(results, _ALLOWED, (), None, (), None)
+    if kind is _FEDERATED_USER:
+        return _IMPLICIT_SESSION
+    # ``_result(results, _ALLOWED, (allow,), None, (), None)``, keyed by the statement itself (it
+    # hashes by identity, and never equals ``_result``'s tuple keys): no tuple built per request.
+    found = results.get(allow)
+    if found is None:
+        if len(results) >= RESULTS_KEPT:
+            results.clear()
+        found = results[allow] = Evaluation(_ALLOWED, (allow.ref,), None)
+    return found
+
+
+def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> CompiledStatement | None:
+    """The first of the Allow candidates (they match the action) that applies to ``request``
+    (``_scan_split``'s Allow scan, ``has_boundary`` false); ``None`` when none does."""
+    parts, context = request.resource_parts, request.context
+    for statement in allows:
+        if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
+            if statement.not_resource:
+                if not statement.matches_resource(request.resource, context, parts):
+                    continue
+            else:
+                for pattern in statement.resources:  # type: ignore[union-attr]
+                    if pattern.matches_parts(parts, context):
+                        break
+                else:
+                    continue
+        if statement.names_principals and statement.principal_match(request.principal) is None:
+            continue
+        if statement.conditions and not _conditions_hold(statement.conditions, context):
+            continue
+        return statement
+    return None
+
+
+def _explicit_deny(
+    scp_tallies: list[_Tally], identity: _Tally, results: dict[object, Evaluation]
+) -> Evaluation:
+    """``_decide``'s explicit deny for an ``identity_only`` program (no resource, boundary or
+    session tally; no missing keys, no trace): the SCP levels' applying Denies, then the identity
+    policies', and the kind of the first group holding one."""
+    if not scp_tallies:
+        return _result(results, _EXPLICIT_DENY, tuple(identity.denies), _IDENTITY, (), None)
+    denies: list[CompiledStatement] = []
+    for tally in scp_tallies:
+        denies += tally.denies
+    first_kind = _SCP if denies else _IDENTITY
+    denies += identity.denies
+    return _result(results, _EXPLICIT_DENY, tuple(denies), first_kind, (), None)
+
+
 _NO_PERMISSION_NEEDED = Evaluation(_ALLOWED)
 _IMPLICIT = {kind: Evaluation(Decision.IMPLICIT_DENY, (), kind) for kind in PolicyKind}
 """The implicit denies without missing keys or trace: immutable, so every request shares them."""
+_IMPLICIT_RESOURCE = _IMPLICIT[_RESOURCE]
+_IMPLICIT_IDENTITY = _IMPLICIT[_IDENTITY]
+_IMPLICIT_SESSION = _IMPLICIT[_SESSION]
 
 
 def _implicit(
@@ -1072,7 +1172,7 @@ RESULTS_KEPT = 4
 
 
 def _result(
-    results: dict[tuple, Evaluation] | None,
+    results: dict[object, Evaluation] | None,
     decision: Decision,
     statements: tuple[CompiledStatement, ...],
     denied_by: PolicyKind | None,
@@ -1093,19 +1193,22 @@ def _result(
 
 
 def _missing_context(policy_set: PolicySet, request: Request, action: str) -> tuple[str, ...]:
-    """Condition keys of statements matching the action and resource that the request lacked."""
+    """Condition keys of statements matching the action and resource that the request lacked.
+
+    Only a statement's conditions name keys: statements without any are passed over before their
+    action and resource are tested, and policies without any (``conditional_policies``) are not
+    asked at all. The keys, and their order, are those of every statement walked in order."""
+    policies = policy_set.conditional_policies
+    if not policies:
+        return ()
     context = request.context
     missing: dict[str, str] = {}
-    policies = list(policy_set.identity)
-    policies += [policy_set.resource] if policy_set.resource else []
-    policies += list(policy_set.boundary or ()) + list(policy_set.session or ())
-    policies += [p for level in policy_set.scp_levels for p in level]
     for policy in policies:
         # The index offers every statement matching the action and the resource (tests/engine/
         # test_index.py); in statement order, so the keys come in the order a full walk finds them.
-        candidates = policy.candidates(action, request.resource)
+        candidates = [s for s in policy.candidates(action, request.resource) if s.conditions]
         if len(candidates) > 1:
-            candidates = sorted(candidates, key=_ref_index)
+            candidates.sort(key=_ref_index)
         for statement in candidates:
             if not statement.matches_action(action) or not statement.matches_resource(
                 request.resource, context

@@ -33,6 +33,18 @@ class PrincipalMatch(IntEnum):
     DIRECT = 4
 
 
+# Enum members bound once, as in ``evaluator``: a module global reads ~10x faster than a member
+# off its class on Python 3.11, and matching runs per resource-policy statement per request.
+_ACCOUNT = PrincipalMatch.ACCOUNT
+_ROLE = PrincipalMatch.ROLE
+_EVERYONE = PrincipalMatch.EVERYONE
+_DIRECT = PrincipalMatch.DIRECT
+_ROLE_KIND = PrincipalKind.ROLE
+_ASSUMED_ROLE = PrincipalKind.ASSUMED_ROLE
+_SERVICE = PrincipalKind.SERVICE
+_ANONYMOUS = PrincipalKind.ANONYMOUS
+
+
 def _named_account(value: str) -> tuple[str | None, str] | None:
     """(partition, account) an AWS Principal entry names as a whole account, or ``None``.
 
@@ -40,8 +52,12 @@ def _named_account(value: str) -> tuple[str | None, str] | None:
     per partition (``arn:aws-cn:iam::111122223333:root`` is not ``arn:aws:...``'s account). A bare
     account id carries no partition (``None``): AWS reads it in the policy's own partition.
     """
-    if _ACCOUNT_ID.fullmatch(value):
+    # The length and the ``:root`` tail first: most entries are neither (a user or role ARN), and
+    # each test is exact (``\d{12}`` matches twelve characters; six parts ending "root" end ":root").
+    if len(value) == 12 and _ACCOUNT_ID.fullmatch(value):
         return None, value
+    if not value.endswith(":root"):
+        return None
     parts = value.split(":")
     if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root":
         return parts[1], parts[4]
@@ -64,14 +80,17 @@ def _role_identity(arn: str) -> tuple[str, str, str] | None:
 def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch | None:
     if kind == "AWS":
         if value == "*":
-            return PrincipalMatch.EVERYONE
-        account = _named_account(value)
-        if account is not None:
-            return PrincipalMatch.ACCOUNT if _names_account(account, principal) else None
+            return _EVERYONE
+        whole = _named_account(value)
+        if whole is not None:  # ``_names_account``, inlined (trust policies name accounts)
+            partition, account = whole
+            if principal.account != account:
+                return None
+            return _ACCOUNT if partition is None or partition == principal.partition else None
         if value == principal.arn:
             # A role's own ARN names the role, not a session: it stays capped by a boundary.
-            return PrincipalMatch.ROLE if principal.kind is PrincipalKind.ROLE else PrincipalMatch.DIRECT
-        if principal.kind is PrincipalKind.ASSUMED_ROLE:
+            return _ROLE if principal.kind is _ROLE_KIND else _DIRECT
+        if principal.kind is _ASSUMED_ROLE:
             # A session ARN carries the role's name but not its path: match the role by name,
             # in the session's own partition and account.
             named = _role_identity(value)
@@ -81,14 +100,14 @@ def match_entry(kind: str, value: str, principal: Principal) -> PrincipalMatch |
                 and named[1] == principal.account
                 and named[2].lower() == principal.name.lower()
             ):
-                return PrincipalMatch.ROLE
+                return _ROLE
         return None
     if kind == "Service":
-        if principal.kind is PrincipalKind.SERVICE and value == principal.arn:
-            return PrincipalMatch.DIRECT
+        if principal.kind is _SERVICE and value == principal.arn:
+            return _DIRECT
         return None
     if value == principal.arn:  # Federated and CanonicalUser name the caller exactly
-        return PrincipalMatch.DIRECT
+        return _DIRECT
     return None
 
 
@@ -139,20 +158,20 @@ class PrincipalIndex:
         named = principal.arn in self.arns
         if (
             principal.arn in self.exact
-            or (principal.kind is PrincipalKind.SERVICE and principal.arn in self.services)
-            or (named and principal.kind is not PrincipalKind.ROLE)
+            or (principal.kind is _SERVICE and principal.arn in self.services)
+            or (named and principal.kind is not _ROLE_KIND)
         ):
-            return PrincipalMatch.DIRECT
+            return _DIRECT
         if self.everyone:
-            return PrincipalMatch.EVERYONE
+            return _EVERYONE
         # ``principal.partition`` splits the ARN: read only where a set could hold the answer.
         roles = self.roles
         if named or (
             roles
-            and principal.kind is PrincipalKind.ASSUMED_ROLE
+            and principal.kind is _ASSUMED_ROLE
             and (principal.partition, principal.account, principal.name.lower()) in roles
         ):
-            return PrincipalMatch.ROLE
+            return _ROLE
         accounts = self.accounts
         account = principal.account
         if (
@@ -160,7 +179,7 @@ class PrincipalIndex:
             and account is not None
             and ((None, account) in accounts or (principal.partition, account) in accounts)
         ):
-            return PrincipalMatch.ACCOUNT
+            return _ACCOUNT
         return None
 
 
@@ -169,13 +188,17 @@ def match_principal(
 ) -> PrincipalMatch | None:
     """The strongest way ``spec`` names ``principal``, or ``None`` (``index``: ``spec``'s, if built)."""
     if spec.everyone and not spec.entries:
-        return PrincipalMatch.EVERYONE
-    if principal.kind is PrincipalKind.ANONYMOUS:
-        return PrincipalMatch.EVERYONE if spec.everyone else None
+        return _EVERYONE
+    if principal.kind is _ANONYMOUS:
+        return _EVERYONE if spec.everyone else None
     if index is not None:
         return index.match(principal)
+    entries = spec.entries
+    if len(entries) == 1:  # the usual element: one entry, its match is the best
+        kind, value = entries[0]
+        return match_entry(kind, value, principal)
     best: PrincipalMatch | None = None
-    for kind, value in spec.entries:
+    for kind, value in entries:
         found = match_entry(kind, value, principal)
         if found is not None and (best is None or found > best):
             best = found
