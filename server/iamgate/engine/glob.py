@@ -227,8 +227,8 @@ class Glob:
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
         """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
-        if len(pattern) > PATTERN_TEXT_REMEMBERED:  # caller-fed texts must not grow the memo
-            return _compile(pattern, ignore_case)
+        if len(pattern) > PATTERN_TEXT_REMEMBERED or _wildcards(pattern) > WILDCARDS_REMEMBERED:
+            return _compile(pattern, ignore_case)  # caller-fed texts must not grow the memo
         return _compiled(pattern, ignore_case)
 
     @classmethod
@@ -388,6 +388,13 @@ def _head_tail(head: str, tail: str) -> Callable[[str], bool]:
 
 PATTERN_TEXT_REMEMBERED = 256
 """Longer patterns are compiled each time, never kept: the memo lives as long as the process."""
+WILDCARDS_REMEMBERED = 8
+"""Patterns with more wildcards (``*`` and ``?``) than this are compiled each time, never kept.
+
+Each wildcard costs its compiled form a segment (~140 bytes), so a short text is not a small
+entry: Simulate documents and session policies of 256-character ``a*a*a*...`` patterns filled the
+16,384 entries with 290 MB (~18 KB each). Patterns of bundles have a few wildcards (an ARN part
+``logs/*/*.gz``, a condition value ``*@example.com``); kept entries now hold ~2 KB at most."""
 
 
 def _compile(pattern: str, ignore_case: bool) -> Glob:
@@ -403,6 +410,10 @@ def _compile(pattern: str, ignore_case: bool) -> Glob:
         return Glob(pattern, segments, ignore_case, _shape(segments))
     tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
     return Glob.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
+
+
+def _wildcards(pattern: str) -> int:
+    return pattern.count("*") + pattern.count("?")
 
 
 _compiled = lru_cache(maxsize=1 << 14)(_compile)
