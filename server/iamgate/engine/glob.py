@@ -227,9 +227,13 @@ class Glob:
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
         """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
-        if len(pattern) > PATTERN_TEXT_REMEMBERED or _wildcards(pattern) > WILDCARDS_REMEMBERED:
-            return _compile(pattern, ignore_case)  # caller-fed texts must not grow the memo
-        return _compiled(pattern, ignore_case)
+        size = len(pattern)
+        if size <= _SHORT or (
+            size <= PATTERN_TEXT_REMEMBERED
+            and pattern.count("*") + pattern.count("?") <= WILDCARDS_REMEMBERED
+        ):
+            return _compiled(pattern, ignore_case)
+        return _compile(pattern, ignore_case)  # caller-fed texts must not grow the memo
 
     @classmethod
     def literal(cls, text: str, *, ignore_case: bool = False) -> Glob:
@@ -395,6 +399,9 @@ Each wildcard costs its compiled form a segment (~140 bytes), so a short text is
 entry: Simulate documents and session policies of 256-character ``a*a*a*...`` patterns filled the
 16,384 entries with 290 MB (~18 KB each). Patterns of bundles have a few wildcards (an ARN part
 ``logs/*/*.gz``, a condition value ``*@example.com``); kept entries now hold ~2 KB at most."""
+_SHORT = 2 * WILDCARDS_REMEMBERED
+"""Texts this short are kept without counting: even all wildcards, they cost what the cap allows
+(most of an ARN's parts: ``aws``, ``s3``, an account, ``*``)."""
 
 
 def _compile(pattern: str, ignore_case: bool) -> Glob:
@@ -410,10 +417,6 @@ def _compile(pattern: str, ignore_case: bool) -> Glob:
         return Glob(pattern, segments, ignore_case, _shape(segments))
     tokens = [STAR if c == "*" else ANY_CHAR if c == "?" else c for c in pattern]
     return Glob.from_tokens(tokens, text=pattern, ignore_case=ignore_case)
-
-
-def _wildcards(pattern: str) -> int:
-    return pattern.count("*") + pattern.count("?")
 
 
 _compiled = lru_cache(maxsize=1 << 14)(_compile)
