@@ -330,8 +330,8 @@ def test_answers_kept_whole_do_not_multiply_the_callers_text(cached: tuple[objec
     strict=True,
     reason="the servicer's _encodings (servicer.py _encoded/_keep_encoding) keeps 4,096 outcomes with "
     "messages up to ENCODED_MESSAGE_KEPT (4,096) and their wire templates, ~7 copies of the message "
-    "(21 KB each for a 0.9 KB principal: 84 MB measured at 4,090), with or without the decision cache; proposed: "
-    "ENCODED_MESSAGE_KEPT = 512",
+    "(21 KB each for a 0.9 KB principal: 84 MB measured at 4,090), with or without the decision "
+    "cache; proposed: ENCODED_MESSAGE_KEPT = 512",
 )
 def test_encodings_of_repeated_questions_do_not_multiply_the_callers_text() -> None:
     running = start_sidecar(
