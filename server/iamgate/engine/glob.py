@@ -227,9 +227,13 @@ class Glob:
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
         """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
-        if len(pattern) > PATTERN_TEXT_REMEMBERED:  # caller-fed texts must not grow the memo
-            return _compile(pattern, ignore_case)
-        return _compiled(pattern, ignore_case)
+        size = len(pattern)
+        if size <= _SHORT or (
+            size <= PATTERN_TEXT_REMEMBERED
+            and pattern.count("*") + pattern.count("?") <= WILDCARDS_REMEMBERED
+        ):
+            return _compiled(pattern, ignore_case)
+        return _compile(pattern, ignore_case)  # caller-fed texts must not grow the memo
 
     @classmethod
     def literal(cls, text: str, *, ignore_case: bool = False) -> Glob:
@@ -388,6 +392,16 @@ def _head_tail(head: str, tail: str) -> Callable[[str], bool]:
 
 PATTERN_TEXT_REMEMBERED = 256
 """Longer patterns are compiled each time, never kept: the memo lives as long as the process."""
+WILDCARDS_REMEMBERED = 8
+"""Patterns with more wildcards (``*`` and ``?``) than this are compiled each time, never kept.
+
+Each wildcard costs its compiled form a segment (~140 bytes), so a short text is not a small
+entry: Simulate documents and session policies of 256-character ``a*a*a*...`` patterns filled the
+16,384 entries with 290 MB (~18 KB each). Patterns of bundles have a few wildcards (an ARN part
+``logs/*/*.gz``, a condition value ``*@example.com``); kept entries now hold ~2 KB at most."""
+_SHORT = 2 * WILDCARDS_REMEMBERED
+"""Texts this short are kept without counting: even all wildcards, they cost what the cap allows
+(most of an ARN's parts: ``aws``, ``s3``, an account, ``*``)."""
 
 
 def _compile(pattern: str, ignore_case: bool) -> Glob:

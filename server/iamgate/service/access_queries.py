@@ -35,6 +35,12 @@ CACHED_ROWS = 20_000
 """Rows of answers kept per process (least recently used first out): a few callers paging at once.
 
 An answer larger than this is not kept; its later pages are computed again."""
+QUESTION_TEXT_KEPT = 1024
+"""A question whose texts (action and resource, or principal and service) are longer than this
+together is answered afresh for every page, never kept.
+
+The cache is bounded by rows, and an answer with no rows counts as one: WhoCan with 60 KB actions
+kept each answer with its text (150 questions: 8.6 MB; 20,000 of them would hold 1.2 GB)."""
 _TOKEN_VERSION = 1
 
 
@@ -108,9 +114,14 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._answers: LRUCache[Hashable, AccessAnswer] = LRUCache(maxsize=rows, getsizeof=_rows)
 
-    def answer(self, key: Hashable, compute: Callable[[], AccessAnswer]) -> AccessAnswer:
+    def answer(
+        self, key: Hashable, compute: Callable[[], AccessAnswer], *, keep: bool = True
+    ) -> AccessAnswer:
         """The kept answer to ``key`` if it still holds (one that read the clock holds for its
-        second only: a grant with ``DateLessThan`` must not outlive its deadline), else a new one."""
+        second only: a grant with ``DateLessThan`` must not outlive its deadline), else a new one
+        (kept for the next page unless ``keep`` is false: a question of caller text too long)."""
+        if not keep:
+            return compute()
         with self._lock:
             cached = self._answers.get(key)
         if cached is not None and (cached.second is None or cached.second == int(time.time())):
@@ -131,6 +142,15 @@ def _rows(answer: AccessAnswer) -> int:
     return len(answer.rows) + 1
 
 
+def question_chars(request: Any) -> int:
+    """Characters of the question's own texts: every string field but the page token."""
+    return sum(
+        len(value)
+        for field, value in request.ListFields()
+        if field.name != "page_token" and isinstance(value, str)
+    )
+
+
 def page(
     cache: AnswerCache,
     snapshot: Any,
@@ -141,7 +161,8 @@ def page(
     """One page of the answer to ``question`` on ``snapshot``, as the request's paging fields ask."""
     size = page_size(request.page_size)
     offset = decode_token(request.page_token, snapshot.revision, question)
-    answer = cache.answer((snapshot.revision, id(snapshot), question), compute)
+    keep = question_chars(request) <= QUESTION_TEXT_KEPT
+    answer = cache.answer((snapshot.revision, id(snapshot), question), compute, keep=keep)
     rows = answer.rows[offset : offset + size]
     end = offset + len(rows)
     token = encode_token(snapshot.revision, question, end) if end < len(answer.rows) else ""
