@@ -75,6 +75,26 @@ and its response templates): 4,096 outcomes of 0.9 KB principals kept 84 MB. Ord
 are ~200 characters."""
 
 
+DETAILS_KEPT = 2048
+"""The longest status message a call ends with (``bounded_details``)."""
+
+
+def bounded_details(message: str) -> str:
+    """``message`` cut to about ``DETAILS_KEPT`` characters: its head and its tail, saying how much
+    of the middle was left out.
+
+    A status message travels in a trailer (``grpc-message``, percent-encoded: up to 3 bytes per
+    character), and clients refuse trailers over 16 KiB: an error quoting a caller's 60 KB field
+    reached the caller as ``RESOURCE_EXHAUSTED: Stream removed`` instead of ``INVALID_ARGUMENT``
+    naming the field. The head names the field and the tail says what is wrong; what is cut is
+    the caller's own text, quoted in between."""
+    if len(message) <= DETAILS_KEPT:
+        return message
+    head, tail = DETAILS_KEPT * 3 // 4, DETAILS_KEPT // 4
+    cut = len(message) - head - tail
+    return f"{message[:head]}[... {cut:,} characters cut ...]{message[-tail:]}"
+
+
 class _Aborted(Exception):
     """Raised by ``_abort`` in tests' fake contexts that do not raise on ``abort``."""
 
@@ -119,6 +139,7 @@ class AuthorizerServicer(pb_grpc.AuthorizerServicer):
         self, context: grpc.ServicerContext, method: str, code: grpc.StatusCode, message: str
     ) -> NoReturn:
         self._metrics.count_request(method, code.name)
+        message = bounded_details(message)
         context.abort(code, message)
         raise _Aborted(message)  # context.abort raises; this line only satisfies fakes and typing
 
