@@ -226,7 +226,9 @@ class Glob:
 
     @classmethod
     def compile(cls, pattern: str, *, ignore_case: bool = False) -> Glob:
-        """The compiled pattern; equal texts share one immutable object (see ``_compiled``)."""
+        """The compiled pattern; equal short texts with few wildcards share one immutable object
+        (``_compiled``); longer ones, or with more than ``WILDCARDS_REMEMBERED`` wildcards, are
+        compiled each time (equal, not identical)."""
         size = len(pattern)
         if size <= _SHORT or (
             size <= PATTERN_TEXT_REMEMBERED
@@ -405,7 +407,8 @@ _SHORT = 2 * WILDCARDS_REMEMBERED
 
 
 def _compile(pattern: str, ignore_case: bool) -> Glob:
-    """Compile a pattern, sharing the result between equal texts.
+    """Compile a pattern (``_compiled``, the memo over this builder, shares the result between
+    equal texts that ``Glob.compile`` lets it keep).
 
     A bundle repeats the same few partitions, services, regions, accounts and action patterns
     thousands of times; sharing their compiled form cuts compile time and memory. The memo is a
