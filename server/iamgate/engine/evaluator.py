@@ -455,39 +455,15 @@ def _scan_split(
     split by effect (``ActionPlan.split``): every applying Deny, in policy order, then the first
     applying Allow (none if the tally holds one already). The same statements as ``_scan`` finds
     in the merged order, without stepping over the Allows that follow the first that applies."""
-    resource, parts, principal, context = (
-        request.resource,
-        request.resource_parts,
-        request.principal,
-        request.context,
-    )
     if denies:
         found = _denies_that_apply(denies, request, has_boundary)
         if found is not None:
             tally.denies += found
     if allows and not tally.allows:
-        for statement in allows:
-            if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
-                if statement.not_resource:
-                    if not statement.matches_resource(resource, context, parts):
-                        continue
-                else:
-                    for pattern in statement.resources:  # type: ignore[union-attr]
-                        if pattern.matches_parts(parts, context):
-                            break
-                    else:
-                        continue
-            if statement.names_principals:
-                how = statement.principal_match(principal, has_boundary=has_boundary)
-                if how is None:
-                    continue
-            else:
-                how = _DIRECT
-            if statement.conditions and not _conditions_hold(statement.conditions, context):
-                continue
-            tally.allows.append(statement)
-            tally.principal_matches.append(how)
-            return
+        found = _first_allow(allows, request, has_boundary)
+        if found is not None:
+            tally.allows.append(found[0])
+            tally.principal_matches.append(found[1])
 
 
 def _denies_that_apply(
@@ -1048,7 +1024,11 @@ def _decide_identity_alone(group: _Group, request: Request, results: dict[object
     owner, caller_account = request.resource_account, principal.account
     if owner is not None and caller_account is not None and owner != caller_account:
         return _IMPLICIT_RESOURCE
-    allow = allows[0] if group.always is not None else _first_allow(allows, request)
+    if group.always is not None:
+        allow = allows[0]
+    else:
+        first = _first_allow(allows, request, False)
+        allow = first[0] if first is not None else None
     kind = principal.kind
     if allow is None:
         if kind is not _ROOT:
@@ -1066,14 +1046,21 @@ def _decide_identity_alone(group: _Group, request: Request, results: dict[object
     return found
 
 
-def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> CompiledStatement | None:
-    """The first of the Allow candidates (they match the action) that applies to ``request``
-    (``_scan_split``'s Allow scan, ``has_boundary`` false); ``None`` when none does."""
-    parts, context = request.resource_parts, request.context
+def _first_allow(
+    allows: Sequence[CompiledStatement], request: Request, has_boundary: bool
+) -> tuple[CompiledStatement, PrincipalMatch] | None:
+    """The first of the Allow candidates (they match the action) that applies to ``request``, and
+    how it names the caller (``_DIRECT`` when it names no principal); ``None`` when none does."""
+    resource, parts, principal, context = (
+        request.resource,
+        request.resource_parts,
+        request.principal,
+        request.context,
+    )
     for statement in allows:
         if not statement.any_resource:  # ``matches_resource``, inlined for Resource lists
             if statement.not_resource:
-                if not statement.matches_resource(request.resource, context, parts):
+                if not statement.matches_resource(resource, context, parts):
                     continue
             else:
                 for pattern in statement.resources:  # type: ignore[union-attr]
@@ -1081,11 +1068,15 @@ def _first_allow(allows: Sequence[CompiledStatement], request: Request) -> Compi
                         break
                 else:
                     continue
-        if statement.names_principals and statement.principal_match(request.principal) is None:
-            continue
+        if statement.names_principals:
+            how = statement.principal_match(principal, has_boundary=has_boundary)
+            if how is None:
+                continue
+        else:
+            how = _DIRECT
         if statement.conditions and not _conditions_hold(statement.conditions, context):
             continue
-        return statement
+        return statement, how
     return None
 
 
