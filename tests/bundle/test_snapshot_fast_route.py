@@ -177,8 +177,8 @@ _EVALUATIONS = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(first=_EVALUATIONS, second=_EVALUATIONS, copy=st.booleans())
 def test_a_kept_outcome_is_served_exactly_for_an_equal_evaluation(first, second, copy):
-    """Both route paths compare the engine's evaluation with the kept one field by field; that
-    must be ``Evaluation.__eq__``: the kept outcome for an equal evaluation, a new one otherwise."""
+    """Both route paths serve the kept outcome for an evaluation equal to the kept one
+    (``Evaluation.__eq__``, field by field), a new one otherwise."""
     if copy:  # an equal evaluation made of new objects
         second = replace(first, determining=tuple(replace(r) for r in first.determining))
     snapshot = load_default_snapshot(cache_size=0)
@@ -200,7 +200,20 @@ def test_a_kept_outcome_is_served_exactly_for_an_equal_evaluation(first, second,
 
 
 def test_the_route_paths_compare_every_field_an_evaluation_compares():
-    """The route paths spell ``Evaluation.__eq__`` out on these fields: a new compared field must
-    be added there too (``Snapshot.uncached_on_route``, ``uncached_on_route_with``)."""
+    """``Evaluation.__eq__`` and ``__hash__`` spell the compared fields out: a new compared field
+    must be added there too."""
     compared = {f.name for f in fields(Evaluation) if f.compare}
     assert compared == {"decision", "determining", "denied_by", "missing_context"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_EVALUATIONS, second=_EVALUATIONS, traced=st.booleans())
+def test_evaluations_are_equal_exactly_when_their_compared_fields_are(first, second, traced):
+    """``Evaluation.__eq__`` and ``__hash__`` are the dataclass's: every field but ``trace``."""
+    if traced:
+        second = replace(second, trace=())
+    compared = [f.name for f in fields(Evaluation) if f.compare]
+    same = [getattr(first, name) for name in compared] == [getattr(second, name) for name in compared]
+    assert (first == second) is same and (first != second) is not same
+    assert not same or hash(first) == hash(second)
+    assert (first == object()) is False

@@ -571,12 +571,7 @@ class Snapshot:
             return None
         request, filled, last, outcome = kept[1]
         evaluation = evaluate(route[5], request)
-        if evaluation is last or (  # ``Evaluation.__eq__`` on its compared fields, without building tuples
-            evaluation.decision is last.decision
-            and evaluation.denied_by is last.denied_by
-            and evaluation.determining == last.determining
-            and evaluation.missing_context == last.missing_context
-        ):
+        if evaluation is last or evaluation == last:
             return outcome
         principal_arn = route[2].arn
         message = access_message(principal_arn, route[6], request.resource, evaluation)
@@ -626,18 +621,9 @@ class Snapshot:
         request = request_on(who_principal, checked_action, facts.arn, merged, facts.owner, facts.parts)
         evaluation = evaluate(policy_set, request)
         kept = cell[1]
-        for entry in kept:  # ``_route_outcome``, inlined (``Evaluation.__eq__`` as in ``uncached_on_route``)
-            last, names = entry[0], entry[1]
-            if (names is filled or names == filled) and (
-                evaluation is last
-                or (
-                    evaluation.decision is last.decision
-                    and evaluation.denied_by is last.denied_by
-                    and evaluation.determining == last.determining
-                    and evaluation.missing_context == last.missing_context
-                )
-            ):
-                return entry[2]
+        outcome = _route_outcome(kept, evaluation, filled)
+        if outcome is not None:
+            return outcome
         message = access_message(who_principal.arn, checked_action, facts.arn, evaluation)
         outcome = AccessOutcome(evaluation, who_principal.arn, message, filled, self.revision)
         cell[1] = _with_route_outcome(kept, evaluation, filled, outcome)  # one assignment, as authorize's
@@ -1085,7 +1071,8 @@ def _route_outcome(kept: tuple, evaluation: Evaluation, filled: tuple[str, ...])
     """The outcome a route keeps (``ROUTE_OUTCOMES_KEPT``) for an equal evaluation and equal filled
     keys, if any."""
     for entry in kept:
-        if entry[1] == filled and (evaluation is entry[0] or evaluation == entry[0]):
+        names, last = entry[1], entry[0]
+        if (names is filled or names == filled) and (evaluation is last or evaluation == last):
             return entry[2]
     return None
 

@@ -99,7 +99,7 @@ class PolicyTrace:
     """For SCPs, the organization level (0 = root)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Evaluation:
     """The outcome of one evaluation.
 
@@ -119,6 +119,22 @@ class Evaluation:
     denied_by: PolicyKind | None = None
     missing_context: tuple[str, ...] = ()
     trace: tuple[PolicyTrace, ...] | None = field(default=None, compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        """The dataclass's equality (every field but ``trace``), field by field: the generated
+        one builds two tuples (~120 ns), and the uncached route paths compare each new
+        evaluation with the kept one (``Snapshot.uncached_on_route``)."""
+        if other.__class__ is not Evaluation:
+            return NotImplemented
+        return (
+            self.decision is other.decision  # type: ignore[attr-defined]
+            and self.denied_by is other.denied_by  # type: ignore[attr-defined]
+            and self.determining == other.determining  # type: ignore[attr-defined]
+            and self.missing_context == other.missing_context  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.decision, self.determining, self.denied_by, self.missing_context))
 
     @property
     def allowed(self) -> bool:
